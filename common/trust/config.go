@@ -1,0 +1,233 @@
+package trust
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	commonpb "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
+	trustpb "github.com/sigstore/protobuf-specs/gen/pb-go/trustroot/v1"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+// SigningConfig is a parsed signing_config.json, reduced to the services a
+// signer picks: the newest valid instance of each, by API version we speak.
+type SigningConfig struct {
+	CAURL    string // Fulcio-compatible CA base URL (API v1 in signing-config terms)
+	OIDCURL  string // OpenID issuer, may be empty
+	RekorURL string // Rekor v1 base URL
+
+	raw []byte
+}
+
+// Bytes returns the document the config was parsed from.
+func (s *SigningConfig) Bytes() []byte { return s.raw }
+
+// ParseSigningConfig parses a signing_config.json document and selects the
+// services valid at now.
+func ParseSigningConfig(data []byte, now time.Time) (*SigningConfig, error) {
+	var pb trustpb.SigningConfig
+	if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(data, &pb); err != nil {
+		return nil, fmt.Errorf("signing config: %w", err)
+	}
+	if pb.GetMediaType() != SigningConfigMediaType {
+		return nil, fmt.Errorf("signing config: unsupported media type %q", pb.GetMediaType())
+	}
+	sc := &SigningConfig{raw: append([]byte(nil), data...)}
+	var err error
+	if sc.CAURL, err = pick("CA", pb.GetCaUrls(), 1, now); err != nil {
+		return nil, err
+	}
+	if sc.RekorURL, err = pick("transparency log", pb.GetRekorTlogUrls(), 1, now); err != nil {
+		return nil, err
+	}
+	sc.OIDCURL, _ = pick("OIDC", pb.GetOidcUrls(), 1, now)
+	return sc, nil
+}
+
+func pick(what string, services []*trustpb.Service, version uint32, now time.Time) (string, error) {
+	var best *trustpb.Service
+	for _, s := range services {
+		if s.GetMajorApiVersion() != version || !validity(s.GetValidFor()).Contains(now) {
+			continue
+		}
+		if best == nil || s.GetValidFor().GetStart().AsTime().After(best.GetValidFor().GetStart().AsTime()) {
+			best = s
+		}
+	}
+	if best == nil {
+		return "", fmt.Errorf("signing config: no %s service with API version %d valid now", what, version)
+	}
+	return best.GetUrl(), nil
+}
+
+// SigningConfigSpec describes an instance for NewSigningConfig.
+type SigningConfigSpec struct {
+	CAURL, OIDCURL, RekorURL string
+	Operator                 string
+	Start                    time.Time
+}
+
+// NewSigningConfig builds a signing_config.json document.
+func NewSigningConfig(spec SigningConfigSpec) ([]byte, error) {
+	tr := &commonpb.TimeRange{Start: timestamppb.New(spec.Start.UTC().Truncate(time.Second))}
+	svc := func(u string) []*trustpb.Service {
+		if u == "" {
+			return nil
+		}
+		return []*trustpb.Service{{Url: u, MajorApiVersion: 1, ValidFor: tr, Operator: spec.Operator}}
+	}
+	pb := &trustpb.SigningConfig{
+		MediaType:       SigningConfigMediaType,
+		CaUrls:          svc(spec.CAURL),
+		OidcUrls:        svc(spec.OIDCURL),
+		RekorTlogUrls:   svc(spec.RekorURL),
+		RekorTlogConfig: &trustpb.ServiceConfiguration{Selector: trustpb.ServiceSelector_ANY},
+		TsaConfig:       &trustpb.ServiceConfiguration{Selector: trustpb.ServiceSelector_ANY},
+	}
+	return protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(pb)
+}
+
+// Well-known paths under an instance's base URL.
+const (
+	TrustedRootPath   = "/trusted_root.json"
+	SigningConfigPath = "/signing_config.json"
+)
+
+// Dir returns the directory where pinned trust lives:
+// $WAXSEAL_CONFIG_DIR, else the user's config directory plus "waxseal".
+func Dir() (string, error) {
+	if d := os.Getenv("WAXSEAL_CONFIG_DIR"); d != "" {
+		return d, nil
+	}
+	d, err := os.UserConfigDir()
+	if err != nil {
+		return "", fmt.Errorf("finding the config directory (set WAXSEAL_CONFIG_DIR): %w", err)
+	}
+	return filepath.Join(d, "waxseal"), nil
+}
+
+// Pinned is the trust a user pinned with Fetch and Pin.
+type Pinned struct {
+	Root          *Root
+	SigningConfig *SigningConfig
+}
+
+// ErrNotPinned is returned by LoadPinned when nothing was pinned.
+var ErrNotPinned = errors.New("no trusted root pinned")
+
+// Fetch downloads an instance's trusted root and signing config and checks
+// that both parse. It pins nothing.
+func Fetch(ctx context.Context, client *http.Client, base string) (root, signing []byte, err error) {
+	if client == nil {
+		client = http.DefaultClient
+	}
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, nil, fmt.Errorf("invalid server URL %q: want http(s)://host[:port]", base)
+	}
+	base = strings.TrimRight(base, "/")
+	get := func(path string) ([]byte, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+path, nil)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+		if err != nil {
+			return nil, err
+		}
+		if resp.StatusCode != http.StatusOK {
+			return nil, fmt.Errorf("GET %s: %s", base+path, resp.Status)
+		}
+		return body, nil
+	}
+	if root, err = get(TrustedRootPath); err != nil {
+		return nil, nil, err
+	}
+	if _, err := ParseRoot(root); err != nil {
+		return nil, nil, err
+	}
+	if signing, err = get(SigningConfigPath); err != nil {
+		return nil, nil, err
+	}
+	if _, err := ParseSigningConfig(signing, time.Now()); err != nil {
+		return nil, nil, err
+	}
+	return root, signing, nil
+}
+
+// Pin writes a trusted root and signing config into dir atomically.
+func Pin(dir string, root, signing []byte) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	for name, data := range map[string][]byte{"trusted_root.json": root, "signing_config.json": signing} {
+		if err := writeAtomic(filepath.Join(dir, name), data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// LoadPinned reads what Pin wrote.
+func LoadPinned(dir string) (*Pinned, error) {
+	rootPath := filepath.Join(dir, "trusted_root.json")
+	if _, err := os.Stat(rootPath); errors.Is(err, os.ErrNotExist) {
+		return nil, ErrNotPinned
+	}
+	root, err := LoadRoot(rootPath)
+	if err != nil {
+		return nil, err
+	}
+	p := &Pinned{Root: root}
+	data, err := os.ReadFile(filepath.Join(dir, "signing_config.json"))
+	if err == nil {
+		if p.SigningConfig, err = ParseSigningConfig(data, time.Now()); err != nil {
+			return nil, err
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Fingerprint is a short digest of a trust document, for comparing out of band.
+func Fingerprint(doc []byte) string {
+	sum := sha256.Sum256(doc)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+func writeAtomic(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}

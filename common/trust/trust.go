@@ -1,0 +1,287 @@
+// Package trust reads, writes and pins the two documents a Sigstore client
+// needs before it can sign or verify: the trusted root and the signing config.
+//
+// A trusted root (application/vnd.dev.sigstore.trustedroot.v0.2+json) lists
+// the certificate authorities, transparency logs and certificate-transparency
+// logs a verifier accepts, each with the time range in which it is trusted:
+//
+//	{"mediaType": "application/vnd.dev.sigstore.trustedroot.v0.2+json",
+//	 "tlogs": [{"baseUrl": "http://127.0.0.1:8080", "hashAlgorithm": "SHA2_256",
+//	            "publicKey": {"rawBytes": "<DER SPKI>", "keyDetails": "PKIX_ECDSA_P256_SHA_256",
+//	                          "validFor": {"start": "2026-11-22T00:00:00Z"}},
+//	            "logId": {"keyId": "<SHA-256 of the DER SPKI>"}}],
+//	 "certificateAuthorities": [{"uri": "http://127.0.0.1:8080",
+//	            "certChain": {"certificates": [{"rawBytes": "<intermediate>"}, {"rawBytes": "<root>"}]},
+//	            "validFor": {"start": "..."}}],
+//	 "ctlogs": [...same shape as tlogs...]}
+//
+// A signing config (application/vnd.dev.sigstore.signingconfig.v0.2+json)
+// names the services a signer talks to: CA, OIDC issuer, transparency log.
+//
+// Both are protobuf-specs messages encoded with protojson, so the files we
+// write are the files cosign, sigstore-go and sigstore-js read.
+package trust
+
+import (
+	"crypto"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	commonpb "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
+	trustpb "github.com/sigstore/protobuf-specs/gen/pb-go/trustroot/v1"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+// Media types this package writes.
+const (
+	TrustedRootMediaType   = "application/vnd.dev.sigstore.trustedroot.v0.2+json"
+	SigningConfigMediaType = "application/vnd.dev.sigstore.signingconfig.v0.2+json"
+)
+
+var acceptedRootMediaTypes = map[string]bool{
+	TrustedRootMediaType: true,
+	"application/vnd.dev.sigstore.trustedroot.v0.1+json":        true,
+	"application/vnd.dev.sigstore.trustedroot+json;version=0.1": true,
+}
+
+// Validity is the time range in which a key or CA is trusted. A zero End
+// means open-ended.
+type Validity struct {
+	Start, End time.Time
+}
+
+// Contains reports whether t falls in the range, endpoints included.
+func (v Validity) Contains(t time.Time) bool {
+	if t.Before(v.Start) {
+		return false
+	}
+	return v.End.IsZero() || !t.After(v.End)
+}
+
+// CA is one certificate authority: its chain runs from the issuing
+// (intermediate) certificate to the trust anchor.
+type CA struct {
+	URI      string
+	Chain    []*x509.Certificate
+	ValidFor Validity
+}
+
+// Log is a transparency log or CT log instance.
+type Log struct {
+	BaseURL  string
+	ID       []byte // SHA-256 of the DER SPKI for Rekor v1 and RFC 6962 logs
+	Key      crypto.PublicKey
+	ValidFor Validity
+}
+
+// Root is a parsed trusted root.
+type Root struct {
+	CAs    []CA
+	TLogs  []Log
+	CTLogs []Log
+
+	raw []byte
+}
+
+// ParseRoot parses a trusted_root.json document.
+func ParseRoot(data []byte) (*Root, error) {
+	var pb trustpb.TrustedRoot
+	if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(data, &pb); err != nil {
+		return nil, fmt.Errorf("trusted root: %w", err)
+	}
+	if !acceptedRootMediaTypes[pb.GetMediaType()] {
+		return nil, fmt.Errorf("trusted root: unsupported media type %q", pb.GetMediaType())
+	}
+	r := &Root{raw: append([]byte(nil), data...)}
+	for i, ca := range pb.GetCertificateAuthorities() {
+		c := CA{URI: ca.GetUri(), ValidFor: validity(ca.GetValidFor())}
+		for _, cert := range ca.GetCertChain().GetCertificates() {
+			parsed, err := x509.ParseCertificate(cert.GetRawBytes())
+			if err != nil {
+				return nil, fmt.Errorf("trusted root: certificate authority #%d: %w", i, err)
+			}
+			c.Chain = append(c.Chain, parsed)
+		}
+		if len(c.Chain) == 0 {
+			return nil, fmt.Errorf("trusted root: certificate authority #%d has no certificates", i)
+		}
+		r.CAs = append(r.CAs, c)
+	}
+	var err error
+	if r.TLogs, err = parseLogs("tlog", pb.GetTlogs()); err != nil {
+		return nil, err
+	}
+	if r.CTLogs, err = parseLogs("ctlog", pb.GetCtlogs()); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// LoadRoot reads and parses a trusted root file.
+func LoadRoot(path string) (*Root, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	r, err := ParseRoot(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return r, nil
+}
+
+// Bytes returns the document the root was parsed from.
+func (r *Root) Bytes() []byte { return r.raw }
+
+// TLog finds a transparency log by its log ID.
+func (r *Root) TLog(id []byte) (*Log, bool) { return findLog(r.TLogs, id) }
+
+// CTLog finds a certificate-transparency log by its log ID.
+func (r *Root) CTLog(id []byte) (*Log, bool) { return findLog(r.CTLogs, id) }
+
+// TLogKeys returns the transparency-log keys by hex log ID.
+func (r *Root) TLogKeys() map[string]crypto.PublicKey {
+	m := make(map[string]crypto.PublicKey, len(r.TLogs))
+	for _, l := range r.TLogs {
+		m[hex.EncodeToString(l.ID)] = l.Key
+	}
+	return m
+}
+
+// CTLogKeys returns the CT-log keys by log ID.
+func (r *Root) CTLogKeys() map[[32]byte]crypto.PublicKey {
+	m := make(map[[32]byte]crypto.PublicKey, len(r.CTLogs))
+	for _, l := range r.CTLogs {
+		if len(l.ID) == 32 {
+			m[[32]byte(l.ID)] = l.Key
+		}
+	}
+	return m
+}
+
+func findLog(logs []Log, id []byte) (*Log, bool) {
+	for i := range logs {
+		if string(logs[i].ID) == string(id) {
+			return &logs[i], true
+		}
+	}
+	return nil, false
+}
+
+func parseLogs(what string, in []*trustpb.TransparencyLogInstance) ([]Log, error) {
+	var out []Log
+	for i, l := range in {
+		if l.GetHashAlgorithm() != commonpb.HashAlgorithm_SHA2_256 {
+			return nil, fmt.Errorf("trusted root: %s #%d: unsupported hash algorithm %v", what, i, l.GetHashAlgorithm())
+		}
+		pk := l.GetPublicKey()
+		if pk.GetValidFor().GetStart() == nil {
+			return nil, fmt.Errorf("trusted root: %s #%d: public key has no validFor.start", what, i)
+		}
+		key, err := x509.ParsePKIXPublicKey(pk.GetRawBytes())
+		if err != nil {
+			return nil, fmt.Errorf("trusted root: %s #%d: %w", what, i, err)
+		}
+		id := l.GetLogId().GetKeyId()
+		if len(id) == 0 {
+			sum := sha256.Sum256(pk.GetRawBytes())
+			id = sum[:]
+		}
+		out = append(out, Log{BaseURL: l.GetBaseUrl(), ID: id, Key: key, ValidFor: validity(pk.GetValidFor())})
+	}
+	return out, nil
+}
+
+func validity(tr *commonpb.TimeRange) Validity {
+	var v Validity
+	if tr.GetStart() != nil {
+		v.Start = tr.GetStart().AsTime()
+	}
+	if tr.GetEnd() != nil {
+		v.End = tr.GetEnd().AsTime()
+	}
+	return v
+}
+
+// RootSpec describes an instance for NewRoot.
+type RootSpec struct {
+	CAURI   string
+	CAChain []*x509.Certificate // issuing certificate first, trust anchor last
+	TLogs   []LogSpec
+	CTLogs  []LogSpec
+	Start   time.Time
+}
+
+// LogSpec describes one log for NewRoot.
+type LogSpec struct {
+	BaseURL string
+	Key     crypto.PublicKey
+}
+
+// NewRoot builds a trusted_root.json document.
+func NewRoot(spec RootSpec) ([]byte, error) {
+	if len(spec.CAChain) == 0 {
+		return nil, errors.New("trusted root: no CA chain")
+	}
+	start := timestamppb.New(spec.Start.UTC().Truncate(time.Second))
+	pb := &trustpb.TrustedRoot{MediaType: TrustedRootMediaType}
+	chain := &commonpb.X509CertificateChain{}
+	for _, c := range spec.CAChain {
+		chain.Certificates = append(chain.Certificates, &commonpb.X509Certificate{RawBytes: c.Raw})
+	}
+	anchor := spec.CAChain[len(spec.CAChain)-1]
+	pb.CertificateAuthorities = []*trustpb.CertificateAuthority{{
+		Subject:   &commonpb.DistinguishedName{Organization: first(anchor.Subject.Organization), CommonName: anchor.Subject.CommonName},
+		Uri:       spec.CAURI,
+		CertChain: chain,
+		ValidFor:  &commonpb.TimeRange{Start: start},
+	}}
+	for _, set := range []struct {
+		in  []LogSpec
+		out *[]*trustpb.TransparencyLogInstance
+	}{{spec.TLogs, &pb.Tlogs}, {spec.CTLogs, &pb.Ctlogs}} {
+		for _, l := range set.in {
+			inst, err := logInstance(l, start)
+			if err != nil {
+				return nil, err
+			}
+			*set.out = append(*set.out, inst)
+		}
+	}
+	return protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(pb)
+}
+
+func logInstance(l LogSpec, start *timestamppb.Timestamp) (*trustpb.TransparencyLogInstance, error) {
+	der, err := x509.MarshalPKIXPublicKey(l.Key)
+	if err != nil {
+		return nil, fmt.Errorf("trusted root: log %s: %w", l.BaseURL, err)
+	}
+	details, err := KeyDetails(l.Key)
+	if err != nil {
+		return nil, fmt.Errorf("trusted root: log %s: %w", l.BaseURL, err)
+	}
+	id := sha256.Sum256(der)
+	return &trustpb.TransparencyLogInstance{
+		BaseUrl:       l.BaseURL,
+		HashAlgorithm: commonpb.HashAlgorithm_SHA2_256,
+		PublicKey: &commonpb.PublicKey{
+			RawBytes:   der,
+			KeyDetails: details,
+			ValidFor:   &commonpb.TimeRange{Start: start},
+		},
+		LogId: &commonpb.LogId{KeyId: id[:]},
+	}, nil
+}
+
+func first(s []string) string {
+	if len(s) == 0 {
+		return ""
+	}
+	return s[0]
+}
