@@ -618,4 +618,3 @@ func NormalizeHashKey(h string) (string, error) {
 	}
 	return alg + ":" + v, nil
 }
-

@@ -140,4 +140,3 @@ func FromTLE(tle *rekorv1.TransparencyLogEntry) LogEntryValue {
 	}
 	return v
 }
-
