@@ -195,10 +195,10 @@ type tesseraSigner struct {
 	hint uint32
 }
 
-// Name is the origin line Tessera writes: Rekor's "<host> - <treeID>". The
-// signature line carries the same name; Tessera's checkpoint file is for
-// monitors that read the tiles directly.
-func (s *tesseraSigner) Name() string    { return tlog.CheckpointOrigin(s.cfg.Hostname, s.cfg.TreeID) }
+// Name is the origin of Tessera's own checkpoint file: Hostname. Note names
+// cannot hold spaces, so it cannot be Rekor's "<host> - <treeID>"; the file
+// is for monitors that read the tiles directly, not for Rekor clients.
+func (s *tesseraSigner) Name() string    { return s.cfg.Hostname }
 func (s *tesseraSigner) KeyHash() uint32 { return s.hint }
 func (s *tesseraSigner) Sign(msg []byte) ([]byte, error) {
 	return signDigest(s.cfg.Signer, msg)

@@ -507,4 +507,3 @@ func (l *Log) consistency(ctx context.Context, first, last uint64) ([][]byte, []
 	}
 	return h, root, nil
 }
-
