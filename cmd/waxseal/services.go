@@ -1,0 +1,143 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/waxseal/waxseal/common/fulcio"
+	"github.com/waxseal/waxseal/common/oidc"
+	"github.com/waxseal/waxseal/common/tlog"
+	"github.com/waxseal/waxseal/common/trust"
+)
+
+// Flags shared by the commands that talk to an instance or verify.
+var (
+	serverFlag = &cli.StringFlag{Name: "server", EnvVars: []string{"WAXSEAL_SERVER"},
+		Usage: "base `URL` of a waxseal instance (its signing config is fetched from URL/signing_config.json)"}
+	signingConfigFlag = &cli.StringFlag{Name: "signing-config", Usage: "signing_config.json `FILE` naming the CA and log"}
+	trustedRootFlag   = &cli.StringFlag{Name: "trusted-root", Usage: "trusted_root.json `FILE` (default: the root pinned by 'waxseal trust init')"}
+	identityTokenFlag = &cli.StringFlag{Name: "identity-token", Usage: "OIDC identity `TOKEN` (default: $SIGSTORE_ID_TOKEN, CI credentials, or an interactive login)"}
+	jsonFlag          = &cli.BoolFlag{Name: "json", Usage: "print machine-readable JSON on stdout"}
+)
+
+var httpClient = &http.Client{Timeout: 60 * time.Second}
+
+// services are the CA and log a signer talks to.
+type services struct {
+	CA      *fulcio.Client
+	Log     *tlog.Client
+	OIDCURL string
+}
+
+// loadServices finds the CA and log: --signing-config, then --server, then
+// the pinned signing config.
+func loadServices(ctx context.Context, c *cli.Context) (*services, error) {
+	var sc *trust.SigningConfig
+	switch {
+	case c.String("signing-config") != "":
+		data, err := os.ReadFile(c.String("signing-config"))
+		if err != nil {
+			return nil, err
+		}
+		if sc, err = trust.ParseSigningConfig(data, time.Now()); err != nil {
+			return nil, err
+		}
+	case c.String("server") != "":
+		_, data, err := trust.Fetch(ctx, httpClient, c.String("server"))
+		if err != nil {
+			return nil, withHint(err, "is a waxseal server running at %s? ('waxseal serve --dev-oidc')", c.String("server"))
+		}
+		if sc, err = trust.ParseSigningConfig(data, time.Now()); err != nil {
+			return nil, err
+		}
+	default:
+		p, err := loadPinned()
+		if err != nil {
+			return nil, err
+		}
+		if p.SigningConfig == nil {
+			return nil, withHint(errors.New("no signing config pinned"), "run 'waxseal trust init --from URL' or pass --server URL")
+		}
+		sc = p.SigningConfig
+	}
+	return &services{
+		CA:      &fulcio.Client{BaseURL: sc.CAURL, HTTPClient: httpClient},
+		Log:     &tlog.Client{BaseURL: sc.RekorURL, HTTPClient: httpClient},
+		OIDCURL: sc.OIDCURL,
+	}, nil
+}
+
+func loadPinned() (*trust.Pinned, error) {
+	dir, err := trust.Dir()
+	if err != nil {
+		return nil, err
+	}
+	p, err := trust.LoadPinned(dir)
+	if errors.Is(err, trust.ErrNotPinned) {
+		return nil, withHint(fmt.Errorf("no trusted root pinned in %s", dir),
+			"run 'waxseal trust init --from URL', or pass --trusted-root FILE / --server URL")
+	}
+	return p, err
+}
+
+// loadRoot finds the trusted root: --trusted-root, else the pinned one.
+func loadRoot(c *cli.Context) (*trust.Root, error) {
+	if p := c.String("trusted-root"); p != "" {
+		return trust.LoadRoot(p)
+	}
+	p, err := loadPinned()
+	if err != nil {
+		return nil, err
+	}
+	return p.Root, nil
+}
+
+// tokenSource picks where the identity comes from, in DESIGN order:
+// explicit token, CI ambient credentials, then an interactive login.
+func (e *env) tokenSource(c *cli.Context, svc *services) (oidc.TokenSource, error) {
+	if t := c.String("identity-token"); t != "" {
+		if strings.HasPrefix(t, "@") {
+			return oidc.FileToken(strings.TrimPrefix(t, "@")), nil
+		}
+		return oidc.StaticToken(t), nil
+	}
+	if os.Getenv("SIGSTORE_ID_TOKEN") != "" {
+		return oidc.EnvToken{}, nil
+	}
+	if oidc.GitHubActionsAvailable() {
+		return oidc.GitHubActions{}, nil
+	}
+	if svc.OIDCURL == "" {
+		return nil, withHint(errors.New("no identity token"), "pass --identity-token, set SIGSTORE_ID_TOKEN, or use a signing config that names an OIDC issuer")
+	}
+	return e.interactive(svc.OIDCURL), nil
+}
+
+func writeFileAtomic(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}

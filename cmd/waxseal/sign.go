@@ -1,0 +1,143 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/waxseal/waxseal/common/bundle"
+	"github.com/waxseal/waxseal/common/dsse"
+	"github.com/waxseal/waxseal/common/keys"
+	"github.com/waxseal/waxseal/common/sign"
+)
+
+func (e *env) signCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "sign",
+		Usage:     "sign files keylessly, writing a Sigstore bundle for each",
+		UsageText: "waxseal sign [options] FILE...",
+		Description: `Gets a short-lived certificate for a fresh in-memory key, bound to your OIDC
+identity, signs every FILE with it, records each signature in the transparency
+log, and writes FILE.sigstore.json (or --bundle OUT for a single file). One
+login and one certificate serve the whole invocation; the private key never
+touches disk.
+
+FILE may be - for standard input (with --bundle). With --in-toto, each FILE is
+an in-toto statement signed as a DSSE envelope.
+
+The CA and log come from --signing-config, --server, or the signing config
+pinned by 'waxseal trust init'.
+
+Examples:
+   waxseal sign --server http://127.0.0.1:8080 dist/*.tar.gz
+   SIGSTORE_ID_TOKEN=$(waxseal dev token --server URL --email me@example.com) waxseal sign app.bin`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "bundle", Usage: "write the bundle to `FILE` (one input only)"},
+			identityTokenFlag, serverFlag, signingConfigFlag,
+			&cli.StringFlag{Name: "key-type", Value: string(keys.Default), Usage: "ephemeral key type: ecdsa-p256, ecdsa-p384, ed25519, rsa-2048, rsa-3072, rsa-4096"},
+			&cli.BoolFlag{Name: "in-toto", Usage: "each FILE is an in-toto statement: sign it as a DSSE envelope"},
+			jsonFlag,
+		},
+		Action: func(c *cli.Context) error {
+			files := c.Args().Slice()
+			if len(files) == 0 {
+				return usagef("no files to sign")
+			}
+			if c.String("bundle") != "" && len(files) > 1 {
+				return usagef("--bundle names one output, but %d files were given (omit it to write FILE.sigstore.json each)", len(files))
+			}
+			for _, f := range files {
+				if f == "-" && c.String("bundle") == "" {
+					return usagef("signing standard input needs --bundle OUT")
+				}
+			}
+			kt, err := keys.ParseType(c.String("key-type"))
+			if err != nil {
+				return usagef("%v", err)
+			}
+			return e.sign(c.Context, c, files, kt)
+		},
+	}
+}
+
+type signResult struct {
+	File     string `json:"file"`
+	Bundle   string `json:"bundle"`
+	LogIndex int64  `json:"logIndex"`
+	LogID    string `json:"logId,omitempty"`
+}
+
+func (e *env) sign(ctx context.Context, c *cli.Context, files []string, kt keys.Type) error {
+	svc, err := loadServices(ctx, c)
+	if err != nil {
+		return err
+	}
+	ts, err := e.tokenSource(c, svc)
+	if err != nil {
+		return err
+	}
+	cred, err := sign.Login(ctx, svc.CA, ts, kt)
+	if err != nil {
+		return err
+	}
+	s := &sign.Signer{Credential: cred, Log: svc.Log}
+	var results []signResult
+	for i, f := range files {
+		out := c.String("bundle")
+		if out == "" {
+			out = f + ".sigstore.json"
+		}
+		b, err := e.signOne(ctx, s, f, c.Bool("in-toto"))
+		if err != nil {
+			return fmt.Errorf("%s: %w", f, err)
+		}
+		data, err := b.Marshal()
+		if err != nil {
+			return err
+		}
+		if err := writeFileAtomic(out, data); err != nil {
+			return err
+		}
+		tle := b.GetVerificationMaterial().GetTlogEntries()[0]
+		results = append(results, signResult{File: f, Bundle: out, LogIndex: tle.GetLogIndex()})
+		if !c.Bool("json") {
+			fmt.Fprintf(e.stderr, "waxseal: [%d/%d] signed %s -> %s (log index %d)\n", i+1, len(files), f, out, tle.GetLogIndex())
+		}
+	}
+	if c.Bool("json") {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(results)
+	}
+	return nil
+}
+
+func (e *env) signOne(ctx context.Context, s *sign.Signer, file string, inToto bool) (*bundle.Bundle, error) {
+	var r io.Reader = e.stdin
+	if file != "-" {
+		f, err := os.Open(file)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		r = f
+	}
+	if inToto {
+		payload, err := io.ReadAll(io.LimitReader(r, 32<<20))
+		if err != nil {
+			return nil, err
+		}
+		var probe struct {
+			Type string `json:"_type"`
+		}
+		if err := json.Unmarshal(payload, &probe); err != nil || probe.Type == "" {
+			return nil, fmt.Errorf("not an in-toto statement (JSON with a _type field)")
+		}
+		return s.DSSE(ctx, dsse.InTotoPayloadType, payload)
+	}
+	return s.Artifact(ctx, r)
+}

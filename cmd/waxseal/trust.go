@@ -1,0 +1,76 @@
+package main
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/waxseal/waxseal/common/trust"
+)
+
+func (e *env) trustCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "trust",
+		Usage: "pin or show the trusted root that verification uses",
+		Subcommands: []*cli.Command{{
+			Name:      "init",
+			Usage:     "fetch an instance's trusted root and signing config and pin them",
+			UsageText: "waxseal trust init --from URL [--expect SHA256]",
+			Description: `Downloads URL/trusted_root.json and URL/signing_config.json, checks that they
+parse, and pins them in the config directory ($WAXSEAL_CONFIG_DIR, or the
+user's config directory + /waxseal). Every later sign and verify uses them
+unless told otherwise. Compare the printed fingerprint with the one the server
+printed at start (or pass it as --expect) before trusting it.`,
+			Flags: []cli.Flag{
+				&cli.StringFlag{Name: "from", Required: true, Usage: "base `URL` of the instance"},
+				&cli.StringFlag{Name: "expect", Usage: "refuse unless the trusted root's fingerprint is `sha256:HEX`"},
+				jsonFlag,
+			},
+			Action: func(c *cli.Context) error {
+				root, signing, err := trust.Fetch(c.Context, httpClient, c.String("from"))
+				if err != nil {
+					return withHint(err, "is a waxseal server running at %s?", c.String("from"))
+				}
+				fp := trust.Fingerprint(root)
+				if want := c.String("expect"); want != "" && want != fp {
+					return fmt.Errorf("trusted root fingerprint is %s, expected %s: not pinned", fp, want)
+				}
+				dir, err := trust.Dir()
+				if err != nil {
+					return err
+				}
+				if err := trust.Pin(dir, root, signing); err != nil {
+					return err
+				}
+				if c.Bool("json") {
+					return e.printJSON(map[string]string{"dir": dir, "fingerprint": fp, "from": c.String("from")})
+				}
+				fmt.Fprintf(e.stdout, "pinned trusted root %s from %s in %s\n", fp, c.String("from"), dir)
+				return nil
+			},
+		}, {
+			Name:  "show",
+			Usage: "describe the pinned (or given) trusted root",
+			Flags: []cli.Flag{trustedRootFlag},
+			Action: func(c *cli.Context) error {
+				root, err := loadRoot(c)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(e.stdout, "fingerprint: %s\n", trust.Fingerprint(root.Bytes()))
+				for _, ca := range root.CAs {
+					anchor := ca.Chain[len(ca.Chain)-1]
+					fmt.Fprintf(e.stdout, "CA        %s  root %q, %d certificate(s), trusted from %s\n", ca.URI, anchor.Subject.CommonName, len(ca.Chain), ca.ValidFor.Start.Format(time.RFC3339))
+				}
+				for _, l := range root.TLogs {
+					fmt.Fprintf(e.stdout, "log       %s  id %x\n", l.BaseURL, l.ID)
+				}
+				for _, l := range root.CTLogs {
+					fmt.Fprintf(e.stdout, "CT log    %s  id %x\n", l.BaseURL, l.ID)
+				}
+				return nil
+			},
+		}},
+	}
+}

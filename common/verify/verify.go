@@ -1,0 +1,398 @@
+// Package verify checks a Sigstore bundle offline against a trusted root and
+// an identity policy. A bundle is valid only when all of these hold, and the
+// error names the first that failed (see [Error]):
+//
+//  1. the transparency-log entry's signed entry timestamp and inclusion proof
+//     verify against a log key in the trusted root, and its checkpoint is
+//     signed by that log (check "transparency log");
+//  2. the entry records this bundle's signature, digest and certificate
+//     (check "log entry");
+//  3. the certificate chains to a CA in the trusted root at the time the log
+//     integrated the entry — not now: keyless certificates live ten minutes
+//     (check "certificate chain");
+//  4. an embedded SCT verifies against a CT log in the trusted root, when the
+//     root lists any (check "certificate transparency");
+//  5. the signature verifies over the artifact (checks "artifact", "signature");
+//  6. the certificate's identity matches the policy: SAN and OIDC issuer, each
+//     exact or by regular expression, and optional CI claims (check "identity").
+//
+// There is no default policy: a [Policy] without an identity and an issuer is
+// an error, never "any valid certificate".
+package verify
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"time"
+
+	bundlepb "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
+
+	"github.com/waxseal/waxseal/common/bundle"
+	"github.com/waxseal/waxseal/common/dsse"
+	"github.com/waxseal/waxseal/common/fulcio"
+	"github.com/waxseal/waxseal/common/keys"
+	"github.com/waxseal/waxseal/common/tlog"
+	"github.com/waxseal/waxseal/common/trust"
+)
+
+// Names of the checks, as they appear in [Error].
+const (
+	CheckBundle     = "bundle"
+	CheckTLog       = "transparency log"
+	CheckEntry      = "log entry"
+	CheckChain      = "certificate chain"
+	CheckSCT        = "certificate transparency"
+	CheckArtifact   = "artifact"
+	CheckSignature  = "signature"
+	CheckIdentity   = "identity"
+	CheckPolicyArgs = "policy"
+)
+
+// Error says which check failed.
+type Error struct {
+	Check string
+	Err   error
+}
+
+func (e *Error) Error() string { return e.Check + ": " + e.Err.Error() }
+func (e *Error) Unwrap() error { return e.Err }
+
+func fail(check string, format string, a ...any) error {
+	return &Error{Check: check, Err: fmt.Errorf(format, a...)}
+}
+
+// Policy is who must have signed.
+type Policy struct {
+	Identity       string // exact SAN: email or URI
+	IdentityRegexp string
+	Issuer         string // exact OIDC issuer URL
+	IssuerRegexp   string
+	// Claims are optional CI claims that must match exactly, keyed by the
+	// names fulcio.Identity reports (e.g. "SourceRepositoryURI").
+	Claims map[string]string
+}
+
+type compiledPolicy struct {
+	p                 Policy
+	identityRE, issRE *regexp.Regexp
+}
+
+func (p Policy) compile() (*compiledPolicy, error) {
+	c := &compiledPolicy{p: p}
+	if (p.Identity == "") == (p.IdentityRegexp == "") {
+		return nil, fail(CheckPolicyArgs, "exactly one of --certificate-identity or --certificate-identity-regexp is required")
+	}
+	if (p.Issuer == "") == (p.IssuerRegexp == "") {
+		return nil, fail(CheckPolicyArgs, "exactly one of --certificate-oidc-issuer or --certificate-oidc-issuer-regexp is required")
+	}
+	var err error
+	if p.IdentityRegexp != "" {
+		if c.identityRE, err = regexp.Compile(anchor(p.IdentityRegexp)); err != nil {
+			return nil, fail(CheckPolicyArgs, "identity regexp: %v", err)
+		}
+	}
+	if p.IssuerRegexp != "" {
+		if c.issRE, err = regexp.Compile(anchor(p.IssuerRegexp)); err != nil {
+			return nil, fail(CheckPolicyArgs, "issuer regexp: %v", err)
+		}
+	}
+	return c, nil
+}
+
+// anchor makes a regexp match the whole string, as cosign's do not by
+// default: an unanchored "alice@example.com" would accept
+// "alice@example.com.evil.test".
+func anchor(re string) string { return "^(?:" + re + ")$" }
+
+func (c *compiledPolicy) check(id *fulcio.CertIdentity) error {
+	switch {
+	case c.identityRE != nil && !c.identityRE.MatchString(id.SAN):
+		return fail(CheckIdentity, "certificate identity %q does not match %q", id.SAN, c.p.IdentityRegexp)
+	case c.identityRE == nil && id.SAN != c.p.Identity:
+		return fail(CheckIdentity, "certificate identity is %q, want %q", id.SAN, c.p.Identity)
+	case c.issRE != nil && !c.issRE.MatchString(id.Issuer):
+		return fail(CheckIdentity, "OIDC issuer %q does not match %q", id.Issuer, c.p.IssuerRegexp)
+	case c.issRE == nil && id.Issuer != c.p.Issuer:
+		return fail(CheckIdentity, "OIDC issuer is %q, want %q", id.Issuer, c.p.Issuer)
+	}
+	for k, want := range c.p.Claims {
+		if got := id.Extensions[k]; got != want {
+			return fail(CheckIdentity, "certificate claim %s is %q, want %q", k, got, want)
+		}
+	}
+	return nil
+}
+
+// Artifact is what was signed: its bytes, or only its digest.
+type Artifact struct {
+	Reader io.Reader   // read once; nil when only the digest is known
+	Digest []byte      // used when Reader is nil
+	Hash   crypto.Hash // algorithm of Digest
+}
+
+// Options tunes verification. The zero value is the safe default.
+type Options struct {
+	// Key verifies a key-signed bundle instead of a certificate (the
+	// conformance suite's --key). Identity policy does not apply then.
+	Key crypto.PublicKey
+}
+
+// Result describes a valid signature.
+type Result struct {
+	Identity       *fulcio.CertIdentity // nil for key-signed bundles
+	Certificate    *x509.Certificate
+	IntegratedTime time.Time
+	LogIndex       int64
+	LogID          []byte
+	// Statement is the DSSE payload, for envelope bundles.
+	PayloadType string
+	Payload     []byte
+}
+
+// Verify checks b against root and policy. For certificate bundles the policy
+// is mandatory.
+func Verify(b *bundle.Bundle, art Artifact, root *trust.Root, policy Policy, opts Options) (*Result, error) {
+	var pol *compiledPolicy
+	if opts.Key == nil {
+		var err error
+		if pol, err = policy.compile(); err != nil {
+			return nil, err
+		}
+	}
+	cert, err := b.Certificate()
+	if err != nil {
+		return nil, &Error{CheckBundle, err}
+	}
+	var signerKey crypto.PublicKey
+	switch {
+	case opts.Key != nil:
+		signerKey = opts.Key
+		cert = nil
+	case cert == nil:
+		return nil, fail(CheckBundle, "bundle carries no certificate (key-signed bundles need --key)")
+	default:
+		signerKey = cert.PublicKey
+	}
+
+	// 1. The log's promises and proofs.
+	tles := b.GetVerificationMaterial().GetTlogEntries()
+	if len(tles) == 0 {
+		return nil, fail(CheckTLog, "bundle has no transparency log entry")
+	}
+	tle := tles[0]
+	if b.Version() != "0.1" && tle.GetInclusionProof() == nil {
+		return nil, fail(CheckTLog, "entry has no inclusion proof")
+	}
+	if tle.GetInclusionPromise() == nil {
+		return nil, fail(CheckTLog, "entry has no signed entry timestamp, so there is no trusted time to check the certificate at")
+	}
+	logKeys := root.TLogKeys()
+	integrated, err := tlog.VerifyTLE(tle, logKeys, tlog.VerifyOptions{RequireInclusionProof: b.Version() != "0.1"})
+	if err != nil {
+		return nil, &Error{CheckTLog, err}
+	}
+	if l, ok := root.TLog(tle.GetLogId().GetKeyId()); !ok || !l.ValidFor.Contains(integrated) {
+		return nil, fail(CheckTLog, "log key was not trusted at integrated time %s", integrated.UTC().Format(time.RFC3339))
+	}
+	res := &Result{IntegratedTime: integrated, LogIndex: tle.GetLogIndex(), LogID: tle.GetLogId().GetKeyId(), Certificate: cert}
+
+	// 2. The entry must be about this bundle.
+	entry, err := tlog.ParseBody(tle.GetCanonicalizedBody())
+	if err != nil {
+		return nil, &Error{CheckEntry, err}
+	}
+	if tle.GetKindVersion().GetKind() != entry.Kind {
+		return nil, fail(CheckEntry, "bundle says kind %q, entry body is %q", tle.GetKindVersion().GetKind(), entry.Kind)
+	}
+
+	// 3 and 4. Certificate chain and SCT at integrated time.
+	if cert != nil {
+		issuer, err := verifyChain(cert, root, integrated)
+		if err != nil {
+			return nil, err
+		}
+		if len(root.CTLogs) > 0 {
+			if err := fulcio.VerifyEmbeddedSCTs(cert, issuer, root.CTLogKeys(), integrated); err != nil {
+				return nil, &Error{CheckSCT, err}
+			}
+		}
+	}
+
+	// 5. Signature and artifact, and the entry's record of them.
+	switch c := b.GetContent().(type) {
+	case *bundlepb.Bundle_MessageSignature:
+		if err := verifyMessage(c, art, entry, signerKey, cert); err != nil {
+			return nil, err
+		}
+	case *bundlepb.Bundle_DsseEnvelope:
+		env := c.DsseEnvelope
+		if err := verifyDSSE(env.GetPayloadType(), env.GetPayload(), env.GetSignatures()[0].GetSig(), art, entry, signerKey, cert); err != nil {
+			return nil, err
+		}
+		res.PayloadType, res.Payload = env.GetPayloadType(), env.GetPayload()
+	}
+
+	// 6. Identity.
+	if cert != nil {
+		id, err := fulcio.Identity(cert)
+		if err != nil {
+			return nil, &Error{CheckIdentity, err}
+		}
+		if err := pol.check(id); err != nil {
+			return nil, err
+		}
+		res.Identity = id
+	}
+	return res, nil
+}
+
+func verifyChain(cert *x509.Certificate, root *trust.Root, at time.Time) (*x509.Certificate, error) {
+	var lastErr error = errors.New("trusted root lists no certificate authority")
+	for _, ca := range root.CAs {
+		if !ca.ValidFor.Contains(at) {
+			lastErr = fmt.Errorf("CA %s was not trusted at %s", ca.URI, at.UTC().Format(time.RFC3339))
+			continue
+		}
+		roots, inter := x509.NewCertPool(), x509.NewCertPool()
+		roots.AddCert(ca.Chain[len(ca.Chain)-1])
+		for _, c := range ca.Chain[:len(ca.Chain)-1] {
+			inter.AddCert(c)
+		}
+		chains, err := cert.Verify(x509.VerifyOptions{
+			Roots:         roots,
+			Intermediates: inter,
+			CurrentTime:   at,
+			KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning},
+		})
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		return chains[0][1], nil
+	}
+	var inv x509.CertificateInvalidError
+	if errors.As(lastErr, &inv) && inv.Reason == x509.Expired {
+		return nil, fail(CheckChain, "certificate was not valid when the log saw the signature (%s; valid %s to %s)",
+			at.UTC().Format(time.RFC3339), cert.NotBefore.UTC().Format(time.RFC3339), cert.NotAfter.UTC().Format(time.RFC3339))
+	}
+	return nil, &Error{CheckChain, lastErr}
+}
+
+func verifyMessage(c *bundlepb.Bundle_MessageSignature, art Artifact, entry *tlog.Entry, key crypto.PublicKey, cert *x509.Certificate) error {
+	ms := c.MessageSignature
+	sig := ms.GetSignature()
+	var (
+		h      crypto.Hash
+		digest []byte
+		err    error
+	)
+	if md := ms.GetMessageDigest(); md != nil {
+		if h, err = keys.CryptoHash(md.GetAlgorithm()); err != nil {
+			return &Error{CheckBundle, err}
+		}
+		digest = md.GetDigest()
+	} else if h, err = keys.Hash(key); err != nil {
+		return &Error{CheckSignature, err}
+	}
+	actual, err := artifactDigest(art, h)
+	if err != nil {
+		return err
+	}
+	if digest != nil && !bytes.Equal(actual, digest) {
+		return fail(CheckArtifact, "artifact digest does not match the bundle: the file was modified or is not the one signed")
+	}
+	if entry.Kind != tlog.KindHashedRekord {
+		return fail(CheckEntry, "message signature recorded as %q, want hashedrekord", entry.Kind)
+	}
+	if entry.HashAlgorithm != keys.RekorName(h) || !bytes.Equal(entry.Digest, actual) {
+		return fail(CheckEntry, "log entry records a different artifact digest")
+	}
+	if !bytes.Equal(entry.Signature, sig) {
+		return fail(CheckEntry, "log entry records a different signature")
+	}
+	if err := sameKey(entry.PublicKey, key, cert); err != nil {
+		return err
+	}
+	if err := keys.VerifyDigest(key, h, actual, sig); err != nil {
+		return &Error{CheckSignature, err}
+	}
+	return nil
+}
+
+func verifyDSSE(payloadType string, payload, sig []byte, art Artifact, entry *tlog.Entry, key crypto.PublicKey, cert *x509.Certificate) error {
+	if entry.Kind != tlog.KindDSSE {
+		return fail(CheckEntry, "envelope recorded as %q, want dsse", entry.Kind)
+	}
+	ph := sha256.Sum256(payload)
+	if !bytes.Equal(entry.PayloadHash, ph[:]) {
+		return fail(CheckEntry, "log entry records a different payload")
+	}
+	found := false
+	for _, s := range entry.DSSESignatures {
+		if bytes.Equal(s.Signature, sig) {
+			if err := sameKey(s.Verifier, key, cert); err != nil {
+				return err
+			}
+			found = true
+		}
+	}
+	if !found {
+		return fail(CheckEntry, "log entry does not record the envelope's signature")
+	}
+	if err := keys.VerifyMessage(key, dsse.PAE(payloadType, payload), sig); err != nil {
+		return &Error{CheckSignature, err}
+	}
+	if art.Reader != nil || art.Digest != nil {
+		if err := checkSubject(payloadType, payload, art); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func artifactDigest(art Artifact, h crypto.Hash) ([]byte, error) {
+	if art.Reader == nil {
+		if art.Digest == nil {
+			return nil, fail(CheckArtifact, "no artifact or digest given")
+		}
+		if art.Hash != h {
+			return nil, fail(CheckArtifact, "artifact digest is %v, the signature is over %v", art.Hash, h)
+		}
+		return art.Digest, nil
+	}
+	d := h.New()
+	if _, err := io.Copy(d, art.Reader); err != nil {
+		return nil, fail(CheckArtifact, "reading artifact: %v", err)
+	}
+	return d.Sum(nil), nil
+}
+
+// sameKey checks that the key or certificate recorded in the log entry is
+// the bundle's.
+func sameKey(recorded []byte, key crypto.PublicKey, cert *x509.Certificate) error {
+	blk, _ := pem.Decode(recorded)
+	if blk == nil {
+		return fail(CheckEntry, "log entry's verifier is not PEM")
+	}
+	switch blk.Type {
+	case "CERTIFICATE":
+		if cert == nil || !bytes.Equal(blk.Bytes, cert.Raw) {
+			return fail(CheckEntry, "log entry records a different certificate")
+		}
+	case "PUBLIC KEY":
+		want, err := x509.MarshalPKIXPublicKey(key)
+		if err != nil || !bytes.Equal(blk.Bytes, want) {
+			return fail(CheckEntry, "log entry records a different public key")
+		}
+	default:
+		return fail(CheckEntry, "log entry's verifier is a %q block", blk.Type)
+	}
+	return nil
+}
