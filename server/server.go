@@ -19,8 +19,8 @@ package server
 import (
 	"context"
 	"crypto/elliptic"
-	"encoding/binary"
 	"crypto/rand"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -67,13 +67,13 @@ type Config struct {
 
 // Server is a running stack.
 type Server struct {
-	cfg    Config
-	ca     *ca.CA
-	ct     *ctlog.Log
-	rekor  *rekor.Log
-	dev    *devoidc.Provider
-	mux    *http.ServeMux
-	root   []byte
+	cfg     Config
+	ca      *ca.CA
+	ct      *ctlog.Log
+	rekor   *rekor.Log
+	dev     *devoidc.Provider
+	mux     *http.ServeMux
+	root    []byte
 	signing []byte
 }
 
@@ -259,4 +259,3 @@ func loadTreeID(path string) (int64, error) {
 	}
 	return id, os.WriteFile(path, []byte(strconv.FormatInt(id, 10)+"\n"), 0o600)
 }
-

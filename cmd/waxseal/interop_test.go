@@ -1,0 +1,153 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	sgbundle "github.com/sigstore/sigstore-go/pkg/bundle"
+	sgroot "github.com/sigstore/sigstore-go/pkg/root"
+	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
+
+	"github.com/waxseal/waxseal/server/servertest"
+)
+
+// waxseal runs the CLI in-process and returns stdout, failing the test on a
+// non-zero exit.
+func waxseal(t *testing.T, stdin string, args ...string) string {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), append([]string{"waxseal"}, args...), strings.NewReader(stdin), &out, &errb)
+	if code != 0 {
+		t.Fatalf("waxseal %s: exit %d\n%s", strings.Join(args, " "), code, errb.String())
+	}
+	return out.String()
+}
+
+// cosignPath finds the cosign binary .ci/run installs. Under CI a missing
+// cosign fails the test; elsewhere it skips.
+func cosignPath(t *testing.T) string {
+	t.Helper()
+	if p, err := exec.LookPath("cosign"); err == nil {
+		return p
+	}
+	if gp, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
+		p := filepath.Join(strings.TrimSpace(string(gp)), "bin", "cosign")
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("cosign is not installed (bash .ci/run installs it)")
+	}
+	t.Skip("cosign not installed; run bash .ci/run")
+	return ""
+}
+
+func signedArtifact(t *testing.T, stack *servertest.Stack, email string, extra ...string) (artifact, bundlePath string) {
+	t.Helper()
+	dir := t.TempDir()
+	artifact = filepath.Join(dir, "artifact.txt")
+	if err := os.WriteFile(artifact, []byte("interop payload\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bundlePath = artifact + ".sigstore.json"
+	args := append([]string{"sign", "--signing-config", stack.SigningConfigPath, "--identity-token", stack.Token(t, email)}, extra...)
+	waxseal(t, "", append(args, artifact)...)
+	return artifact, bundlePath
+}
+
+// TestSigstoreGoVerifiesOurBundles checks our bundles with sigstore-go, with
+// SCT, transparency-log and integrated-time checks all required.
+func TestSigstoreGoVerifiesOurBundles(t *testing.T) {
+	stack := servertest.Start(t)
+	tr, err := sgroot.NewTrustedRootFromPath(stack.TrustedRootPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := sgverify.NewVerifier(tr, sgverify.WithSignedCertificateTimestamps(1), sgverify.WithTransparencyLog(1), sgverify.WithIntegratedTimestamps(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kt := range []string{"ecdsa-p256", "ecdsa-p384", "rsa-2048"} {
+		t.Run(kt, func(t *testing.T) {
+			artifact, bpath := signedArtifact(t, stack, "erin@example.com", "--key-type", kt)
+			b, err := sgbundle.LoadJSONFromPath(bpath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			id, err := sgverify.NewShortCertificateIdentity(stack.Issuer(), "", "erin@example.com", "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			f, err := os.Open(artifact)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			res, err := v.Verify(b, sgverify.NewPolicy(sgverify.WithArtifact(f), sgverify.WithCertificateIdentity(id)))
+			if err != nil {
+				t.Fatalf("sigstore-go rejects our bundle: %v", err)
+			}
+			if got := res.Signature.Certificate.SubjectAlternativeName; got != "erin@example.com" {
+				t.Errorf("sigstore-go sees SAN %q", got)
+			}
+			// And it rejects another identity: the check is real.
+			other, _ := sgverify.NewShortCertificateIdentity(stack.Issuer(), "", "mallory@example.com", "")
+			f.Seek(0, 0)
+			if _, err := v.Verify(b, sgverify.NewPolicy(sgverify.WithArtifact(f), sgverify.WithCertificateIdentity(other))); err == nil {
+				t.Error("sigstore-go accepted another identity")
+			}
+		})
+	}
+}
+
+// TestCosignVerifiesOurBundles runs cosign verify-blob on our bundle with its
+// default checks (SCT and transparency log required).
+func TestCosignVerifiesOurBundles(t *testing.T) {
+	cosign := cosignPath(t)
+	stack := servertest.Start(t)
+	artifact, bpath := signedArtifact(t, stack, "frank@example.com")
+	cmd := exec.Command(cosign, "verify-blob", "--bundle", bpath, "--new-bundle-format", "--trusted-root", stack.TrustedRootPath,
+		"--certificate-identity", "frank@example.com", "--certificate-oidc-issuer", stack.Issuer(), artifact)
+	cmd.Env = append(os.Environ(), "TUF_ROOT="+t.TempDir())
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("cosign verify-blob: %v\n%s", err, out)
+	}
+	cmd = exec.Command(cosign, "verify-blob", "--bundle", bpath, "--new-bundle-format", "--trusted-root", stack.TrustedRootPath,
+		"--certificate-identity", "mallory@example.com", "--certificate-oidc-issuer", stack.Issuer(), artifact)
+	cmd.Env = append(os.Environ(), "TUF_ROOT="+t.TempDir())
+	if out, err := cmd.CombinedOutput(); err == nil {
+		t.Fatalf("cosign accepted another identity:\n%s", out)
+	}
+}
+
+// TestWeVerifyCosignBundles has cosign sign against our stack, and verifies
+// its bundle with waxseal.
+func TestWeVerifyCosignBundles(t *testing.T) {
+	cosign := cosignPath(t)
+	stack := servertest.Start(t)
+	dir := t.TempDir()
+	artifact := filepath.Join(dir, "blob.bin")
+	if err := os.WriteFile(artifact, []byte("signed by cosign\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bpath := filepath.Join(dir, "blob.sigstore.json")
+	cmd := exec.Command(cosign, "sign-blob", "--yes", "--new-bundle-format", "--bundle", bpath,
+		"--signing-config", stack.SigningConfigPath, "--trusted-root", stack.TrustedRootPath,
+		"--identity-token", stack.Token(t, "grace@example.com"), artifact)
+	cmd.Env = append(os.Environ(), "TUF_ROOT="+t.TempDir())
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("cosign sign-blob: %v\n%s", err, out)
+	}
+	out := waxseal(t, "", "verify", artifact, "--bundle", bpath, "--trusted-root", stack.TrustedRootPath,
+		"--certificate-identity", "grace@example.com", "--certificate-oidc-issuer", stack.Issuer())
+	if !strings.Contains(out, "Verified OK") {
+		t.Fatalf("unexpected output %q", out)
+	}
+}

@@ -1,0 +1,35 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/waxseal/waxseal/server/servertest"
+)
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"waxseal": func() { os.Exit(run(context.Background(), os.Args, os.Stdin, os.Stdout, os.Stderr)) },
+	})
+}
+
+// TestScripts runs the CLI end to end against a real stack on loopback:
+// the scripts in testdata/script call waxseal as a user would.
+func TestScripts(t *testing.T) {
+	stack := servertest.Start(t)
+	testscript.Run(t, testscript.Params{
+		Dir: filepath.Join("testdata", "script"),
+		Setup: func(env *testscript.Env) error {
+			env.Setenv("WAXSEAL_SERVER", stack.URL)
+			env.Setenv("ISSUER", stack.Issuer())
+			env.Setenv("TRUSTED_ROOT", stack.TrustedRootPath)
+			env.Setenv("SIGNING_CONFIG", stack.SigningConfigPath)
+			env.Setenv("WAXSEAL_CONFIG_DIR", filepath.Join(env.WorkDir, "config"))
+			return nil
+		},
+	})
+}
