@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -25,6 +26,17 @@ type Stack struct {
 	TrustedRootPath   string
 	SigningConfigPath string
 	Root              *trust.Root
+
+	mu       sync.Mutex
+	requests map[string]int // "METHOD /path" -> count
+}
+
+// Requests counts the requests the server answered for method and path,
+// e.g. Requests("POST", "/api/v2/signingCert").
+func (s *Stack) Requests(method, path string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.requests[method+" "+path]
 }
 
 // Options tune Start.
@@ -53,16 +65,24 @@ func StartWith(t testing.TB, opts Options) *Stack {
 		ln.Close()
 		t.Fatal(err)
 	}
-	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	s := &Stack{URL: url, Dir: dir, Server: srv,
+		TrustedRootPath:   filepath.Join(dir, "trusted_root.json"),
+		SigningConfigPath: filepath.Join(dir, "signing_config.json"),
+		requests:          map[string]int{},
+	}
+	inner := srv.Handler()
+	count := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		s.requests[r.Method+" "+r.URL.Path]++
+		s.mu.Unlock()
+		inner.ServeHTTP(w, r)
+	})
+	hs := &http.Server{Handler: count, ReadHeaderTimeout: 10 * time.Second}
 	go hs.Serve(ln)
 	t.Cleanup(func() {
 		hs.Close()
 		srv.Close()
 	})
-	s := &Stack{URL: url, Dir: dir, Server: srv,
-		TrustedRootPath:   filepath.Join(dir, "trusted_root.json"),
-		SigningConfigPath: filepath.Join(dir, "signing_config.json"),
-	}
 	if err := os.WriteFile(s.TrustedRootPath, srv.TrustedRoot(), 0o644); err != nil {
 		t.Fatal(err)
 	}
