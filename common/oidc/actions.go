@@ -23,6 +23,10 @@ type GitHubActions struct {
 	Audience string
 	// HTTPClient defaults to http.DefaultClient.
 	HTTPClient *http.Client
+	// RequestURL and RequestToken override ACTIONS_ID_TOKEN_REQUEST_URL and
+	// ACTIONS_ID_TOKEN_REQUEST_TOKEN, for a process that does not run in the job's
+	// environment (waxseal agent refreshing a credential on the job's behalf).
+	RequestURL, RequestToken string
 }
 
 // GitHubActionsAvailable reports whether the job can request an ID token.
@@ -33,7 +37,10 @@ func GitHubActionsAvailable() bool {
 // Token requests an ID token: GET $ACTIONS_ID_TOKEN_REQUEST_URL&audience=AUD with the
 // request token as a bearer credential; the answer is {"value": "<jwt>"}.
 func (g GitHubActions) Token(ctx context.Context) (string, error) {
-	reqURL, reqTok := os.Getenv(ActionsRequestURLEnv), os.Getenv(ActionsRequestTokenEnv)
+	reqURL, reqTok := g.RequestURL, g.RequestToken
+	if reqURL == "" && reqTok == "" {
+		reqURL, reqTok = os.Getenv(ActionsRequestURLEnv), os.Getenv(ActionsRequestTokenEnv)
+	}
 	if reqURL == "" || reqTok == "" {
 		return "", fmt.Errorf("%w: %s and %s are not set (does the job have `permissions: id-token: write`?)",
 			ErrNoToken, ActionsRequestURLEnv, ActionsRequestTokenEnv)

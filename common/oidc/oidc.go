@@ -5,9 +5,16 @@
 // tries them (see DESIGN.md §5):
 //
 //   - explicit: [StaticToken] (a flag), [EnvToken] (SIGSTORE_ID_TOKEN), [FileToken];
-//   - ambient CI credentials: [GitHubActions];
+//   - ambient CI credentials: [GitHubActions], [Buildkite], and [Command] for anything
+//     that can print a token;
+//   - (the credential held by waxseal agent, see package agent;)
 //   - interactive: [Interactive] (browser, authorization code + PKCE, RFC 7636, with a
 //     loopback redirect, RFC 8252) or [Device] (RFC 8628, for machines without a browser).
+//
+// [Chain] lists the providers that apply in that order, or the one forced by name
+// (--oidc-provider); each hands out tokens through [Checked], so that an expired token,
+// a wrong audience or an issuer the CA does not trust fails early with a clear message.
+// A [Spec] describes a non-interactive provider so that the agent can refresh with it.
 //
 // [DevLogin] runs the real authorization code flow against waxseal's development issuer,
 // acting as the browser itself.

@@ -1,0 +1,283 @@
+package oidc
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// Provider names, as given to --oidc-provider (or $WAXSEAL_OIDC_PROVIDER). Aliases
+// that cosign users know are accepted by ParseProvider: "filesystem" for file,
+// "buildkite-agent" for buildkite, "github" for github-actions, "interactive" for
+// browser.
+const (
+	ProviderToken         = "token"          // --identity-token
+	ProviderEnv           = "env"            // $SIGSTORE_ID_TOKEN
+	ProviderFile          = "file"           // a token file, read on every use
+	ProviderGitHubActions = "github-actions" // ACTIONS_ID_TOKEN_REQUEST_URL/_TOKEN
+	ProviderGitLab        = "gitlab"         // $SIGSTORE_ID_TOKEN from the job's id_tokens
+	ProviderBuildkite     = "buildkite"      // buildkite-agent oidc request-token
+	ProviderCommand       = "command"        // --oidc-token-command
+	ProviderAgent         = "agent"          // the credential held by waxseal agent
+	ProviderBrowser       = "browser"        // authorization code + PKCE, loopback redirect
+	ProviderDevice        = "device"         // device authorization grant (RFC 8628)
+)
+
+var providerAliases = map[string]string{
+	ProviderToken: ProviderToken, ProviderEnv: ProviderEnv, ProviderFile: ProviderFile,
+	ProviderGitHubActions: ProviderGitHubActions, ProviderGitLab: ProviderGitLab,
+	ProviderBuildkite: ProviderBuildkite, ProviderCommand: ProviderCommand,
+	ProviderAgent: ProviderAgent, ProviderBrowser: ProviderBrowser, ProviderDevice: ProviderDevice,
+	"filesystem": ProviderFile, "buildkite-agent": ProviderBuildkite, "github": ProviderGitHubActions,
+	"interactive": ProviderBrowser,
+}
+
+// ParseProvider returns the canonical name of a provider, or an error listing them.
+func ParseProvider(name string) (string, error) {
+	if p, ok := providerAliases[strings.ToLower(strings.TrimSpace(name))]; ok {
+		return p, nil
+	}
+	return "", fmt.Errorf("unknown OIDC provider %q (want one of token, env, file, github-actions, gitlab, buildkite, command, agent, browser, device)", name)
+}
+
+// Options say which token sources Chain may use and how to configure them. The zero
+// value tries $SIGSTORE_ID_TOKEN and the CI providers the environment announces.
+type Options struct {
+	// Provider forces one provider (a name ParseProvider accepts). Empty: automatic.
+	Provider string
+
+	Token     string // an explicit token (--identity-token)
+	TokenFile string // a file holding the token
+	Command   string // a command printing a token (--oidc-token-command)
+
+	// DisableAmbient skips the CI providers (GitHub Actions, Buildkite) in automatic
+	// selection, e.g. to sign as yourself on a CI machine.
+	DisableAmbient bool
+	// NoAgent leaves the agent out of the chain (for `waxseal login`, which fills it).
+	NoAgent bool
+
+	// Interactive flows. Issuer empty leaves them out of automatic selection.
+	Issuer       string
+	ClientID     string // default "sigstore"
+	ClientSecret string
+	RedirectURL  string // default DefaultRedirectURL
+	// OpenBrowser opens a URL for the user. Nil, or HasBrowser() false, means the
+	// device flow is chosen over the browser flow.
+	OpenBrowser func(url string) error
+	// Out receives instructions for the user. Default os.Stderr.
+	Out        io.Writer
+	HTTPClient *http.Client
+
+	// Checks applied to every token (see Checked).
+	Audience string            // default "sigstore"
+	Issuers  map[string]string // the CA's issuers and their audiences, if known
+	Now      func() time.Time
+}
+
+// A Provider is one token source in the chain.
+type Provider struct {
+	Name string
+	// Source returns checked tokens. Nil for ProviderAgent: the caller asks its agent.
+	Source TokenSource
+	// Interactive providers need the user at a browser or terminal.
+	Interactive bool
+	// Spec describes the provider so that another process can run it again to
+	// refresh a credential; nil if it cannot (a one-off token, an interactive flow).
+	Spec *Spec
+}
+
+// Chain lists the providers that apply here, in the order they are tried (DESIGN §5):
+//
+//  1. an explicit token: Options.Token, $SIGSTORE_ID_TOKEN, Options.TokenFile;
+//  2. CI: GitHub Actions, Buildkite, then Options.Command (GitLab's id_tokens arrive as
+//     $SIGSTORE_ID_TOKEN, so step 1 covers them);
+//  3. the agent (Source nil: the caller uses its credential if one answers);
+//  4. interactive: the browser flow, or the device flow where there is no browser.
+//
+// With Options.Provider set, the chain is that one provider; an error says what it
+// lacks. The caller uses the first provider that works; an empty chain is an error.
+func Chain(o Options) ([]Provider, error) {
+	if o.Provider != "" {
+		name, err := ParseProvider(o.Provider)
+		if err != nil {
+			return nil, err
+		}
+		p, err := o.provider(name, true)
+		if err != nil {
+			return nil, err
+		}
+		return []Provider{p}, nil
+	}
+	var names []string
+	if o.Token != "" {
+		names = append(names, ProviderToken)
+	}
+	if os.Getenv(EnvVar) != "" {
+		names = append(names, ProviderEnv)
+	}
+	if o.TokenFile != "" {
+		names = append(names, ProviderFile)
+	}
+	if !o.DisableAmbient {
+		if GitHubActionsAvailable() {
+			names = append(names, ProviderGitHubActions)
+		}
+		if BuildkiteAvailable() {
+			names = append(names, ProviderBuildkite)
+		}
+	}
+	if o.Command != "" {
+		names = append(names, ProviderCommand)
+	}
+	if !o.NoAgent {
+		names = append(names, ProviderAgent)
+	}
+	if o.Issuer != "" {
+		if o.OpenBrowser != nil && HasBrowser() {
+			names = append(names, ProviderBrowser)
+		} else {
+			names = append(names, ProviderDevice)
+		}
+	}
+	var chain []Provider
+	for _, n := range names {
+		p, err := o.provider(n, false)
+		if err != nil {
+			return nil, err
+		}
+		chain = append(chain, p)
+	}
+	if len(chain) == 0 {
+		return nil, fmt.Errorf("%w: no explicit token, no CI credentials, and no OIDC issuer to log in with", ErrNoToken)
+	}
+	return chain, nil
+}
+
+func (o Options) provider(name string, forced bool) (Provider, error) {
+	check := func(src TokenSource, from string) TokenSource {
+		aud := o.Audience
+		if aud == "" {
+			aud = "sigstore"
+		}
+		return Checked{Source: src, Name: from, Audience: aud, Issuers: o.Issuers, Now: o.Now}
+	}
+	out := o.Out
+	if out == nil {
+		out = os.Stderr
+	}
+	p := Provider{Name: name}
+	switch name {
+	case ProviderToken:
+		if o.Token == "" {
+			return p, errors.New("--oidc-provider token: no token given (--identity-token)")
+		}
+		p.Source = check(StaticToken(o.Token), "--identity-token")
+	case ProviderEnv, ProviderGitLab:
+		if forced && os.Getenv(EnvVar) == "" {
+			if name == ProviderGitLab {
+				return p, fmt.Errorf("--oidc-provider gitlab: %s is not set (give the job `id_tokens: {%s: {aud: sigstore}}`)", EnvVar, EnvVar)
+			}
+			return p, fmt.Errorf("--oidc-provider env: %s is not set", EnvVar)
+		}
+		p.Source = check(EnvToken{}, "$"+EnvVar)
+	case ProviderFile:
+		if o.TokenFile == "" {
+			return p, errors.New("--oidc-provider file: no token file given")
+		}
+		p.Source = check(FileToken(o.TokenFile), o.TokenFile)
+		p.Spec = &Spec{Provider: ProviderFile, File: o.TokenFile}
+	case ProviderGitHubActions:
+		if forced && !GitHubActionsAvailable() {
+			return p, fmt.Errorf("--oidc-provider github-actions: %s and %s are not set (does the job have `permissions: id-token: write`?)", ActionsRequestURLEnv, ActionsRequestTokenEnv)
+		}
+		aud := o.Audience
+		p.Source = check(GitHubActions{Audience: aud, HTTPClient: o.HTTPClient}, "GitHub Actions")
+		p.Spec = &Spec{Provider: ProviderGitHubActions, Audience: aud,
+			RequestURL: os.Getenv(ActionsRequestURLEnv), RequestToken: os.Getenv(ActionsRequestTokenEnv)}
+	case ProviderBuildkite:
+		if forced && !BuildkiteAvailable() {
+			return p, errors.New("--oidc-provider buildkite: not a Buildkite job (BUILDKITE_AGENT_ACCESS_TOKEN is not set)")
+		}
+		p.Source = check(Buildkite{Audience: o.Audience}, "buildkite-agent")
+		p.Spec = &Spec{Provider: ProviderBuildkite, Audience: o.Audience}
+	case ProviderCommand:
+		if o.Command == "" {
+			return p, fmt.Errorf("--oidc-provider command: no command given (--oidc-token-command or $%s)", CommandEnv)
+		}
+		p.Source = check(Command(o.Command), "token command")
+		p.Spec = &Spec{Provider: ProviderCommand, Command: o.Command}
+	case ProviderAgent:
+	case ProviderBrowser, ProviderDevice:
+		if o.Issuer == "" {
+			return p, fmt.Errorf("--oidc-provider %s: no OIDC issuer (--oidc-issuer, or a signing config that names one)", name)
+		}
+		p.Interactive = true
+		if o.Audience == "" && o.ClientID != "" {
+			o.Audience = o.ClientID // what the issuer puts in aud for this client
+		}
+		if name == ProviderBrowser {
+			p.Source = check(Interactive{Issuer: o.Issuer, ClientID: o.ClientID, ClientSecret: o.ClientSecret,
+				RedirectURL: o.RedirectURL, OpenBrowser: o.OpenBrowser, Out: out, HTTPClient: o.HTTPClient}, "browser login")
+		} else {
+			p.Source = check(Device{Issuer: o.Issuer, ClientID: o.ClientID, Out: out, HTTPClient: o.HTTPClient}, "device login")
+		}
+	}
+	return p, nil
+}
+
+// HasBrowser reports whether a browser can plausibly be opened here: $BROWSER is set,
+// or there is a display (macOS and Windows outside SSH sessions; $DISPLAY or
+// $WAYLAND_DISPLAY elsewhere). Without one, the device flow is the way to log in.
+func HasBrowser() bool {
+	if os.Getenv("BROWSER") != "" {
+		return true
+	}
+	ssh := os.Getenv("SSH_CONNECTION") != "" || os.Getenv("SSH_TTY") != ""
+	switch runtime.GOOS {
+	case "darwin", "windows":
+		return !ssh
+	}
+	return os.Getenv("DISPLAY") != "" || os.Getenv("WAYLAND_DISPLAY") != ""
+}
+
+// Spec describes a non-interactive provider in a form another process can run again:
+// `waxseal login` hands it to the agent, which refreshes its credential with it when
+// the certificate expires. It may hold a credential (the Actions request token), so it
+// travels only over the agent's private socket and is never written down.
+type Spec struct {
+	Provider     string `json:"provider"`               // file, command, github-actions, buildkite
+	File         string `json:"file,omitempty"`         // file
+	Command      string `json:"command,omitempty"`      // command
+	RequestURL   string `json:"requestUrl,omitempty"`   // github-actions
+	RequestToken string `json:"requestToken,omitempty"` // github-actions
+	Audience     string `json:"audience,omitempty"`     // github-actions, buildkite
+}
+
+// Source returns the token source the spec describes.
+func (s *Spec) Source() (TokenSource, error) {
+	switch s.Provider {
+	case ProviderFile:
+		if s.File == "" {
+			return nil, errors.New("token file spec without a file")
+		}
+		return FileToken(s.File), nil
+	case ProviderCommand:
+		if s.Command == "" {
+			return nil, errors.New("token command spec without a command")
+		}
+		return Command(s.Command), nil
+	case ProviderGitHubActions:
+		if s.RequestURL == "" || s.RequestToken == "" {
+			return nil, errors.New("github-actions spec without request URL and token")
+		}
+		return GitHubActions{Audience: s.Audience, RequestURL: s.RequestURL, RequestToken: s.RequestToken}, nil
+	case ProviderBuildkite:
+		return Buildkite{Audience: s.Audience}, nil
+	}
+	return nil, fmt.Errorf("provider %q cannot refresh a credential", s.Provider)
+}
