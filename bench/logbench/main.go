@@ -3,7 +3,11 @@
 // (real hashedrekord entries, signature checks, SET, inclusion proof,
 // checkpoint, fsynced integration times), and prints their ratio.
 //
-//	go run ./bench/logbench [-d 3s] [-clients 1,16,64]
+//	go run ./bench/logbench [-d 3s] [-clients 1,16,64] [-profile DIR] [-timeout 3m]
+//
+// Both rows run with the log's own Tessera settings (rekorserve -settings).
+// -profile saves CPU, block and mutex profiles of the API server during the
+// row with the most clients.
 package main
 
 import (
@@ -17,6 +21,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -35,51 +40,111 @@ import (
 	"github.com/transparency-dev/tessera"
 	"github.com/transparency-dev/tessera/storage/posix"
 	"golang.org/x/mod/sumdb/note"
+	"k8s.io/klog/v2"
 
 	"github.com/waxseal/waxseal/common/tlog"
 )
 
 type result struct {
+	n        int
 	rate     float64
 	p50, p99 time.Duration
 	errs     int64
 }
 
+// settings are the log's Tessera batching parameters, read from rekorserve
+// so that the engine rows use exactly what the API runs with.
+type settings struct {
+	batchSize  uint
+	batchAge   time.Duration
+	cpInterval time.Duration
+}
+
 func main() {
 	d := flag.Duration("d", 3*time.Second, "duration of each row")
 	clientsFlag := flag.String("clients", "1,16,64", "concurrent clients per row")
+	profDir := flag.String("profile", "", "if set, write CPU, block and mutex profiles of the API server under the largest load to this directory")
+	timeout := flag.Duration("timeout", 3*time.Minute, "abort the whole run after this long")
 	flag.Parse()
 	var clients []int
 	for _, s := range strings.Split(*clientsFlag, ",") {
 		n, err := strconv.Atoi(s)
-		if err != nil {
-			fatal(err)
+		if err != nil || n < 1 {
+			fatal(fmt.Errorf("-clients: bad count %q", s))
 		}
 		clients = append(clients, n)
 	}
+	time.AfterFunc(*timeout, func() { fatal(fmt.Errorf("run exceeded -timeout %v", *timeout)) })
+	// Tessera logs through klog; keep the table readable.
+	klog.LogToStderr(false)
+	klog.SetOutput(io.Discard)
+
 	tmp, err := os.MkdirTemp("", "logbench")
 	if err != nil {
 		fatal(err)
 	}
-	defer os.RemoveAll(tmp)
-
-	fmt.Printf("%-8s %-7s %10s %9s %9s %6s\n", "row", "clients", "appends/s", "p50", "p99", "errors")
-	engine := map[int]result{}
-	for _, n := range clients {
-		r := benchEngine(filepath.Join(tmp, fmt.Sprint("engine", n)), n, *d)
-		engine[n] = r
-		fmt.Printf("%-8s %-7d %10.0f %9s %9s %6d\n", "engine", n, r.rate, r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), r.errs)
-	}
+	cleanup = func() { os.RemoveAll(tmp) }
+	defer cleanup()
+	bin := buildServer(tmp)
+	set := serverSettings(bin)
 	entries := makeEntries(int(20000 * d.Seconds()))
+
+	maxN := slices.Max(clients)
+	var engine, api []result
 	for _, n := range clients {
-		r := benchAPI(filepath.Join(tmp, fmt.Sprint("api", n)), n, *d, entries)
-		fmt.Printf("%-8s %-7d %10.0f %9s %9s %6d   %.2fx engine\n", "api", n, r.rate, r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), r.errs, r.rate/engine[n].rate)
+		engine = append(engine, benchEngine(filepath.Join(tmp, fmt.Sprint("engine", n)), n, *d, set))
 	}
-	fmt.Println("targets: api >= 3000 appends/s at 64 clients, p99 <= 100ms")
+	for _, n := range clients {
+		prof := ""
+		if n == maxN {
+			prof = *profDir
+		}
+		api = append(api, benchAPI(bin, filepath.Join(tmp, fmt.Sprint("api", n)), n, *d, entries, prof))
+	}
+
+	fmt.Printf("Signature log appends, %v per row; Tessera POSIX batches of <= %d entries or %v, checkpoint every %v.\n",
+		*d, set.batchSize, set.batchAge, set.cpInterval)
+	fmt.Printf("engine: Tessera alone, waiting for integration. api: full Rekor v1 HTTP API (validation, fsynced time, SET, inclusion proof, signed checkpoint).\n\n")
+	fmt.Printf("| %-13s | %7s | %10s | %8s | %8s | %6s | %-10s | %-31s |\n", "row", "clients", "appends/s", "p50", "p99", "errors", "api/engine", "target")
+	fmt.Printf("|%s|%s|%s|%s|%s|%s|%s|%s|\n", strings.Repeat("-", 15), strings.Repeat("-", 9), strings.Repeat("-", 12), strings.Repeat("-", 10), strings.Repeat("-", 10), strings.Repeat("-", 8), strings.Repeat("-", 12), strings.Repeat("-", 33))
+	for i := range engine {
+		row("Tessera alone", engine[i], "", "")
+	}
+	for i, r := range api {
+		target, ok := "", true
+		switch {
+		case r.n == 1:
+			target = "p50 < 30ms"
+			ok = r.p50 < 30*time.Millisecond
+		case r.n >= 64:
+			target = ">= 3000/s, p99 <= 100ms"
+			ok = r.rate >= 3000 && r.p99 <= 100*time.Millisecond
+		}
+		if target != "" {
+			if ok {
+				target += " ok"
+			} else {
+				target += " MISSED"
+			}
+		}
+		row("HTTP API", r, fmt.Sprintf("%.2fx", r.rate/engine[i].rate), target)
+	}
+}
+
+var cleanup = func() {}
+
+func row(name string, r result, ratio, target string) {
+	fmt.Printf("| %-13s | %7d | %10.0f | %8s | %8s | %6d | %-10s | %-31s |\n", name, r.n, r.rate,
+		fmtDur(r.p50), fmtDur(r.p99), r.errs, ratio, target)
+}
+
+func fmtDur(d time.Duration) string {
+	return fmt.Sprintf("%.1fms", float64(d)/float64(time.Millisecond))
 }
 
 func fatal(err error) {
 	fmt.Fprintln(os.Stderr, "logbench: error:", err)
+	cleanup()
 	os.Exit(1)
 }
 
@@ -116,15 +181,16 @@ func run(n int, d time.Duration, op func(client, i int) error) result {
 	el := time.Since(start)
 	slices.Sort(lats)
 	if len(lats) == 0 {
-		return result{errs: errs.Load()}
+		return result{n: n, errs: errs.Load()}
 	}
 	return result{
+		n:    n,
 		rate: float64(len(lats)) / el.Seconds(),
 		p50:  lats[len(lats)/2], p99: lats[len(lats)*99/100], errs: errs.Load(),
 	}
 }
 
-func benchEngine(dir string, n int, d time.Duration) result {
+func benchEngine(dir string, n int, d time.Duration, set settings) result {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	drv, err := posix.New(ctx, posix.Config{Path: dir})
@@ -137,7 +203,7 @@ func benchEngine(dir string, n int, d time.Duration) result {
 	}
 	s, _ := note.NewSigner(skey)
 	app, shutdown, _, err := tessera.NewAppender(ctx, drv, tessera.NewAppendOptions().
-		WithCheckpointSigner(s).WithBatching(512, 5*time.Millisecond).WithCheckpointInterval(time.Second))
+		WithCheckpointSigner(s).WithBatching(set.batchSize, set.batchAge).WithCheckpointInterval(set.cpInterval))
 	if err != nil {
 		fatal(err)
 	}
@@ -174,15 +240,47 @@ func makeEntries(n int) [][]byte {
 	return out
 }
 
-func benchAPI(dir string, n int, d time.Duration, entries [][]byte) result {
-	bin := filepath.Join(filepath.Dir(dir), "rekorserve")
-	if _, err := os.Stat(bin); err != nil {
-		b, err := exec.Command("go", "build", "-o", bin, "github.com/waxseal/waxseal/server/internal/rekor/rekorserve").CombinedOutput()
-		if err != nil {
-			fatal(fmt.Errorf("building server: %v\n%s", err, b))
-		}
+func buildServer(tmp string) string {
+	bin := filepath.Join(tmp, "rekorserve")
+	b, err := exec.Command("go", "build", "-o", bin, "github.com/waxseal/waxseal/server/internal/rekor/rekorserve").CombinedOutput()
+	if err != nil {
+		fatal(fmt.Errorf("building server: %v\n%s", err, b))
 	}
-	cmd := exec.Command(bin, "-dir", dir)
+	return bin
+}
+
+// serverSettings asks rekorserve for the log's default batching parameters.
+func serverSettings(bin string) settings {
+	out, err := exec.Command(bin, "-settings").Output()
+	if err != nil {
+		fatal(fmt.Errorf("rekorserve -settings: %v", err))
+	}
+	var s settings
+	f := strings.Fields(string(out))
+	var e1, e2, e3 error
+	if len(f) == 6 && f[0] == "batch-size" && f[2] == "batch-age" && f[4] == "checkpoint-interval" {
+		var n uint64
+		n, e1 = strconv.ParseUint(f[1], 10, 32)
+		s.batchSize = uint(n)
+		s.batchAge, e2 = time.ParseDuration(f[3])
+		s.cpInterval, e3 = time.ParseDuration(f[5])
+	} else {
+		e1 = errors.New("unexpected format")
+	}
+	if err := errors.Join(e1, e2, e3); err != nil {
+		fatal(fmt.Errorf("rekorserve -settings: %q: %v", out, err))
+	}
+	return s
+}
+
+func benchAPI(bin, dir string, n int, d time.Duration, entries [][]byte, profDir string) result {
+	args := []string{"-dir", dir}
+	if profDir != "" {
+		args = append(args, "-pprof")
+	}
+	cmd := exec.Command(bin, args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
 	out, _ := cmd.StdoutPipe()
 	if err := cmd.Start(); err != nil {
 		fatal(err)
@@ -196,10 +294,23 @@ func benchAPI(dir string, n int, d time.Duration, entries [][]byte) result {
 			break
 		}
 	}
+	if addr == "" {
+		cmd.Wait()
+		fatal(fmt.Errorf("rekorserve did not start: %s", stderr.Bytes()))
+	}
 	url := "http://" + addr + "/api/v1/log/entries"
-	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: n}}
+	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: n}}
+	var profWG sync.WaitGroup
+	if profDir != "" {
+		profWG.Add(1)
+		go func() {
+			defer profWG.Done()
+			secs := max(1, int(d.Seconds()+0.5)-1)
+			fetchProfile(hc, "http://"+addr+fmt.Sprintf("/debug/pprof/profile?seconds=%d", secs), filepath.Join(profDir, "cpu.pprof"))
+		}()
+	}
 	var next atomic.Int64
-	return run(n, d, func(c, i int) error {
+	r := run(n, d, func(c, i int) error {
 		k := next.Add(1) - 1
 		if int(k) >= len(entries) {
 			return io.EOF
@@ -215,4 +326,31 @@ func benchAPI(dir string, n int, d time.Duration, entries [][]byte) result {
 		}
 		return nil
 	})
+	if profDir != "" {
+		profWG.Wait()
+		fetchProfile(hc, "http://"+addr+"/debug/pprof/block", filepath.Join(profDir, "block.pprof"))
+		fetchProfile(hc, "http://"+addr+"/debug/pprof/mutex", filepath.Join(profDir, "mutex.pprof"))
+		fmt.Fprintf(os.Stderr, "logbench: profiles of the %d-client API row: go tool pprof -top %s\n", n, filepath.Join(profDir, "cpu.pprof"))
+	}
+	return r
+}
+
+func fetchProfile(hc *http.Client, url, path string) {
+	c := *hc
+	c.Timeout = time.Minute
+	resp, err := c.Get(url)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "logbench: profile:", err)
+		return
+	}
+	defer resp.Body.Close()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		fatal(err)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		fatal(err)
+	}
+	io.Copy(f, resp.Body)
+	f.Close()
 }

@@ -88,7 +88,7 @@ func (l *Log) handleCreate(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "%v", err)
 		return
 	}
-	idx, t, err := l.add(r.Context(), e)
+	idx, t, tr, err := l.add(r.Context(), e)
 	dup := errors.Is(err, errDuplicate)
 	if err != nil && !dup {
 		if r.Context().Err() != nil {
@@ -97,7 +97,7 @@ func (l *Log) handleCreate(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, "%v", err)
 		return
 	}
-	id, v, err := l.entry(r.Context(), idx, e.Body, t)
+	id, v, err := l.entry(r.Context(), idx, e.Body, t, tr)
 	if err != nil {
 		writeError(w, http.StatusServiceUnavailable, "%v", err)
 		return
@@ -118,7 +118,7 @@ func (l *Log) byIndex(ctx context.Context, idx uint64) (string, tlog.LogEntryVal
 	if !ok {
 		return "", tlog.LogEntryValue{}, errNoEntry
 	}
-	return l.entry(ctx, idx, nil, t)
+	return l.entry(ctx, idx, nil, t, nil)
 }
 
 var errNoEntry = errors.New("no such entry")
@@ -297,14 +297,10 @@ func (l *Log) handleSearch(w http.ResponseWriter, r *http.Request) {
 	slices.Sort(result)
 	result = slices.Compact(result)
 	ids := []string{}
+	size := l.head.Load().size
 	for _, idx := range result {
-		if _, ok := l.lookup(idx); !ok {
+		if _, ok := l.lookup(idx); !ok || idx >= size {
 			continue
-		}
-		size, _, err := l.treeState()
-		if err != nil {
-			writeError(w, http.StatusServiceUnavailable, "%v", err)
-			return
 		}
 		body, err := l.readBody(r.Context(), idx, size)
 		if err != nil {
@@ -317,12 +313,9 @@ func (l *Log) handleSearch(w http.ResponseWriter, r *http.Request) {
 }
 
 func (l *Log) handleLogInfo(w http.ResponseWriter, r *http.Request) {
-	size, root, err := l.treeState()
-	if err != nil {
-		writeError(w, http.StatusServiceUnavailable, "%v", err)
-		return
-	}
-	cp, err := l.checkpoint(size, root)
+	tr := l.head.Load()
+	size, root := tr.size, tr.root
+	cp, err := tr.checkpoint(&l.cfg)
 	if err != nil {
 		writeError(w, http.StatusServiceUnavailable, "%v", err)
 		return
@@ -351,16 +344,12 @@ func (l *Log) handleProof(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "unknown tree %s", t)
 		return
 	}
-	size, _, err := l.treeState()
-	if err != nil {
-		writeError(w, http.StatusServiceUnavailable, "%v", err)
-		return
-	}
+	size := l.head.Load().size
 	if first > last || last > size {
 		writeError(w, http.StatusBadRequest, "want firstSize <= lastSize <= tree size %d, got %d and %d", size, first, last)
 		return
 	}
-	hashes, root, err := l.consistency(r.Context(), first, last)
+	hashes, root, err := l.consistency(first, last)
 	if err != nil {
 		writeError(w, http.StatusServiceUnavailable, "%v", err)
 		return

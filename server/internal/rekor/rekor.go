@@ -11,10 +11,14 @@
 //
 // Answers do not wait for Tessera to publish a checkpoint. Once Tessera has
 // integrated a batch (the POSIX driver does so synchronously), the log reads
-// the integrated tree state, builds the inclusion proof from the tiles,
-// checks it against the tree root, and signs a Rekor v1 checkpoint for that
-// size itself. Every such checkpoint is consistent with every other one,
-// because the tree only grows.
+// the integrated tree state once, builds inclusion proofs from hash tiles
+// kept in memory, checks each against the tree root, and signs a Rekor v1
+// checkpoint for that size itself, once per size. Every such checkpoint is
+// consistent with every other one, because the tree only grows.
+//
+// Appends are group committed (see batch.go): at most one batch of the log's
+// own is in Tessera at a time, and each batch shares one integration time,
+// one fsync of the time file and one signed checkpoint.
 package rekor
 
 import (
@@ -30,6 +34,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/transparency-dev/tessera"
@@ -37,6 +42,13 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/waxseal/waxseal/common/tlog"
+)
+
+// Defaults of the Tessera parameters in [Config].
+const (
+	DefaultBatchMaxAge        = 5 * time.Millisecond
+	DefaultBatchMaxSize       = 512
+	DefaultCheckpointInterval = time.Second
 )
 
 // Config configures a log. It is the operator's manual.
@@ -86,6 +98,7 @@ type Log struct {
 
 	times *timeFile
 	tiles *tileCache
+	head  atomic.Pointer[tree] // latest integrated tree head
 
 	mu      sync.RWMutex
 	byLeaf  map[[32]byte]uint64
@@ -93,20 +106,20 @@ type Log struct {
 	search  map[string][]uint64
 	pending map[[32]byte]*pending
 
-	cpMu sync.Mutex
-	cps  map[uint64]signedCP
+	qmu     sync.Mutex
+	queue   []*appendReq
+	closing bool
+	kick    chan struct{}
+	stopped chan struct{}
 }
 
+// pending is an append in flight; done is closed when the fields are set.
 type pending struct {
 	done  chan struct{}
 	index uint64
 	t     int64
+	tree  *tree
 	err   error
-}
-
-type signedCP struct {
-	root []byte
-	text []byte
 }
 
 // Open opens (or creates) the log in cfg.Dir and rebuilds its index.
@@ -121,13 +134,13 @@ func Open(ctx context.Context, cfg Config) (*Log, error) {
 		cfg.Now = time.Now
 	}
 	if cfg.BatchMaxAge == 0 {
-		cfg.BatchMaxAge = 5 * time.Millisecond
+		cfg.BatchMaxAge = DefaultBatchMaxAge
 	}
 	if cfg.BatchMaxSize == 0 {
-		cfg.BatchMaxSize = 512
+		cfg.BatchMaxSize = DefaultBatchMaxSize
 	}
 	if cfg.CheckpointInterval == 0 {
-		cfg.CheckpointInterval = time.Second
+		cfg.CheckpointInterval = DefaultCheckpointInterval
 	}
 	der, err := x509.MarshalPKIXPublicKey(cfg.Signer.Public())
 	if err != nil {
@@ -144,7 +157,8 @@ func Open(ctx context.Context, cfg Config) (*Log, error) {
 		byLeaf:  map[[32]byte]uint64{},
 		search:  map[string][]uint64{},
 		pending: map[[32]byte]*pending{},
-		cps:     map[uint64]signedCP{},
+		kick:    make(chan struct{}, 1),
+		stopped: make(chan struct{}),
 	}
 	tctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	l.cancel = cancel
@@ -167,7 +181,7 @@ func Open(ctx context.Context, cfg Config) (*Log, error) {
 		cancel()
 		return nil, fmt.Errorf("rekor: tessera: %w", err)
 	}
-	l.tiles = newTileCache(cfg.Dir, l.reader)
+	l.tiles = newTileCache(cfg.Dir)
 	if l.times, err = openTimeFile(filepath.Join(cfg.Dir, "integrated-times")); err != nil {
 		cancel()
 		return nil, err
@@ -177,6 +191,7 @@ func Open(ctx context.Context, cfg Config) (*Log, error) {
 		cancel()
 		return nil, err
 	}
+	go l.batcher(tctx)
 	return l, nil
 }
 
@@ -208,6 +223,17 @@ func (s *tesseraSigner) Sign(msg []byte) ([]byte, error) {
 func (l *Log) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	l.qmu.Lock()
+	l.closing = true
+	l.qmu.Unlock()
+	select {
+	case l.kick <- struct{}{}:
+	default:
+	}
+	select {
+	case <-l.stopped:
+	case <-ctx.Done():
+	}
 	err := l.shutdown(ctx)
 	l.cancel()
 	if e := l.times.close(); err == nil {

@@ -1,7 +1,6 @@
 package rekor
 
 import (
-	"bytes"
 	"context"
 	"crypto"
 	"crypto/rand"
@@ -13,15 +12,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"sync"
 
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
-	"github.com/transparency-dev/tessera"
 	"github.com/transparency-dev/tessera/api"
 	"github.com/transparency-dev/tessera/api/layout"
-	"github.com/transparency-dev/tessera/client"
 
 	"github.com/waxseal/waxseal/common/tlog"
 )
@@ -123,88 +119,12 @@ func (t *timeFile) commit(idx []uint64, ts int64) error {
 
 func (t *timeFile) close() error { return t.f.Close() }
 
-// tileCache reads hash tiles and entry bundles for any tree size up to the
-// integrated one. Full tiles are immutable and cached. A partial tile of
-// width w may have been replaced by a wider one, because the tree grew
-// past a size that was never a batch boundary or the partial file was
-// garbage collected; its first w hashes are the same, so the widest
-// available version is read and cut.
-type tileCache struct {
-	dir    string
-	reader tessera.LogReader
-	mu     sync.Mutex
-	full   map[[2]uint64][]byte
-}
-
-func newTileCache(dir string, r tessera.LogReader) *tileCache {
-	return &tileCache{dir: dir, reader: r, full: map[[2]uint64][]byte{}}
-}
-
-func (c *tileCache) ReadTile(ctx context.Context, level, index uint64, p uint8) ([]byte, error) {
-	key := [2]uint64{level, index}
-	c.mu.Lock()
-	t, ok := c.full[key]
-	c.mu.Unlock()
-	if !ok {
-		var err error
-		t, err = readPartialOrWider(filepath.Join(c.dir, layout.TilePath(level, index, 0)), p, 32)
-		if err != nil {
-			return nil, err
-		}
-		if len(t) == 32*layout.TileWidth {
-			c.mu.Lock()
-			if len(c.full) > 1<<14 {
-				clear(c.full)
-			}
-			c.full[key] = t
-			c.mu.Unlock()
-		}
-	}
-	if p != 0 && len(t) > 32*int(p) {
-		t = t[:32*int(p)]
-	}
-	return t, nil
-}
-
-// readPartialOrWider reads the full resource, or the exact partial, or the
-// smallest wider partial, and cuts it to p elements of n bytes (n = 0 for
-// entry bundles, which are cut by the caller).
-func readPartialOrWider(fullPath string, p uint8, n int) ([]byte, error) {
-	if p != 0 {
-		if b, err := os.ReadFile(fmt.Sprintf("%s.p/%d", fullPath, p)); err == nil {
-			return b, nil
-		}
-	}
-	if b, err := os.ReadFile(fullPath); err == nil {
-		return b, nil
-	} else if !errors.Is(err, os.ErrNotExist) {
-		return nil, err
-	}
-	if p == 0 {
-		return nil, fmt.Errorf("%s: %w", fullPath, os.ErrNotExist)
-	}
-	ents, err := os.ReadDir(fullPath + ".p")
-	if err != nil {
-		return nil, err
-	}
-	best := 0
-	for _, e := range ents {
-		w, err := strconv.Atoi(e.Name())
-		if err == nil && w >= int(p) && (best == 0 || w < best) {
-			best = w
-		}
-	}
-	if best == 0 {
-		return nil, fmt.Errorf("%s.p/%d: %w", fullPath, p, os.ErrNotExist)
-	}
-	return os.ReadFile(fmt.Sprintf("%s.p/%d", fullPath, best))
-}
 
 // readBody returns the leaf at index in a tree of the given size.
 func (l *Log) readBody(ctx context.Context, index, size uint64) ([]byte, error) {
 	bi := index / layout.EntryBundleWidth
 	p := layout.PartialTileSize(0, bi, size)
-	raw, err := readPartialOrWider(filepath.Join(l.cfg.Dir, layout.EntriesPath(bi, 0)), p, 0)
+	raw, err := readPartialOrWider(filepath.Join(l.cfg.Dir, layout.EntriesPath(bi, 0)), p)
 	if err != nil {
 		return nil, err
 	}
@@ -225,17 +145,18 @@ func (l *Log) rebuild(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	size, _, err := l.treeState()
+	size, root, err := l.treeState()
 	if errors.Is(err, os.ErrNotExist) {
-		size = 0
+		size, root = 0, rfc6962.DefaultHasher.EmptyRoot()
 	} else if err != nil {
 		return fmt.Errorf("rekor: %w", err)
 	}
+	l.head.Store(newTree(size, root, l.tiles))
 	var missing []uint64
 	l.itime = make([]int64, size)
 	for bi := uint64(0); bi*layout.EntryBundleWidth < size; bi++ {
 		p := layout.PartialTileSize(0, bi, size)
-		raw, err := readPartialOrWider(filepath.Join(l.cfg.Dir, layout.EntriesPath(bi, 0)), p, 0)
+		raw, err := readPartialOrWider(filepath.Join(l.cfg.Dir, layout.EntriesPath(bi, 0)), p)
 		if err != nil {
 			return fmt.Errorf("rekor: reading entry bundle %d: %w", bi, err)
 		}
@@ -287,69 +208,6 @@ func (l *Log) index(idx uint64, leaf []byte, keys []string) {
 // errDuplicate is returned by add with the index of the existing entry.
 var errDuplicate = errors.New("duplicate entry")
 
-// add appends a canonical entry and returns its index and integration
-// time once both are durable. A duplicate returns the existing entry's and
-// errDuplicate.
-func (l *Log) add(ctx context.Context, e *tlog.Entry) (uint64, int64, error) {
-	var k [32]byte
-	copy(k[:], tlog.LeafHash(e.Body))
-	l.mu.Lock()
-	if idx, ok := l.byLeaf[k]; ok {
-		t := l.itime[idx]
-		l.mu.Unlock()
-		return idx, t, errDuplicate
-	}
-	if p, ok := l.pending[k]; ok {
-		l.mu.Unlock()
-		select {
-		case <-p.done:
-		case <-ctx.Done():
-			return 0, 0, ctx.Err()
-		}
-		if p.err != nil {
-			return 0, 0, p.err
-		}
-		return p.index, p.t, errDuplicate
-	}
-	p := &pending{done: make(chan struct{})}
-	l.pending[k] = p
-	l.mu.Unlock()
-
-	defer func() {
-		l.mu.Lock()
-		delete(l.pending, k)
-		l.mu.Unlock()
-		close(p.done)
-	}()
-	// The request may go away; the append must not be abandoned halfway.
-	actx := context.WithoutCancel(ctx)
-	res, err := l.appender.Add(actx, tessera.NewEntry(e.Body))()
-	if err != nil {
-		p.err = fmt.Errorf("appending: %w", err)
-		return 0, 0, p.err
-	}
-	t := l.cfg.Now().Unix()
-	if err := l.times.commit([]uint64{res.Index}, t); err != nil {
-		p.err = fmt.Errorf("recording integration time: %w", err)
-		return 0, 0, p.err
-	}
-	l.mu.Lock()
-	if n := res.Index + 1; uint64(len(l.itime)) < n {
-		if uint64(cap(l.itime)) >= n {
-			l.itime = l.itime[:n]
-		} else {
-			it := make([]int64, n, n*5/4+1024)
-			copy(it, l.itime)
-			l.itime = it
-		}
-	}
-	l.itime[res.Index] = t
-	l.index(res.Index, k[:], e.IndexKeys)
-	l.mu.Unlock()
-	p.index, p.t = res.Index, t
-	return res.Index, t, nil
-}
-
 // lookup returns the integration time of an acknowledged entry.
 func (l *Log) lookup(idx uint64) (int64, bool) {
 	l.mu.RLock()
@@ -377,66 +235,31 @@ func (l *Log) lookupLeaf(uuid string) (uint64, bool) {
 	return idx, ok
 }
 
-// checkpoint returns the signed checkpoint for (size, root), signing it once.
-func (l *Log) checkpoint(size uint64, root []byte) ([]byte, error) {
-	l.cpMu.Lock()
-	defer l.cpMu.Unlock()
-	if cp, ok := l.cps[size]; ok {
-		if !bytes.Equal(cp.root, root) {
-			return nil, fmt.Errorf("tree of size %d has two roots %x and %x", size, cp.root, root)
-		}
-		return cp.text, nil
-	}
-	text, err := tlog.SignCheckpoint(l.cfg.Signer, l.cfg.Hostname, l.cfg.TreeID, size, root)
-	if err != nil {
-		return nil, err
-	}
-	if len(l.cps) >= 256 {
-		var min uint64 = 1<<64 - 1
-		for s := range l.cps {
-			min = minU(min, s)
-		}
-		delete(l.cps, min)
-	}
-	l.cps[size] = signedCP{root: root, text: text}
-	return text, nil
-}
-
-func minU(a, b uint64) uint64 {
-	if a < b {
-		return a
-	}
-	return b
-}
-
 // entry builds the full answer for an entry: SET, inclusion proof against
-// the current integrated tree, and a checkpoint for that tree.
-func (l *Log) entry(ctx context.Context, idx uint64, body []byte, t int64) (string, tlog.LogEntryValue, error) {
-	size, root, err := l.treeState()
-	if err != nil {
-		return "", tlog.LogEntryValue{}, err
+// tree (the latest integrated head if nil), and a checkpoint for that tree.
+func (l *Log) entry(ctx context.Context, idx uint64, body []byte, t int64, tr *tree) (string, tlog.LogEntryValue, error) {
+	if tr == nil {
+		tr = l.head.Load()
 	}
+	size, root := tr.size, tr.root
 	if idx >= size {
 		return "", tlog.LogEntryValue{}, fmt.Errorf("entry %d is beyond the integrated tree of size %d", idx, size)
 	}
+	var err error
 	if body == nil {
 		if body, err = l.readBody(ctx, idx, size); err != nil {
 			return "", tlog.LogEntryValue{}, err
 		}
 	}
 	leaf := tlog.LeafHash(body)
-	pb, err := client.NewProofBuilder(ctx, size, l.tiles.ReadTile)
-	if err != nil {
-		return "", tlog.LogEntryValue{}, err
-	}
-	hashes, err := pb.InclusionProof(ctx, idx)
+	hashes, err := tr.inclusion(idx)
 	if err != nil {
 		return "", tlog.LogEntryValue{}, fmt.Errorf("building inclusion proof: %w", err)
 	}
 	if err := proof.VerifyInclusion(rfc6962.DefaultHasher, idx, size, leaf, hashes, root); err != nil {
 		return "", tlog.LogEntryValue{}, fmt.Errorf("own inclusion proof of %d in %d does not verify: %w", idx, size, err)
 	}
-	cp, err := l.checkpoint(size, root)
+	cp, err := tr.checkpoint(&l.cfg)
 	if err != nil {
 		return "", tlog.LogEntryValue{}, err
 	}
@@ -461,47 +284,15 @@ func (l *Log) entry(ctx context.Context, idx uint64, body []byte, t int64) (stri
 	}, nil
 }
 
-// rootAt returns the root of the tree of the given size, up to the
-// integrated size.
-func (l *Log) rootAt(ctx context.Context, size uint64) ([]byte, error) {
-	cur, root, err := l.treeState()
-	if err != nil {
-		return nil, err
-	}
-	switch {
-	case size == cur:
-		return root, nil
-	case size > cur:
-		return nil, fmt.Errorf("tree size %d is beyond the current size %d", size, cur)
-	case size == 0:
-		return rfc6962.DefaultHasher.EmptyRoot(), nil
-	}
-	leaves, err := client.FetchLeafHashes(ctx, l.tiles.ReadTile, size-1, 1, size)
-	if err != nil {
-		return nil, err
-	}
-	pb, err := client.NewProofBuilder(ctx, size, l.tiles.ReadTile)
-	if err != nil {
-		return nil, err
-	}
-	h, err := pb.InclusionProof(ctx, size-1)
-	if err != nil {
-		return nil, err
-	}
-	return proof.RootFromInclusionProof(rfc6962.DefaultHasher, size-1, size, leaves[0], h)
-}
-
-// consistency returns a consistency proof from first to last and the root at last.
-func (l *Log) consistency(ctx context.Context, first, last uint64) ([][]byte, []byte, error) {
-	root, err := l.rootAt(ctx, last)
+// consistency returns a consistency proof from first to last and the root
+// at last, both <= the integrated size.
+func (l *Log) consistency(first, last uint64) ([][]byte, []byte, error) {
+	tr := l.head.Load()
+	root, err := tr.rootAt(last)
 	if err != nil {
 		return nil, nil, err
 	}
-	pb, err := client.NewProofBuilder(ctx, last, l.tiles.ReadTile)
-	if err != nil {
-		return nil, nil, err
-	}
-	h, err := pb.ConsistencyProof(ctx, first, last)
+	h, err := tr.consistency(first, last)
 	if err != nil {
 		return nil, nil, err
 	}
