@@ -1,0 +1,405 @@
+// Package agent is waxseal's per-user credential cache: one login serves a whole rebase,
+// a whole batch of RPMs, a whole release.
+//
+// An [Agent] holds one ephemeral private key and the short-lived certificate the CA
+// issued for it, in memory only. It answers on a unix socket that only its user can
+// reach, signs digests without ever handing the key out, forgets the credential when the
+// certificate expires, and gets a new one through the token source the user logged in
+// with when that source needs no user (a token file, a token command, CI credentials).
+//
+// # Socket
+//
+// The socket is [SocketPath]: $WAXSEAL_AGENT_SOCK, else $XDG_RUNTIME_DIR/waxseal/agent.sock,
+// else waxseal-UID/agent.sock in the system temporary directory. Its directory is 0700
+// and the socket 0600, both owned by the user. [Dial] refuses a socket or directory
+// owned by someone else or open to group or others (a planted socket would otherwise
+// collect tokens and answer with its own signatures); the agent refuses peers whose uid
+// (SO_PEERCRED) is not its own.
+//
+// # Protocol
+//
+// A connection carries requests and responses in turn. Each message is a 4-byte
+// big-endian length followed by that many bytes of JSON (at most [MaxMessage]); []byte
+// fields are base64, times RFC 3339. A request names its operation in "op":
+//
+//	status                                   -> {"status": Status}
+//	login  {"token", "caUrl", "keyType", "refresh"?}
+//	                                         -> {"status": Status}
+//	certificate                              -> {"chain": [DER, ...]}   leaf first
+//	sign   {"certificate", "hash", "pssSaltLength"?, "data"}
+//	                                         -> {"signature": bytes}
+//	logout                                   -> {}
+//
+// login carries the identity token, never a key: the agent generates the key and asks
+// the CA at caUrl itself. "refresh" is an [oidc.Spec] the agent may run again when the
+// certificate expires. sign names the certificate it expects to sign for by its SHA-256
+// fingerprint ("certificate"), so that a signature never comes from a key other than
+// the one whose certificate the client holds; "hash" is the digest's algorithm
+// ("SHA-256", ...) or empty for a whole message (pure Ed25519, DSSE). A failed request
+// gets {"error": "message", "code": C} with C one of the Code constants.
+//
+// # Example
+//
+//	c, err := agent.Dial(ctx, "")             // the default socket
+//	cred, err := c.Credential(ctx)            // a crypto.Signer backed by the agent
+//	s := &sign.Signer{Credential: cred, Log: log}
+//	b, err := s.Artifact(ctx, file)
+package agent
+
+import (
+	"context"
+	"crypto"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/waxseal/waxseal/common/fulcio"
+	"github.com/waxseal/waxseal/common/keys"
+	"github.com/waxseal/waxseal/common/oidc"
+	"github.com/waxseal/waxseal/common/sign"
+)
+
+// Agent serves a credential over a unix socket. The zero value is ready to Serve.
+type Agent struct {
+	// Login obtains a credential for an identity token from the CA at caURL. Default:
+	// sign.LoginWithToken with a fulcio.Client for caURL.
+	Login func(ctx context.Context, caURL, token string, kt keys.Type) (*sign.Credential, error)
+	// HTTPClient talks to the CA (default Login) and token providers. Default
+	// http.DefaultClient.
+	HTTPClient *http.Client
+	// Now is the clock deciding expiry. Default time.Now.
+	Now func() time.Time
+	// Logf reports logins, refreshes and refused peers. Nil: silent.
+	Logf func(format string, args ...any)
+
+	mu      sync.Mutex
+	cred    *sign.Credential
+	status  Status
+	refresh *oidc.Spec
+}
+
+// Status describes the agent's credential.
+type Status struct {
+	LoggedIn bool      `json:"loggedIn"`           // a credential is held and valid
+	Expired  bool      `json:"expired,omitempty"`  // one was held but its certificate expired
+	Identity string    `json:"identity,omitempty"` // the token's email or sub
+	Issuer   string    `json:"issuer,omitempty"`   // the token's issuer
+	NotAfter time.Time `json:"notAfter,omitzero"`  // the certificate's expiry
+	CAURL    string    `json:"caUrl,omitempty"`    // the CA that issued it
+	KeyType  string    `json:"keyType,omitempty"`
+	Refresh  string    `json:"refresh,omitempty"` // the provider that refreshes it, if any
+	PID      int       `json:"pid"`
+}
+
+// Remaining is how long the credential can still sign at now.
+func (s *Status) Remaining(now time.Time) time.Duration {
+	if !s.LoggedIn {
+		return 0
+	}
+	return max(s.NotAfter.Sub(now), 0)
+}
+
+// Codes of failed requests.
+const (
+	CodeNoCredential = "no-credential" // nobody logged in (or logged out)
+	CodeExpired      = "expired"       // the certificate expired and could not be refreshed
+	CodeChanged      = "changed"       // sign named a certificate the agent no longer holds
+	CodeLogin        = "login-failed"  // the CA or the token refused
+	CodeBadRequest   = "bad-request"
+)
+
+// Errors a client may branch on; they wrap the agent's message.
+var (
+	ErrNoCredential = errors.New("the agent holds no credential")
+	ErrExpired      = errors.New("the agent's credential expired")
+	ErrChanged      = errors.New("the agent's credential changed")
+)
+
+func (a *Agent) now() time.Time {
+	if a.Now != nil {
+		return a.Now()
+	}
+	return time.Now()
+}
+
+func (a *Agent) logf(format string, args ...any) {
+	if a.Logf != nil {
+		a.Logf(format, args...)
+	}
+}
+
+func (a *Agent) login(ctx context.Context, caURL, token string, kt keys.Type) (*sign.Credential, error) {
+	if a.Login != nil {
+		return a.Login(ctx, caURL, token, kt)
+	}
+	hc := a.HTTPClient
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	return sign.LoginWithToken(ctx, &fulcio.Client{BaseURL: caURL, HTTPClient: hc}, token, kt)
+}
+
+// Serve answers on ln until ctx is done, then closes ln and every connection.
+func (a *Agent) Serve(ctx context.Context, ln *net.UnixListener) error {
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	conns := map[net.Conn]bool{}
+	stop := context.AfterFunc(ctx, func() {
+		ln.Close()
+		mu.Lock()
+		for c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+	})
+	defer stop()
+	defer wg.Wait()
+	for {
+		c, err := ln.AcceptUnix()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			return fmt.Errorf("agent: %w", err)
+		}
+		if err := checkPeer(c); err != nil {
+			a.logf("refused a connection: %v", err)
+			c.Close()
+			continue
+		}
+		mu.Lock()
+		conns[c] = true
+		mu.Unlock()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a.serveConn(ctx, c)
+			mu.Lock()
+			delete(conns, c)
+			mu.Unlock()
+			c.Close()
+		}()
+	}
+}
+
+func (a *Agent) serveConn(ctx context.Context, c net.Conn) {
+	for {
+		var req request
+		if err := readMessage(c, &req); err != nil {
+			return
+		}
+		resp := a.handle(ctx, &req)
+		if err := writeMessage(c, resp); err != nil {
+			return
+		}
+	}
+}
+
+// requestTimeout bounds a login or refresh (CA and token provider round trips).
+const requestTimeout = 2 * time.Minute
+
+func (a *Agent) handle(ctx context.Context, req *request) *response {
+	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
+	defer cancel()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	switch req.Op {
+	case "status":
+		st := a.status
+		st.PID = os.Getpid()
+		if a.cred != nil && !a.cred.Valid(a.now()) {
+			st.LoggedIn, st.Expired = false, true
+		}
+		return &response{Status: &st}
+	case "login":
+		return a.handleLogin(ctx, req)
+	case "logout":
+		if a.cred != nil {
+			a.logf("logout: dropped the credential of %s", a.status.Identity)
+		}
+		a.clear()
+		return &response{}
+	case "certificate":
+		cred, resp := a.current(ctx)
+		if resp != nil {
+			return resp
+		}
+		chain := [][]byte{cred.Certificate.Raw}
+		for _, c := range cred.Chain {
+			chain = append(chain, c.Raw)
+		}
+		return &response{Chain: chain}
+	case "sign":
+		return a.handleSign(ctx, req)
+	}
+	return failure(CodeBadRequest, "unknown operation %q", req.Op)
+}
+
+func (a *Agent) clear() {
+	a.cred, a.refresh = nil, nil
+	a.status = Status{}
+}
+
+func (a *Agent) handleLogin(ctx context.Context, req *request) *response {
+	kt := keys.Default
+	if req.KeyType != "" {
+		var err error
+		if kt, err = keys.ParseType(req.KeyType); err != nil {
+			return failure(CodeBadRequest, "%v", err)
+		}
+	}
+	if req.CAURL == "" {
+		return failure(CodeBadRequest, "login without a CA URL")
+	}
+	if req.Refresh != nil {
+		if _, err := req.Refresh.Source(); err != nil {
+			return failure(CodeBadRequest, "refresh: %v", err)
+		}
+	}
+	st, cred, err := a.obtain(ctx, req.CAURL, req.Token, kt)
+	if err != nil {
+		return failure(CodeLogin, "%v", err)
+	}
+	a.cred, a.refresh, a.status = cred, req.Refresh, st
+	if req.Refresh != nil {
+		a.status.Refresh = req.Refresh.Provider
+	}
+	a.logf("login: %s (%s), certificate valid until %s", st.Identity, st.Issuer, st.NotAfter.Format(time.RFC3339))
+	out := a.status
+	out.PID = os.Getpid()
+	return &response{Status: &out}
+}
+
+// obtain turns a token into a credential and the status describing it.
+func (a *Agent) obtain(ctx context.Context, caURL, token string, kt keys.Type) (Status, *sign.Credential, error) {
+	claims, err := oidc.Inspect(token)
+	if err != nil {
+		return Status{}, nil, fmt.Errorf("identity token: %w", err)
+	}
+	if err := claims.Check(a.now(), ""); err != nil {
+		return Status{}, nil, fmt.Errorf("identity token: %w", err)
+	}
+	subject, err := claims.Subject()
+	if err != nil {
+		return Status{}, nil, fmt.Errorf("identity token: %w", err)
+	}
+	cred, err := a.login(ctx, caURL, token, kt)
+	if err != nil {
+		return Status{}, nil, err
+	}
+	return Status{LoggedIn: true, Identity: subject, Issuer: claims.Issuer, NotAfter: cred.Certificate.NotAfter,
+		CAURL: caURL, KeyType: string(kt)}, cred, nil
+}
+
+// current returns the valid credential, refreshing an expired one if it can.
+func (a *Agent) current(ctx context.Context) (*sign.Credential, *response) {
+	if a.cred == nil {
+		return nil, failure(CodeNoCredential, "no credential: run 'waxseal login'")
+	}
+	if a.cred.Valid(a.now()) {
+		return a.cred, nil
+	}
+	who, when := a.status.Identity, a.status.NotAfter.Format(time.RFC3339)
+	if a.refresh == nil {
+		a.logf("the credential of %s expired at %s", who, when)
+		a.clear()
+		return nil, failure(CodeExpired, "the credential of %s expired at %s: run 'waxseal login'", who, when)
+	}
+	err := a.doRefresh(ctx)
+	if err != nil {
+		a.logf("refresh for %s failed: %v", who, err)
+		a.clear()
+		return nil, failure(CodeExpired, "the credential of %s expired at %s and refreshing it failed: %v: run 'waxseal login'", who, when, err)
+	}
+	a.logf("refreshed: %s, certificate valid until %s", a.status.Identity, a.status.NotAfter.Format(time.RFC3339))
+	return a.cred, nil
+}
+
+func (a *Agent) doRefresh(ctx context.Context) error {
+	src, err := a.refresh.Source()
+	if err != nil {
+		return err
+	}
+	if gh, ok := src.(oidc.GitHubActions); ok {
+		gh.HTTPClient = a.HTTPClient
+		src = gh
+	}
+	tok, err := src.Token(ctx)
+	if err != nil {
+		return fmt.Errorf("%s: %w", a.refresh.Provider, err)
+	}
+	st, cred, err := a.obtain(ctx, a.status.CAURL, tok, keys.Type(a.status.KeyType))
+	if err != nil {
+		return fmt.Errorf("%s: %w", a.refresh.Provider, err)
+	}
+	st.Refresh = a.status.Refresh
+	a.cred, a.status = cred, st
+	return nil
+}
+
+func (a *Agent) handleSign(ctx context.Context, req *request) *response {
+	cred, resp := a.current(ctx)
+	if resp != nil {
+		return resp
+	}
+	fp := sha256.Sum256(cred.Certificate.Raw)
+	if subtle.ConstantTimeCompare(fp[:], req.Certificate) != 1 {
+		return failure(CodeChanged, "the agent's certificate changed (it was refreshed or replaced by another login); fetch it again")
+	}
+	var opts crypto.SignerOpts
+	var h crypto.Hash
+	if req.Hash != "" {
+		var ok bool
+		if h, ok = hashByName[req.Hash]; !ok {
+			return failure(CodeBadRequest, "unsupported hash %q", req.Hash)
+		}
+		if len(req.Data) != h.Size() {
+			return failure(CodeBadRequest, "a %s digest is %d bytes, got %d", req.Hash, h.Size(), len(req.Data))
+		}
+	}
+	opts = h
+	switch cred.Signer.Public().(type) {
+	case ed25519.PublicKey:
+		if h != 0 {
+			opts = &ed25519.Options{Hash: h}
+		}
+	case *rsa.PublicKey:
+		if req.PSSSaltLength != nil {
+			opts = &rsa.PSSOptions{SaltLength: *req.PSSSaltLength, Hash: h}
+		}
+	default:
+		if h == 0 {
+			return failure(CodeBadRequest, "a %T signs digests only", cred.Signer.Public())
+		}
+	}
+	sig, err := cred.Signer.Sign(rand.Reader, req.Data, opts)
+	if err != nil {
+		return failure(CodeBadRequest, "signing: %v", err)
+	}
+	return &response{Signature: sig}
+}
+
+var hashByName = map[string]crypto.Hash{}
+
+func init() {
+	for _, h := range []crypto.Hash{crypto.SHA256, crypto.SHA384, crypto.SHA512} {
+		hashByName[h.String()] = h
+	}
+}
+
+func failure(code, format string, args ...any) *response {
+	return &response{Code: code, Error: fmt.Sprintf(format, args...)}
+}

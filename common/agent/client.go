@@ -1,0 +1,205 @@
+package agent
+
+import (
+	"context"
+	"crypto"
+	"crypto/ed25519"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/waxseal/waxseal/common/oidc"
+	"github.com/waxseal/waxseal/common/sign"
+)
+
+// Client talks to an agent over one connection. It is safe for concurrent use;
+// requests are answered in turn.
+type Client struct {
+	mu   sync.Mutex
+	conn net.Conn
+	path string
+}
+
+// Dial connects to the agent on path (SocketPath() if empty) after checking that the
+// socket and its directory are private to this user. It returns an error wrapping
+// ErrNotRunning if there is no socket or nobody answers, ErrInsecure if the socket is
+// not private.
+func Dial(ctx context.Context, path string) (*Client, error) {
+	if path == "" {
+		path = SocketPath()
+	}
+	if err := CheckSocket(path); err != nil {
+		return nil, err
+	}
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("%w on %s: %v", ErrNotRunning, path, err)
+	}
+	return &Client{conn: c, path: path}, nil
+}
+
+// Path is the socket the client is connected to.
+func (c *Client) Path() string { return c.path }
+
+// Close closes the connection.
+func (c *Client) Close() error { return c.conn.Close() }
+
+// clientTimeout bounds one round trip; a login or refresh may take the agent a while.
+const clientTimeout = requestTimeout + 10*time.Second
+
+func (c *Client) call(ctx context.Context, req *request) (*response, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	deadline := time.Now().Add(clientTimeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	c.conn.SetDeadline(deadline)
+	stop := context.AfterFunc(ctx, func() { c.conn.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	if err := writeMessage(c.conn, req); err != nil {
+		return nil, fmt.Errorf("agent %s: %w", req.Op, err)
+	}
+	var resp response
+	if err := readMessage(c.conn, &resp); err != nil {
+		if ctx.Err() != nil {
+			err = ctx.Err()
+		} else if errors.Is(err, io.EOF) {
+			err = errors.New("the agent closed the connection")
+		}
+		return nil, fmt.Errorf("agent %s: %w", req.Op, err)
+	}
+	if resp.Error != "" {
+		switch resp.Code {
+		case CodeNoCredential:
+			return nil, fmt.Errorf("%w: %s", ErrNoCredential, resp.Error)
+		case CodeExpired:
+			return nil, fmt.Errorf("%w: %s", ErrExpired, resp.Error)
+		case CodeChanged:
+			return nil, fmt.Errorf("%w: %s", ErrChanged, resp.Error)
+		}
+		return nil, fmt.Errorf("agent: %s", resp.Error)
+	}
+	return &resp, nil
+}
+
+// Status describes the agent's credential.
+func (c *Client) Status(ctx context.Context) (*Status, error) {
+	resp, err := c.call(ctx, &request{Op: "status"})
+	if err != nil {
+		return nil, err
+	}
+	if resp.Status == nil {
+		return nil, errors.New("agent status: empty answer")
+	}
+	return resp.Status, nil
+}
+
+// LoginRequest fills the agent.
+type LoginRequest struct {
+	Token   string // the identity token, already checked by the caller
+	CAURL   string // the CA the agent asks for a certificate
+	KeyType string // default keys.Default
+	// Refresh, if not nil, is how the agent gets a new token when the certificate
+	// expires. Only non-interactive providers have one.
+	Refresh *oidc.Spec
+}
+
+// Login hands the agent a token; the agent generates a key, obtains its certificate,
+// and replaces any credential it held.
+func (c *Client) Login(ctx context.Context, lr LoginRequest) (*Status, error) {
+	resp, err := c.call(ctx, &request{Op: "login", Token: lr.Token, CAURL: lr.CAURL, KeyType: lr.KeyType, Refresh: lr.Refresh})
+	if err != nil {
+		return nil, err
+	}
+	if resp.Status == nil {
+		return nil, errors.New("agent login: empty answer")
+	}
+	return resp.Status, nil
+}
+
+// Logout makes the agent drop its credential.
+func (c *Client) Logout(ctx context.Context) error {
+	_, err := c.call(ctx, &request{Op: "logout"})
+	return err
+}
+
+// Chain returns the certificate chain, leaf first, refreshing it in the agent if it
+// expired and can be refreshed.
+func (c *Client) Chain(ctx context.Context) ([]*x509.Certificate, error) {
+	resp, err := c.call(ctx, &request{Op: "certificate"})
+	if err != nil {
+		return nil, err
+	}
+	if len(resp.Chain) == 0 {
+		return nil, errors.New("agent certificate: empty chain")
+	}
+	var chain []*x509.Certificate
+	for _, der := range resp.Chain {
+		cert, err := x509.ParseCertificate(der)
+		if err != nil {
+			return nil, fmt.Errorf("agent certificate: %w", err)
+		}
+		chain = append(chain, cert)
+	}
+	return chain, nil
+}
+
+// Credential returns the agent's credential, whose Signer signs through the agent.
+// It signs for this certificate only: once the agent replaces it (a refresh, another
+// login), signing fails with ErrChanged and the caller fetches the credential again.
+func (c *Client) Credential(ctx context.Context) (*sign.Credential, error) {
+	chain, err := c.Chain(ctx)
+	if err != nil {
+		return nil, err
+	}
+	fp := sha256.Sum256(chain[0].Raw)
+	s := &remoteSigner{c: c, pub: chain[0].PublicKey, cert: fp[:]}
+	return &sign.Credential{Signer: s, Certificate: chain[0], Chain: chain[1:]}, nil
+}
+
+// remoteSigner is a crypto.Signer whose key stays in the agent.
+type remoteSigner struct {
+	c    *Client
+	pub  crypto.PublicKey
+	cert []byte
+}
+
+func (s *remoteSigner) Public() crypto.PublicKey { return s.pub }
+
+// signTimeout bounds a signature: crypto.Signer has no context.
+const signTimeout = 30 * time.Second
+
+func (s *remoteSigner) Sign(_ io.Reader, data []byte, opts crypto.SignerOpts) ([]byte, error) {
+	req := &request{Op: "sign", Certificate: s.cert, Data: data}
+	h := opts.HashFunc()
+	if h != 0 {
+		if _, ok := hashByName[h.String()]; !ok {
+			return nil, fmt.Errorf("agent sign: unsupported hash %v", h)
+		}
+		req.Hash = h.String()
+	}
+	switch o := opts.(type) {
+	case *rsa.PSSOptions:
+		salt := o.SaltLength
+		req.PSSSaltLength = &salt
+	case *ed25519.Options:
+		if o.Context != "" {
+			return nil, errors.New("agent sign: Ed25519 contexts are not supported")
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), signTimeout)
+	defer cancel()
+	resp, err := s.c.call(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	return resp.Signature, nil
+}
