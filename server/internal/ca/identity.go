@@ -10,9 +10,14 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 )
+
+// discoveryTimeout bounds OIDC discovery, so that an issuer that accepts connections but
+// never answers costs a request 10s, not forever.
+const discoveryTimeout = 10 * time.Second
 
 // issuer is a configured Issuer plus its lazily discovered go-oidc verifier.
 type issuer struct {
@@ -31,6 +36,8 @@ func (is *issuer) getVerifier(ctx context.Context) (*oidc.IDTokenVerifier, error
 	}
 	// Discovery runs under the request's deadline; the key set keeps only the client, so
 	// later JWKS refreshes are not tied to this request.
+	ctx, cancel := context.WithTimeout(ctx, discoveryTimeout)
+	defer cancel()
 	pctx := oidc.ClientContext(ctx, is.ca.cfg.HTTPClient)
 	p, err := oidc.NewProvider(pctx, is.URL)
 	if err != nil {
