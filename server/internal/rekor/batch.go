@@ -66,18 +66,24 @@ func (l *Log) enqueue(r *appendReq) error {
 	return nil
 }
 
-// batcher feeds Tessera one batch at a time; see above.
+// batchDepth is how many of the log's batches may be in Tessera at once:
+// one integrating while the next one fills.
+const batchDepth = 2
+
+// batcher feeds Tessera one burst at a time, at most batchDepth in flight;
+// see above. Batches are committed in the order they were handed over.
 func (l *Log) batcher(ctx context.Context) {
-	commits := make(chan *batch, 1)
+	order := make(chan chan *batch, batchDepth)
 	committed := make(chan struct{})
 	go func() {
 		defer close(committed)
-		for b := range commits {
-			l.commit(b)
+		for c := range order {
+			l.commit(<-c)
 		}
 	}()
+	slots := make(chan struct{}, batchDepth)
 	defer func() {
-		close(commits)
+		close(order)
 		<-committed
 		close(l.stopped)
 	}()
@@ -102,21 +108,40 @@ func (l *Log) batcher(ctx context.Context) {
 		for i, r := range reqs {
 			entries[i] = tessera.NewEntry(r.body)
 		}
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+			return
+		}
+		// Entries that arrived while waiting for a slot join this burst.
+		l.qmu.Lock()
+		more := l.queue
+		l.queue = nil
+		l.qmu.Unlock()
+		for _, r := range more {
+			entries = append(entries, tessera.NewEntry(r.body))
+		}
+		reqs = append(reqs, more...)
 		futures := make([]tessera.IndexFuture, len(reqs))
 		for i, e := range entries {
 			futures[i] = l.appender.Add(ctx, e)
 		}
-		for i, f := range futures {
-			res, err := f()
-			reqs[i].index, reqs[i].err = res.Index, err
-			if err != nil {
-				reqs[i].err = fmt.Errorf("appending: %w", err)
+		c := make(chan *batch, 1)
+		order <- c
+		go func() {
+			for i, f := range futures {
+				res, err := f()
+				reqs[i].index, reqs[i].err = res.Index, err
+				if err != nil {
+					reqs[i].err = fmt.Errorf("appending: %w", err)
+				}
 			}
-		}
-		// Nothing else appends, so this is the head right after the batch.
-		b := &batch{reqs: reqs}
-		b.size, b.root, b.err = l.treeState()
-		commits <- b
+			<-slots
+			// Integrated: the head is at least past this batch.
+			b := &batch{reqs: reqs}
+			b.size, b.root, b.err = l.treeState()
+			c <- b
+		}()
 	}
 }
 
