@@ -1,0 +1,114 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// config is gitsign's configuration: `git config gitsign.<key>`, overridden
+// by environment variables. Names follow sigstore's gitsign where the
+// meaning is the same (GITSIGN_ wins over SIGSTORE_).
+type config struct {
+	Fulcio         string // CA base URL
+	Rekor          string // log base URL
+	Issuer         string // OIDC issuer for interactive logins
+	ClientID       string
+	RedirectURL    string
+	TokenProvider  string // a name oidc.ParseProvider accepts
+	Server         string // a waxseal instance: its /signing_config.json names CA, log, issuer
+	TrustedRoot    string // trusted_root.json; default the root pinned by `waxseal trust init`
+	AllowedSigners string // allowed-signers file, relative to the repository's top level
+	LogPath        string // tee stderr here (git swallows it)
+	MatchCommitter bool   // refuse to sign when the identity is not the committer's email
+
+	UserEmail string
+}
+
+// configKeys maps git config keys (lowercased, as git prints them) and
+// environment variables to fields.
+var configKeys = []struct {
+	git  string
+	env  []string
+	dest func(*config) *string
+}{
+	{"gitsign.fulcio", []string{"GITSIGN_FULCIO_URL", "SIGSTORE_FULCIO_URL"}, func(c *config) *string { return &c.Fulcio }},
+	{"gitsign.rekor", []string{"GITSIGN_REKOR_URL", "SIGSTORE_REKOR_URL"}, func(c *config) *string { return &c.Rekor }},
+	{"gitsign.issuer", []string{"GITSIGN_OIDC_ISSUER", "SIGSTORE_OIDC_ISSUER"}, func(c *config) *string { return &c.Issuer }},
+	{"gitsign.clientid", []string{"GITSIGN_OIDC_CLIENT_ID", "SIGSTORE_OIDC_CLIENT_ID"}, func(c *config) *string { return &c.ClientID }},
+	{"gitsign.redirecturl", []string{"GITSIGN_OIDC_REDIRECT_URL", "SIGSTORE_OIDC_REDIRECT_URL"}, func(c *config) *string { return &c.RedirectURL }},
+	{"gitsign.tokenprovider", []string{"GITSIGN_TOKEN_PROVIDER", "SIGSTORE_TOKEN_PROVIDER"}, func(c *config) *string { return &c.TokenProvider }},
+	{"gitsign.server", []string{"GITSIGN_SERVER"}, func(c *config) *string { return &c.Server }},
+	{"gitsign.trustedroot", []string{"GITSIGN_TRUSTED_ROOT"}, func(c *config) *string { return &c.TrustedRoot }},
+	{"gitsign.allowedsigners", []string{"GITSIGN_ALLOWED_SIGNERS"}, func(c *config) *string { return &c.AllowedSigners }},
+	{"gitsign.logpath", []string{"GITSIGN_LOG"}, func(c *config) *string { return &c.LogPath }},
+	{"user.email", nil, func(c *config) *string { return &c.UserEmail }},
+}
+
+// loadConfig reads git's configuration with one `git config` run (git
+// itself knows every include, scope and environment override), then the
+// environment.
+func loadConfig(ctx context.Context, dir string, getenv func(string) string) *config {
+	c := &config{}
+	vals := gitConfig(ctx, dir)
+	for _, k := range configKeys {
+		if v, ok := vals[k.git]; ok {
+			*k.dest(c) = v
+		}
+		for _, e := range k.env {
+			if v := getenv(e); v != "" {
+				*k.dest(c) = v
+				break
+			}
+		}
+	}
+	mc := vals["gitsign.matchcommitter"]
+	if v := getenv("GITSIGN_MATCH_COMMITTER"); v != "" {
+		mc = v
+	}
+	c.MatchCommitter = mc == "true" || mc == "1" || mc == "yes" || mc == "on"
+	return c
+}
+
+// gitConfig returns the gitsign.* and user.* settings. Without git or a
+// repository it returns what it can.
+func gitConfig(ctx context.Context, dir string) map[string]string {
+	vals := map[string]string{}
+	cmd := exec.CommandContext(ctx, "git", "config", "-z", "--get-regexp", `^(gitsign|user)\.`)
+	cmd.Dir = dir
+	if out, err := cmd.Output(); err == nil || len(out) > 0 {
+		for _, kv := range bytes.Split(out, []byte{0}) {
+			k, v, _ := strings.Cut(string(kv), "\n")
+			if k != "" {
+				vals[strings.ToLower(k)] = v
+			}
+		}
+	}
+	return vals
+}
+
+// topLevel finds the work tree's top level, for resolving a relative
+// allowed-signers path; git runs its helpers from there, but `gitsign
+// verify` may run anywhere.
+func topLevel(ctx context.Context, dir string) string {
+	cmd := exec.CommandContext(ctx, "git", "rev-parse", "--show-toplevel")
+	cmd.Dir = dir
+	out, err := cmd.Output()
+	if err != nil {
+		return dir
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// resolve makes p absolute against base, expanding a leading "~/".
+func resolve(p, base, home string) string {
+	if strings.HasPrefix(p, "~/") && home != "" {
+		return filepath.Join(home, p[2:])
+	}
+	if filepath.IsAbs(p) || base == "" {
+		return p
+	}
+	return filepath.Join(base, p)
+}

@@ -1,0 +1,195 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"runtime"
+	"time"
+
+	"github.com/waxseal/waxseal/common/fulcio"
+	"github.com/waxseal/waxseal/common/keys"
+	"github.com/waxseal/waxseal/common/oidc"
+	"github.com/waxseal/waxseal/common/sign"
+	"github.com/waxseal/waxseal/common/tlog"
+	"github.com/waxseal/waxseal/common/trust"
+	"github.com/waxseal/waxseal/common/verify"
+	"github.com/waxseal/waxseal/gitsign"
+)
+
+var httpClient = &http.Client{Timeout: 60 * time.Second}
+
+// endpoints are the services a signer talks to.
+type endpoints struct {
+	CA, Log, Issuer string
+}
+
+// endpoints resolves the CA, log and OIDC issuer: explicit gitsign.fulcio and
+// gitsign.rekor, else the signing config of gitsign.server, else the
+// signing config pinned by `waxseal trust init`. An explicit
+// gitsign.issuer always wins.
+func (e *env) endpoints(ctx context.Context, cfg *config) (*endpoints, error) {
+	ep := &endpoints{CA: cfg.Fulcio, Log: cfg.Rekor}
+	if ep.CA == "" || ep.Log == "" {
+		var sc *trust.SigningConfig
+		if cfg.Server != "" {
+			_, data, err := trust.Fetch(ctx, httpClient, cfg.Server)
+			if err != nil {
+				return nil, withHint(err, "is a waxseal server running at %s (gitsign.server)?", cfg.Server)
+			}
+			if sc, err = trust.ParseSigningConfig(data, time.Now()); err != nil {
+				return nil, err
+			}
+		} else {
+			p, err := loadPinned()
+			if err != nil {
+				return nil, err
+			}
+			if p.SigningConfig == nil {
+				return nil, withHint(errors.New("no signing config pinned"), "run 'waxseal trust init --from URL' or set gitsign.server")
+			}
+			sc = p.SigningConfig
+		}
+		if ep.CA == "" {
+			ep.CA = sc.CAURL
+		}
+		if ep.Log == "" {
+			ep.Log = sc.RekorURL
+		}
+		ep.Issuer = sc.OIDCURL
+	}
+	if cfg.Issuer != "" {
+		ep.Issuer = cfg.Issuer
+	}
+	return ep, nil
+}
+
+func loadPinned() (*trust.Pinned, error) {
+	dir, err := trust.Dir()
+	if err != nil {
+		return nil, err
+	}
+	p, err := trust.LoadPinned(dir)
+	if errors.Is(err, trust.ErrNotPinned) {
+		return nil, withHint(fmt.Errorf("no trust pinned in %s", dir),
+			"run 'waxseal trust init --from URL', or set gitsign.server / gitsign.trustedRoot")
+	}
+	return p, err
+}
+
+// signer builds the signer for cfg. The credential is obtained only when
+// the first signature needs it.
+func (e *env) signer(ctx context.Context, cfg *config) (*gitsign.Signer, error) {
+	ep, err := e.endpoints(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	ca := &fulcio.Client{BaseURL: ep.CA, HTTPClient: httpClient}
+	creds := gitsign.CredentialsFunc(func(ctx context.Context) (*sign.Credential, error) {
+		return e.login(ctx, cfg, ep, ca)
+	})
+	return &gitsign.Signer{Credentials: creds, Log: &tlog.Client{BaseURL: ep.Log, HTTPClient: httpClient}}, nil
+}
+
+// login tries the token sources in DESIGN order: an explicit token
+// (SIGSTORE_ID_TOKEN), CI credentials, then an interactive login. The
+// instructions of an interactive login go to the terminal: git captures
+// gitsign's stderr while signing.
+func (e *env) login(ctx context.Context, cfg *config, ep *endpoints, ca *fulcio.Client) (*sign.Credential, error) {
+	out, closeOut := e.userTerminal()
+	defer closeOut()
+	chain, err := oidc.Chain(oidc.Options{
+		Provider:    cfg.TokenProvider,
+		Issuer:      ep.Issuer,
+		ClientID:    cfg.ClientID,
+		RedirectURL: cfg.RedirectURL,
+		OpenBrowser: openBrowser,
+		Out:         out,
+		HTTPClient:  httpClient,
+		NoAgent:     true,
+	})
+	if err != nil {
+		return nil, withHint(err, "set SIGSTORE_ID_TOKEN, or gitsign.server / gitsign.issuer for an interactive login")
+	}
+	var errs []error
+	for _, p := range chain {
+		if p.Source == nil {
+			continue
+		}
+		tok, err := p.Source.Token(ctx)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", p.Name, err))
+			continue
+		}
+		return sign.LoginWithToken(ctx, ca, tok, keys.Default)
+	}
+	if len(errs) == 0 {
+		return nil, withHint(oidc.ErrNoToken, "set SIGSTORE_ID_TOKEN, or gitsign.server / gitsign.issuer for an interactive login")
+	}
+	return nil, fmt.Errorf("no identity token: %w", errors.Join(errs...))
+}
+
+// userTerminal is where interactive instructions go: the controlling
+// terminal when there is one, else stderr.
+func (e *env) userTerminal() (io.Writer, func()) {
+	if f, err := os.OpenFile("/dev/tty", os.O_WRONLY, 0); err == nil {
+		return f, func() { f.Close() }
+	}
+	return e.stderr, func() {}
+}
+
+// verifier builds a verifier: the trusted root from gitsign.trustedRoot or
+// the pinned one; the allowed signers from signersFile, else
+// gitsign.allowedSigners (relative to the work tree's top level).
+func (e *env) verifier(ctx context.Context, cfg *config, identity *verify.Policy, signersFile string) (*gitsign.Verifier, error) {
+	home, _ := os.UserHomeDir()
+	var root *trust.Root
+	if cfg.TrustedRoot != "" {
+		r, err := trust.LoadRoot(resolve(cfg.TrustedRoot, "", home))
+		if err != nil {
+			return nil, err
+		}
+		root = r
+	} else {
+		p, err := loadPinned()
+		if err != nil {
+			return nil, err
+		}
+		root = p.Root
+	}
+	v := &gitsign.Verifier{Root: root, Identity: identity}
+	file := signersFile
+	if file == "" && cfg.AllowedSigners != "" {
+		file = resolve(cfg.AllowedSigners, topLevel(ctx, e.dir), home)
+	}
+	if file != "" {
+		s, err := gitsign.LoadAllowedSigners(file)
+		if err != nil {
+			return nil, fmt.Errorf("allowed signers: %w", err)
+		}
+		v.Signers = s
+	}
+	return v, nil
+}
+
+// openBrowser starts the user's browser on url: $BROWSER if set, else the
+// platform's opener.
+func openBrowser(url string) error {
+	if b := os.Getenv("BROWSER"); b != "" {
+		return exec.Command(b, url).Start()
+	}
+	switch runtime.GOOS {
+	case "darwin":
+		return exec.Command("open", url).Start()
+	case "windows":
+		return exec.Command("rundll32", "url.dll,FileProtocolHandler", url).Start()
+	}
+	if !oidc.HasBrowser() {
+		return errors.New("no display")
+	}
+	return exec.Command("xdg-open", url).Start()
+}

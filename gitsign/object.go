@@ -1,0 +1,230 @@
+package gitsign
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Object is a raw commit or annotated tag split the way git splits it for
+// verification: the payload the signature covers, and the signature.
+type Object struct {
+	Type      string // "commit" or "tag"
+	Payload   []byte // the object without its signature: what was signed
+	Signature []byte // armored signature; nil when unsigned
+	// Ident is the committer (commits) or tagger (tags) line value:
+	// "Name <email> timestamp zone".
+	Ident   string
+	Email   string // from Ident
+	Subject string // first line of the message
+}
+
+// Signature headers by object format, as git names them (commit.c
+// gpg_sig_headers).
+const (
+	sigHeaderSHA1   = "gpgsig"
+	sigHeaderSHA256 = "gpgsig-sha256"
+)
+
+// maxObjectSize bounds the objects parsed; git has no such limit, but a
+// signed object of more than 64 MiB is not something to verify blindly.
+const maxObjectSize = 64 << 20
+
+// ParseObject parses a raw commit or tag object (without the "<type> <len>\0"
+// loose-object header). format is the repository's object format, "sha1" or
+// "sha256": it decides which signature header a commit's signature is read
+// from, exactly as git does. Signature headers for the other format are
+// removed from the payload, as git does, but not verified.
+func ParseObject(typ string, raw []byte, format string) (*Object, error) {
+	if len(raw) > maxObjectSize {
+		return nil, errors.New("object too large")
+	}
+	switch typ {
+	case "commit":
+		return parseCommit(raw, format)
+	case "tag":
+		return parseTag(raw)
+	}
+	return nil, fmt.Errorf("cannot verify a %s object", typ)
+}
+
+// ParsePayload parses what git passes on stdin when verifying: a commit or
+// tag with its signature already removed. Its type is told by its first
+// header.
+func ParsePayload(payload []byte) (*Object, error) {
+	typ := "commit"
+	if bytes.HasPrefix(payload, []byte("object ")) {
+		typ = "tag"
+	}
+	o, err := ParseObject(typ, payload, "sha1")
+	if err != nil {
+		return nil, err
+	}
+	if o.Signature != nil {
+		return nil, errors.New("payload still carries a signature")
+	}
+	return o, nil
+}
+
+// header is one header of a commit or tag, with its continuation lines.
+type header struct {
+	name  string
+	value string // continuation lines joined by "\n", leading space removed
+	raw   []byte // the header's bytes, continuation lines included
+}
+
+// splitHeaders splits an object into headers and message. Headers end at the
+// first empty line; a continuation line starts with a space. body is the
+// offset of the empty line, or len(raw) when there is none.
+func splitHeaders(raw []byte) (hs []header, body int, err error) {
+	off := 0
+	for off < len(raw) {
+		if raw[off] == '\n' {
+			return hs, off, nil
+		}
+		end := off + lineEnd(raw[off:])
+		line := strings.TrimSuffix(string(raw[off:end]), "\n")
+		if line[0] == ' ' {
+			if len(hs) == 0 {
+				return nil, 0, errors.New("object starts with a continuation line")
+			}
+			h := &hs[len(hs)-1]
+			h.value += "\n" + line[1:]
+			h.raw = raw[off-len(h.raw) : end]
+		} else {
+			name, value, ok := strings.Cut(line, " ")
+			if !ok || name == "" {
+				return nil, 0, fmt.Errorf("malformed header line %q", truncate(line))
+			}
+			hs = append(hs, header{name: name, value: value, raw: raw[off:end]})
+		}
+		off = end
+	}
+	return hs, len(raw), nil
+}
+
+func lineEnd(b []byte) int {
+	if i := bytes.IndexByte(b, '\n'); i >= 0 {
+		return i + 1
+	}
+	return len(b)
+}
+
+func parseCommit(raw []byte, format string) (*Object, error) {
+	sigHeader := sigHeaderSHA1
+	switch format {
+	case "sha1", "":
+	case "sha256":
+		sigHeader = sigHeaderSHA256
+	default:
+		return nil, fmt.Errorf("unknown object format %q", format)
+	}
+	hs, body, err := splitHeaders(raw)
+	if err != nil {
+		return nil, fmt.Errorf("commit: %w", err)
+	}
+	msg := raw[min(body+1, len(raw)):]
+	if len(hs) == 0 || hs[0].name != "tree" {
+		return nil, errors.New("commit: first header is not tree")
+	}
+	o := &Object{Type: "commit", Subject: subject(msg)}
+	var payload bytes.Buffer
+	payload.Grow(len(raw))
+	committers := 0
+	for _, h := range hs {
+		switch {
+		case h.name == sigHeader:
+			if o.Signature != nil {
+				return nil, fmt.Errorf("commit: two %s headers", sigHeader)
+			}
+			o.Signature = []byte(h.value + "\n")
+			continue
+		case strings.HasPrefix(h.name, "gpgsig"):
+			// Another object format's signature: git leaves it out of
+			// the payload (commit.c parse_buffer_signed_by_header).
+			continue
+		case h.name == "committer":
+			committers++
+			o.Ident = h.value
+		}
+		payload.Write(h.raw)
+	}
+	if committers != 1 {
+		return nil, fmt.Errorf("commit: %d committer headers", committers)
+	}
+	payload.Write(raw[body:]) // the empty line and the message, verbatim
+	o.Payload = payload.Bytes()
+	o.Email = identEmail(o.Ident)
+	return o, nil
+}
+
+// sigMarkers are the lines git recognizes as the start of an in-body
+// signature (gpg-interface.c sigs[]).
+var sigMarkers = [][]byte{
+	[]byte("-----BEGIN PGP SIGNATURE-----"),
+	[]byte("-----BEGIN PGP MESSAGE-----"),
+	[]byte("-----BEGIN SIGNED MESSAGE-----"),
+	[]byte("-----BEGIN SSH SIGNATURE-----"),
+}
+
+// parseTag splits a tag where git does: at the start of the last line that
+// begins a signature (gpg-interface.c parse_signed_buffer).
+func parseTag(raw []byte) (*Object, error) {
+	hs, body, err := splitHeaders(raw)
+	if err != nil {
+		return nil, fmt.Errorf("tag: %w", err)
+	}
+	if len(hs) == 0 || hs[0].name != "object" {
+		return nil, errors.New("tag: first header is not object")
+	}
+	o := &Object{Type: "tag"}
+	taggers := 0
+	for _, h := range hs {
+		if h.name == "tagger" {
+			taggers++
+			o.Ident = h.value
+		}
+	}
+	if taggers > 1 {
+		return nil, errors.New("tag: two tagger headers")
+	}
+	match := len(raw)
+	bodyStart := body
+	for off := 0; off < len(raw); off += lineEnd(raw[off:]) {
+		for _, m := range sigMarkers {
+			if bytes.HasPrefix(raw[off:], m) {
+				match = off
+			}
+		}
+	}
+	o.Payload = raw[:match:match]
+	if match < len(raw) {
+		o.Signature = raw[match:]
+	}
+	o.Subject = subject(raw[min(bodyStart+1, match):match])
+	o.Email = identEmail(o.Ident)
+	return o, nil
+}
+
+func subject(msg []byte) string {
+	s := string(msg[:lineEnd(msg)])
+	return strings.TrimSpace(s)
+}
+
+// identEmail extracts the email of "Name <email> ts tz".
+func identEmail(ident string) string {
+	i := strings.LastIndexByte(ident, '<')
+	j := strings.LastIndexByte(ident, '>')
+	if i < 0 || j < i {
+		return ""
+	}
+	return ident[i+1 : j]
+}
+
+func truncate(s string) string {
+	if len(s) > 60 {
+		return s[:60] + "..."
+	}
+	return s
+}

@@ -1,0 +1,91 @@
+package gitsign
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"time"
+
+	rekorpb "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
+
+	"github.com/waxseal/waxseal/common/keys"
+	"github.com/waxseal/waxseal/common/sign"
+	"github.com/waxseal/waxseal/common/tlog"
+	"github.com/waxseal/waxseal/gitsign/cms"
+)
+
+// Credentials hands out a signing credential. It is the seam where a login
+// (or waxseal agent's remote key) plugs in; implementations may cache.
+type Credentials interface {
+	Credential(ctx context.Context) (*sign.Credential, error)
+}
+
+// CredentialsFunc adapts a function to Credentials.
+type CredentialsFunc func(ctx context.Context) (*sign.Credential, error)
+
+// Credential calls f.
+func (f CredentialsFunc) Credential(ctx context.Context) (*sign.Credential, error) { return f(ctx) }
+
+// Signer signs git objects.
+type Signer struct {
+	Credentials Credentials
+	Log         *tlog.Client
+	// Now is the clock for the signing-time attribute; default time.Now.
+	Now func() time.Time
+}
+
+// Signed is the outcome of Sign.
+type Signed struct {
+	PEM         []byte // the armored signature git stores
+	Certificate *x509.Certificate
+	Entry       *rekorpb.TransparencyLogEntry
+	Time        time.Time // signing time (signer's clock)
+}
+
+// Sign signs payload (a commit or tag without signature, as git passes it)
+// and records the signature in the log.
+func (s *Signer) Sign(ctx context.Context, payload []byte) (*Signed, error) {
+	if s.Credentials == nil || s.Log == nil {
+		return nil, errors.New("gitsign: signer needs credentials and a log")
+	}
+	cred, err := s.Credentials.Credential(ctx)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	if s.Now != nil {
+		now = s.Now()
+	}
+	if !cred.Valid(now) {
+		return nil, sign.ErrExpired
+	}
+	u, err := cms.Prepare(cred.Certificate, payload, now)
+	if err != nil {
+		return nil, err
+	}
+	digest := u.Digest()
+	sig, err := keys.SignDigest(cred.Signer, digest)
+	if err != nil {
+		return nil, fmt.Errorf("signing: %w", err)
+	}
+	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cred.Certificate.Raw})
+	proposed, err := tlog.NewHashedRekord(keys.RekorName(u.Hash), digest, sig, certPEM)
+	if err != nil {
+		return nil, err
+	}
+	_, value, _, err := s.Log.Upload(ctx, proposed)
+	if err != nil {
+		return nil, fmt.Errorf("recording the signature in the transparency log: %w", err)
+	}
+	tle, err := tlog.ToTLE(value)
+	if err != nil {
+		return nil, fmt.Errorf("transparency log answer: %w", err)
+	}
+	der, err := u.Finish(sig, tle)
+	if err != nil {
+		return nil, err
+	}
+	return &Signed{PEM: cms.EncodePEM(der), Certificate: cred.Certificate, Entry: tle, Time: now}, nil
+}

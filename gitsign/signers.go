@@ -1,0 +1,87 @@
+package gitsign
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"strings"
+)
+
+// AllowedSigners binds committer emails to certificate identities, the way
+// ssh's allowed-signers file binds principals to keys. One rule per line:
+//
+//	# committer email (or glob)   certificate identity (SAN)      OIDC issuer
+//	alice@example.com             alice@example.com               https://accounts.google.com
+//	*@example.com                 https://github.com/org/repo/.github/workflows/release.yml@refs/heads/main  https://token.actions.githubusercontent.com
+//
+// Email globs use path.Match syntax and match case-insensitively; the
+// identity and issuer match exactly.
+type AllowedSigners struct {
+	Source string // where the rules came from, for messages
+	rules  []rule
+}
+
+type rule struct {
+	email, identity, issuer string
+	line                    int
+}
+
+// ParseAllowedSigners reads rules from r; source names it in errors.
+func ParseAllowedSigners(r io.Reader, source string) (*AllowedSigners, error) {
+	a := &AllowedSigners{Source: source}
+	sc := bufio.NewScanner(r)
+	n := 0
+	for sc.Scan() {
+		n++
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		f := strings.Fields(line)
+		if len(f) != 3 {
+			return nil, fmt.Errorf("%s:%d: want <committer email or glob> <certificate identity> <OIDC issuer>, got %d fields", source, n, len(f))
+		}
+		if _, err := path.Match(strings.ToLower(f[0]), ""); err != nil {
+			return nil, fmt.Errorf("%s:%d: bad email pattern %q: %v", source, n, f[0], err)
+		}
+		a.rules = append(a.rules, rule{email: strings.ToLower(f[0]), identity: f[1], issuer: f[2], line: n})
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", source, err)
+	}
+	return a, nil
+}
+
+// LoadAllowedSigners reads an allowed-signers file.
+func LoadAllowedSigners(file string) (*AllowedSigners, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return ParseAllowedSigners(f, file)
+}
+
+// Check decides whether identity (a certificate SAN) from issuer may sign as
+// committer email. It returns nil when a rule allows it, else an error that
+// says why not: the identity is unknown, or it is known but bound to other
+// emails (a signature "from alice" on a commit claiming to be bob's).
+func (a *AllowedSigners) Check(email, identity, issuer string) error {
+	lower := strings.ToLower(email)
+	known := false
+	for _, r := range a.rules {
+		if r.identity != identity || r.issuer != issuer {
+			continue
+		}
+		known = true
+		if ok, _ := path.Match(r.email, lower); ok {
+			return nil
+		}
+	}
+	if known {
+		return fmt.Errorf("committer email %q is not bound to signer %s (%s) in %s", email, identity, issuer, a.Source)
+	}
+	return fmt.Errorf("signer %s (%s) is not in %s", identity, issuer, a.Source)
+}

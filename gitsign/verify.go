@@ -1,0 +1,177 @@
+package gitsign
+
+import (
+	"bytes"
+	"crypto/x509"
+	"encoding/asn1"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/waxseal/waxseal/common/keys"
+	"github.com/waxseal/waxseal/common/tlog"
+	"github.com/waxseal/waxseal/common/trust"
+	"github.com/waxseal/waxseal/common/verify"
+	"github.com/waxseal/waxseal/gitsign/cms"
+)
+
+// Verifier checks git signatures offline.
+type Verifier struct {
+	Root *trust.Root // required
+	// Identity, when set, is required of the signer (SAN and OIDC issuer,
+	// exact or regexp); a mismatch is an error. It makes the signature
+	// TrustFully.
+	Identity *verify.Policy
+	// Signers, when set, must allow the signer for the committer's (or
+	// tagger's) email for TrustFully; otherwise the result is
+	// TrustUndefined with the reason in Result.Untrusted.
+	Signers *AllowedSigners
+}
+
+// Result describes a valid signature.
+type Result struct {
+	Certificate    *x509.Certificate
+	Identity       string // certificate SAN: email or URI
+	Issuer         string // OIDC issuer
+	IntegratedTime time.Time
+	LogIndex       int64
+	SigningTime    time.Time // signer's clock, untrusted
+	Trust          Trust
+	// Untrusted says why Trust is TrustUndefined.
+	Untrusted string
+}
+
+// Failure kinds, as git reports them.
+const (
+	// Bad: the signature does not match the object (BADSIG, %G? "B").
+	Bad = "bad"
+	// Unverifiable: the signature cannot be checked or is not from a trusted
+	// CA and log (ERRSIG, %G? "E").
+	Unverifiable = "error"
+)
+
+// Error is a failed verification.
+type Error struct {
+	Kind        string // Bad or Unverifiable
+	Certificate *x509.Certificate
+	Identity    string // when the certificate could be read
+	Err         error
+}
+
+func (e *Error) Error() string { return e.Err.Error() }
+func (e *Error) Unwrap() error { return e.Err }
+
+// anyIdentity lets common/verify check everything but the identity, which
+// this package decides itself (allowed signers), never implicitly trusting.
+var anyIdentity = verify.Policy{IdentityRegexp: ".*", IssuerRegexp: ".*"}
+
+// Verify checks an armored signature over payload. email is the committer's
+// or tagger's, for the allowed-signers check.
+func (v *Verifier) Verify(payload, signature []byte, email string) (*Result, error) {
+	if v.Root == nil {
+		return nil, &Error{Kind: Unverifiable, Err: errors.New("no trusted root")}
+	}
+	s, err := cms.ParsePEM(signature)
+	if err != nil {
+		return nil, &Error{Kind: Unverifiable, Err: err}
+	}
+	id, iss := CertIdentity(s.Certificate)
+	fail := func(kind string, err error) (*Result, error) {
+		return nil, &Error{Kind: kind, Certificate: s.Certificate, Identity: id, Err: err}
+	}
+
+	// 1. The signature is over this payload.
+	d := s.Hash.New()
+	d.Write(payload)
+	if !bytes.Equal(d.Sum(nil), s.MessageDigest) {
+		return fail(Bad, errors.New("the signature is not over this object: it was modified after signing, or the signature belongs to another object"))
+	}
+	digest := s.AttrsDigest()
+	if err := keys.VerifyDigest(s.Certificate.PublicKey, s.Hash, digest, s.Signature); err != nil {
+		return fail(Bad, fmt.Errorf("the signature value does not verify: %w", err))
+	}
+
+	// 2. The log saw it, from a certificate the CA issued.
+	if s.Entry == nil {
+		return fail(Unverifiable, errors.New("the signature carries no transparency log entry (signed by sigstore's gitsign in online mode?)"))
+	}
+	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.Certificate.Raw})
+	proposed, err := tlog.NewHashedRekord(keys.RekorName(s.Hash), digest, s.Signature, certPEM)
+	if err != nil {
+		return fail(Unverifiable, err)
+	}
+	canon, err := tlog.Canonicalize(proposed)
+	if err != nil {
+		return fail(Unverifiable, err)
+	}
+	s.Entry.CanonicalizedBody = canon.Body
+	policy := anyIdentity
+	if v.Identity != nil {
+		policy = *v.Identity
+	}
+	res, entry, err := verify.Provenance(verify.Material{
+		Certificate:           s.Certificate,
+		Entry:                 s.Entry,
+		RequireInclusionProof: true,
+	}, v.Root, policy)
+	if err != nil {
+		return fail(Unverifiable, err)
+	}
+	if err := verify.CheckHashedRekord(entry, s.Hash, digest, s.Signature, s.Certificate.PublicKey, s.Certificate); err != nil {
+		return fail(Unverifiable, err)
+	}
+
+	r := &Result{
+		Certificate:    s.Certificate,
+		Identity:       id,
+		Issuer:         iss,
+		IntegratedTime: res.IntegratedTime,
+		LogIndex:       res.LogIndex,
+		SigningTime:    s.SigningTime,
+	}
+	// 3. Who may sign.
+	switch {
+	case v.Signers != nil:
+		if err := v.Signers.Check(email, id, iss); err != nil {
+			r.Untrusted = err.Error()
+		} else {
+			r.Trust = TrustFully
+		}
+	case v.Identity != nil:
+		r.Trust = TrustFully
+	default:
+		r.Untrusted = "no allowed signers configured (git config gitsign.allowedSigners FILE), so no identity is trusted"
+	}
+	return r, nil
+}
+
+// Fulcio's OIDC issuer extensions: the DER UTF8String (v2) and the raw
+// string (v1, deprecated).
+var (
+	oidIssuerV2 = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 57264, 1, 8}
+	oidIssuerV1 = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 57264, 1, 1}
+)
+
+// CertIdentity returns a Fulcio certificate's identity (its email or URI
+// SAN) and OIDC issuer, for display; verification uses common/verify.
+func CertIdentity(c *x509.Certificate) (identity, issuer string) {
+	switch {
+	case len(c.EmailAddresses) > 0:
+		identity = c.EmailAddresses[0]
+	case len(c.URIs) > 0:
+		identity = c.URIs[0].String()
+	}
+	for _, ext := range c.Extensions {
+		switch {
+		case ext.Id.Equal(oidIssuerV2):
+			var s string
+			if _, err := asn1.UnmarshalWithParams(ext.Value, &s, "utf8"); err == nil {
+				issuer = s
+			}
+		case ext.Id.Equal(oidIssuerV1) && issuer == "":
+			issuer = string(ext.Value)
+		}
+	}
+	return identity, issuer
+}
