@@ -73,13 +73,16 @@ Exit codes: 0 success, 1 failure (a signature that does not verify included), 2 
 		Commands: []*cli.Command{
 			e.demoCommand(),
 			e.serveCommand(),
-			e.signCommand(),
+			withTokenFlags(e.signCommand()),
 			e.verifyCommand(),
 			e.trustCommand(),
 			e.logCommand(),
 			e.devCommand(),
 			e.signBundleCommand(),
 			e.verifyBundleCommand(),
+			e.agentCommand(),
+			e.loginCommand(),
+			e.logoutCommand(),
 		},
 	}
 	err := app.RunContext(ctx, args)

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -100,25 +99,23 @@ func loadRoot(c *cli.Context) (*trust.Root, error) {
 	return p.Root, nil
 }
 
-// tokenSource picks where the identity comes from, in DESIGN order:
-// explicit token, CI ambient credentials, then an interactive login.
+// tokenSource picks where the identity token comes from, in DESIGN order
+// (oidc.Chain): explicit token, CI ambient credentials, then an interactive
+// login; --oidc-provider forces one. Commands that can use the agent's
+// credential call (*env).credential instead.
 func (e *env) tokenSource(c *cli.Context, svc *services) (oidc.TokenSource, error) {
-	if t := c.String("identity-token"); t != "" {
-		if strings.HasPrefix(t, "@") {
-			return oidc.FileToken(strings.TrimPrefix(t, "@")), nil
-		}
-		return oidc.StaticToken(t), nil
+	opts, err := e.tokenOptions(c.Context, c, svc, true)
+	if err != nil {
+		return nil, err
 	}
-	if os.Getenv("SIGSTORE_ID_TOKEN") != "" {
-		return oidc.EnvToken{}, nil
+	chain, err := oidc.Chain(opts)
+	if err != nil {
+		return nil, withHint(err, "pass --identity-token, set SIGSTORE_ID_TOKEN, or use a signing config that names an OIDC issuer")
 	}
-	if oidc.GitHubActionsAvailable() {
-		return oidc.GitHubActions{}, nil
+	if chain[0].Source == nil {
+		return nil, usagef("--oidc-provider agent: this command cannot use the agent")
 	}
-	if svc.OIDCURL == "" {
-		return nil, withHint(errors.New("no identity token"), "pass --identity-token, set SIGSTORE_ID_TOKEN, or use a signing config that names an OIDC issuer")
-	}
-	return e.interactive(svc.OIDCURL), nil
+	return chain[0].Source, nil
 }
 
 func writeFileAtomic(path string, data []byte) error {

@@ -76,11 +76,7 @@ func (e *env) sign(ctx context.Context, c *cli.Context, files []string, kt keys.
 	if err != nil {
 		return err
 	}
-	ts, err := e.tokenSource(c, svc)
-	if err != nil {
-		return err
-	}
-	cred, err := sign.Login(ctx, svc.CA, ts, kt)
+	cred, err := e.credential(ctx, c, svc, kt) // explicit token, CI, agent, interactive
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,141 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/waxseal/waxseal/common/agent"
+)
+
+func (e *env) agentCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "agent",
+		Usage:     "run the per-user credential cache: one login for many signatures",
+		UsageText: "waxseal agent [--socket PATH] [--foreground]\n   waxseal agent status [--json]",
+		Description: `Starts the agent in the background and prints its socket path. The agent
+keeps the ephemeral key and certificate of a 'waxseal login' in memory only,
+signs for 'waxseal sign' (and gitsign, rpm) without handing the key out, and
+forgets them when the certificate expires (logging in again by itself when the
+login used a token file, a token command or CI credentials).
+
+The socket is private to you (directory 0700, socket 0600, peers checked by uid):
+$WAXSEAL_AGENT_SOCK, else $XDG_RUNTIME_DIR/waxseal/agent.sock, else a
+waxseal-UID directory in the temporary directory.
+
+With --foreground the agent runs in this process until SIGINT or SIGTERM, and
+removes its socket on the way out.`,
+		Flags: []cli.Flag{
+			agentSocketFlag,
+			&cli.BoolFlag{Name: "foreground", Usage: "run in this process instead of in the background"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return usagef("unknown agent subcommand %q (want status)", c.Args().First())
+			}
+			path := c.String("agent-socket")
+			if path == "" {
+				path = agent.SocketPath()
+			}
+			if c.Bool("foreground") {
+				return e.runAgent(c.Context, path)
+			}
+			return e.startAgent(c.Context, path)
+		},
+		Subcommands: []*cli.Command{{
+			Name:      "status",
+			Usage:     "show the agent's identity, issuer and remaining lifetime",
+			UsageText: "waxseal agent status [--socket PATH] [--json]",
+			Flags:     []cli.Flag{agentSocketFlag, jsonFlag},
+			Action: func(c *cli.Context) error {
+				cl, err := dialAgent(c.Context, c)
+				if err != nil {
+					return err
+				}
+				defer cl.Close()
+				st, err := cl.Status(c.Context)
+				if err != nil {
+					return err
+				}
+				return e.printStatus(c, st)
+			},
+		}},
+	}
+}
+
+func (e *env) runAgent(ctx context.Context, path string) error {
+	ln, err := agent.Listen(path)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	a := &agent.Agent{HTTPClient: httpClient, Logf: func(format string, args ...any) {
+		e.warnf("agent: "+format, args...)
+	}}
+	fmt.Fprintln(e.stdout, path)
+	e.warnf("agent: listening on %s (pid %d)", path, os.Getpid())
+	if err := a.Serve(ctx, ln); err != nil {
+		return err
+	}
+	e.warnf("agent: stopped")
+	return nil
+}
+
+// startAgent runs `waxseal agent --foreground` detached from this terminal and
+// returns once it answers.
+func (e *env) startAgent(ctx context.Context, path string) error {
+	if cl, err := agent.Dial(ctx, path); err == nil {
+		cl.Close()
+		fmt.Fprintln(e.stdout, path)
+		e.warnf("an agent is already running on %s", path)
+		return nil
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("starting the agent: %w", err)
+	}
+	devnull, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	defer devnull.Close()
+	cmd := &exec.Cmd{
+		Path:        exe,
+		Args:        []string{"waxseal", "agent", "--foreground", "--socket", path},
+		Stdin:       devnull,
+		Stdout:      devnull,
+		Stderr:      devnull,
+		SysProcAttr: detached(),
+	}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("starting the agent: %w", err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	deadline := time.After(10 * time.Second)
+	for {
+		if cl, err := agent.Dial(ctx, path); err == nil {
+			cl.Close()
+			fmt.Fprintln(e.stdout, path)
+			e.warnf("agent started (pid %d); log in with 'waxseal login'", cmd.Process.Pid)
+			return nil
+		} else if errors.Is(err, agent.ErrInsecure) {
+			return withHint(err, "remove it, or pass --socket PATH")
+		}
+		select {
+		case err := <-exited:
+			return withHint(fmt.Errorf("the agent exited at start: %v", err), "run 'waxseal agent --foreground' to see why")
+		case <-deadline:
+			return errors.New("the agent did not answer within 10s")
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
