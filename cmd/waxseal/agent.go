@@ -19,7 +19,7 @@ func (e *env) agentCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "agent",
 		Usage:     "run the per-user credential cache: one login for many signatures",
-		UsageText: "waxseal agent [--socket PATH] [--foreground]\n   waxseal agent status [--json]",
+		UsageText: "waxseal agent [--socket PATH] [--foreground]\n   waxseal agent status [--json]\n   waxseal agent stop",
 		Description: `Starts the agent in the background and prints its socket path. The agent
 keeps the ephemeral key and certificate of a 'waxseal login' in memory only,
 signs for 'waxseal sign' (and gitsign, rpm) without handing the key out, and
@@ -38,7 +38,7 @@ removes its socket on the way out.`,
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
-				return usagef("unknown agent subcommand %q (want status)", c.Args().First())
+				return usagef("unknown agent subcommand %q (want status or stop)", c.Args().First())
 			}
 			path := c.String("agent-socket")
 			if path == "" {
@@ -65,6 +65,23 @@ removes its socket on the way out.`,
 					return err
 				}
 				return e.printStatus(c, st)
+			},
+		}, {
+			Name:      "stop",
+			Usage:     "make the agent forget its credential and exit",
+			UsageText: "waxseal agent stop [--socket PATH]",
+			Flags:     []cli.Flag{agentSocketFlag},
+			Action: func(c *cli.Context) error {
+				cl, err := dialAgent(c.Context, c)
+				if err != nil {
+					return err
+				}
+				defer cl.Close()
+				if err := cl.Stop(c.Context); err != nil {
+					return err
+				}
+				e.warnf("agent stopped")
+				return nil
 			},
 		}},
 	}

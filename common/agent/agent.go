@@ -29,6 +29,7 @@
 //	sign   {"certificate", "hash", "pssSaltLength"?, "data"}
 //	                                         -> {"signature": bytes}
 //	logout                                   -> {}
+//	stop                                     -> {}   the agent forgets and exits
 //
 // login carries the identity token, never a key: the agent generates the key and asks
 // the CA at caUrl itself. "refresh" is an [oidc.Spec] the agent may run again when the
@@ -82,6 +83,7 @@ type Agent struct {
 	Logf func(format string, args ...any)
 
 	mu      sync.Mutex
+	stop    context.CancelFunc // ends Serve
 	cred    *sign.Credential
 	status  Status
 	refresh *oidc.Spec
@@ -150,6 +152,11 @@ func (a *Agent) login(ctx context.Context, caURL, token string, kt keys.Type) (*
 
 // Serve answers on ln until ctx is done, then closes ln and every connection.
 func (a *Agent) Serve(ctx context.Context, ln *net.UnixListener) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	a.mu.Lock()
+	a.stop = cancel
+	a.mu.Unlock()
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	conns := map[net.Conn]bool{}
@@ -205,6 +212,12 @@ func (a *Agent) serveConn(ctx context.Context, c net.Conn) {
 		if err := writeMessage(c, resp); err != nil {
 			return
 		}
+		if req.Op == "stop" {
+			a.mu.Lock()
+			a.stop()
+			a.mu.Unlock()
+			return
+		}
 	}
 }
 
@@ -230,6 +243,10 @@ func (a *Agent) handle(ctx context.Context, req *request) *response {
 		if a.cred != nil {
 			a.logf("logout: dropped the credential of %s", a.status.Identity)
 		}
+		a.clear()
+		return &response{}
+	case "stop":
+		a.logf("stopping on request")
 		a.clear()
 		return &response{}
 	case "certificate":

@@ -131,6 +131,12 @@ func (c *Client) Logout(ctx context.Context) error {
 	return err
 }
 
+// Stop makes the agent drop its credential and stop serving.
+func (c *Client) Stop(ctx context.Context) error {
+	_, err := c.call(ctx, &request{Op: "stop"})
+	return err
+}
+
 // Chain returns the certificate chain, leaf first, refreshing it in the agent if it
 // expired and can be refreshed.
 func (c *Client) Chain(ctx context.Context) ([]*x509.Certificate, error) {
