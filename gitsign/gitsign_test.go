@@ -3,7 +3,6 @@ package gitsign
 import (
 	"bufio"
 	"bytes"
-	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -58,55 +57,9 @@ func publicGoodRoot(t testing.TB) *trust.Root {
 	return root
 }
 
-// withoutCTLogs is the public-good root minus its CT logs, so that the
-// embedded SCTs are not checked. Needed while common/fulcio rejects every
-// public-good SCT: VerifyEmbeddedSCTs refuses SCTs "in the future" of the
-// time it is given, and common/verify gives it the log's integrated time,
-// which has one-second granularity, while SCT timestamps are in
-// milliseconds: in all four fixtures the certificate was issued, logged in
-// CT and signed within the same second, so the SCT is up to 999 ms "after"
-// the integrated time. TestPublicGoodSCT tracks it.
-func withoutCTLogs(t testing.TB) *trust.Root {
-	data, err := os.ReadFile(filepath.Join(fixtures, "trusted_root.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var doc map[string]any
-	if err := json.Unmarshal(data, &doc); err != nil {
-		t.Fatal(err)
-	}
-	delete(doc, "ctlogs")
-	data, _ = json.Marshal(doc)
-	root, err := trust.ParseRoot(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return root
-}
-
-// TestPublicGoodSCT verifies the fixtures with the complete public-good
-// root, SCTs included. It skips on the known core bug described at
-// withoutCTLogs and fails on anything else.
-func TestPublicGoodSCT(t *testing.T) {
-	root := publicGoodRoot(t)
-	for _, fx := range loadFixtures(t) {
-		o, err := ParseObject(fx.typ, fx.raw, "sha1")
-		if err != nil {
-			t.Fatal(err)
-		}
-		v := &Verifier{Root: root, Identity: &verify.Policy{Identity: fx.identity, Issuer: fx.issuer}}
-		if _, err := v.Verify(o.Payload, o.Signature, o.Email); err != nil {
-			if strings.Contains(err.Error(), "is in the future") {
-				t.Skipf("%s: known common/fulcio bug (SCT milliseconds vs integrated-time seconds): %v", fx.file, err)
-			}
-			t.Errorf("%s: %v", fx.file, err)
-		}
-	}
-}
-
 // TestPublicGood verifies sigstore gitsign's real commits and tag offline.
 func TestPublicGood(t *testing.T) {
-	root := withoutCTLogs(t)
+	root := publicGoodRoot(t)
 	for _, fx := range loadFixtures(t) {
 		t.Run(fx.file, func(t *testing.T) {
 			o, err := ParseObject(fx.typ, fx.raw, "sha1")

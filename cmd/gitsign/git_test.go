@@ -1,0 +1,417 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/waxseal/waxseal/server/servertest"
+)
+
+// binDir holds "gitsign": this test binary under that name, so that git
+// runs the code under test (with -race when the tests have it).
+var binDir string
+
+func TestMain(m *testing.M) {
+	if filepath.Base(os.Args[0]) == "gitsign" {
+		os.Exit(run(context.Background(), os.Args, os.Stdin, os.Stdout, os.Stderr))
+	}
+	dir, err := os.MkdirTemp("", "gitsign-bin")
+	if err != nil {
+		panic(err)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		panic(err)
+	}
+	if err := os.Symlink(self, filepath.Join(dir, "gitsign")); err != nil {
+		panic(err)
+	}
+	binDir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// repo is a scratch repository with an isolated git configuration, signing
+// through the test stack as one identity.
+type repo struct {
+	t     testing.TB
+	dir   string
+	env   []string
+	stack *servertest.Stack
+}
+
+const issuerPlaceholder = "ISSUER"
+
+func newRepo(t testing.TB, stack *servertest.Stack, email string, initArgs ...string) *repo {
+	t.Helper()
+	home := t.TempDir()
+	dir := filepath.Join(home, "repo")
+	r := &repo{t: t, dir: dir, stack: stack}
+	r.env = append(os.Environ(),
+		"HOME="+home,
+		"XDG_CONFIG_HOME="+filepath.Join(home, ".config"),
+		"XDG_CACHE_HOME="+filepath.Join(home, ".cache"),
+		"WAXSEAL_CONFIG_DIR="+filepath.Join(home, "waxseal"),
+		"GIT_CONFIG_GLOBAL="+filepath.Join(home, ".gitconfig"),
+		"GIT_CONFIG_NOSYSTEM=1",
+		"GIT_TERMINAL_PROMPT=0",
+		"PATH="+binDir+string(os.PathListSeparator)+os.Getenv("PATH"),
+		"SIGSTORE_ID_TOKEN="+stack.Token(t, email),
+	)
+	r.git(append([]string{"init", "-q", "-b", "main"}, append(initArgs, dir)...)...)
+	for _, kv := range [][2]string{
+		{"user.name", "Test User"},
+		{"user.email", email},
+		{"gpg.format", "x509"},
+		{"gpg.x509.program", filepath.Join(binDir, "gitsign")},
+		{"gitsign.server", stack.URL},
+		{"gitsign.trustedRoot", stack.TrustedRootPath},
+	} {
+		r.git("config", "--global", kv[0], kv[1])
+	}
+	return r
+}
+
+// as switches the signing identity.
+func (r *repo) as(email string) {
+	for i, kv := range r.env {
+		if strings.HasPrefix(kv, "SIGSTORE_ID_TOKEN=") {
+			r.env[i] = "SIGSTORE_ID_TOKEN=" + r.stack.Token(r.t, email)
+		}
+	}
+	r.git("config", "user.email", email)
+}
+
+// allow writes an allowed-signers file naming the stack's issuer.
+func (r *repo) allow(lines ...string) {
+	body := strings.ReplaceAll(strings.Join(lines, "\n")+"\n", issuerPlaceholder, r.stack.Issuer())
+	if err := os.WriteFile(filepath.Join(r.dir, ".gitsigners"), []byte(body), 0o644); err != nil {
+		r.t.Fatal(err)
+	}
+	r.git("config", "gitsign.allowedSigners", ".gitsigners")
+}
+
+func (r *repo) cmd(args ...string) *exec.Cmd {
+	cmd := exec.Command("git", args...)
+	cmd.Dir = r.dir
+	if _, err := os.Stat(r.dir); err != nil {
+		cmd.Dir = ""
+	}
+	cmd.Env = r.env
+	return cmd
+}
+
+// git runs git and fails the test on error.
+func (r *repo) git(args ...string) string {
+	r.t.Helper()
+	out, errOut, err := r.try(args...)
+	if err != nil {
+		r.t.Fatalf("git %s: %v\n%s%s", strings.Join(args, " "), err, out, errOut)
+	}
+	return out
+}
+
+// try runs git and returns its outputs.
+func (r *repo) try(args ...string) (stdout, stderr string, err error) {
+	cmd := r.cmd(args...)
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err = cmd.Run()
+	return o.String(), e.String(), err
+}
+
+func (r *repo) commit(msg string, extra ...string) string {
+	r.t.Helper()
+	f := filepath.Join(r.dir, "file.txt")
+	old, _ := os.ReadFile(f)
+	if err := os.WriteFile(f, append(old, msg+"\n"...), 0o644); err != nil {
+		r.t.Fatal(err)
+	}
+	r.git("add", "file.txt")
+	r.git(append([]string{"commit", "-q", "-m", msg}, extra...)...)
+	return strings.TrimSpace(r.git("rev-parse", "HEAD"))
+}
+
+// gitsign runs `gitsign ARGS` in the repository, in-process.
+func (r *repo) gitsign(args ...string) (code int, stdout, stderr string) {
+	var o, e bytes.Buffer
+	envmap := map[string]string{}
+	for _, kv := range r.env {
+		k, v, _ := strings.Cut(kv, "=")
+		envmap[k] = v
+	}
+	ev := &env{stdin: strings.NewReader(""), stdout: &o, stderr: &e, getenv: func(k string) string { return envmap[k] }}
+	_ = ev
+	// The verify command forks git for configuration: run it as a process
+	// so that it sees the repository's isolated environment.
+	cmd := exec.Command(filepath.Join(binDir, "gitsign"), args...)
+	cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = r.dir, r.env, &o, &e
+	err := cmd.Run()
+	code = 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		r.t.Fatal(err)
+	}
+	return code, o.String(), e.String()
+}
+
+func (r *repo) format(rev, f string) string {
+	return strings.TrimSpace(r.git("log", "-1", "--format="+f, rev))
+}
+
+func TestCommitSignVerify(t *testing.T) {
+	stack := servertest.Start(t)
+	r := newRepo(t, stack, "alice@example.com")
+	head := r.commit("first", "-S")
+
+	raw := r.git("cat-file", "commit", head)
+	if !strings.Contains(raw, "gpgsig -----BEGIN SIGNED MESSAGE-----") {
+		t.Fatalf("commit not signed:\n%s", raw)
+	}
+	// No allowed signers yet: good signature, undefined trust.
+	if got := r.format("HEAD", "%G? %GS"); got != "U alice@example.com" {
+		t.Errorf("%%G? %%GS = %q, want U alice@example.com", got)
+	}
+	r.allow("alice@example.com alice@example.com " + issuerPlaceholder)
+	if got := r.format("HEAD", "%G? %GS %GT"); got != "G alice@example.com fully" {
+		t.Errorf("%%G? %%GS %%GT = %q", got)
+	}
+	_, stderr, err := r.try("verify-commit", "HEAD")
+	if err != nil || !strings.Contains(stderr, "Good signature from alice@example.com") {
+		t.Errorf("verify-commit: %v\n%s", err, stderr)
+	}
+	out := r.git("log", "--show-signature", "-1")
+	if !strings.Contains(out, "gitsign: Good signature from alice@example.com") {
+		t.Errorf("log --show-signature:\n%s", out)
+	}
+	if got := r.format("HEAD", "%GF"); len(got) != 40 {
+		t.Errorf("%%GF = %q", got)
+	}
+
+	// Amend keeps signing.
+	amended := r.commit("second", "-S", "--amend")
+	if amended == head || r.format("HEAD", "%G?") != "G" {
+		t.Errorf("amend: %s %s", amended, r.format("HEAD", "%G?"))
+	}
+
+	// Annotated signed tag.
+	r.git("tag", "-s", "-m", "release one", "v1")
+	if _, stderr, err := r.try("verify-tag", "v1"); err != nil || !strings.Contains(stderr, "Good signature") {
+		t.Errorf("verify-tag: %v\n%s", err, stderr)
+	}
+
+	code, stdout, stderr := r.gitsign("verify", "HEAD", "v1")
+	if code != 0 || strings.Count(stdout, " good ") != 2 || !strings.Contains(stdout, "release one") {
+		t.Errorf("gitsign verify = %d\n%s%s", code, stdout, stderr)
+	}
+	code, stdout, _ = r.gitsign("verify", "--json", "HEAD")
+	var lines []verifyLine
+	if err := json.Unmarshal([]byte(stdout), &lines); err != nil || code != 0 || len(lines) != 1 ||
+		lines[0].Signer != "alice@example.com" || lines[0].Issuer != stack.Issuer() || lines[0].LogIndex == nil {
+		t.Errorf("gitsign verify --json = %d %v\n%s", code, err, stdout)
+	}
+	// Explicit identity flags instead of the file.
+	code, stdout, stderr = r.gitsign("verify", "--allowed-signers", os.DevNull, "HEAD")
+	if code != 1 || !strings.Contains(stdout, "untrusted") {
+		t.Errorf("empty allowed signers = %d\n%s%s", code, stdout, stderr)
+	}
+	code, _, stderr = r.gitsign("verify", "--certificate-identity", "alice@example.com", "--certificate-oidc-issuer", stack.Issuer(), "HEAD")
+	if code != 0 {
+		t.Errorf("identity flags = %d\n%s", code, stderr)
+	}
+	code, stdout, _ = r.gitsign("verify", "--certificate-identity", "bob@example.com", "--certificate-oidc-issuer", stack.Issuer(), "HEAD")
+	if code != 1 || !strings.Contains(stdout, " error ") {
+		t.Errorf("wrong identity flag = %d\n%s", code, stdout)
+	}
+}
+
+func TestUntrustedAndMerge(t *testing.T) {
+	stack := servertest.Start(t)
+	r := newRepo(t, stack, "alice@example.com")
+	r.allow("alice@example.com alice@example.com " + issuerPlaceholder)
+	r.commit("base", "-S")
+
+	r.git("checkout", "-q", "-b", "alice-topic")
+	r.commit("alice's change", "-S")
+	r.git("checkout", "-q", "-b", "bob-topic", "main")
+	r.as("bob@example.com")
+	r.commit("bob's change", "-S")
+	if got := r.format("HEAD", "%G? %GS"); got != "U bob@example.com" {
+		t.Errorf("bob: %q, want U", got)
+	}
+	// Bob's certificate, Alice's committer email: flagged as not bound.
+	r.git("config", "user.email", "alice@example.com")
+	r.commit("bob posing as alice", "-S")
+	if got := r.format("HEAD", "%G?"); got != "U" {
+		t.Errorf("bob as alice: %q, want U", got)
+	}
+	_, stderr, _ := r.try("verify-commit", "HEAD")
+	if !strings.Contains(stderr, "not in") && !strings.Contains(stderr, "not bound") {
+		t.Errorf("verify-commit explanation:\n%s", stderr)
+	}
+	r.as("alice@example.com")
+
+	r.git("checkout", "-q", "main")
+	if _, stderr, err := r.try("merge", "--verify-signatures", "-q", "--no-edit", "bob-topic"); err == nil {
+		t.Errorf("merge of bob's branch accepted:\n%s", stderr)
+	}
+	if out, stderr, err := r.try("merge", "--verify-signatures", "--no-edit", "alice-topic"); err != nil {
+		t.Errorf("merge of alice's branch refused: %v\n%s%s", err, out, stderr)
+	}
+	code, stdout, _ := r.gitsign("verify", "main..bob-topic")
+	if code != 1 || strings.Count(stdout, "untrusted") != 2 {
+		t.Errorf("gitsign verify main..bob-topic = %d\n%s", code, stdout)
+	}
+}
+
+func TestRebaseSignsEveryCommit(t *testing.T) {
+	stack := servertest.Start(t)
+	r := newRepo(t, stack, "alice@example.com")
+	r.allow("alice@example.com alice@example.com " + issuerPlaceholder)
+	r.commit("base")
+	const n = 20
+	for i := range n {
+		r.commit(fmt.Sprintf("change %d", i))
+	}
+	before := stack.Requests("POST", "/api/v2/signingCert")
+	r.git("rebase", "-q", "-S", "--force-rebase", "--root")
+	after := stack.Requests("POST", "/api/v2/signingCert")
+	out := r.git("log", "--format=%G?")
+	if strings.Count(out, "G") != n+1 {
+		t.Errorf("after rebase -S:\n%s", out)
+	}
+	code, stdout, stderr := r.gitsign("verify", "HEAD~"+fmt.Sprint(n)+"..HEAD")
+	if code != 0 || strings.Count(stdout, " good ") != n {
+		t.Errorf("gitsign verify = %d\n%s%s", code, stdout, stderr)
+	}
+	// One identity token served the whole rebase; without the agent, each
+	// signature is its own certificate.
+	t.Logf("rebase of %d commits: %d certificate requests", n+1, after-before)
+}
+
+func TestSHA256Repository(t *testing.T) {
+	stack := servertest.Start(t)
+	r := newRepo(t, stack, "alice@example.com", "--object-format=sha256")
+	r.allow("alice@example.com alice@example.com " + issuerPlaceholder)
+	head := r.commit("sha256 commit", "-S")
+	if len(head) != 64 {
+		t.Fatalf("not a SHA-256 repository: %s", head)
+	}
+	if !strings.Contains(r.git("cat-file", "commit", head), "gpgsig-sha256 ") {
+		t.Error("no gpgsig-sha256 header")
+	}
+	if got := r.format("HEAD", "%G? %GS"); got != "G alice@example.com" {
+		t.Errorf("%%G? %%GS = %q", got)
+	}
+	r.git("tag", "-s", "-m", "sha256 tag", "v1")
+	r.git("verify-tag", "v1")
+	code, stdout, stderr := r.gitsign("verify", "HEAD", "v1")
+	if code != 0 || strings.Count(stdout, " good ") != 2 {
+		t.Errorf("gitsign verify = %d\n%s%s", code, stdout, stderr)
+	}
+}
+
+func TestTampering(t *testing.T) {
+	stack := servertest.Start(t)
+	r := newRepo(t, stack, "alice@example.com")
+	r.allow("alice@example.com alice@example.com " + issuerPlaceholder)
+	r.commit("base", "-S")
+	signed := r.commit("signed change", "-S")
+	other := r.commit("another change", "-S")
+	raw := r.git("cat-file", "commit", signed)
+
+	write := func(obj string) string {
+		cmd := r.cmd("hash-object", "-t", "commit", "-w", "--stdin", "--literally")
+		cmd.Stdin = strings.NewReader(obj)
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	sigOf := func(obj string) string {
+		i := strings.Index(obj, "gpgsig ")
+		j := strings.Index(obj, "-----END SIGNED MESSAGE-----\n")
+		return obj[i : j+len("-----END SIGNED MESSAGE-----\n")]
+	}
+	otherRaw := r.git("cat-file", "commit", other)
+	tree := strings.Fields(otherRaw)[1]
+	cases := []struct {
+		name, obj, want string
+	}{
+		{"message", strings.Replace(raw, "signed change", "signed chance", 1), "B"},
+		{"tree", strings.Replace(raw, strings.Fields(raw)[1], tree, 1), "B"},
+		{"author", strings.Replace(raw, "author Test User", "author Evil User", 1), "B"},
+		{"signature", strings.Replace(raw, sigOf(raw)[400:460], strings.Repeat("A", 60), 1), "E"},
+		{"lifted", strings.Replace(otherRaw, sigOf(otherRaw), sigOf(raw), 1), "B"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.obj == raw {
+				t.Fatal("tampering did not change the object")
+			}
+			id := write(tc.obj)
+			got := r.format(id, "%G?")
+			if got != tc.want {
+				t.Errorf("%%G? = %q, want %q", got, tc.want)
+			}
+			if _, _, err := r.try("verify-commit", id); err == nil {
+				t.Error("verify-commit accepted it")
+			}
+			code, stdout, _ := r.gitsign("verify", id)
+			if code != 1 || strings.Contains(stdout, " good ") {
+				t.Errorf("gitsign verify = %d\n%s", code, stdout)
+			}
+		})
+	}
+
+	// An unsigned commit fails gitsign verify.
+	unsigned := r.commit("unsigned")
+	code, stdout, _ := r.gitsign("verify", unsigned)
+	if code != 1 || !strings.Contains(stdout, "unsigned") {
+		t.Errorf("unsigned: %d\n%s", code, stdout)
+	}
+}
+
+// TestPublicGoodInterop verifies the commits and tag sigstore's gitsign
+// signed against the public-good instance, loaded into a scratch
+// repository, with `gitsign verify` and with git itself.
+func TestPublicGoodInterop(t *testing.T) {
+	stack := servertest.Start(t)
+	r := newRepo(t, stack, "alice@example.com")
+	fixtures, _ := filepath.Abs("../../testdata/gitsign-public-good")
+	r.git("config", "gitsign.trustedRoot", filepath.Join(fixtures, "trusted_root.json"))
+	r.allow("*@chainguard.dev billy@chainguard.dev https://accounts.google.com")
+	var ids []string
+	for _, f := range []string{"dc68e8ce155fe12ab8fd7c55de6ef336ce716ee8.commit", "a283a6f3a15bb0f4544c36f1a6329c78f1403d45.commit",
+		"347014354ef1632fd0bcf69189a99ba6295f0f25.commit", "138f9d7cb3097a5f04192621a186e54f86390df0.tag"} {
+		typ := strings.TrimPrefix(filepath.Ext(f), ".")
+		id := strings.TrimSpace(r.git("hash-object", "-t", typ, "-w", "--literally", filepath.Join(fixtures, f)))
+		if id != strings.TrimSuffix(f, filepath.Ext(f)) {
+			t.Fatalf("%s stored as %s", f, id)
+		}
+		ids = append(ids, id)
+	}
+	code, stdout, stderr := r.gitsign(append([]string{"verify"}, ids...)...)
+	if code != 0 || strings.Count(stdout, " good ") != 4 || !strings.Contains(stdout, "billy@chainguard.dev https://accounts.google.com") {
+		t.Errorf("gitsign verify = %d\n%s%s", code, stdout, stderr)
+	}
+	// git itself, through gpg.x509.program.
+	for _, id := range ids[:3] {
+		if out, stderr, err := r.try("verify-commit", "--raw", id); err != nil || !strings.Contains(stderr, "TRUST_FULLY") {
+			t.Errorf("verify-commit %s: %v\n%s%s", id, err, out, stderr)
+		}
+	}
+	if _, stderr, err := r.try("verify-tag", "--raw", ids[3]); err != nil || !strings.Contains(stderr, "GOODSIG") {
+		t.Errorf("verify-tag: %v\n%s", err, stderr)
+	}
+}
