@@ -35,6 +35,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/transparency-dev/tessera"
@@ -50,6 +51,7 @@ type result struct {
 	rate     float64
 	p50, p99 time.Duration
 	errs     int64
+	cpu      time.Duration // server CPU (user+system) per append; API rows only
 }
 
 // settings are the log's Tessera batching parameters, read from rekorserve
@@ -104,9 +106,10 @@ func main() {
 
 	fmt.Printf("Signature log appends, %v per row; Tessera POSIX batches of <= %d entries or %v, checkpoint every %v.\n",
 		*d, set.batchSize, set.batchAge, set.cpInterval)
-	fmt.Printf("engine: Tessera alone, waiting for integration. api: full Rekor v1 HTTP API (validation, fsynced time, SET, inclusion proof, signed checkpoint).\n\n")
-	fmt.Printf("| %-13s | %7s | %10s | %8s | %8s | %6s | %-10s | %-31s |\n", "row", "clients", "appends/s", "p50", "p99", "errors", "api/engine", "target")
-	fmt.Printf("|%s|%s|%s|%s|%s|%s|%s|%s|\n", strings.Repeat("-", 15), strings.Repeat("-", 9), strings.Repeat("-", 12), strings.Repeat("-", 10), strings.Repeat("-", 10), strings.Repeat("-", 8), strings.Repeat("-", 12), strings.Repeat("-", 33))
+	fmt.Printf("engine: Tessera alone, waiting for integration. api: full Rekor v1 HTTP API (validation, fsynced time, SET, inclusion proof, signed checkpoint).\n")
+	fmt.Printf("CPU/append: user+system CPU per append of the engine's process (with its load loop) or of the API server (whose load generator runs beside it).\n\n")
+	fmt.Printf("| %-13s | %7s | %10s | %8s | %8s | %6s | %-10s | %9s | %-31s |\n", "row", "clients", "appends/s", "p50", "p99", "errors", "api/engine", "CPU/append", "target")
+	fmt.Printf("|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n", strings.Repeat("-", 15), strings.Repeat("-", 9), strings.Repeat("-", 12), strings.Repeat("-", 10), strings.Repeat("-", 10), strings.Repeat("-", 8), strings.Repeat("-", 12), strings.Repeat("-", 11), strings.Repeat("-", 33))
 	for i := range engine {
 		row("Tessera alone", engine[i], "", "")
 	}
@@ -134,8 +137,12 @@ func main() {
 var cleanup = func() {}
 
 func row(name string, r result, ratio, target string) {
-	fmt.Printf("| %-13s | %7d | %10.0f | %8s | %8s | %6d | %-10s | %-31s |\n", name, r.n, r.rate,
-		fmtDur(r.p50), fmtDur(r.p99), r.errs, ratio, target)
+	cpu := ""
+	if r.cpu > 0 {
+		cpu = fmt.Sprintf("%dµs", r.cpu.Microseconds())
+	}
+	fmt.Printf("| %-13s | %7d | %10.0f | %8s | %8s | %6d | %-10s | %9s | %-31s |\n", name, r.n, r.rate,
+		fmtDur(r.p50), fmtDur(r.p99), r.errs, ratio, cpu, target)
 }
 
 func fmtDur(d time.Duration) string {
@@ -208,12 +215,17 @@ func benchEngine(dir string, n int, d time.Duration, set settings) result {
 		fatal(err)
 	}
 	defer shutdown(ctx)
-	return run(n, d, func(c, i int) error {
+	cpu0 := selfCPU()
+	r := run(n, d, func(c, i int) error {
 		data := make([]byte, 1200)
 		rand.Read(data)
 		_, err := app.Add(ctx, tessera.NewEntry(data))()
 		return err
 	})
+	if r.rate > 0 {
+		r.cpu = time.Duration(float64(selfCPU()-cpu0) / (r.rate * d.Seconds()))
+	}
+	return r
 }
 
 // makeEntries pre-signs hashedrekord entries with a keyless-style certificate.
@@ -309,6 +321,7 @@ func benchAPI(bin, dir string, n int, d time.Duration, entries [][]byte, profDir
 			fetchProfile(hc, "http://"+addr+fmt.Sprintf("/debug/pprof/profile?seconds=%d", secs), filepath.Join(profDir, "cpu.pprof"))
 		}()
 	}
+	cpu0 := procCPU(cmd.Process.Pid)
 	var next atomic.Int64
 	r := run(n, d, func(c, i int) error {
 		k := next.Add(1) - 1
@@ -326,6 +339,9 @@ func benchAPI(bin, dir string, n int, d time.Duration, entries [][]byte, profDir
 		}
 		return nil
 	})
+	if cpu1 := procCPU(cmd.Process.Pid); cpu0 >= 0 && cpu1 >= 0 && r.rate > 0 {
+		r.cpu = time.Duration(float64(cpu1-cpu0) / (r.rate * d.Seconds()))
+	}
 	if profDir != "" {
 		profWG.Wait()
 		fetchProfile(hc, "http://"+addr+"/debug/pprof/block", filepath.Join(profDir, "block.pprof"))
@@ -333,6 +349,33 @@ func benchAPI(bin, dir string, n int, d time.Duration, entries [][]byte, profDir
 		fmt.Fprintf(os.Stderr, "logbench: profiles of the %d-client API row: go tool pprof -top %s\n", n, filepath.Join(profDir, "cpu.pprof"))
 	}
 	return r
+}
+
+// selfCPU returns the user+system CPU time of this process so far.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// procCPU returns the user+system CPU time of a process so far, or -1.
+func procCPU(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return -1
+	}
+	// Fields after the parenthesized command name; utime and stime are 14 and 15.
+	i := bytes.LastIndexByte(b, ')')
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return -1
+	}
+	u, err1 := strconv.ParseInt(f[11], 10, 64)
+	st, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return -1
+	}
+	return time.Duration(u+st) * 10 * time.Millisecond // USER_HZ is 100 on Linux
 }
 
 func fetchProfile(hc *http.Client, url, path string) {

@@ -14,12 +14,12 @@ import (
 // BatchMaxAge whether or not its single integration worker is free, so
 // requests that arrive spread out (as HTTP requests do) make many small
 // batches queued behind each other, each paying the full fsync cost of an
-// integration. Instead, the log keeps at most one batch of its own in
-// Tessera: the batcher hands Tessera everything that arrived while the
-// previous batch integrated, in one burst, and waits for it. The committer
-// then, while Tessera integrates the next batch, gives the whole batch one
-// integration time, one fsync of the time file and one tree head (whose
-// checkpoint is signed once), and answers its requests.
+// integration. Instead, the log keeps at most batchDepth bursts of its own
+// in Tessera (one integrating, one filling): the batcher hands Tessera, in
+// one burst, everything that arrived while it waited for a slot. The
+// committer then, while Tessera integrates the next batch, gives the whole
+// batch one integration time, one fsync of the time file and one tree head
+// (whose checkpoint is signed once), and answers its requests.
 
 // maxQueued bounds the appends waiting for a batch; beyond it the log
 // pushes back with 503.

@@ -16,9 +16,9 @@
 // checkpoint for that size itself, once per size. Every such checkpoint is
 // consistent with every other one, because the tree only grows.
 //
-// Appends are group committed (see batch.go): at most one batch of the log's
-// own is in Tessera at a time, and each batch shares one integration time,
-// one fsync of the time file and one signed checkpoint.
+// Appends are group committed (see batch.go): the log hands Tessera bursts
+// of entries, at most two at a time, and each burst shares one integration
+// time, one fsync of the time file and one signed checkpoint.
 package rekor
 
 import (

@@ -121,7 +121,6 @@ func (t *timeFile) commit(idx []uint64, ts int64) error {
 
 func (t *timeFile) close() error { return t.f.Close() }
 
-
 // readBody returns the leaf at index in a tree of the given size.
 func (l *Log) readBody(ctx context.Context, index, size uint64) ([]byte, error) {
 	bi := index / layout.EntryBundleWidth
