@@ -145,11 +145,12 @@ func TestSignManyWithAgent(t *testing.T) {
 		t.Errorf("%d results", n)
 	}
 
-	// The bundles verify as alice's, through the ordinary verifier.
-	_, errs, code = runCLI(ctx, t, nil, "verify", files[7], "--trusted-root", stack.TrustedRootPath,
-		"--certificate-identity", "alice@example.com", "--certificate-oidc-issuer", stack.Issuer())
+	// The bundles should verify as alice's through the ordinary verifier; common/verify is
+	// being finished elsewhere, so a failure is reported, not fatal, for now.
+	_, errs, code = runCLI(ctx, t, nil, "verify", "--trusted-root", stack.TrustedRootPath,
+		"--certificate-identity", "alice@example.com", "--certificate-oidc-issuer", stack.Issuer(), files[7])
 	if code != 0 {
-		t.Logf("verify (owned by the verify command, reported only): %d %s", code, errs)
+		t.Logf("verify (not yet asserted): %d %s", code, errs)
 	}
 }
 
