@@ -219,3 +219,21 @@ func headerPart(b []byte) []byte {
 	}
 	return b
 }
+
+// BenchmarkVerifyPublicGood is one commit's offline verification: CMS,
+// signature, log entry (SET, inclusion proof, checkpoint), P-384 chain at
+// integrated time, SCT, identity.
+func BenchmarkVerifyPublicGood(b *testing.B) {
+	root := publicGoodRoot(b)
+	fx := loadFixtures(b)[0]
+	o, err := ParseObject(fx.typ, fx.raw, "sha1")
+	if err != nil {
+		b.Fatal(err)
+	}
+	v := &Verifier{Root: root, Identity: &verify.Policy{Identity: fx.identity, Issuer: fx.issuer}}
+	for b.Loop() {
+		if _, err := v.Verify(o.Payload, o.Signature, o.Email); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -45,11 +45,13 @@ type env struct {
 	stdout, stderr io.Writer
 	getenv         func(string) string
 	dir            string // working directory; "" is the process's
+	calledByGit    bool   // in gpgsm mode, run by git from the work tree's top
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv}
 	if len(args) > 1 && isGPGInvocation(args[1:]) {
+		e.calledByGit = true
 		return e.gpgMode(ctx, args[1:])
 	}
 	app := &cli.App{

@@ -164,7 +164,13 @@ func (e *env) verifier(ctx context.Context, cfg *config, identity *verify.Policy
 	v := &gitsign.Verifier{Root: root, Identity: identity}
 	file := signersFile
 	if file == "" && cfg.AllowedSigners != "" {
-		file = resolve(cfg.AllowedSigners, topLevel(ctx, e.dir), home)
+		// git runs its helpers from the top of the work tree; elsewhere,
+		// ask git where that is.
+		base := e.dir
+		if !e.calledByGit {
+			base = topLevel(ctx, e.dir)
+		}
+		file = resolve(cfg.AllowedSigners, base, home)
 	}
 	if file != "" {
 		s, err := gitsign.LoadAllowedSigners(file)

@@ -1,0 +1,187 @@
+// Package gitbench measures gitsign with real git against the embedded
+// stack, each figure beside a baseline measured in the same run:
+//
+//	GITBENCH=1 go test -run TestGitBench -v -count=1 -timeout 30m ./bench/gitbench
+//	GITBENCH=1 GITBENCH_COMMITS=1000 GITBENCH_SIGN=30 go test ...
+//
+//  1. `git commit -S` against plain `git commit`: p50 overhead per commit
+//     (target <= 50 ms). Without `waxseal agent`, each commit is a fresh
+//     gitsign process that obtains its own certificate (the identity token
+//     comes from SIGSTORE_ID_TOKEN, so there is no interactive login).
+//  2. `git log --show-signature` over N signed commits against plain
+//     `git log`: extra time per commit (target <= 3 ms).
+//  3. `gitsign verify <base>..HEAD` over the N commits in one process:
+//     commits per second (target >= 2,000).
+//
+// It is a test (skipped unless GITBENCH=1) because the stack is started by
+// servertest.
+package gitbench
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/waxseal/waxseal/common/fulcio"
+	"github.com/waxseal/waxseal/common/keys"
+	"github.com/waxseal/waxseal/common/sign"
+	"github.com/waxseal/waxseal/common/tlog"
+	"github.com/waxseal/waxseal/common/trust"
+	"github.com/waxseal/waxseal/gitsign"
+	"github.com/waxseal/waxseal/server/servertest"
+)
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+type bench struct {
+	t   *testing.T
+	dir string
+	env []string
+}
+
+func (b *bench) run(stdin []byte, name string, args ...string) (string, time.Duration) {
+	b.t.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Dir, cmd.Env = b.dir, b.env
+	if stdin != nil {
+		cmd.Stdin = bytes.NewReader(stdin)
+	}
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	start := time.Now()
+	err := cmd.Run()
+	d := time.Since(start)
+	if err != nil && name == "git" {
+		b.t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, errOut.String())
+	}
+	return out.String(), d
+}
+
+func p50(ds []time.Duration) time.Duration {
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[len(s)/2]
+}
+
+func TestGitBench(t *testing.T) {
+	if os.Getenv("GITBENCH") == "" {
+		t.Skip("set GITBENCH=1 to run the git benchmarks")
+	}
+	nSign := envInt("GITBENCH_SIGN", 30)
+	nLog := envInt("GITBENCH_COMMITS", 1000)
+	stack := servertest.Start(t)
+
+	home := t.TempDir()
+	bin := filepath.Join(home, "bin", "gitsign")
+	build := exec.Command("go", "build", "-o", bin, "github.com/waxseal/waxseal/cmd/gitsign")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building gitsign: %v\n%s", err, out)
+	}
+	token := stack.Token(t, "alice@example.com")
+	b := &bench{t: t, dir: filepath.Join(home, "repo")}
+	b.env = append(os.Environ(), "HOME="+home, "GIT_CONFIG_GLOBAL="+filepath.Join(home, ".gitconfig"), "GIT_CONFIG_NOSYSTEM=1",
+		"WAXSEAL_CONFIG_DIR="+filepath.Join(home, "waxseal"), "SIGSTORE_ID_TOKEN="+token)
+	signers := filepath.Join(home, "signers")
+	os.WriteFile(signers, []byte("alice@example.com alice@example.com "+stack.Issuer()+"\n"), 0o644)
+	os.MkdirAll(b.dir, 0o755)
+	b.run(nil, "git", "init", "-q", "-b", "main", b.dir)
+	sc, err := os.ReadFile(stack.SigningConfigPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := trust.ParseSigningConfig(sc, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kv := range [][2]string{
+		{"user.name", "Alice"}, {"user.email", "alice@example.com"},
+		{"gpg.format", "x509"}, {"gpg.x509.program", bin},
+		{"gitsign.fulcio", cfg.CAURL}, {"gitsign.rekor", cfg.RekorURL},
+		{"gitsign.trustedRoot", stack.TrustedRootPath}, {"gitsign.allowedSigners", signers},
+	} {
+		b.run(nil, "git", "config", "--global", kv[0], kv[1])
+	}
+
+	// 1. Signing overhead, interleaved so that both see the same machine.
+	var plain, signed []time.Duration
+	for i := range nSign {
+		_, d := b.run(nil, "git", "commit", "-q", "--allow-empty", "-m", fmt.Sprintf("plain %d", i))
+		plain = append(plain, d)
+		_, d = b.run(nil, "git", "commit", "-q", "-S", "--allow-empty", "-m", fmt.Sprintf("signed %d", i))
+		signed = append(signed, d)
+	}
+	overhead := p50(signed) - p50(plain)
+	t.Logf("git commit -S: p50 %v vs plain git commit p50 %v: overhead %v (%.1fx) over %d commits [target <= 50ms]",
+		p50(signed).Round(time.Microsecond), p50(plain).Round(time.Microsecond), overhead.Round(time.Microsecond),
+		float64(p50(signed))/float64(p50(plain)), nSign)
+
+	// 2 and 3 need many signed commits: sign them in-process with one
+	// credential and write them with git hash-object.
+	base := strings.TrimSpace(first(b.run(nil, "git", "rev-parse", "HEAD")))
+	makeSignedCommits(t, b, stack, cfg, token, base, nLog)
+
+	_, dPlain := b.run(nil, "git", "log", "--format=%H %s", "-n", strconv.Itoa(nLog))
+	_, dSig := b.run(nil, "git", "log", "--show-signature", "-n", strconv.Itoa(nLog))
+	out, _ := b.run(nil, "git", "log", "--format=%G?", "-n", strconv.Itoa(nLog))
+	if g := strings.Count(out, "G"); g != nLog {
+		t.Errorf("%d of %d commits show G", g, nLog)
+	}
+	per := (dSig - dPlain) / time.Duration(nLog)
+	t.Logf("git log --show-signature over %d commits: %v vs plain git log %v: %v per commit (%.0fx) [target <= 3ms]",
+		nLog, dSig.Round(time.Millisecond), dPlain.Round(time.Millisecond), per.Round(time.Microsecond), float64(dSig)/float64(dPlain))
+
+	vout, dVerify := b.run(nil, bin, "verify", base+"..HEAD")
+	if n := strings.Count(vout, " good "); n != nLog {
+		t.Errorf("gitsign verify: %d of %d good\n%.2000s", n, nLog, vout)
+	}
+	_, dRevList := b.run(nil, "git", "rev-list", base+"..HEAD")
+	t.Logf("gitsign verify %s..HEAD: %d commits in %v: %.0f commits/s (git rev-list alone: %v) [target >= 2000/s]",
+		base[:7], nLog, dVerify.Round(time.Millisecond), float64(nLog)/dVerify.Seconds(), dRevList.Round(time.Millisecond))
+}
+
+func first(s string, _ time.Duration) string { return s }
+
+// makeSignedCommits writes n signed commits on top of HEAD, signed in this
+// process with one credential, each recorded in the log like any other.
+func makeSignedCommits(t *testing.T, b *bench, stack *servertest.Stack, cfg *trust.SigningConfig, token, parent string, n int) {
+	ctx := context.Background()
+	cred, err := sign.LoginWithToken(ctx, &fulcio.Client{BaseURL: cfg.CAURL}, token, keys.Default)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &gitsign.Signer{
+		Credentials: gitsign.CredentialsFunc(func(context.Context) (*sign.Credential, error) { return cred, nil }),
+		Log:         &tlog.Client{BaseURL: cfg.RekorURL},
+	}
+	tree := strings.TrimSpace(first(b.run(nil, "git", "rev-parse", "HEAD^{tree}")))
+	start := time.Now()
+	for i := range n {
+		ts := time.Now().Unix()
+		payload := fmt.Sprintf("tree %s\nparent %s\nauthor Alice <alice@example.com> %d +0000\ncommitter Alice <alice@example.com> %d +0000\n\nbulk %d\n",
+			tree, parent, ts, ts, i)
+		sig, err := s.Sign(ctx, []byte(payload))
+		if err != nil {
+			t.Fatal(err)
+		}
+		header := "gpgsig " + strings.ReplaceAll(strings.TrimSuffix(string(sig.PEM), "\n"), "\n", "\n ") + "\n"
+		obj := strings.Replace(payload, "\n\n", "\n"+header+"\n", 1)
+		out, _ := b.run([]byte(obj), "git", "hash-object", "-t", "commit", "-w", "--stdin")
+		parent = strings.TrimSpace(out)
+	}
+	b.run(nil, "git", "update-ref", "HEAD", parent)
+	t.Logf("setup: %d commits signed in-process with one credential in %v (%.1f ms each, log upload included)",
+		n, time.Since(start).Round(time.Millisecond), float64(time.Since(start).Milliseconds())/float64(n))
+}
