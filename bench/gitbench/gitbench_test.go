@@ -1,20 +1,21 @@
 // Package gitbench measures gitsign with real git against the embedded
-// stack, each figure beside a baseline measured in the same run:
+// stack, each figure beside a baseline measured in the same run.
 //
-//		GITBENCH=1 go test -run TestGitBench -v -count=1 -timeout 30m ./bench/gitbench
-//		GITBENCH=1 GITBENCH_COMMITS=1000 GITBENCH_SIGN=30 go test ...
+// Figures:
+//   - `git commit -S` against plain `git commit`: p50 overhead per commit
+//     (target <= 50 ms). Without `waxseal agent`, each commit is a fresh
+//     gitsign process that obtains its own certificate (the identity token
+//     comes from SIGSTORE_ID_TOKEN, so there is no interactive login).
+//   - `git log --show-signature` over N signed commits against plain
+//     `git log`: extra time per commit (target <= 3 ms).
+//   - `gitsign verify <base>..HEAD` over the N commits in one process:
+//     commits per second (target >= 2,000).
 //
-//	 1. `git commit -S` against plain `git commit`: p50 overhead per commit
-//	    (target <= 50 ms). Without `waxseal agent`, each commit is a fresh
-//	    gitsign process that obtains its own certificate (the identity token
-//	    comes from SIGSTORE_ID_TOKEN, so there is no interactive login).
-//	 2. `git log --show-signature` over N signed commits against plain
-//	    `git log`: extra time per commit (target <= 3 ms).
-//	 3. `gitsign verify <base>..HEAD` over the N commits in one process:
-//	    commits per second (target >= 2,000).
+// It is a test, skipped unless GITBENCH=1, because servertest starts the
+// stack:
 //
-// It is a test (skipped unless GITBENCH=1) because the stack is started by
-// servertest.
+//	GITBENCH=1 go test -run TestGitBench -v -count=1 -timeout 30m ./bench/gitbench
+//	GITBENCH=1 GITBENCH_COMMITS=1000 GITBENCH_SIGN=30 go test -run TestGitBench -v ./bench/gitbench
 package gitbench
 
 import (
