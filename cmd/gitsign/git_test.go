@@ -10,7 +10,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/waxseal/waxseal/common/agent"
+	"github.com/waxseal/waxseal/common/trust"
 	"github.com/waxseal/waxseal/server/servertest"
 )
 
@@ -296,6 +299,66 @@ func TestRebaseSignsEveryCommit(t *testing.T) {
 	// One identity token served the whole rebase; without the agent, each
 	// signature is its own certificate.
 	t.Logf("rebase of %d commits: %d certificate requests", n+1, after-before)
+}
+
+// TestRebaseWithAgent: with `waxseal agent` holding a credential, a
+// 20-commit `git rebase -S` needs no token and no new certificate.
+func TestRebaseWithAgent(t *testing.T) {
+	stack := servertest.Start(t)
+	r := newRepo(t, stack, "alice@example.com")
+	r.allow("alice@example.com alice@example.com " + issuerPlaceholder)
+
+	sock := filepath.Join(t.TempDir(), "agent", "agent.sock")
+	ln, err := agent.Listen(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { (&agent.Agent{}).Serve(ctx, ln); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	c, err := agent.Dial(ctx, sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	sc, err := os.ReadFile(stack.SigningConfigPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := trust.ParseSigningConfig(sc, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Login(ctx, agent.LoginRequest{Token: stack.Token(t, "alice@example.com"), CAURL: cfg.CAURL}); err != nil {
+		t.Fatal(err)
+	}
+	// No token in the environment: only the agent can sign.
+	var env []string
+	for _, kv := range r.env {
+		if !strings.HasPrefix(kv, "SIGSTORE_ID_TOKEN=") {
+			env = append(env, kv)
+		}
+	}
+	r.env = append(env, agent.SocketEnv+"="+sock)
+
+	r.commit("base")
+	const n = 20
+	for i := range n {
+		r.commit(fmt.Sprintf("change %d", i))
+	}
+	before := stack.Requests("POST", "/api/v2/signingCert")
+	r.git("rebase", "-q", "-S", "--force-rebase", "--root")
+	if got := stack.Requests("POST", "/api/v2/signingCert") - before; got != 0 {
+		t.Errorf("rebase through the agent made %d certificate requests, want 0", got)
+	}
+	if out := r.git("log", "--format=%G?"); strings.Count(out, "G") != n+1 {
+		t.Errorf("after rebase -S:\n%s", out)
+	}
+	code, stdout, stderr := r.gitsign("verify", "HEAD~"+fmt.Sprint(n)+"..HEAD")
+	if code != 0 || strings.Count(stdout, " good ") != n {
+		t.Errorf("gitsign verify = %d\n%s%s", code, stdout, stderr)
+	}
 }
 
 func TestSHA256Repository(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/waxseal/waxseal/common/agent"
 	"github.com/waxseal/waxseal/common/fulcio"
 	"github.com/waxseal/waxseal/common/keys"
 	"github.com/waxseal/waxseal/common/oidc"
@@ -96,9 +97,11 @@ func (e *env) signer(ctx context.Context, cfg *config) (*gitsign.Signer, error) 
 }
 
 // login tries the token sources in DESIGN order: an explicit token
-// (SIGSTORE_ID_TOKEN), CI credentials, then an interactive login. The
-// instructions of an interactive login go to the terminal: git captures
-// gitsign's stderr while signing.
+// (SIGSTORE_ID_TOKEN), CI credentials, the credential of a running
+// `waxseal agent`, then an interactive login. A token from an interactive
+// login is handed to a running agent, so that the next signatures (the
+// rest of a rebase) need no login. The instructions of an interactive login
+// go to the terminal: git captures gitsign's stderr while signing.
 func (e *env) login(ctx context.Context, cfg *config, ep *endpoints, ca *fulcio.Client) (*sign.Credential, error) {
 	out, closeOut := e.userTerminal()
 	defer closeOut()
@@ -110,14 +113,31 @@ func (e *env) login(ctx context.Context, cfg *config, ep *endpoints, ca *fulcio.
 		OpenBrowser: openBrowser,
 		Out:         out,
 		HTTPClient:  httpClient,
-		NoAgent:     true,
 	})
 	if err != nil {
-		return nil, withHint(err, "set SIGSTORE_ID_TOKEN, or gitsign.server / gitsign.issuer for an interactive login")
+		return nil, withHint(err, "set SIGSTORE_ID_TOKEN, run 'waxseal login', or set gitsign.server / gitsign.issuer for an interactive login")
 	}
-	var errs []error
+	var (
+		errs []error
+		ag   *agent.Client // a running agent, if any
+	)
 	for _, p := range chain {
-		if p.Source == nil {
+		if p.Source == nil { // the agent
+			c, err := agent.Dial(ctx, "")
+			if err != nil {
+				if !errors.Is(err, agent.ErrNotRunning) {
+					errs = append(errs, fmt.Errorf("agent: %w", err))
+				}
+				continue
+			}
+			ag = c // left open: its credential signs through this connection
+			cred, err := c.Credential(ctx)
+			if err == nil && cred.Valid(time.Now()) {
+				return cred, nil
+			}
+			if err != nil && !errors.Is(err, agent.ErrNoCredential) && !errors.Is(err, agent.ErrExpired) {
+				errs = append(errs, fmt.Errorf("agent: %w", err))
+			}
 			continue
 		}
 		tok, err := p.Source.Token(ctx)
@@ -125,10 +145,17 @@ func (e *env) login(ctx context.Context, cfg *config, ep *endpoints, ca *fulcio.
 			errs = append(errs, fmt.Errorf("%s: %w", p.Name, err))
 			continue
 		}
+		if ag != nil && p.Interactive {
+			if _, err := ag.Login(ctx, agent.LoginRequest{Token: tok, CAURL: ep.CA, KeyType: string(keys.Default)}); err == nil {
+				if cred, err := ag.Credential(ctx); err == nil {
+					return cred, nil
+				}
+			}
+		}
 		return sign.LoginWithToken(ctx, ca, tok, keys.Default)
 	}
 	if len(errs) == 0 {
-		return nil, withHint(oidc.ErrNoToken, "set SIGSTORE_ID_TOKEN, or gitsign.server / gitsign.issuer for an interactive login")
+		return nil, withHint(oidc.ErrNoToken, "set SIGSTORE_ID_TOKEN, run 'waxseal login', or set gitsign.server / gitsign.issuer for an interactive login")
 	}
 	return nil, fmt.Errorf("no identity token: %w", errors.Join(errs...))
 }
