@@ -33,6 +33,7 @@ import (
 	"time"
 
 	bundlepb "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
+	rekorpb "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
 
 	"github.com/waxseal/waxseal/common/bundle"
 	"github.com/waxseal/waxseal/common/dsse"
@@ -159,73 +160,33 @@ type Result struct {
 // Verify checks b against root and policy. For certificate bundles the policy
 // is mandatory.
 func Verify(b *bundle.Bundle, art Artifact, root *trust.Root, policy Policy, opts Options) (*Result, error) {
-	var pol *compiledPolicy
-	if opts.Key == nil {
-		var err error
-		if pol, err = policy.compile(); err != nil {
-			return nil, err
-		}
-	}
 	cert, err := b.Certificate()
 	if err != nil {
 		return nil, &Error{CheckBundle, err}
 	}
-	var signerKey crypto.PublicKey
-	switch {
-	case opts.Key != nil:
-		signerKey = opts.Key
-		cert = nil
-	case cert == nil:
+	if opts.Key == nil && cert == nil {
 		return nil, fail(CheckBundle, "bundle carries no certificate (key-signed bundles need --key)")
-	default:
-		signerKey = cert.PublicKey
 	}
-
-	// 1. The log's promises and proofs.
 	tles := b.GetVerificationMaterial().GetTlogEntries()
 	if len(tles) == 0 {
 		return nil, fail(CheckTLog, "bundle has no transparency log entry")
 	}
-	tle := tles[0]
-	if b.Version() != "0.1" && tle.GetInclusionProof() == nil {
-		return nil, fail(CheckTLog, "entry has no inclusion proof")
+	if opts.Key != nil {
+		cert = nil
 	}
-	if tle.GetInclusionPromise() == nil {
-		return nil, fail(CheckTLog, "entry has no signed entry timestamp, so there is no trusted time to check the certificate at")
-	}
-	logKeys := root.TLogKeys()
-	integrated, err := tlog.VerifyTLE(tle, logKeys, tlog.VerifyOptions{RequireInclusionProof: b.Version() != "0.1"})
+	res, entry, err := Provenance(Material{
+		Certificate:           cert,
+		Key:                   opts.Key,
+		Entry:                 tles[0],
+		RequireInclusionProof: b.Version() != "0.1",
+	}, root, policy)
 	if err != nil {
-		return nil, &Error{CheckTLog, err}
+		return nil, err
 	}
-	if l, ok := root.TLog(tle.GetLogId().GetKeyId()); !ok || !l.ValidFor.Contains(integrated) {
-		return nil, fail(CheckTLog, "log key was not trusted at integrated time %s", integrated.UTC().Format(time.RFC3339))
-	}
-	res := &Result{IntegratedTime: integrated, LogIndex: tle.GetLogIndex(), LogID: tle.GetLogId().GetKeyId(), Certificate: cert}
-
-	// 2. The entry must be about this bundle.
-	entry, err := tlog.ParseBody(tle.GetCanonicalizedBody())
-	if err != nil {
-		return nil, &Error{CheckEntry, err}
-	}
-	if tle.GetKindVersion().GetKind() != entry.Kind {
-		return nil, fail(CheckEntry, "bundle says kind %q, entry body is %q", tle.GetKindVersion().GetKind(), entry.Kind)
-	}
-
-	// 3 and 4. Certificate chain and SCT at integrated time.
+	signerKey := opts.Key
 	if cert != nil {
-		issuer, err := verifyChain(cert, root, integrated)
-		if err != nil {
-			return nil, err
-		}
-		if len(root.CTLogs) > 0 {
-			if err := fulcio.VerifyEmbeddedSCTs(cert, issuer, root.CTLogKeys(), integrated); err != nil {
-				return nil, &Error{CheckSCT, err}
-			}
-		}
+		signerKey = cert.PublicKey
 	}
-
-	// 5. Signature and artifact, and the entry's record of them.
 	switch c := b.GetContent().(type) {
 	case *bundlepb.Bundle_MessageSignature:
 		if err := verifyMessage(c, art, entry, signerKey, cert); err != nil {
@@ -238,19 +199,111 @@ func Verify(b *bundle.Bundle, art Artifact, root *trust.Root, policy Policy, opt
 		}
 		res.PayloadType, res.Payload = env.GetPayloadType(), env.GetPayload()
 	}
+	return res, nil
+}
+
+// Material is what every signature format carries besides the signature
+// itself: the signer's certificate (or, for key-signed material, a key) and
+// the transparency-log entry with its canonicalized body.
+type Material struct {
+	Certificate           *x509.Certificate
+	Key                   crypto.PublicKey // instead of Certificate; no identity then
+	Entry                 *rekorpb.TransparencyLogEntry
+	RequireInclusionProof bool
+}
+
+// Provenance establishes who signed and when, for any signature format
+// (bundles, git's CMS signatures, RPM headers): the log entry's proofs, the
+// certificate chain and SCT at the log's time, and the identity policy. It
+// returns the parsed log entry; the caller must still check that the entry
+// records its signature (see [CheckHashedRekord]) and verify the signature.
+func Provenance(m Material, root *trust.Root, policy Policy) (*Result, *tlog.Entry, error) {
+	var pol *compiledPolicy
+	if m.Key == nil {
+		if m.Certificate == nil {
+			return nil, nil, fail(CheckBundle, "no certificate or key")
+		}
+		var err error
+		if pol, err = policy.compile(); err != nil {
+			return nil, nil, err
+		}
+	}
+	tle := m.Entry
+	if tle == nil {
+		return nil, nil, fail(CheckTLog, "no transparency log entry")
+	}
+	if m.RequireInclusionProof && tle.GetInclusionProof() == nil {
+		return nil, nil, fail(CheckTLog, "entry has no inclusion proof")
+	}
+	if tle.GetInclusionPromise() == nil {
+		return nil, nil, fail(CheckTLog, "entry has no signed entry timestamp, so there is no trusted time to check the certificate at")
+	}
+
+	// 1. The log's promises and proofs.
+	integrated, err := tlog.VerifyTLE(tle, root.TLogKeys(), tlog.VerifyOptions{RequireInclusionProof: m.RequireInclusionProof})
+	if err != nil {
+		return nil, nil, &Error{CheckTLog, err}
+	}
+	if l, ok := root.TLog(tle.GetLogId().GetKeyId()); !ok || !l.ValidFor.Contains(integrated) {
+		return nil, nil, fail(CheckTLog, "log key was not trusted at integrated time %s", integrated.UTC().Format(time.RFC3339))
+	}
+	res := &Result{IntegratedTime: integrated, LogIndex: tle.GetLogIndex(), LogID: tle.GetLogId().GetKeyId(), Certificate: m.Certificate}
+
+	// 2. The entry must be about this signature: parsed here, matched by the caller.
+	entry, err := tlog.ParseBody(tle.GetCanonicalizedBody())
+	if err != nil {
+		return nil, nil, &Error{CheckEntry, err}
+	}
+	if kv := tle.GetKindVersion(); kv != nil && kv.GetKind() != entry.Kind {
+		return nil, nil, fail(CheckEntry, "entry says kind %q, its body is %q", kv.GetKind(), entry.Kind)
+	}
+	if m.Certificate == nil {
+		return res, entry, nil
+	}
+
+	// 3 and 4. Certificate chain and SCT at integrated time.
+	issuer, err := verifyChain(m.Certificate, root, integrated)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(root.CTLogs) > 0 {
+		if err := fulcio.VerifyEmbeddedSCTs(m.Certificate, issuer, root.CTLogKeys(), integrated); err != nil {
+			return nil, nil, &Error{CheckSCT, err}
+		}
+	}
 
 	// 6. Identity.
-	if cert != nil {
-		id, err := fulcio.Identity(cert)
-		if err != nil {
-			return nil, &Error{CheckIdentity, err}
-		}
-		if err := pol.check(id); err != nil {
-			return nil, err
-		}
-		res.Identity = id
+	id, err := fulcio.Identity(m.Certificate)
+	if err != nil {
+		return nil, nil, &Error{CheckIdentity, err}
 	}
-	return res, nil
+	if err := pol.check(id); err != nil {
+		return nil, nil, err
+	}
+	res.Identity = id
+	return res, entry, nil
+}
+
+// CheckHashedRekord checks that a hashedrekord entry records exactly this
+// digest, signature and certificate (or key), and that the signature
+// verifies over the digest.
+func CheckHashedRekord(entry *tlog.Entry, h crypto.Hash, digest, sig []byte, key crypto.PublicKey, cert *x509.Certificate) error {
+	if entry.Kind != tlog.KindHashedRekord {
+		return fail(CheckEntry, "signature recorded as %q, want hashedrekord", entry.Kind)
+	}
+	if entry.HashAlgorithm != keys.RekorName(h) || !bytes.Equal(entry.Digest, digest) {
+		return fail(CheckEntry, "log entry records a different digest")
+	}
+	if !bytes.Equal(entry.Signature, sig) {
+		return fail(CheckEntry, "log entry records a different signature")
+	}
+	if err := sameKey(entry.PublicKey, key, cert); err != nil {
+		return err
+	}
+	if err := keys.VerifyDigest(key, h, digest, sig); err != nil {
+		return &Error{CheckSignature, err}
+	}
+	return nil
 }
 
 func verifyChain(cert *x509.Certificate, root *trust.Root, at time.Time) (*x509.Certificate, error) {
@@ -308,22 +361,7 @@ func verifyMessage(c *bundlepb.Bundle_MessageSignature, art Artifact, entry *tlo
 	if digest != nil && !bytes.Equal(actual, digest) {
 		return fail(CheckArtifact, "artifact digest does not match the bundle: the file was modified or is not the one signed")
 	}
-	if entry.Kind != tlog.KindHashedRekord {
-		return fail(CheckEntry, "message signature recorded as %q, want hashedrekord", entry.Kind)
-	}
-	if entry.HashAlgorithm != keys.RekorName(h) || !bytes.Equal(entry.Digest, actual) {
-		return fail(CheckEntry, "log entry records a different artifact digest")
-	}
-	if !bytes.Equal(entry.Signature, sig) {
-		return fail(CheckEntry, "log entry records a different signature")
-	}
-	if err := sameKey(entry.PublicKey, key, cert); err != nil {
-		return err
-	}
-	if err := keys.VerifyDigest(key, h, actual, sig); err != nil {
-		return &Error{CheckSignature, err}
-	}
-	return nil
+	return CheckHashedRekord(entry, h, actual, sig, key, cert)
 }
 
 func verifyDSSE(payloadType string, payload, sig []byte, art Artifact, entry *tlog.Entry, key crypto.PublicKey, cert *x509.Certificate) error {
