@@ -7,6 +7,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/waxseal/waxseal/common/fulcio"
@@ -41,6 +42,9 @@ type Result struct {
 	Trust          Trust
 	// Untrusted says why Trust is TrustUndefined.
 	Untrusted string
+	// Warning flags a committer (or tagger) email that is not the signer's
+	// email identity, when no allowed-signers file decided the binding.
+	Warning string
 }
 
 // Failure kinds, as git reports them.
@@ -149,6 +153,9 @@ func (v *Verifier) Verify(payload, signature []byte, email string) (*Result, err
 		r.Trust = TrustFully
 	default:
 		r.Untrusted = "no allowed signers configured (git config gitsign.allowedSigners FILE), so no identity is trusted"
+	}
+	if v.Signers == nil && email != "" && strings.Contains(id, "@") && !strings.Contains(id, "://") && !strings.EqualFold(email, id) {
+		r.Warning = fmt.Sprintf("committer email %s is not the signer's identity %s", email, id)
 	}
 	return r, nil
 }

@@ -231,6 +231,14 @@ func TestCommitSignVerify(t *testing.T) {
 	if code != 0 {
 		t.Errorf("identity flags = %d\n%s", code, stderr)
 	}
+	// Alice signs a commit whose committer claims to be carol: flagged.
+	r.git("config", "user.email", "carol@example.com")
+	r.commit("carol's?", "-S")
+	code, stdout, _ = r.gitsign("verify", "--certificate-identity", "alice@example.com", "--certificate-oidc-issuer", stack.Issuer(), "HEAD")
+	if code != 0 || !strings.Contains(stdout, "committer email carol@example.com is not the signer's identity alice@example.com") {
+		t.Errorf("committer mismatch not flagged: %d\n%s", code, stdout)
+	}
+	r.git("config", "user.email", "alice@example.com")
 	code, stdout, _ = r.gitsign("verify", "--certificate-identity", "bob@example.com", "--certificate-oidc-issuer", stack.Issuer(), "HEAD")
 	if code != 1 || !strings.Contains(stdout, " error ") {
 		t.Errorf("wrong identity flag = %d\n%s", code, stdout)

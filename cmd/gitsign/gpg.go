@@ -253,4 +253,7 @@ func describe(w io.Writer, r *gitsign.Result) {
 	} else {
 		fmt.Fprintf(w, "gitsign: WARNING: signer is not trusted: %s\n", r.Untrusted)
 	}
+	if r.Warning != "" {
+		fmt.Fprintf(w, "gitsign: WARNING: %s\n", r.Warning)
+	}
 }

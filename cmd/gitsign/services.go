@@ -170,8 +170,9 @@ func (e *env) userTerminal() (io.Writer, func()) {
 }
 
 // verifier builds a verifier: the trusted root from gitsign.trustedRoot or
-// the pinned one; the allowed signers from signersFile, else
-// gitsign.allowedSigners (relative to the work tree's top level).
+// the pinned one; the allowed signers from signersFile, else (unless an
+// explicit identity policy replaces it) gitsign.allowedSigners, relative to
+// the work tree's top level.
 func (e *env) verifier(ctx context.Context, cfg *config, identity *verify.Policy, signersFile string) (*gitsign.Verifier, error) {
 	home, _ := os.UserHomeDir()
 	var root *trust.Root
@@ -190,7 +191,7 @@ func (e *env) verifier(ctx context.Context, cfg *config, identity *verify.Policy
 	}
 	v := &gitsign.Verifier{Root: root, Identity: identity}
 	file := signersFile
-	if file == "" && cfg.AllowedSigners != "" {
+	if file == "" && cfg.AllowedSigners != "" && identity == nil {
 		// git runs its helpers from the top of the work tree; elsewhere,
 		// ask git where that is.
 		base := e.dir

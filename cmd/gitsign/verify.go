@@ -19,8 +19,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-billy/v5/osfs"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/cache"
+	"github.com/go-git/go-git/v5/storage/filesystem"
 	"github.com/urfave/cli/v2"
 
 	"github.com/waxseal/waxseal/common/verify"
@@ -220,37 +222,38 @@ func verifyOne(repo *repository, v *gitsign.Verifier, id string) verifyLine {
 	}
 	l.Signer, l.Issuer = res.Identity, res.Issuer
 	l.LogIndex, l.IntegratedTime = &res.LogIndex, res.IntegratedTime.UTC()
-	l.Verdict = verdictGood
+	l.Verdict, l.Reason = verdictGood, res.Warning
 	if res.Trust != gitsign.TrustFully {
 		l.Verdict, l.Reason = verdictUntrusted, res.Untrusted
 	}
 	return l
 }
 
-// repository reads raw objects: with go-git for SHA-1 repositories, with
-// `git cat-file --batch` for SHA-256 ones (go-git v5 supports one object
-// format per build, chosen by a build tag). Either way the bytes are
-// checked against the object ID before use.
+// repository reads raw objects: with go-git's object storage for SHA-1
+// repositories, with `git cat-file --batch` for SHA-256 ones (go-git v5
+// supports one object format per build, chosen by a build tag). Either way
+// the bytes are checked against the object ID before use. Only go-git's
+// storage is linked, not its porcelain: the transports it would bring cost
+// every gitsign process start-up time, and git runs one per signature.
 type repository struct {
-	dir    string
-	format string // "sha1" or "sha256"
-	gogit  *git.Repository
+	dir     string
+	format  string // "sha1" or "sha256"
+	storage *filesystem.Storage
 
-	mu    sync.Mutex
+	mu    sync.Mutex // go-git storage and cat-file are read one at a time
 	batch *catFile
 }
 
 func openRepo(ctx context.Context, dir string) (*repository, error) {
-	out, err := exec.CommandContext(ctx, "git", "-C", dir, "rev-parse", "--show-object-format").Output()
-	if err != nil {
+	out, err := exec.CommandContext(ctx, "git", "-C", dir, "rev-parse", "--path-format=absolute", "--git-common-dir", "--show-object-format").Output()
+	f := strings.Fields(string(out))
+	if err != nil || len(f) != 2 {
 		return nil, withHint(fmt.Errorf("%s is not a git repository", dir), "run in a repository or pass -C DIR")
 	}
-	r := &repository{dir: dir, format: strings.TrimSpace(string(out))}
+	r := &repository{dir: dir, format: f[1]}
 	switch r.format {
 	case "sha1":
-		if r.gogit, err = git.PlainOpenWithOptions(dir, &git.PlainOpenOptions{DetectDotGit: true, EnableDotGitCommonDir: true}); err != nil {
-			return nil, fmt.Errorf("opening the repository: %w", err)
-		}
+		r.storage = filesystem.NewStorage(osfs.New(f[0]), cache.NewObjectLRUDefault())
 	case "sha256":
 		if r.batch, err = startCatFile(dir); err != nil {
 			return nil, err
@@ -264,6 +267,9 @@ func openRepo(ctx context.Context, dir string) (*repository, error) {
 func (r *repository) Close() {
 	if r.batch != nil {
 		r.batch.close()
+	}
+	if r.storage != nil {
+		r.storage.Close()
 	}
 }
 
@@ -292,20 +298,10 @@ func (r *repository) list(ctx context.Context, revs []string) ([]string, error) 
 }
 
 func (r *repository) read(id string) (typ string, raw []byte, err error) {
-	if r.gogit != nil {
-		obj, err := r.gogit.Storer.EncodedObject(plumbing.AnyObject, plumbing.NewHash(id))
-		if err != nil {
-			return "", nil, fmt.Errorf("reading %s: %w", id, err)
-		}
-		rd, err := obj.Reader()
-		if err != nil {
+	if r.storage != nil {
+		if typ, raw, err = r.readGoGit(id); err != nil {
 			return "", nil, err
 		}
-		defer rd.Close()
-		if raw, err = io.ReadAll(io.LimitReader(rd, 64<<20+1)); err != nil {
-			return "", nil, err
-		}
-		typ = obj.Type().String()
 	} else {
 		r.mu.Lock()
 		typ, raw, err = r.batch.read(id)
@@ -318,6 +314,25 @@ func (r *repository) read(id string) (typ string, raw []byte, err error) {
 		return "", nil, err
 	}
 	return typ, raw, nil
+}
+
+func (r *repository) readGoGit(id string) (string, []byte, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	obj, err := r.storage.EncodedObject(plumbing.AnyObject, plumbing.NewHash(id))
+	if err != nil {
+		return "", nil, fmt.Errorf("reading %s: %w", id, err)
+	}
+	rd, err := obj.Reader()
+	if err != nil {
+		return "", nil, err
+	}
+	defer rd.Close()
+	raw, err := io.ReadAll(io.LimitReader(rd, 64<<20+1))
+	if err != nil {
+		return "", nil, err
+	}
+	return obj.Type().String(), raw, nil
 }
 
 // checkID recomputes an object's ID from its bytes.
