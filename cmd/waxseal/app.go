@@ -85,7 +85,7 @@ Exit codes: 0 success, 1 failure (a signature that does not verify included), 2 
 			e.logoutCommand(),
 		},
 	}
-	err := app.RunContext(ctx, args)
+	err := app.RunContext(ctx, intersperse(app, args))
 	if err == nil {
 		return exitOK
 	}

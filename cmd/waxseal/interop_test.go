@@ -138,9 +138,14 @@ func TestWeVerifyCosignBundles(t *testing.T) {
 		t.Fatal(err)
 	}
 	bpath := filepath.Join(dir, "blob.sigstore.json")
+	// cosign takes the token by path when signing with a signing config.
+	tokenPath := filepath.Join(dir, "token")
+	if err := os.WriteFile(tokenPath, []byte(stack.Token(t, "grace@example.com")), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	cmd := exec.Command(cosign, "sign-blob", "--yes", "--new-bundle-format", "--bundle", bpath,
 		"--signing-config", stack.SigningConfigPath, "--trusted-root", stack.TrustedRootPath,
-		"--identity-token", stack.Token(t, "grace@example.com"), artifact)
+		"--identity-token", tokenPath, artifact)
 	cmd.Env = append(os.Environ(), "TUF_ROOT="+t.TempDir())
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("cosign sign-blob: %v\n%s", err, out)

@@ -1,11 +1,11 @@
 // Package trust reads, writes and pins the two documents a Sigstore client
 // needs before it can sign or verify: the trusted root and the signing config.
 //
-// A trusted root (application/vnd.dev.sigstore.trustedroot.v0.2+json) lists
+// A trusted root (application/vnd.dev.sigstore.trustedroot+json;version=0.1) lists
 // the certificate authorities, transparency logs and certificate-transparency
 // logs a verifier accepts, each with the time range in which it is trusted:
 //
-//	{"mediaType": "application/vnd.dev.sigstore.trustedroot.v0.2+json",
+//	{"mediaType": "application/vnd.dev.sigstore.trustedroot+json;version=0.1",
 //	 "tlogs": [{"baseUrl": "http://127.0.0.1:8080", "hashAlgorithm": "SHA2_256",
 //	            "publicKey": {"rawBytes": "<DER SPKI>", "keyDetails": "PKIX_ECDSA_P256_SHA_256",
 //	                          "validFor": {"start": "2026-11-22T00:00:00Z"}},
@@ -40,14 +40,17 @@ import (
 
 // Media types this package writes.
 const (
-	TrustedRootMediaType   = "application/vnd.dev.sigstore.trustedroot.v0.2+json"
+	// TrustedRootMediaType is the v0.1 name: sigstore-go v1.3 and cosign
+	// v2.6 refuse the newer "application/vnd.dev.sigstore.trustedroot.v0.2+json",
+	// which we still read.
+	TrustedRootMediaType   = "application/vnd.dev.sigstore.trustedroot+json;version=0.1"
 	SigningConfigMediaType = "application/vnd.dev.sigstore.signingconfig.v0.2+json"
 )
 
 var acceptedRootMediaTypes = map[string]bool{
 	TrustedRootMediaType: true,
-	"application/vnd.dev.sigstore.trustedroot.v0.1+json":        true,
-	"application/vnd.dev.sigstore.trustedroot+json;version=0.1": true,
+	"application/vnd.dev.sigstore.trustedroot.v0.1+json": true,
+	"application/vnd.dev.sigstore.trustedroot.v0.2+json": true,
 }
 
 // Validity is the time range in which a key or CA is trusted. A zero End
