@@ -1,0 +1,113 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/waxseal/waxseal/gitsign"
+)
+
+func TestParseGPGArgs(t *testing.T) {
+	for _, tc := range []struct {
+		args   string
+		sign   bool
+		fd     int
+		user   string
+		verify string
+	}{
+		// What git writes.
+		{args: "--status-fd=2 -bsau Test User <t@example.com>", sign: true, fd: 2, user: "Test User <t@example.com>"},
+		{args: "--status-fd=1 --verify /tmp/.git_vtag_tmpXYZ -", fd: 1, verify: "/tmp/.git_vtag_tmpXYZ"},
+		// Any order and grouping, long forms.
+		{args: "-bsau KEY --status-fd=2", sign: true, fd: 2, user: "KEY"},
+		{args: "-b -s -a -u KEY --status-fd 3", sign: true, fd: 3, user: "KEY"},
+		{args: "-bsauKEY", sign: true, fd: -1, user: "KEY"},
+		{args: "-sb -a --local-user=KEY", sign: true, fd: -1, user: "KEY"},
+		{args: "--detach-sign --sign --armor --local-user KEY --status-fd=2 --include-certs=-2", sign: true, fd: 2, user: "KEY"},
+		{args: "--keyid-format=long --status-fd=1 --verify sig -", fd: 1, verify: "sig"},
+	} {
+		args := strings.Split(tc.args, " ")
+		// "Test User <t@example.com>" is one argument, as git passes it.
+		if i := indexOf(args, "Test"); i >= 0 {
+			args = append(args[:i], strings.Join(args[i:], " "))
+		}
+		g, err := parseGPGArgs(args)
+		if err != nil {
+			t.Errorf("%q: %v", tc.args, err)
+			continue
+		}
+		if g.sign != tc.sign || g.statusFD != tc.fd || g.localUser != tc.user || (tc.verify != "") != g.verify ||
+			(g.verify && g.files[0] != tc.verify) {
+			t.Errorf("%q: parsed %+v", tc.args, g)
+		}
+	}
+	for _, bad := range []string{"-bsa -u", "--sign --verify x -", "-x", "--frobnicate", "-b", "--verify sig", "--verify sig file", "-bsau K extra", "--status-fd=x -bsau K"} {
+		if _, err := parseGPGArgs(strings.Fields(bad)); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+func indexOf(s []string, v string) int {
+	for i, x := range s {
+		if x == v {
+			return i
+		}
+	}
+	return -1
+}
+
+// TestStatusLines pins the exact status lines git parses.
+func TestStatusLines(t *testing.T) {
+	cert := &x509.Certificate{Raw: []byte("cert")}
+	var b bytes.Buffer
+	st := gitsign.Status{W: &b}
+	at := time.Unix(1785883374, 0)
+	st.BeginSigning()
+	st.SigCreated(cert, at)
+	st.NewSig()
+	st.Good(cert, "alice@example.com", at, gitsign.TrustFully)
+	st.Good(cert, "bob@example.com", at, gitsign.TrustUndefined)
+	st.Bad(cert, "eve@example.com")
+	st.Err(nil, at)
+	fpr := gitsign.Fingerprint(cert)
+	want := "[GNUPG:] BEGIN_SIGNING\n" +
+		"[GNUPG:] SIG_CREATED D 19 8 00 1785883374 " + fpr + "\n" +
+		"[GNUPG:] NEWSIG\n" +
+		"[GNUPG:] GOODSIG " + fpr + " alice@example.com\n" +
+		"[GNUPG:] VALIDSIG " + fpr + " 2026-08-04 1785883374 0 0 0 19 8 00 " + fpr + "\n" +
+		"[GNUPG:] TRUST_FULLY 0 shell\n" +
+		"[GNUPG:] GOODSIG " + fpr + " bob@example.com\n" +
+		"[GNUPG:] VALIDSIG " + fpr + " 2026-08-04 1785883374 0 0 0 19 8 00 " + fpr + "\n" +
+		"[GNUPG:] TRUST_UNDEFINED 0 shell\n" +
+		"[GNUPG:] BADSIG " + fpr + " eve@example.com\n" +
+		"[GNUPG:] ERRSIG 0000000000000000000000000000000000000000 19 8 00 1785883374 9 0000000000000000000000000000000000000000\n"
+	if b.String() != want {
+		t.Errorf("status lines:\n%s\nwant:\n%s", b.String(), want)
+	}
+}
+
+// TestUsage checks the human side of the CLI in-process.
+func TestUsage(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		code int
+		out  string
+	}{
+		{[]string{"gitsign", "--help"}, 0, "gpg.x509.program"},
+		{[]string{"gitsign", "version"}, 0, "gitsign (waxseal)"},
+		{[]string{"gitsign", "frobnicate"}, 2, "unknown command"},
+		{[]string{"gitsign", "-x"}, 2, "unknown option -x"},
+		{[]string{"gitsign", "--verify", "sig"}, 2, "usage: gitsign --verify SIGFILE -"},
+	} {
+		var out, errOut bytes.Buffer
+		code := run(context.Background(), tc.args, strings.NewReader(""), &out, &errOut)
+		if code != tc.code || !strings.Contains(out.String()+errOut.String(), tc.out) {
+			t.Errorf("%v = %d\n%s%s", tc.args, code, out.String(), errOut.String())
+		}
+	}
+}
