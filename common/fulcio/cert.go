@@ -2,10 +2,12 @@ package fulcio
 
 import (
 	"crypto"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/asn1"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	ct "github.com/google/certificate-transparency-go"
@@ -144,14 +146,7 @@ func VerifyEmbeddedSCTs(leaf, issuer *x509.Certificate, logs map[[32]byte]crypto
 	if len(scts) == 0 {
 		return ErrNoSCT
 	}
-	l, err := ctx509.ParseCertificate(leaf.Raw)
-	if err != nil && ctx509.IsFatal(err) {
-		return fmt.Errorf("fulcio: %w", err)
-	}
-	i, err := ctx509.ParseCertificate(issuer.Raw)
-	if err != nil && ctx509.IsFatal(err) {
-		return fmt.Errorf("fulcio: %w", err)
-	}
+	var l, i *ctx509.Certificate // parsed on a cache miss only
 	known := false
 	var lastErr error
 	for _, sct := range scts {
@@ -164,14 +159,68 @@ func VerifyEmbeddedSCTs(leaf, issuer *x509.Certificate, logs map[[32]byte]crypto
 			lastErr = fmt.Errorf("SCT timestamp %v is in the future", ct.TimestampToTime(sct.Timestamp))
 			continue
 		}
+		ck := sctCacheKey(leaf, issuer, sct.LogID.KeyID)
+		if verifiedSCTs.has(ck) {
+			return nil
+		}
+		if l == nil {
+			if l, err = ctx509.ParseCertificate(leaf.Raw); err != nil && ctx509.IsFatal(err) {
+				return fmt.Errorf("fulcio: %w", err)
+			}
+			if i, err = ctx509.ParseCertificate(issuer.Raw); err != nil && ctx509.IsFatal(err) {
+				return fmt.Errorf("fulcio: %w", err)
+			}
+		}
 		if err := ctutil.VerifySCT(key, []*ctx509.Certificate{l, i}, sct, true); err != nil {
 			lastErr = err
 			continue
 		}
+		verifiedSCTs.add(ck)
 		return nil
 	}
 	if !known {
 		return ErrUnknownCTLog
 	}
 	return fmt.Errorf("%w: %v", ErrBadSCT, lastErr)
+}
+
+// verifiedSCTs remembers SCT signatures that verified, by certificate, issuer
+// and log: a keyless certificate signs a whole batch, and its SCT need not be
+// checked again for every artifact. The log ID is the hash of the log's key,
+// so a hit still requires that key to be trusted by the caller's logs.
+var verifiedSCTs = &sctCache{m: map[[96]byte]struct{}{}}
+
+type sctCache struct {
+	mu sync.Mutex
+	m  map[[96]byte]struct{}
+}
+
+const sctCacheSize = 4096
+
+func sctCacheKey(leaf, issuer *x509.Certificate, logID [32]byte) [96]byte {
+	var k [96]byte
+	l, i := sha256.Sum256(leaf.Raw), sha256.Sum256(issuer.Raw)
+	copy(k[:32], l[:])
+	copy(k[32:64], i[:])
+	copy(k[64:], logID[:])
+	return k
+}
+
+func (c *sctCache) has(k [96]byte) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.m[k]
+	return ok
+}
+
+func (c *sctCache) add(k [96]byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) >= sctCacheSize {
+		for old := range c.m {
+			delete(c.m, old)
+			break
+		}
+	}
+	c.m[k] = struct{}{}
 }

@@ -8,10 +8,40 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"strconv"
 )
 
 // setPayload is the canonical JSON a SET signs.
 func setPayload(body []byte, integratedTime int64, logIDHex string, logIndex int64) ([]byte, error) {
+	// The fast path writes the JCS form directly: the keys are already in
+	// JCS order, and base64, lower-case hex and integers below 2^53 need no
+	// escaping or number reformatting. TestSETPayloadIsJCS holds it to the
+	// generic canonicalizer.
+	if integratedTime >= 0 && integratedTime < 1<<53 && logIndex >= 0 && logIndex < 1<<53 && isLowerHex(logIDHex) {
+		p := make([]byte, 0, base64.StdEncoding.EncodedLen(len(body))+len(logIDHex)+80)
+		p = append(p, `{"body":"`...)
+		p = base64.StdEncoding.AppendEncode(p, body)
+		p = append(p, `","integratedTime":`...)
+		p = strconv.AppendInt(p, integratedTime, 10)
+		p = append(p, `,"logID":"`...)
+		p = append(p, logIDHex...)
+		p = append(p, `","logIndex":`...)
+		p = strconv.AppendInt(p, logIndex, 10)
+		return append(p, '}'), nil
+	}
+	return setPayloadJCS(body, integratedTime, logIDHex, logIndex)
+}
+
+func isLowerHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+func setPayloadJCS(body []byte, integratedTime int64, logIDHex string, logIndex int64) ([]byte, error) {
 	return jcs(struct {
 		Body           string `json:"body"`
 		IntegratedTime int64  `json:"integratedTime"`

@@ -30,6 +30,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"sync"
 	"time"
 
 	bundlepb "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
@@ -315,22 +316,12 @@ func verifyChain(cert *x509.Certificate, root *trust.Root, at time.Time) (*x509.
 			lastErr = fmt.Errorf("CA %s was not trusted at %s", ca.URI, at.UTC().Format(time.RFC3339))
 			continue
 		}
-		roots, inter := x509.NewCertPool(), x509.NewCertPool()
-		roots.AddCert(ca.Chain[len(ca.Chain)-1])
-		for _, c := range ca.Chain[:len(ca.Chain)-1] {
-			inter.AddCert(c)
-		}
-		chains, err := cert.Verify(x509.VerifyOptions{
-			Roots:         roots,
-			Intermediates: inter,
-			CurrentTime:   at,
-			KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning},
-		})
+		chain, err := chains.verify(cert, ca, at)
 		if err != nil {
 			lastErr = err
 			continue
 		}
-		return chains[0][1], nil
+		return chain[1], nil
 	}
 	var inv x509.CertificateInvalidError
 	if errors.As(lastErr, &inv) && inv.Reason == x509.Expired {
@@ -338,6 +329,66 @@ func verifyChain(cert *x509.Certificate, root *trust.Root, at time.Time) (*x509.
 			at.UTC().Format(time.RFC3339), cert.NotBefore.UTC().Format(time.RFC3339), cert.NotAfter.UTC().Format(time.RFC3339))
 	}
 	return nil, &Error{CheckChain, lastErr}
+}
+
+// chainCache remembers chains that crypto/x509 verified. Everything x509
+// checks is independent of the time except validity periods, so a cached
+// chain is re-checked only against the new time. Keyless signing issues one
+// certificate per batch (a release, a rebase, a repository of RPMs), and this
+// spares the verifier the CA signature checks for every bundle after the first.
+type chainCache struct {
+	mu sync.Mutex
+	m  map[[64]byte][]*x509.Certificate
+}
+
+const chainCacheSize = 4096
+
+var chains = &chainCache{m: map[[64]byte][]*x509.Certificate{}}
+
+func (c *chainCache) verify(cert *x509.Certificate, ca trust.CA, at time.Time) ([]*x509.Certificate, error) {
+	var key [64]byte
+	leaf := sha256.Sum256(cert.Raw)
+	h := sha256.New()
+	for _, c := range ca.Chain {
+		h.Write(c.Raw)
+	}
+	copy(key[:32], leaf[:])
+	h.Sum(key[32:32])
+	c.mu.Lock()
+	chain, ok := c.m[key]
+	c.mu.Unlock()
+	if ok {
+		for _, link := range chain {
+			if at.Before(link.NotBefore) || at.After(link.NotAfter) {
+				return nil, x509.CertificateInvalidError{Cert: link, Reason: x509.Expired}
+			}
+		}
+		return chain, nil
+	}
+	roots, inter := x509.NewCertPool(), x509.NewCertPool()
+	roots.AddCert(ca.Chain[len(ca.Chain)-1])
+	for _, c := range ca.Chain[:len(ca.Chain)-1] {
+		inter.AddCert(c)
+	}
+	verified, err := cert.Verify(x509.VerifyOptions{
+		Roots:         roots,
+		Intermediates: inter,
+		CurrentTime:   at,
+		KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning},
+	})
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if len(c.m) >= chainCacheSize {
+		for k := range c.m { // evict an arbitrary entry
+			delete(c.m, k)
+			break
+		}
+	}
+	c.m[key] = verified[0]
+	c.mu.Unlock()
+	return verified[0], nil
 }
 
 func verifyMessage(c *bundlepb.Bundle_MessageSignature, art Artifact, entry *tlog.Entry, key crypto.PublicKey, cert *x509.Certificate) error {

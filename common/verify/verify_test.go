@@ -39,7 +39,7 @@ type fixture struct {
 	policy   verify.Policy
 }
 
-func newFixture(t *testing.T, stack *servertest.Stack, email string) *fixture {
+func newFixture(t testing.TB, stack *servertest.Stack, email string) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	ca := &fulcio.Client{BaseURL: stack.URL}
@@ -59,7 +59,7 @@ func newFixture(t *testing.T, stack *servertest.Stack, email string) *fixture {
 	return f
 }
 
-func (f *fixture) clone(t *testing.T) *bundle.Bundle {
+func (f *fixture) clone(t testing.TB) *bundle.Bundle {
 	t.Helper()
 	data, err := f.good.Marshal()
 	if err != nil {
