@@ -403,9 +403,11 @@ func canonicalHashedRekord(b []byte, parseOnly bool) (*Entry, error) {
 		}
 	}
 	h.Spec.Signature.PublicKey.Content = canon
-	body, err := jcs(h)
-	if err != nil {
-		return nil, err
+	var body []byte // ParseBody keeps the bytes it was given
+	if !parseOnly {
+		if body, err = jcs(h); err != nil {
+			return nil, err
+		}
 	}
 	keys := append(keyIndexKeys(canon, cert), hv.Algorithm+":"+hv.Value)
 	return &Entry{
