@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/waxseal/waxseal/common/fulcio"
 	"github.com/waxseal/waxseal/common/keys"
 	"github.com/waxseal/waxseal/common/tlog"
 	"github.com/waxseal/waxseal/common/trust"
@@ -115,18 +114,12 @@ func (v *Verifier) Verify(payload, signature []byte, email string) (*Result, err
 	if v.Identity != nil {
 		policy = *v.Identity
 	}
-	// The SCT is checked below, not by Provenance: see checkSCT.
-	noCT := *v.Root
-	noCT.CTLogs = nil
 	res, entry, err := verify.Provenance(verify.Material{
 		Certificate:           s.Certificate,
 		Entry:                 s.Entry,
 		RequireInclusionProof: true,
-	}, &noCT, policy)
+	}, v.Root, policy)
 	if err != nil {
-		return fail(Unverifiable, err)
-	}
-	if err := checkSCT(s.Certificate, v.Root, res.IntegratedTime); err != nil {
 		return fail(Unverifiable, err)
 	}
 	if err := verify.CheckHashedRekord(entry, s.Hash, digest, s.Signature, s.Certificate.PublicKey, s.Certificate); err != nil {
@@ -158,41 +151,6 @@ func (v *Verifier) Verify(payload, signature []byte, email string) (*Result, err
 		r.Warning = fmt.Sprintf("committer email %s is not the signer's identity %s", email, id)
 	}
 	return r, nil
-}
-
-// checkSCT verifies the certificate's embedded SCT against the root's CT
-// logs, as common/verify.Provenance does, but allowing for the log's
-// integrated time having one-second granularity: Provenance hands
-// fulcio.VerifyEmbeddedSCTs the integrated time as "now", and SCTs carry
-// milliseconds, so a certificate issued, logged in CT and used within the
-// same second (the usual case for a commit, and every public-good fixture)
-// is rejected as "SCT in the future". TODO: drop once common/ rounds
-// integrated time up.
-func checkSCT(leaf *x509.Certificate, root *trust.Root, integrated time.Time) error {
-	if len(root.CTLogs) == 0 {
-		return nil
-	}
-	// Provenance verified the chain; this only finds the issuing
-	// certificate, by name and key identifier rather than by yet another
-	// (P-384) signature check. A wrong pick would fail the SCT check.
-	var issuer *x509.Certificate
-	for _, ca := range root.CAs {
-		if len(ca.Chain) == 0 {
-			continue
-		}
-		c := ca.Chain[0]
-		if bytes.Equal(c.RawSubject, leaf.RawIssuer) && (len(leaf.AuthorityKeyId) == 0 || bytes.Equal(c.SubjectKeyId, leaf.AuthorityKeyId)) {
-			issuer = c
-			break
-		}
-	}
-	if issuer == nil {
-		return &verify.Error{Check: verify.CheckChain, Err: errors.New("no trusted CA issued the certificate")}
-	}
-	if err := fulcio.VerifyEmbeddedSCTs(leaf, issuer, root.CTLogKeys(), integrated.Add(time.Second)); err != nil {
-		return &verify.Error{Check: verify.CheckSCT, Err: err}
-	}
-	return nil
 }
 
 // Fulcio's OIDC issuer extensions: the DER UTF8String (v2) and the raw
