@@ -81,7 +81,7 @@ func (e *env) serve(ctx context.Context, ln net.Listener, cfg server.Config) err
 	}
 	defer srv.Close()
 	if b := srv.Banner(); b != "" {
-		e.warnf("WARNING: %s", b)
+		e.warnf("%s", b)
 	}
 	h := srv.Handler()
 	if cfg.Logger != nil && cfg.Logger.Enabled(ctx, slog.LevelDebug) {
