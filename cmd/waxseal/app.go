@@ -47,8 +47,9 @@ type env struct {
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	e := &env{stdin: stdin, stdout: stdout, stderr: stderr}
 	app := &cli.App{
-		Name:  "waxseal",
-		Usage: "keyless signing: sign and verify with an OpenID identity, recorded in a transparency log",
+		Name:    "waxseal",
+		Version: versionString(),
+		Usage:   "keyless signing: sign and verify with an OpenID identity, recorded in a transparency log",
 		Description: `waxseal signs any file with a short-lived certificate bound to your OpenID
 identity (an email, a CI workflow), records the signature in a public
 append-only transparency log, and writes a Sigstore bundle that verifies
