@@ -3,14 +3,17 @@ package gitsign
 import (
 	"bufio"
 	"bytes"
+	"encoding/pem"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/waxseal/waxseal/common/tlog"
 	"github.com/waxseal/waxseal/common/trust"
 	"github.com/waxseal/waxseal/common/verify"
+	"github.com/waxseal/waxseal/gitsign/cms"
 )
 
 const fixtures = "../testdata/gitsign-public-good"
@@ -102,6 +105,33 @@ func TestPublicGood(t *testing.T) {
 				t.Errorf("tampered payload: %v", err)
 			}
 		})
+	}
+}
+
+// TestHashedRekordBody holds the directly written entry body equal to the
+// core's canonicalization, for every fixture.
+func TestHashedRekordBody(t *testing.T) {
+	for _, fx := range loadFixtures(t) {
+		o, err := ParseObject(fx.typ, fx.raw, "sha1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := cms.ParsePEM(o.Signature)
+		if err != nil {
+			t.Fatal(err)
+		}
+		certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.Certificate.Raw})
+		proposed, err := tlog.NewHashedRekord("sha256", s.AttrsDigest(), s.Signature, certPEM)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := tlog.Canonicalize(proposed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := hashedRekordBody("sha256", s.AttrsDigest(), s.Signature, certPEM); !bytes.Equal(got, want.Body) {
+			t.Errorf("%s:\n got %s\nwant %s", fx.file, got, want.Body)
+		}
 	}
 }
 
