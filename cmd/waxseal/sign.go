@@ -13,6 +13,7 @@ import (
 	"github.com/waxseal/waxseal/common/dsse"
 	"github.com/waxseal/waxseal/common/keys"
 	"github.com/waxseal/waxseal/common/sign"
+	"github.com/waxseal/waxseal/internal/atomicfile"
 )
 
 func (e *env) signCommand() *cli.Command {
@@ -95,7 +96,7 @@ func (e *env) sign(ctx context.Context, c *cli.Context, files []string, kt keys.
 		if err != nil {
 			return err
 		}
-		if err := writeFileAtomic(out, data); err != nil {
+		if err := atomicfile.Write(out, data, 0o644); err != nil {
 			return err
 		}
 		tle := b.GetVerificationMaterial().GetTlogEntries()[0]

@@ -18,6 +18,8 @@ import (
 	trustpb "github.com/sigstore/protobuf-specs/gen/pb-go/trustroot/v1"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/waxseal/waxseal/internal/atomicfile"
 )
 
 // SigningConfig is a parsed signing_config.json, reduced to the services a
@@ -177,7 +179,7 @@ func Pin(dir string, root, signing []byte) error {
 		return err
 	}
 	for name, data := range map[string][]byte{"trusted_root.json": root, "signing_config.json": signing} {
-		if err := writeAtomic(filepath.Join(dir, name), data); err != nil {
+		if err := atomicfile.Write(filepath.Join(dir, name), data, 0o644); err != nil {
 			return err
 		}
 	}
@@ -210,24 +212,4 @@ func LoadPinned(dir string) (*Pinned, error) {
 func Fingerprint(doc []byte) string {
 	sum := sha256.Sum256(doc)
 	return "sha256:" + hex.EncodeToString(sum[:])
-}
-
-func writeAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }

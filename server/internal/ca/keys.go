@@ -17,6 +17,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/waxseal/waxseal/internal/atomicfile"
 )
 
 type keys struct {
@@ -172,7 +174,7 @@ func createKeys(dir, org string, now time.Time) (*keys, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := writeFileAtomic(filepath.Join(dir, f.name), pem.EncodeToMemory(blk), f.mode); err != nil {
+		if err := atomicfile.Write(filepath.Join(dir, f.name), pem.EncodeToMemory(blk), f.mode); err != nil {
 			return nil, err
 		}
 	}
@@ -185,30 +187,6 @@ func pkcs8Block(k crypto.PrivateKey) (*pem.Block, error) {
 		return nil, err
 	}
 	return &pem.Block{Type: "PRIVATE KEY", Bytes: b}, nil
-}
-
-func writeFileAtomic(path string, data []byte, mode fs.FileMode) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if err := f.Chmod(mode); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }
 
 // newSerial returns a random positive serial of at most 160 bits (RFC 5280 caps serials
