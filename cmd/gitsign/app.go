@@ -55,8 +55,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return e.gpgMode(ctx, args[1:])
 	}
 	app := &cli.App{
-		Name:  "gitsign",
-		Usage: "keyless signing of git commits and tags",
+		Name:    "gitsign",
+		Usage:   "keyless signing of git commits and tags",
+		Version: version(),
 		Description: `gitsign is git's x509 signing program: commits and tags are signed with a
 short-lived certificate bound to your OpenID identity and recorded in a
 transparency log, in the format sigstore's gitsign writes (offline mode).

@@ -100,6 +100,7 @@ func TestUsage(t *testing.T) {
 	}{
 		{[]string{"gitsign", "--help"}, 0, "gpg.x509.program"},
 		{[]string{"gitsign", "version"}, 0, "gitsign (waxseal)"},
+		{[]string{"gitsign", "--version"}, 0, "devel"},
 		{[]string{"gitsign", "frobnicate"}, 2, "unknown command"},
 		{[]string{"gitsign", "-x"}, 2, "unknown option -x"},
 		{[]string{"gitsign", "--verify", "sig"}, 2, "usage: gitsign --verify SIGFILE -"},
