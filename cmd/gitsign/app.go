@@ -70,7 +70,9 @@ Set it up:
 
 Then git commit -S, git tag -s, git verify-commit, git log --show-signature,
 %G? and git merge --verify-signatures work as with gpg. Without an allowed
-signer, a valid signature is "U" (good, identity not trusted), never "G".
+signer, a valid signature is "U" (good, identity not trusted), never "G";
+merge --verify-signatures refuses U, and git verify-commit does too with
+git config gpg.minTrustLevel fully.
 
 Configuration (git config gitsign.KEY, or the environment variable):
    server          GITSIGN_SERVER             waxseal instance whose signing_config.json names CA, log, issuer

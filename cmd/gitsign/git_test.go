@@ -259,6 +259,13 @@ func TestUntrustedAndMerge(t *testing.T) {
 	if got := r.format("HEAD", "%G? %GS"); got != "U bob@example.com" {
 		t.Errorf("bob: %q, want U", got)
 	}
+	// git's default trust floor accepts U; gpg.minTrustLevel=fully does not.
+	if _, stderr, err := r.try("verify-commit", "HEAD"); err != nil {
+		t.Errorf("verify-commit of U with the default floor: %v\n%s", err, stderr)
+	}
+	if _, _, err := r.try("-c", "gpg.minTrustLevel=fully", "verify-commit", "HEAD"); err == nil {
+		t.Error("verify-commit of U accepted with gpg.minTrustLevel=fully")
+	}
 	// Bob's certificate, Alice's committer email: flagged as not bound.
 	r.git("config", "user.email", "alice@example.com")
 	r.commit("bob posing as alice", "-S")
