@@ -30,6 +30,8 @@ var (
 		Usage: "`FILE` holding the OAuth client secret (public clients have none)"}
 	oidcRedirectURLFlag = &cli.StringFlag{Name: "oidc-redirect-url",
 		Usage: "loopback redirect `URL` of the browser login; port 0 picks a free one (default " + oidc.DefaultRedirectURL + ")"}
+	oidcConnectorIDFlag = &cli.StringFlag{Name: "oidc-connector-id", EnvVars: []string{"WAXSEAL_OIDC_CONNECTOR_ID"},
+		Usage: "upstream `ID` at a federating issuer such as Dex (sigstore's public issuer: github, google-oidc, microsoft)"}
 	oidcTokenCommandFlag = &cli.StringFlag{Name: "oidc-token-command", EnvVars: []string{oidc.CommandEnv},
 		Usage: "shell `COMMAND` that prints an identity token (any CI or cloud provider)"}
 	oidcDisableAmbientFlag = &cli.BoolFlag{Name: "oidc-disable-ambient-providers",
@@ -40,7 +42,7 @@ var (
 
 // tokenFlags are what every command that obtains an identity takes.
 var tokenFlags = []cli.Flag{oidcProviderFlag, oidcIssuerFlag, oidcClientIDFlag, oidcClientSecretFileFlag,
-	oidcRedirectURLFlag, oidcTokenCommandFlag, oidcDisableAmbientFlag, agentSocketFlag}
+	oidcRedirectURLFlag, oidcConnectorIDFlag, oidcTokenCommandFlag, oidcDisableAmbientFlag, agentSocketFlag}
 
 // withTokenFlags adds the token source flags a command does not have yet.
 func withTokenFlags(cmd *cli.Command) *cli.Command {
@@ -68,6 +70,7 @@ func (e *env) tokenOptions(ctx context.Context, c *cli.Context, svc *services, n
 		Issuer:         c.String("oidc-issuer"),
 		ClientID:       c.String("oidc-client-id"),
 		RedirectURL:    c.String("oidc-redirect-url"),
+		ConnectorID:    c.String("oidc-connector-id"),
 		OpenBrowser:    openBrowser,
 		Out:            e.stderr,
 		HTTPClient:     httpClient,

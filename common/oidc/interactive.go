@@ -35,6 +35,10 @@ type Interactive struct {
 	// RedirectURL is an http URL on a loopback host; its port is replaced by the
 	// listener's when 0. Default DefaultRedirectURL.
 	RedirectURL string
+	// ConnectorID picks an upstream identity provider at a federating issuer
+	// (Dex's connector_id parameter, as sigstore's public issuer uses:
+	// "github", "google-oidc", "microsoft"). Empty lets the user choose.
+	ConnectorID string
 	// OpenBrowser opens the URL for the user. Nil, or an error, leaves the user to
 	// open the printed URL.
 	OpenBrowser func(url string) error
@@ -56,14 +60,14 @@ func (i Interactive) Token(ctx context.Context) (string, error) {
 	}
 	return authCodeFlow(ctx, authCodeParams{
 		issuer: i.Issuer, clientID: i.ClientID, clientSecret: i.ClientSecret,
-		redirectURL: i.RedirectURL, out: out, open: open, client: i.HTTPClient,
+		redirectURL: i.RedirectURL, connectorID: i.ConnectorID, out: out, open: open, client: i.HTTPClient,
 	})
 }
 
 type authCodeParams struct {
-	issuer, clientID, clientSecret, redirectURL string
-	out                                         io.Writer
-	open                                        func(ctx context.Context, url string) error
+	issuer, clientID, clientSecret, redirectURL, connectorID string
+	out                                                      io.Writer
+	open                                                     func(ctx context.Context, url string) error
 	// openRequired makes an error from open fail the flow (DevLogin's own browser)
 	// instead of leaving the user to open the URL.
 	openRequired bool
@@ -125,7 +129,11 @@ func authCodeFlow(ctx context.Context, p authCodeParams) (string, error) {
 		cfg.Endpoint.AuthStyle = oauth2.AuthStyleInParams
 	}
 	state, nonce, verifier := randomString(), randomString(), oauth2.GenerateVerifier()
-	authURL := cfg.AuthCodeURL(state, gooidc.Nonce(nonce), oauth2.S256ChallengeOption(verifier))
+	opts := []oauth2.AuthCodeOption{gooidc.Nonce(nonce), oauth2.S256ChallengeOption(verifier)}
+	if p.connectorID != "" {
+		opts = append(opts, oauth2.SetAuthURLParam("connector_id", p.connectorID))
+	}
+	authURL := cfg.AuthCodeURL(state, opts...)
 
 	callbacks := make(chan callback, 1)
 	srv := &http.Server{

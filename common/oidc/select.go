@@ -66,6 +66,7 @@ type Options struct {
 	ClientID     string // default "sigstore"
 	ClientSecret string
 	RedirectURL  string // default DefaultRedirectURL
+	ConnectorID  string // upstream provider at a federating issuer (Dex connector_id)
 	// OpenBrowser opens a URL for the user. Nil, or HasBrowser() false, means the
 	// device flow is chosen over the browser flow.
 	OpenBrowser func(url string) error
@@ -222,7 +223,7 @@ func (o Options) provider(name string, forced bool) (Provider, error) {
 		}
 		if name == ProviderBrowser {
 			p.Source = check(Interactive{Issuer: o.Issuer, ClientID: o.ClientID, ClientSecret: o.ClientSecret,
-				RedirectURL: o.RedirectURL, OpenBrowser: o.OpenBrowser, Out: out, HTTPClient: o.HTTPClient}, "browser login")
+				RedirectURL: o.RedirectURL, ConnectorID: o.ConnectorID, OpenBrowser: o.OpenBrowser, Out: out, HTTPClient: o.HTTPClient}, "browser login")
 		} else {
 			p.Source = check(Device{Issuer: o.Issuer, ClientID: o.ClientID, Out: out, HTTPClient: o.HTTPClient}, "device login")
 		}

@@ -202,6 +202,30 @@ func TestInteractive(t *testing.T) {
 	}
 }
 
+// TestInteractiveConnectorID: a connector ID (Dex's upstream selection)
+// reaches the authorization request, and the flow still completes.
+func TestInteractiveConnectorID(t *testing.T) {
+	p := startIssuer(t, devoidc.Config{})
+	b := &fakeBrowser{t: t, email: "erin@example.com", action: "login", done: make(chan struct{})}
+	var seen string
+	tok, err := oidc.Interactive{
+		Issuer:      p.Issuer(),
+		ClientID:    "sigstore",
+		ConnectorID: "github",
+		OpenBrowser: func(u string) error { seen = u; return b.open(u) },
+		Out:         io.Discard,
+	}.Token(ctxTimeout(t))
+	<-b.done
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(seen)
+	if got := u.Query().Get("connector_id"); got != "github" {
+		t.Errorf("connector_id = %q in %s", got, seen)
+	}
+	mustInspect(t, tok)
+}
+
 func TestInteractiveCanceled(t *testing.T) {
 	p := startIssuer(t, devoidc.Config{})
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
