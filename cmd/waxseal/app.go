@@ -86,6 +86,9 @@ Exit codes: 0 success, 1 failure (a signature that does not verify included), 2 
 			e.logoutCommand(),
 		},
 	}
+	if err := applyUserConfig(app); err != nil {
+		return e.report(err)
+	}
 	err := app.RunContext(ctx, intersperse(app, args))
 	if err == nil {
 		return exitOK
