@@ -30,11 +30,17 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/waxseal/waxseal/gitsign/cli"
 )
 
+// version is set at release time (-ldflags "-X main.version=v1.2.3").
+var version = ""
+
 func main() {
+	cli.Version = version
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args, os.Stdin, os.Stdout, os.Stderr)
+	code := cli.Run(ctx, os.Args, os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }

@@ -8,7 +8,9 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -46,6 +48,10 @@ modified file or another identity is rejected. Nothing leaves this machine.`,
 				defer os.RemoveAll(tmp)
 				dir = tmp
 			} else if err := os.MkdirAll(dir, 0o700); err != nil {
+				return err
+			}
+			dir, err := filepath.Abs(dir)
+			if err != nil {
 				return err
 			}
 			return e.demo(c.Context, dir, c.String("email"))
@@ -168,5 +174,91 @@ func (e *env) demo(ctx context.Context, dir, email string) error {
 		return fmt.Errorf("another identity was not rejected (%v)", err)
 	}
 	step("another identity is rejected: %v", err)
+
+	return e.demoGit(ctx, dir, base, rootPath, email, sc.OIDCURL, token)
+}
+
+// demoGit makes and verifies a signed commit with real git, this binary
+// serving as git's x509 program under the name gitsign.
+func (e *env) demoGit(ctx context.Context, dir, base, rootPath, email, issuer, token string) error {
+	step := func(format string, a ...any) { fmt.Fprintf(e.stdout, "==> "+format+"\n", a...) }
+	info := func(format string, a ...any) { fmt.Fprintf(e.stdout, "    "+format+"\n", a...) }
+	gitPath, err := exec.LookPath("git")
+	if err != nil {
+		return withHint(errors.New("git is not installed: the git part of the demo needs it"), "install git (apt-get install git) and run the demo again")
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	bin := filepath.Join(dir, "bin")
+	if err := os.MkdirAll(bin, 0o755); err != nil {
+		return err
+	}
+	gitsign := filepath.Join(bin, "gitsign")
+	os.Remove(gitsign)
+	if err := os.Symlink(self, gitsign); err != nil {
+		return err
+	}
+	repo := filepath.Join(dir, "repo")
+	signers := filepath.Join(dir, "allowed_signers")
+	if err := os.WriteFile(signers, []byte("# committer email  certificate identity  OIDC issuer\n"+email+" "+email+" "+issuer+"\n"), 0o644); err != nil {
+		return err
+	}
+	env := append(os.Environ(),
+		"HOME="+dir, "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL="+filepath.Join(dir, "gitconfig"),
+		"SIGSTORE_ID_TOKEN="+token, "WAXSEAL_CONFIG_DIR="+filepath.Join(dir, "config"))
+	git := func(args ...string) (string, error) {
+		cmd := exec.CommandContext(ctx, gitPath, args...)
+		cmd.Dir, cmd.Env = repo, env
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			return "", fmt.Errorf("git %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return strings.TrimSpace(string(out)), nil
+	}
+	if err := os.MkdirAll(repo, 0o755); err != nil {
+		return err
+	}
+	for _, args := range [][]string{
+		{"init", "-q", "-b", "main"},
+		{"config", "user.name", "Demo"},
+		{"config", "user.email", email},
+		{"config", "gpg.format", "x509"},
+		{"config", "gpg.x509.program", gitsign},
+		{"config", "gitsign.server", base},
+		{"config", "gitsign.trustedRoot", rootPath},
+		{"config", "gitsign.allowedSigners", signers},
+	} {
+		if _, err := git(args...); err != nil {
+			return err
+		}
+	}
+	if err := os.WriteFile(filepath.Join(repo, "README"), []byte("signed with waxseal\n"), 0o644); err != nil {
+		return err
+	}
+	if _, err := git("add", "README"); err != nil {
+		return err
+	}
+	if _, err := git("commit", "-q", "-S", "-m", "first signed commit"); err != nil {
+		return err
+	}
+	head, err := git("rev-parse", "--short", "HEAD")
+	if err != nil {
+		return err
+	}
+	step("made a signed git commit %s in %s (gpg.x509.program = gitsign)", head, repo)
+	if _, err := git("verify-commit", "HEAD"); err != nil {
+		return err
+	}
+	status, err := git("log", "-1", "--format=%G? %GS")
+	if err != nil {
+		return err
+	}
+	if !strings.HasPrefix(status, "G ") {
+		return fmt.Errorf("git reports %q for the signed commit, want G", status)
+	}
+	step("git verify-commit accepts it; git log --format='%%G? %%GS' says: %s", status)
+	info("G: valid, and %s is an allowed signer for %s in %s", email, email, signers)
 	return nil
 }

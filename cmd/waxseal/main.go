@@ -17,11 +17,21 @@ import (
 	"context"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
+
+	gitsigncli "github.com/waxseal/waxseal/gitsign/cli"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	run := run
+	// Under the name gitsign (a link to this binary), be gitsign: one binary
+	// can serve as git's x509 program, as the demo shows.
+	if filepath.Base(os.Args[0]) == "gitsign" {
+		gitsigncli.Version = versionString()
+		run = gitsigncli.Run
+	}
 	code := run(ctx, os.Args, os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)

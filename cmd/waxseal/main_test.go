@@ -8,12 +8,15 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	gitsigncli "github.com/waxseal/waxseal/gitsign/cli"
 	"github.com/waxseal/waxseal/server/servertest"
 )
 
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"waxseal": func() { os.Exit(run(context.Background(), os.Args, os.Stdin, os.Stdout, os.Stderr)) },
+		// The demo links this binary as gitsign for git to call.
+		"gitsign": func() { os.Exit(gitsigncli.Run(context.Background(), os.Args, os.Stdin, os.Stdout, os.Stderr)) },
 	})
 }
 

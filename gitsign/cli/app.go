@@ -1,4 +1,7 @@
-package main
+// Package cli is gitsign's command line: git's gpgsm protocol and the human
+// commands, shared by the gitsign binary and by waxseal (which runs it when
+// invoked under the name gitsign).
+package cli
 
 import (
 	"context"
@@ -152,4 +155,18 @@ type exitCode int
 
 func (c exitCode) Error() string { return fmt.Sprintf("exit %d", int(c)) }
 
-func version() string { return "devel" }
+// Version is the release version, set by the binary that embeds the CLI.
+var Version = ""
+
+func version() string {
+	if Version != "" {
+		return Version
+	}
+	return "devel"
+}
+
+// Run runs gitsign with os.Args-style args (args[0] is the program name):
+// git's gpgsm protocol or the human commands. It returns the exit code.
+func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return run(ctx, args, stdin, stdout, stderr)
+}
