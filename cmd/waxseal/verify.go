@@ -24,9 +24,22 @@ func identityFlags() []cli.Flag {
 		&cli.StringFlag{Name: "certificate-identity-regexp", Usage: "a regular expression the signer's identity must match in full"},
 		&cli.StringFlag{Name: "certificate-oidc-issuer", Usage: "the exact OIDC issuer URL that vouched for the signer"},
 		&cli.StringFlag{Name: "certificate-oidc-issuer-regexp", Usage: "a regular expression the OIDC issuer must match in full"},
-		&cli.StringFlag{Name: "certificate-github-workflow-repository", Usage: "require this source repository URI claim (CI identities)"},
-		&cli.StringFlag{Name: "certificate-github-workflow-ref", Usage: "require this source ref claim (CI identities)"},
+		&cli.StringFlag{Name: "certificate-github-workflow-repository", Usage: "require this GitHub repository (owner/name) in the certificate"},
+		&cli.StringFlag{Name: "certificate-github-workflow-ref", Usage: "require this git ref (e.g. refs/heads/main) in the certificate"},
+		&cli.StringFlag{Name: "certificate-github-workflow-sha", Usage: "require this commit SHA in the certificate"},
+		&cli.StringFlag{Name: "certificate-github-workflow-trigger", Usage: "require this triggering event (e.g. push) in the certificate"},
+		&cli.StringFlag{Name: "certificate-github-workflow-name", Usage: "require this workflow name in the certificate"},
 	}
+}
+
+// githubClaimFlags map cosign's flags to the certificate extensions they
+// check (Fulcio's 1.3.6.1.4.1.57264.1.2 to .6).
+var githubClaimFlags = map[string]string{
+	"certificate-github-workflow-repository": "GithubWorkflowRepository",
+	"certificate-github-workflow-ref":        "GithubWorkflowRef",
+	"certificate-github-workflow-sha":        "GithubWorkflowSHA",
+	"certificate-github-workflow-trigger":    "GithubWorkflowTrigger",
+	"certificate-github-workflow-name":       "GithubWorkflowName",
 }
 
 func policyFrom(c *cli.Context) verify.Policy {
@@ -37,11 +50,10 @@ func policyFrom(c *cli.Context) verify.Policy {
 		IssuerRegexp:   c.String("certificate-oidc-issuer-regexp"),
 	}
 	claims := map[string]string{}
-	if v := c.String("certificate-github-workflow-repository"); v != "" {
-		claims["SourceRepositoryURI"] = v
-	}
-	if v := c.String("certificate-github-workflow-ref"); v != "" {
-		claims["SourceRepositoryRef"] = v
+	for flag, ext := range githubClaimFlags {
+		if v := c.String(flag); v != "" {
+			claims[ext] = v
+		}
 	}
 	if len(claims) > 0 {
 		p.Claims = claims
