@@ -213,6 +213,20 @@ func Canonicalize(proposed []byte) (*Entry, error) {
 	if len(proposed) > MaxProposedSize {
 		return nil, invalid("entry of %d bytes exceeds %d", len(proposed), MaxProposedSize)
 	}
+	// Most entries are hashedrekords: try parsing one in a single pass. A
+	// document that does not decode as one, or names another kind, takes
+	// the general path, which reports the same errors as before.
+	var h hashedRekordJSON
+	if json.Unmarshal(proposed, &h) == nil && h.Kind == KindHashedRekord && h.APIVersion == APIVersion {
+		e, err := hashedRekordFrom(&h, false)
+		if err != nil {
+			return nil, err
+		}
+		if len(e.Body) > MaxBodySize {
+			return nil, invalid("canonical entry of %d bytes exceeds %d", len(e.Body), MaxBodySize)
+		}
+		return e, nil
+	}
 	kind, version, err := peekKind(proposed)
 	if err != nil {
 		return nil, err
@@ -241,6 +255,15 @@ func Canonicalize(proposed []byte) (*Entry, error) {
 func ParseBody(body []byte) (*Entry, error) {
 	if len(body) > MaxBodySize {
 		return nil, invalid("body of %d bytes exceeds %d", len(body), MaxBodySize)
+	}
+	var h hashedRekordJSON
+	if json.Unmarshal(body, &h) == nil && h.Kind == KindHashedRekord && h.APIVersion == APIVersion {
+		e, err := hashedRekordFrom(&h, true)
+		if err != nil {
+			return nil, err
+		}
+		e.Body = slices.Clone(body)
+		return e, nil
 	}
 	kind, version, err := peekKind(body)
 	if err != nil {
@@ -377,6 +400,12 @@ func canonicalHashedRekord(b []byte, parseOnly bool) (*Entry, error) {
 	if err := dec.Decode(&h); err != nil {
 		return nil, invalid("parsing hashedrekord: %v", err)
 	}
+	return hashedRekordFrom(&h, parseOnly)
+}
+
+// hashedRekordFrom validates a decoded hashedrekord and, unless parseOnly,
+// verifies its signature and computes its canonical body.
+func hashedRekordFrom(h *hashedRekordJSON, parseOnly bool) (*Entry, error) {
 	hv := h.Spec.Data.Hash
 	if hv == nil {
 		return nil, invalid("hashedrekord: missing spec.data.hash")
@@ -393,27 +422,77 @@ func canonicalHashedRekord(b []byte, parseOnly bool) (*Entry, error) {
 	if len(sig) == 0 {
 		return nil, invalid("hashedrekord: missing signature")
 	}
-	pub, cert, canon, err := parseKey(h.Spec.Signature.PublicKey.Content)
+	pk, err := parseKeyCached(h.Spec.Signature.PublicKey.Content)
 	if err != nil {
 		return nil, err
 	}
 	if !parseOnly {
-		if err := verifyDigest(pub, hv.Algorithm, digest, sig); err != nil {
+		if err := verifyDigest(pk.pub, hv.Algorithm, digest, sig); err != nil {
 			return nil, err
 		}
 	}
+	canon := slices.Clone(pk.canon) // the cached one is shared
 	h.Spec.Signature.PublicKey.Content = canon
 	var body []byte // ParseBody keeps the bytes it was given
 	if !parseOnly {
-		if body, err = jcs(h); err != nil {
-			return nil, err
+		var ok bool
+		if body, ok = hashedRekordBody(h); !ok {
+			if body, err = jcs(h); err != nil {
+				return nil, err
+			}
 		}
 	}
-	keys := append(keyIndexKeys(canon, cert), hv.Algorithm+":"+hv.Value)
+	keys := make([]string, 0, len(pk.keys)+1)
+	keys = append(append(keys, pk.keys...), hv.Algorithm+":"+hv.Value)
 	return &Entry{
 		Kind: KindHashedRekord, APIVersion: APIVersion, Body: body, IndexKeys: dedup(keys),
 		HashAlgorithm: hv.Algorithm, Digest: digest, Signature: sig, PublicKey: canon,
 	}, nil
+}
+
+// hashedRekordBody writes the JCS form of a hashedrekord directly, without
+// the generic canonicalizer: the keys below are in JCS order, base64 needs
+// no escaping, and the other strings are taken only if they are printable
+// ASCII without '"' or '\' (JCS then copies them as they are). Otherwise
+// it returns false and the caller uses the generic path.
+// TestHashedRekordBodyIsJCS and FuzzHashedRekordBody hold it to jcs.
+func hashedRekordBody(h *hashedRekordJSON) ([]byte, bool) {
+	hv := h.Spec.Data.Hash
+	sig, key := h.Spec.Signature.Content, h.Spec.Signature.PublicKey.Content
+	if hv == nil || len(sig) == 0 || len(key) == 0 ||
+		!plainJSONString(h.APIVersion) || !plainJSONString(h.Kind) ||
+		!plainJSONString(hv.Algorithm) || !plainJSONString(hv.Value) {
+		return nil, false
+	}
+	enc := base64.StdEncoding
+	n := 140 + len(h.APIVersion) + len(h.Kind) + len(hv.Algorithm) + len(hv.Value) +
+		enc.EncodedLen(len(sig)) + enc.EncodedLen(len(key))
+	b := make([]byte, 0, n)
+	b = append(b, `{"apiVersion":"`...)
+	b = append(b, h.APIVersion...)
+	b = append(b, `","kind":"`...)
+	b = append(b, h.Kind...)
+	b = append(b, `","spec":{"data":{"hash":{"algorithm":"`...)
+	b = append(b, hv.Algorithm...)
+	b = append(b, `","value":"`...)
+	b = append(b, hv.Value...)
+	b = append(b, `"}},"signature":{"content":"`...)
+	b = enc.AppendEncode(b, sig)
+	b = append(b, `","publicKey":{"content":"`...)
+	b = enc.AppendEncode(b, key)
+	b = append(b, `"}}}}`...)
+	return b, true
+}
+
+// plainJSONString reports whether s is printable ASCII other than '"' and
+// '\': a JSON string that JCS writes back byte for byte.
+func plainJSONString(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 func verifyDigest(pub crypto.PublicKey, alg string, digest, sig []byte) error {
