@@ -47,12 +47,16 @@ var configKeys = []struct {
 	{"user.email", nil, func(c *config) *string { return &c.UserEmail }},
 }
 
-// loadConfig reads git's configuration with one `git config` run (git
-// itself knows every include, scope and environment override), then the
+// loadConfig reads git's configuration, from its files when readGitConfig
+// reads them exactly as git would, else with one `git config` run (git
+// itself knows every include, scope and environment override); then the
 // environment.
 func loadConfig(ctx context.Context, dir string, getenv func(string) string) *config {
 	c := &config{}
-	vals := gitConfig(ctx, dir)
+	vals, err := readGitConfig(dir, getenv)
+	if err != nil {
+		vals = gitConfig(ctx, dir)
+	}
 	for _, k := range configKeys {
 		if v, ok := vals[k.git]; ok {
 			*k.dest(c) = v

@@ -1,0 +1,556 @@
+package cli
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+)
+
+// readGitConfig reads the gitsign.* and user.* settings the way `git config
+// --get-regexp` would see them, from the files themselves: starting a git
+// process costs more than everything else gitsign does to verify a
+// signature, and git starts one gitsign per signature.
+//
+// The files, in git's order (a later value wins): the system file (unless
+// GIT_CONFIG_NOSYSTEM; GIT_CONFIG_SYSTEM names another), the global files
+// ($XDG_CONFIG_HOME/git/config then ~/.gitconfig, or GIT_CONFIG_GLOBAL),
+// the repository's config (GIT_DIR, else found from dir upwards, with
+// linked worktrees and config.worktree), then GIT_CONFIG_COUNT/KEY_n/VALUE_n
+// and `git -c` (GIT_CONFIG_PARAMETERS). include.path and includeIf
+// "gitdir:"/"gitdir/i:" are followed.
+//
+// It returns errUnsupported for anything it does not read exactly as git
+// (another includeIf condition, `git -c` values it cannot parse, a file it
+// cannot parse): the caller then asks git.
+func readGitConfig(dir string, getenv func(string) string) (map[string]string, error) {
+	r := &configReader{getenv: getenv, vals: map[string]string{}}
+	if dir == "" {
+		dir = "."
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	r.gitDir, r.commonDir, err = findGitDir(abs, getenv)
+	if err != nil {
+		return nil, err
+	}
+	home := getenv("HOME")
+
+	if !gitBool(getenv("GIT_CONFIG_NOSYSTEM")) {
+		sys := getenv("GIT_CONFIG_SYSTEM")
+		if sys == "" {
+			sys = "/etc/gitconfig"
+		}
+		if err := r.file(sys, 0); err != nil {
+			return nil, err
+		}
+	}
+	if g := getenv("GIT_CONFIG_GLOBAL"); g != "" {
+		if err := r.file(g, 0); err != nil {
+			return nil, err
+		}
+	} else {
+		xdg := getenv("XDG_CONFIG_HOME")
+		if xdg == "" && home != "" {
+			xdg = filepath.Join(home, ".config")
+		}
+		if xdg != "" {
+			if err := r.file(filepath.Join(xdg, "git", "config"), 0); err != nil {
+				return nil, err
+			}
+		}
+		if home != "" {
+			if err := r.file(filepath.Join(home, ".gitconfig"), 0); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if r.commonDir != "" {
+		if err := r.file(filepath.Join(r.commonDir, "config"), 0); err != nil {
+			return nil, err
+		}
+		if r.worktreeConfig {
+			if err := r.file(filepath.Join(r.gitDir, "config.worktree"), 0); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := r.envParameters(); err != nil {
+		return nil, err
+	}
+	return r.vals, nil
+}
+
+var errUnsupported = errors.New("git configuration not readable without git")
+
+type configReader struct {
+	getenv            func(string) string
+	gitDir, commonDir string // "" outside a repository
+	worktreeConfig    bool
+	vals              map[string]string
+}
+
+// set records a value as `git config -z --get-regexp` prints it (a bare
+// key without value).
+func (r *configReader) set(e configEntry) {
+	section, name := strings.ToLower(e.section), strings.ToLower(e.name)
+	switch {
+	case section == "gitsign" || section == "user":
+		if e.subsection != "" {
+			section += "." + e.subsection
+		}
+		r.vals[section+"."+name] = e.value
+	case e.subsection == "" && section == "extensions" && name == "worktreeconfig":
+		r.worktreeConfig = e.bare || gitBool(e.value)
+	}
+}
+
+// file reads one configuration file; a missing file is no error, as for git.
+func (r *configReader) file(path string, depth int) error {
+	if depth > 10 {
+		return errUnsupported // git's include depth limit is an error too
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+			return nil
+		}
+		return errUnsupported
+	}
+	entries, err := parseGitConfig(data)
+	if err != nil {
+		return errUnsupported
+	}
+	for _, e := range entries {
+		sec := strings.ToLower(e.section)
+		name := strings.ToLower(e.name)
+		switch {
+		case sec == "include" && e.subsection == "" && name == "path":
+			if err := r.include(path, e.value, depth); err != nil {
+				return err
+			}
+			continue
+		case sec == "includeif" && name == "path":
+			ok, err := r.condition(e.subsection, path)
+			if err != nil {
+				return err
+			}
+			if ok {
+				if err := r.include(path, e.value, depth); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		r.set(e)
+	}
+	return nil
+}
+
+func (r *configReader) include(from, p string, depth int) error {
+	if p == "" {
+		return nil
+	}
+	p, err := expandUser(p, r.getenv("HOME"))
+	if err != nil {
+		return err
+	}
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(filepath.Dir(from), p)
+	}
+	return r.file(p, depth+1)
+}
+
+func expandUser(p, home string) (string, error) {
+	if p == "~" || strings.HasPrefix(p, "~/") {
+		if home == "" {
+			return "", errUnsupported
+		}
+		return home + p[1:], nil
+	}
+	if strings.HasPrefix(p, "~") {
+		return "", errUnsupported // ~user
+	}
+	return p, nil
+}
+
+// condition evaluates an includeIf condition: gitdir: and gitdir/i: are
+// read here; git decides anything else.
+func (r *configReader) condition(cond, from string) (bool, error) {
+	var pattern string
+	fold := false
+	switch {
+	case strings.HasPrefix(cond, "gitdir:"):
+		pattern = cond[len("gitdir:"):]
+	case strings.HasPrefix(cond, "gitdir/i:"):
+		pattern, fold = cond[len("gitdir/i:"):], true
+	default:
+		return false, errUnsupported
+	}
+	if r.gitDir == "" {
+		return false, nil
+	}
+	pattern, err := expandUser(pattern, r.getenv("HOME"))
+	if err != nil {
+		return false, err
+	}
+	if strings.HasPrefix(pattern, "./") {
+		pattern = filepath.Join(filepath.Dir(from), pattern[2:])
+	} else if !filepath.IsAbs(pattern) {
+		pattern = "**/" + pattern
+	}
+	if strings.HasSuffix(pattern, "/") {
+		pattern += "**"
+	}
+	re, err := wildmatchRegexp(pattern, fold)
+	if err != nil {
+		return false, err
+	}
+	// git matches the .git directory both as found and with symlinks
+	// resolved.
+	if re.MatchString(r.gitDir) {
+		return true, nil
+	}
+	if real, err := filepath.EvalSymlinks(r.gitDir); err == nil && re.MatchString(real) {
+		return true, nil
+	}
+	return false, nil
+}
+
+// wildmatchRegexp translates git's wildmatch with WM_PATHNAME ("**/", "/**",
+// "*", "?") to a regexp; a bracket expression is left to git.
+func wildmatchRegexp(pattern string, fold bool) (*regexp.Regexp, error) {
+	var b strings.Builder
+	if fold {
+		b.WriteString("(?i)")
+	}
+	b.WriteString("^")
+	for i := 0; i < len(pattern); {
+		switch {
+		case strings.HasPrefix(pattern[i:], "**/"):
+			b.WriteString("(?:.*/)?")
+			i += 3
+		case pattern[i:] == "**":
+			b.WriteString(".*")
+			i += 2
+		case strings.HasPrefix(pattern[i:], "/**") && (i+3 == len(pattern) || pattern[i+3] == '/'):
+			b.WriteString("(?:/.*)?")
+			i += 3
+		case pattern[i] == '*':
+			b.WriteString("[^/]*")
+			i++
+		case pattern[i] == '?':
+			b.WriteString("[^/]")
+			i++
+		case pattern[i] == '[' || pattern[i] == '\\':
+			return nil, errUnsupported
+		default:
+			b.WriteString(regexp.QuoteMeta(pattern[i : i+1]))
+			i++
+		}
+	}
+	b.WriteString("$")
+	return regexp.Compile(b.String())
+}
+
+// envParameters applies GIT_CONFIG_COUNT/GIT_CONFIG_KEY_n/GIT_CONFIG_VALUE_n
+// and GIT_CONFIG_PARAMETERS (`git -c`), which git passes to the programs it
+// runs.
+func (r *configReader) envParameters() error {
+	if n := r.getenv("GIT_CONFIG_COUNT"); n != "" && n != "0" {
+		return errUnsupported
+	}
+	if p := r.getenv("GIT_CONFIG_PARAMETERS"); strings.TrimSpace(p) != "" {
+		return errUnsupported
+	}
+	return nil
+}
+
+// findGitDir finds the repository as git does from dir: GIT_DIR, else the
+// first of dir and its parents holding .git (a directory, or a file
+// "gitdir: PATH"), or being a bare repository. commonDir is where config
+// lives (a linked worktree's gitDir names it in "commondir").
+func findGitDir(dir string, getenv func(string) string) (gitDir, commonDir string, err error) {
+	if g := getenv("GIT_DIR"); g != "" {
+		if !filepath.IsAbs(g) {
+			g = filepath.Join(dir, g)
+		}
+		gitDir = g
+	} else if getenv("GIT_CEILING_DIRECTORIES") != "" || getenv("GIT_DISCOVERY_ACROSS_FILESYSTEM") != "" {
+		return "", "", errUnsupported
+	} else {
+		for d := dir; ; {
+			dotgit := filepath.Join(d, ".git")
+			if fi, err := os.Stat(dotgit); err == nil {
+				if fi.IsDir() {
+					gitDir = dotgit
+					break
+				}
+				data, err := os.ReadFile(dotgit)
+				if err != nil {
+					return "", "", errUnsupported
+				}
+				p, ok := strings.CutPrefix(strings.TrimRight(string(data), "\r\n"), "gitdir: ")
+				if !ok {
+					return "", "", errUnsupported
+				}
+				if !filepath.IsAbs(p) {
+					p = filepath.Join(d, p)
+				}
+				gitDir = p
+				break
+			}
+			if isBareGitDir(d) {
+				gitDir = d
+				break
+			}
+			parent := filepath.Dir(d)
+			if parent == d {
+				return "", "", nil // not in a repository
+			}
+			d = parent
+		}
+	}
+	gitDir = filepath.Clean(gitDir)
+	commonDir = gitDir
+	if c := getenv("GIT_COMMON_DIR"); c != "" {
+		if !filepath.IsAbs(c) {
+			c = filepath.Join(dir, c)
+		}
+		return gitDir, filepath.Clean(c), nil
+	}
+	if data, err := os.ReadFile(filepath.Join(gitDir, "commondir")); err == nil {
+		c := strings.TrimRight(string(data), "\r\n")
+		if !filepath.IsAbs(c) {
+			c = filepath.Join(gitDir, c)
+		}
+		commonDir = filepath.Clean(c)
+	}
+	return gitDir, commonDir, nil
+}
+
+// isBareGitDir tells a directory that is itself a repository (a bare one,
+// or the .git directory git runs its helpers from).
+func isBareGitDir(d string) bool {
+	if fi, err := os.Stat(filepath.Join(d, "HEAD")); err != nil || fi.IsDir() {
+		return false
+	}
+	if fi, err := os.Stat(filepath.Join(d, "objects")); err != nil || !fi.IsDir() {
+		return false
+	}
+	fi, err := os.Stat(filepath.Join(d, "refs"))
+	return err == nil && fi.IsDir()
+}
+
+// gitBool is git's boolean: true, yes, on, or a non-zero number; a key
+// without "=" is true.
+func gitBool(v string) bool {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "true", "yes", "on":
+		return true
+	case "", "false", "no", "off", "0":
+		return false
+	}
+	return true
+}
+
+type configEntry struct {
+	section, subsection, name, value string
+	bare                             bool // "name" without "=": true for booleans, no value for git config --get
+}
+
+var errConfigSyntax = errors.New("bad git config syntax")
+
+// parseGitConfig parses git's configuration file syntax: [section],
+// [section "subsection"], the deprecated [section.subsection], name = value
+// with quotes, escapes, "\"-continued lines and comments.
+func parseGitConfig(data []byte) ([]configEntry, error) {
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
+	data = bytes.ReplaceAll(data, []byte("\r\n"), []byte("\n")) // as git's get_next_char
+	var (
+		out                 []configEntry
+		section, subsection string
+		i                   int
+	)
+	isSpace := func(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v' }
+	skipComment := func() {
+		for i < len(data) && data[i] != '\n' {
+			i++
+		}
+	}
+	for i < len(data) {
+		c := data[i]
+		switch {
+		case isSpace(c) || c == '\n':
+			i++
+		case c == '#' || c == ';':
+			skipComment()
+		case c == '[':
+			i++
+			start := i
+			for i < len(data) && (isAlnum(data[i]) || data[i] == '-' || data[i] == '.') {
+				i++
+			}
+			if i == len(data) {
+				return nil, errConfigSyntax
+			}
+			section, subsection = string(data[start:i]), ""
+			if data[i] == ']' {
+				if sec, sub, ok := strings.Cut(section, "."); ok {
+					section, subsection = sec, strings.ToLower(sub)
+				}
+				i++
+				continue
+			}
+			if !isSpace(data[i]) {
+				return nil, errConfigSyntax
+			}
+			for i < len(data) && isSpace(data[i]) {
+				i++
+			}
+			if i == len(data) || data[i] != '"' {
+				return nil, errConfigSyntax
+			}
+			i++
+			var sub strings.Builder
+			for {
+				if i >= len(data) || data[i] == '\n' {
+					return nil, errConfigSyntax
+				}
+				if data[i] == '"' {
+					i++
+					break
+				}
+				if data[i] == '\\' {
+					i++
+					if i >= len(data) || data[i] == '\n' {
+						return nil, errConfigSyntax
+					}
+				}
+				sub.WriteByte(data[i])
+				i++
+			}
+			if i >= len(data) || data[i] != ']' {
+				return nil, errConfigSyntax
+			}
+			i++
+			subsection = sub.String()
+			if strings.Contains(section, ".") {
+				return nil, errConfigSyntax
+			}
+		case isAlpha(c):
+			if section == "" {
+				return nil, errConfigSyntax
+			}
+			start := i
+			for i < len(data) && (isAlnum(data[i]) || data[i] == '-') {
+				i++
+			}
+			name := string(data[start:i])
+			for i < len(data) && isSpace(data[i]) {
+				i++
+			}
+			if i == len(data) || data[i] == '\n' {
+				out = append(out, configEntry{section, subsection, name, "", true})
+				continue
+			}
+			if data[i] != '=' {
+				return nil, errConfigSyntax
+			}
+			i++
+			v, n, err := parseConfigValue(data[i:])
+			if err != nil {
+				return nil, err
+			}
+			i += n
+			out = append(out, configEntry{section, subsection, name, v, false})
+		default:
+			return nil, errConfigSyntax
+		}
+	}
+	return out, nil
+}
+
+// parseConfigValue reads a value up to the end of its (logical) line, as
+// git's parse_value does: leading space dropped, inner space kept, trailing
+// space outside quotes dropped, a comment ending the value outside quotes.
+func parseConfigValue(data []byte) (string, int, error) {
+	var (
+		b       []byte
+		quoted  bool
+		comment bool
+		trimLen int
+		i       int
+	)
+	for {
+		if i >= len(data) { // git reads EOF as a newline
+			break
+		}
+		c := data[i]
+		i++
+		if c == '\n' {
+			if quoted {
+				return "", 0, errConfigSyntax
+			}
+			break
+		}
+		if comment {
+			continue
+		}
+		if !quoted && (c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v') {
+			if trimLen == 0 {
+				trimLen = len(b)
+			}
+			if len(b) > 0 {
+				b = append(b, c)
+			}
+			continue
+		}
+		if !quoted && (c == '#' || c == ';') {
+			comment = true
+			continue
+		}
+		trimLen = 0
+		switch c {
+		case '"':
+			quoted = !quoted
+		case '\\':
+			if i >= len(data) {
+				return "", 0, errConfigSyntax
+			}
+			e := data[i]
+			i++
+			switch e {
+			case '\n':
+				// continuation
+			case 't':
+				b = append(b, '\t')
+			case 'b':
+				b = append(b, '\b')
+			case 'n':
+				b = append(b, '\n')
+			case '\\', '"':
+				b = append(b, e)
+			default:
+				return "", 0, errConfigSyntax
+			}
+		default:
+			b = append(b, c)
+		}
+	}
+	if quoted {
+		return "", 0, errConfigSyntax
+	}
+	if trimLen > 0 {
+		b = b[:trimLen]
+	}
+	return string(b), i, nil
+}
+
+func isAlpha(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+func isAlnum(c byte) bool { return isAlpha(c) || c >= '0' && c <= '9' }

@@ -1,0 +1,162 @@
+package cli
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"testing"
+)
+
+// TestReadGitConfig holds readGitConfig to what `git config --get-regexp`
+// says, in a repository with global, local, worktree and included files.
+func TestReadGitConfig(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("no git")
+	}
+	home := t.TempDir()
+	repo := filepath.Join(home, "work", "repo")
+	env := map[string]string{
+		"HOME":                home,
+		"GIT_CONFIG_NOSYSTEM": "1",
+		"XDG_CONFIG_HOME":     filepath.Join(home, "xdg"),
+	}
+	getenv := func(k string) string { return env[k] }
+	git := func(dir string, args ...string) {
+		t.Helper()
+		cmd := exec.Command("git", args...)
+		cmd.Dir = dir
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
+		for k, v := range env {
+			cmd.Env = append(cmd.Env, k+"="+v)
+		}
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	write := func(p, s string) {
+		t.Helper()
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.MkdirAll(repo, 0o755)
+	git(repo, "init", "-q", "-b", "main")
+	git(repo, "-c", "user.name=A", "-c", "user.email=a@example.com", "commit", "-q", "--allow-empty", "-m", "x")
+
+	write(filepath.Join(home, "xdg", "git", "config"), "[gitsign]\n\tissuer = https://xdg.example\n\tserver = xdg\n")
+	write(filepath.Join(home, ".gitconfig"), `# global
+[user]
+	email = "alice@example.com" ; trailing comment
+	name = Alice   Smith	  # kept inner space, trimmed end
+[gitsign]
+	server = https://global.example
+	Fulcio=https://ca.example/a\
+b
+	logPath = "  spaced "
+	matchCommitter
+[gitsign "sub"]
+	server = not-this
+[include]
+	path = inc/extra
+[includeIf "gitdir:~/work/"]
+	path = ~/work.inc
+[includeIf "gitdir/i:~/WORK/repo/.git"]
+	path = ~/i.inc
+[includeIf "gitdir:/nowhere/"]
+	path = ~/never.inc
+`)
+	write(filepath.Join(home, "inc", "extra"), "[gitsign]\n\trekor = https://log.example\n\ttrustedRoot = root.json\n")
+	write(filepath.Join(home, "work.inc"), "[user]\n\temail = work@example.com\n")
+	write(filepath.Join(home, "i.inc"), "[gitsign.tokenProvider]\n\tx = y\n[gitsign]\n\tclientID = \"a\\tb\\\\c\\\"\"\n")
+	write(filepath.Join(home, "never.inc"), "[user]\n\temail = never@example.com\n")
+	write(filepath.Join(repo, ".git", "config"), readFile(t, filepath.Join(repo, ".git", "config"))+
+		"[gitsign]\n\tallowedSigners = .gitsigners\n[extensions]\n\tworktreeConfig\n")
+	write(filepath.Join(repo, ".git", "config.worktree"), "[gitsign]\n\tredirectURL = http://localhost:1/cb\n")
+
+	want := func(dir string) map[string]string {
+		t.Helper()
+		setEnv(t, env)
+		return gitConfig(context.Background(), dir)
+	}
+	for _, dir := range []string{repo, filepath.Join(repo, ".git"), home} {
+		got, err := readGitConfig(dir, getenv)
+		if err != nil {
+			t.Fatalf("%s: %v", dir, err)
+		}
+		if w := want(dir); !reflect.DeepEqual(w, got) {
+			t.Errorf("%s: readGitConfig differs from git:\n ours %q\n  git %q", dir, got, w)
+		}
+	}
+	// A linked worktree reads the main repository's config.
+	wt := filepath.Join(home, "wt")
+	git(repo, "worktree", "add", "-q", wt)
+	got, err := readGitConfig(wt, getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := want(wt); !reflect.DeepEqual(w, got) {
+		t.Errorf("worktree: ours %q\n  git %q", got, w)
+	}
+
+	// What it cannot read exactly, it leaves to git.
+	for _, s := range []string{
+		"[includeIf \"onbranch:main\"]\n\tpath = x\n",
+		"[gitsign]\n\tserver = \"unterminated\n",
+		"[gitsign]\n\tserver = a\\qb\n",
+		"[gitsign]\n\tmatchCommitter # comment\n",
+	} {
+		write(filepath.Join(home, ".gitconfig"), s)
+		if _, err := readGitConfig(repo, getenv); err == nil {
+			t.Errorf("%q: no error", s)
+		}
+	}
+}
+
+func readFile(t *testing.T, p string) string {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// setEnv puts env into the process environment for gitConfig's git run
+// (restored at the end of the test).
+func setEnv(t *testing.T, env map[string]string) {
+	for _, k := range []string{"GIT_DIR", "GIT_CONFIG_GLOBAL", "GIT_CONFIG_PARAMETERS", "GIT_CONFIG_COUNT", "GIT_COMMON_DIR"} {
+		t.Setenv(k, "")
+		os.Unsetenv(k)
+	}
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
+}
+
+func TestParseGitConfigValues(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"a = b", "b"},
+		{"a=  b  c  ", "b  c"},
+		{"a = \"  b \" ", "  b "},
+		{"a = b ; c", "b"},
+		{"a = \"b ; c\"", "b ; c"},
+		{"a = b\\\n c", "b c"},
+		{"a = x\\ty\\nz\\b", "x\ty\nz\b"},
+		{"a =", ""},
+		{"a = \"\"  x", "x"},
+	} {
+		e, err := parseGitConfig([]byte("[s]\n" + tc.in + "\n"))
+		if err != nil || len(e) != 1 || e[0].value != tc.want {
+			t.Errorf("%q: %+v %v, want %q", tc.in, e, err, tc.want)
+		}
+	}
+	if e, err := parseGitConfig([]byte("[s]\n\tflag\n")); err != nil || !e[0].bare {
+		t.Errorf("bare key: %+v %v", e, err)
+	}
+	if _, err := parseGitConfig([]byte("x = y\n")); err == nil {
+		t.Error("key outside a section: no error")
+	}
+}
