@@ -26,6 +26,7 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -228,7 +229,8 @@ func benchEngine(dir string, n int, d time.Duration, set settings) result {
 	return r
 }
 
-// makeEntries pre-signs hashedrekord entries with a keyless-style certificate.
+// makeEntries pre-signs hashedrekord entries with a keyless-style
+// certificate and returns them as complete HTTP/1.1 requests.
 func makeEntries(n int) [][]byte {
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{}, NotBefore: time.Now(), NotAfter: time.Now().Add(10 * time.Minute),
@@ -244,7 +246,9 @@ func makeEntries(n int) [][]byte {
 			for i := w; i < n; i += 4 {
 				dg := sha256.Sum256(fmt.Appendf(nil, "artifact %d", i))
 				sig, _ := ecdsa.SignASN1(rand.Reader, key, dg[:])
-				out[i], _ = tlog.NewHashedRekord("sha256", dg[:], sig, certPEM)
+				body, _ := tlog.NewHashedRekord("sha256", dg[:], sig, certPEM)
+				out[i] = fmt.Appendf(nil, "POST /api/v1/log/entries HTTP/1.1\r\nHost: logbench\r\n"+
+					"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
 			}
 		}()
 	}
@@ -310,7 +314,6 @@ func benchAPI(bin, dir string, n int, d time.Duration, entries [][]byte, profDir
 		cmd.Wait()
 		fatal(fmt.Errorf("rekorserve did not start: %s", stderr.Bytes()))
 	}
-	url := "http://" + addr + "/api/v1/log/entries"
 	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: n}}
 	var profWG sync.WaitGroup
 	if profDir != "" {
@@ -321,6 +324,16 @@ func benchAPI(bin, dir string, n int, d time.Duration, entries [][]byte, profDir
 			fetchProfile(hc, "http://"+addr+fmt.Sprintf("/debug/pprof/profile?seconds=%d", secs), filepath.Join(profDir, "cpu.pprof"))
 		}()
 	}
+	// One keep-alive connection per client, opened before the clock starts.
+	conns := make([]*rawConn, n)
+	for i := range conns {
+		c, err := dialRaw(addr)
+		if err != nil {
+			fatal(err)
+		}
+		defer c.Close()
+		conns[i] = c
+	}
 	cpu0 := procCPU(cmd.Process.Pid)
 	var next atomic.Int64
 	r := run(n, d, func(c, i int) error {
@@ -328,14 +341,17 @@ func benchAPI(bin, dir string, n int, d time.Duration, entries [][]byte, profDir
 		if int(k) >= len(entries) {
 			return io.EOF
 		}
-		resp, err := hc.Post(url, "application/json", bytes.NewReader(entries[k]))
+		code, err := conns[c].post(entries[k])
 		if err != nil {
+			// A broken connection is an error of this request; redial.
+			conns[c].Close()
+			if nc, derr := dialRaw(addr); derr == nil {
+				conns[c] = nc
+			}
 			return err
 		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusCreated {
-			return fmt.Errorf("HTTP %d", resp.StatusCode)
+		if code != http.StatusCreated {
+			return fmt.Errorf("HTTP %d", code)
 		}
 		return nil
 	})
@@ -396,4 +412,91 @@ func fetchProfile(hc *http.Client, url, path string) {
 	}
 	io.Copy(f, resp.Body)
 	f.Close()
+}
+
+// rawConn is a minimal HTTP/1.1 keep-alive client for the load generator:
+// it writes a pre-encoded request and reads the status and the body, so
+// that the generator's own CPU (which shares the machine with the server)
+// stays small next to net/http's client.
+type rawConn struct {
+	c net.Conn
+	r *bufio.Reader
+}
+
+func dialRaw(addr string) (*rawConn, error) {
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	return &rawConn{c: c, r: bufio.NewReaderSize(c, 16<<10)}, nil
+}
+
+func (rc *rawConn) Close() error { return rc.c.Close() }
+
+// post sends one request and returns the status code after reading the
+// whole answer (Content-Length or chunked).
+func (rc *rawConn) post(req []byte) (int, error) {
+	rc.c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := rc.c.Write(req); err != nil {
+		return 0, err
+	}
+	line, err := rc.r.ReadSlice('\n')
+	if err != nil {
+		return 0, err
+	}
+	// "HTTP/1.1 201 Created"
+	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.")) {
+		return 0, fmt.Errorf("bad status line %q", line)
+	}
+	code, err := strconv.Atoi(string(line[9:12]))
+	if err != nil {
+		return 0, fmt.Errorf("bad status line %q", line)
+	}
+	length, chunked := -1, false
+	for {
+		h, err := rc.r.ReadSlice('\n')
+		if err != nil {
+			return 0, err
+		}
+		h = bytes.TrimRight(h, "\r\n")
+		if len(h) == 0 {
+			break
+		}
+		k, v, _ := bytes.Cut(h, []byte(":"))
+		v = bytes.TrimSpace(v)
+		switch {
+		case bytes.EqualFold(k, []byte("Content-Length")):
+			if length, err = strconv.Atoi(string(v)); err != nil {
+				return 0, fmt.Errorf("bad Content-Length %q", v)
+			}
+		case bytes.EqualFold(k, []byte("Transfer-Encoding")):
+			chunked = bytes.EqualFold(v, []byte("chunked"))
+		}
+	}
+	switch {
+	case chunked:
+		for {
+			l, err := rc.r.ReadSlice('\n')
+			if err != nil {
+				return 0, err
+			}
+			sz, err := strconv.ParseInt(string(bytes.TrimSpace(bytes.SplitN(l, []byte(";"), 2)[0])), 16, 64)
+			if err != nil {
+				return 0, fmt.Errorf("bad chunk size %q", l)
+			}
+			if _, err := rc.r.Discard(int(sz) + 2); err != nil { // data and CRLF
+				return 0, err
+			}
+			if sz == 0 {
+				break
+			}
+		}
+	case length >= 0:
+		if _, err := rc.r.Discard(length); err != nil {
+			return 0, err
+		}
+	default:
+		return 0, errors.New("answer without Content-Length or chunked encoding")
+	}
+	return code, nil
 }
