@@ -5,11 +5,12 @@
 //     inclusion proof, checkpoint) and a full login (token check, key,
 //     proof of possession, certificate with embedded SCT), p50/p99, against
 //     the bare ECDSA signature they contain;
+//
 //   - verify: bundles verified per second in-process (SET, inclusion proof,
 //     checkpoint, chain, SCT, signature, identity), against bare ECDSA
 //     verifications per second.
 //
-//	go run ./bench/keyless [-d 3s] [-n 200]
+//     go run ./bench/keyless [-d 3s] [-n 200]
 package main
 
 import (
