@@ -10,8 +10,6 @@ import (
 	"io"
 	"os"
 	"strings"
-
-	"github.com/urfave/cli/v2"
 )
 
 // Exit codes.
@@ -57,72 +55,92 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		e.calledByGit = true
 		return e.gpgMode(ctx, args[1:])
 	}
-	app := &cli.App{
-		Name:    "gitsign",
-		Usage:   "keyless signing of git commits and tags",
-		Version: version(),
-		Description: `gitsign is git's x509 signing program: commits and tags are signed with a
-short-lived certificate bound to your OpenID identity and recorded in a
-transparency log, in the format sigstore's gitsign writes (offline mode).
-
-Set it up:
-   git config --global gpg.format x509
-   git config --global gpg.x509.program gitsign
-   git config --global gitsign.server URL        a waxseal instance (or gitsign.fulcio + gitsign.rekor)
-   git config gitsign.allowedSigners FILE         who may sign: "<email-glob> <identity> <issuer>" per line
-
-Then git commit -S, git tag -s, git verify-commit, git log --show-signature,
-%G? and git merge --verify-signatures work as with gpg. Without an allowed
-signer, a valid signature is "U" (good, identity not trusted), never "G";
-merge --verify-signatures refuses U, and git verify-commit does too with
-git config gpg.minTrustLevel fully.
-
-Configuration (git config gitsign.KEY, or the environment variable):
-   server          GITSIGN_SERVER             waxseal instance whose signing_config.json names CA, log, issuer
-   fulcio          GITSIGN_FULCIO_URL         CA URL
-   rekor           GITSIGN_REKOR_URL          transparency log URL
-   issuer          GITSIGN_OIDC_ISSUER        OIDC issuer for interactive login
-   clientID        GITSIGN_OIDC_CLIENT_ID     OIDC client ID (default sigstore)
-   redirectURL     GITSIGN_OIDC_REDIRECT_URL  loopback redirect URL
-   tokenProvider   GITSIGN_TOKEN_PROVIDER     force one token source (token, file, github-actions, browser, device, ...)
-   trustedRoot     GITSIGN_TRUSTED_ROOT       trusted_root.json (default: pinned by 'waxseal trust init')
-   allowedSigners  GITSIGN_ALLOWED_SIGNERS    allowed-signers file (relative to the repository)
-   logPath         GITSIGN_LOG                copy messages to this file (git hides them)
-   matchCommitter  GITSIGN_MATCH_COMMITTER    refuse to sign unless the identity is user.email
-An identity token in SIGSTORE_ID_TOKEN is used first, then CI credentials,
-then an interactive login.
-
-Exit codes: 0 success, 1 failure (a signature that does not verify included), 2 usage error.`,
-		Writer:          stdout,
-		ErrWriter:       stderr,
-		Reader:          stdin,
-		HideHelpCommand: true,
-		ExitErrHandler:  func(*cli.Context, error) {},
-		OnUsageError: func(c *cli.Context, err error, isSub bool) error {
-			return usageError{err.Error()}
-		},
-		Commands: []*cli.Command{
-			e.verifyCommand(),
-			{
-				Name:  "version",
-				Usage: "print the version",
-				Action: func(c *cli.Context) error {
-					fmt.Fprintf(stdout, "gitsign (waxseal) %s\n", version())
-					return nil
-				},
-			},
-		},
-		Action: func(c *cli.Context) error {
-			if c.NArg() > 0 {
-				return usagef("unknown command %q", c.Args().First())
-			}
-			return cli.ShowAppHelp(c)
-		},
-	}
-	if err := app.RunContext(ctx, args); err != nil {
+	// The human commands are parsed with the standard library's flag
+	// package: a CLI framework's package initialization would cost every
+	// gitsign process, and git starts one per signature.
+	if err := e.human(ctx, args[1:]); err != nil {
 		return e.report(err)
 	}
 	return exitOK
+}
+
+const appHelp = `NAME:
+   gitsign - keyless signing of git commits and tags
+
+USAGE:
+   gitsign [--help | --version] COMMAND [ARGS]...
+   gitsign --status-fd=N -bsau KEY            (as git signs)
+   gitsign --status-fd=N --verify SIGFILE -   (as git verifies)
+
+VERSION:
+   %s
+
+DESCRIPTION:
+   gitsign is git's x509 signing program: commits and tags are signed with a
+   short-lived certificate bound to your OpenID identity and recorded in a
+   transparency log, in the format sigstore's gitsign writes (offline mode).
+
+   Set it up:
+      git config --global gpg.format x509
+      git config --global gpg.x509.program gitsign
+      git config --global gitsign.server URL        a waxseal instance (or gitsign.fulcio + gitsign.rekor)
+      git config gitsign.allowedSigners FILE         who may sign: "<email-glob> <identity> <issuer>" per line
+
+   Then git commit -S, git tag -s, git verify-commit, git log --show-signature,
+   %%G? and git merge --verify-signatures work as with gpg. Without an allowed
+   signer, a valid signature is "U" (good, identity not trusted), never "G";
+   merge --verify-signatures refuses U, and git verify-commit does too with
+   git config gpg.minTrustLevel fully.
+
+   Configuration (git config gitsign.KEY, or the environment variable):
+      server          GITSIGN_SERVER             waxseal instance whose signing_config.json names CA, log, issuer
+      fulcio          GITSIGN_FULCIO_URL         CA URL
+      rekor           GITSIGN_REKOR_URL          transparency log URL
+      issuer          GITSIGN_OIDC_ISSUER        OIDC issuer for interactive login
+      clientID        GITSIGN_OIDC_CLIENT_ID     OIDC client ID (default sigstore)
+      redirectURL     GITSIGN_OIDC_REDIRECT_URL  loopback redirect URL
+      tokenProvider   GITSIGN_TOKEN_PROVIDER     force one token source (token, file, github-actions, browser, device, ...)
+      trustedRoot     GITSIGN_TRUSTED_ROOT       trusted_root.json (default: pinned by 'waxseal trust init')
+      allowedSigners  GITSIGN_ALLOWED_SIGNERS    allowed-signers file (relative to the repository)
+      logPath         GITSIGN_LOG                copy messages to this file (git hides them)
+      matchCommitter  GITSIGN_MATCH_COMMITTER    refuse to sign unless the identity is user.email
+   An identity token in SIGSTORE_ID_TOKEN is used first, then CI credentials,
+   then an interactive login.
+
+   Exit codes: 0 success, 1 failure (a signature that does not verify included), 2 usage error.
+
+COMMANDS:
+   verify   verify the signatures of commits and annotated tags, e.g. origin/main..HEAD
+   version  print the version
+
+GLOBAL OPTIONS:
+   --help, -h     show help
+   --version, -v  print the version
+`
+
+// human runs the commands for people and CI.
+func (e *env) human(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		fmt.Fprintf(e.stdout, appHelp, version())
+		return nil
+	}
+	switch args[0] {
+	case "-h", "--help", "-help", "help":
+		if len(args) > 1 && args[0] == "help" {
+			return e.human(ctx, []string{args[1], "--help"})
+		}
+		fmt.Fprintf(e.stdout, appHelp, version())
+		return nil
+	case "-v", "--version", "-version":
+		fmt.Fprintf(e.stdout, "gitsign version %s\n", version())
+		return nil
+	case "version":
+		fmt.Fprintf(e.stdout, "gitsign (waxseal) %s\n", version())
+		return nil
+	case "verify":
+		return e.verifyCommand(ctx, args[1:])
+	}
+	return usagef("unknown command %q", args[0])
 }
 
 func (e *env) report(err error) int {

@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"hash"
 	"io"
@@ -23,37 +24,82 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/storage/filesystem"
-	"github.com/urfave/cli/v2"
 
 	"github.com/waxseal/waxseal/common/verify"
 	"github.com/waxseal/waxseal/gitsign"
 )
 
-func (e *env) verifyCommand() *cli.Command {
-	return &cli.Command{
-		Name:      "verify",
-		Usage:     "verify the signatures of commits and annotated tags, e.g. origin/main..HEAD",
-		ArgsUsage: "[REV | RANGE]...",
-		Description: `Verifies every commit in each RANGE (git rev-list syntax, e.g. origin/main..HEAD)
-and each REV (a commit, or an annotated tag), reading the raw objects from the
-repository. An identity policy is required: --certificate-identity[-regexp] and
---certificate-oidc-issuer[-regexp], or an allowed-signers file (--allowed-signers
-or git config gitsign.allowedSigners). Prints one line per object:
-  <object> <verdict> <signer> <issuer> log=<index> <subject>
-with verdict good, untrusted (valid, identity not allowed), bad, error or unsigned.
-Exits 1 unless every object is good.`,
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "certificate-identity", Usage: "the signer's exact identity (email or URI)"},
-			&cli.StringFlag{Name: "certificate-identity-regexp", Usage: "a regexp the signer's identity must match"},
-			&cli.StringFlag{Name: "certificate-oidc-issuer", Usage: "the exact OIDC issuer"},
-			&cli.StringFlag{Name: "certificate-oidc-issuer-regexp", Usage: "a regexp the OIDC issuer must match"},
-			&cli.StringFlag{Name: "allowed-signers", Usage: "allowed-signers `FILE` (default: git config gitsign.allowedSigners)"},
-			&cli.StringFlag{Name: "trusted-root", Usage: "trusted_root.json `FILE` (default: gitsign.trustedRoot, else the pinned root)"},
-			&cli.StringFlag{Name: "C", Usage: "run in `DIR`", Value: "."},
-			&cli.BoolFlag{Name: "json", Usage: "print machine-readable JSON on stdout"},
-		},
-		Action: e.verifyAction,
+const verifyHelp = `NAME:
+   gitsign verify - verify the signatures of commits and annotated tags, e.g. origin/main..HEAD
+
+USAGE:
+   gitsign verify [options] [REV | RANGE]...
+
+DESCRIPTION:
+   Verifies every commit in each RANGE (git rev-list syntax, e.g. origin/main..HEAD)
+   and each REV (a commit, or an annotated tag), reading the raw objects from the
+   repository. An identity policy is required: --certificate-identity[-regexp] and
+   --certificate-oidc-issuer[-regexp], or an allowed-signers file (--allowed-signers
+   or git config gitsign.allowedSigners). Prints one line per object:
+     <object> <verdict> <signer> <issuer> log=<index> <subject>
+   with verdict good, untrusted (valid, identity not allowed), bad, error or unsigned.
+   Exits 1 unless every object is good.
+
+OPTIONS:
+   --certificate-identity value            the signer's exact identity (email or URI)
+   --certificate-identity-regexp value     a regexp the signer's identity must match
+   --certificate-oidc-issuer value         the exact OIDC issuer
+   --certificate-oidc-issuer-regexp value  a regexp the OIDC issuer must match
+   --allowed-signers FILE                  allowed-signers FILE (default: git config gitsign.allowedSigners)
+   --trusted-root FILE                     trusted_root.json FILE (default: gitsign.trustedRoot, else the pinned root)
+   -C DIR                                  run in DIR (default: ".")
+   --json                                  print machine-readable JSON on stdout (default: false)
+   --help, -h                              show help
+`
+
+// verifyOptions are verify's flags.
+type verifyOptions struct {
+	identity, identityRegexp, issuer, issuerRegexp string
+	allowedSigners, trustedRoot, dir               string
+	json                                           bool
+	revs                                           []string
+	policySet                                      bool // a --certificate-* flag was given, even empty
+}
+
+func parseVerifyArgs(args []string) (*verifyOptions, error) {
+	o := &verifyOptions{}
+	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&o.identity, "certificate-identity", "", "")
+	fs.StringVar(&o.identityRegexp, "certificate-identity-regexp", "", "")
+	fs.StringVar(&o.issuer, "certificate-oidc-issuer", "", "")
+	fs.StringVar(&o.issuerRegexp, "certificate-oidc-issuer-regexp", "", "")
+	fs.StringVar(&o.allowedSigners, "allowed-signers", "", "")
+	fs.StringVar(&o.trustedRoot, "trusted-root", "", "")
+	fs.StringVar(&o.dir, "C", ".", "")
+	fs.BoolVar(&o.json, "json", false, "")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
 	}
+	o.revs = fs.Args()
+	fs.Visit(func(f *flag.Flag) {
+		if strings.HasPrefix(f.Name, "certificate-") {
+			o.policySet = true
+		}
+	})
+	return o, nil
+}
+
+func (e *env) verifyCommand(ctx context.Context, args []string) error {
+	o, err := parseVerifyArgs(args)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(e.stdout, verifyHelp)
+		return nil
+	}
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	return e.verify(ctx, o)
 }
 
 // verdicts, as printed.
@@ -78,34 +124,32 @@ type verifyLine struct {
 	Reason         string    `json:"reason,omitempty"`
 }
 
-func (e *env) verifyAction(c *cli.Context) error {
-	ctx := c.Context
-	dir := c.String("C")
+func (e *env) verify(ctx context.Context, o *verifyOptions) error {
+	dir := o.dir
 	e.dir = dir
 	cfg := loadConfig(ctx, dir, e.getenv)
-	if c.String("trusted-root") != "" {
-		cfg.TrustedRoot = c.String("trusted-root")
+	if o.trustedRoot != "" {
+		cfg.TrustedRoot = o.trustedRoot
 	}
 	var identity *verify.Policy
-	if c.IsSet("certificate-identity") || c.IsSet("certificate-identity-regexp") ||
-		c.IsSet("certificate-oidc-issuer") || c.IsSet("certificate-oidc-issuer-regexp") {
+	if o.policySet {
 		identity = &verify.Policy{
-			Identity: c.String("certificate-identity"), IdentityRegexp: c.String("certificate-identity-regexp"),
-			Issuer: c.String("certificate-oidc-issuer"), IssuerRegexp: c.String("certificate-oidc-issuer-regexp"),
+			Identity: o.identity, IdentityRegexp: o.identityRegexp,
+			Issuer: o.issuer, IssuerRegexp: o.issuerRegexp,
 		}
 		if (identity.Identity == "") == (identity.IdentityRegexp == "") || (identity.Issuer == "") == (identity.IssuerRegexp == "") {
 			return usagef("give exactly one of --certificate-identity[-regexp] and one of --certificate-oidc-issuer[-regexp]")
 		}
 	}
-	if identity == nil && c.String("allowed-signers") == "" && cfg.AllowedSigners == "" {
+	if identity == nil && o.allowedSigners == "" && cfg.AllowedSigners == "" {
 		return withHint(usagef("no identity policy: who may sign?"),
 			"pass --certificate-identity and --certificate-oidc-issuer, or --allowed-signers FILE, or set git config gitsign.allowedSigners")
 	}
-	v, err := e.verifier(ctx, cfg, identity, c.String("allowed-signers"))
+	v, err := e.verifier(ctx, cfg, identity, o.allowedSigners)
 	if err != nil {
 		return err
 	}
-	revs := c.Args().Slice()
+	revs := o.revs
 	if len(revs) == 0 {
 		revs = []string{"HEAD"}
 	}
@@ -126,7 +170,7 @@ func (e *env) verifyAction(c *cli.Context) error {
 			failed++
 		}
 	}
-	if c.Bool("json") {
+	if o.json {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
 		if lines == nil {
@@ -141,7 +185,7 @@ func (e *env) verifyAction(c *cli.Context) error {
 		}
 	}
 	if failed > 0 {
-		if !c.Bool("json") {
+		if !o.json {
 			fmt.Fprintf(e.stderr, "gitsign: error: %d of %d objects failed verification\n", failed, len(lines))
 		}
 		return exitCode(exitFail)
