@@ -4,26 +4,47 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/transparency-dev/tessera"
 
 	"github.com/waxseal/waxseal/common/tlog"
 )
 
-// Appends are group committed. Tessera's queue cuts a batch every
-// BatchMaxAge whether or not its single integration worker is free, so
-// requests that arrive spread out (as HTTP requests do) make many small
-// batches queued behind each other, each paying the full fsync cost of an
-// integration. Instead, the log keeps at most batchDepth bursts of its own
-// in Tessera (one integrating, one filling): the batcher hands Tessera, in
-// one burst, everything that arrived while it waited for a slot. The
-// committer then, while Tessera integrates the next batch, gives the whole
-// batch one integration time, one fsync of the time file and one tree head
-// (whose checkpoint is signed once), and answers its requests.
+// Appends are group committed. Entries go to Tessera as they arrive, as a
+// plain Tessera client adds them, but the log keeps track of Tessera's
+// batches: Tessera's queue cuts a batch BatchMaxAge after its first entry
+// (or at BatchMaxSize entries) whether or not its single integration worker
+// is free, so requests that arrive spread out (as HTTP requests do) would
+// make many small batches queued behind each other, each paying the full
+// fsync cost of an integration. The feeder therefore opens a new Tessera
+// batch only while fewer than maxCutBatches cut batches are unresolved (one
+// integrating, one waiting); otherwise new entries wait in the log's queue
+// and go to Tessera together as soon as the integrating batch resolves. The
+// batch that fills meanwhile overlaps with an integration, so no append
+// waits out Tessera's timer with the integrator idle. (An earlier design
+// handed Tessera bursts, at most two at a time; two bursts handed within
+// BatchMaxAge shared one Tessera batch, which then integrated alone after
+// its timer, and appends took about twice as long as the engine's.)
+//
+// The log's idea of Tessera's batch boundaries is an estimate (its clock
+// and Tessera's timer differ by microseconds); it only steers how entries
+// are grouped, never what is committed.
+//
+// When an entry's index is known (Tessera resolves a whole batch at once),
+// a waiter hands it to the committer. The committer takes everything
+// resolved so far, reads the integrated tree head once, gives them one
+// integration time, one fsync of the time file and one tree head (whose
+// checkpoint is signed once), and answers their requests; while it does,
+// Tessera integrates the next batch.
 
-// maxQueued bounds the appends waiting for a batch; beyond it the log
-// pushes back with 503.
+// maxQueued bounds the appends in flight; beyond it the log pushes back
+// with 503.
 const maxQueued = 1 << 16
+
+// maxCutBatches is how many cut Tessera batches may be unresolved when the
+// log opens a new one: one integrating and one waiting.
+const maxCutBatches = 2
 
 var errOverloaded = errors.New("log is overloaded, retry later")
 var errClosed = errors.New("log is closed")
@@ -34,13 +55,29 @@ type appendReq struct {
 	leaf [32]byte
 	keys []string
 	p    *pending
+	tb   *tesseraBatch
 
 	index uint64
 	err   error
 }
 
-// batch is what the batcher hands the committer: integrated requests and
-// the tree head right after them.
+// tesseraBatch is the log's estimate of one of Tessera's batches.
+type tesseraBatch struct {
+	unresolved int  // entries handed to Tessera and not yet resolved
+	cut        bool // Tessera's queue has (by the estimate) cut it
+}
+
+// feedState is the feeder's state; l.qmu guards it.
+type feedState struct {
+	queue         []*appendReq // waiting for Tessera
+	open          *tesseraBatch
+	openAt        time.Time
+	openN         uint
+	cutUnresolved int
+}
+
+// batch is what the committer commits: integrated requests and the tree
+// head right after them.
 type batch struct {
 	reqs []*appendReq
 	size uint64
@@ -48,100 +85,137 @@ type batch struct {
 	err  error
 }
 
-// enqueue adds a request to the next batch.
+func wake(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}
+
+// enqueue queues a new entry for Tessera.
 func (l *Log) enqueue(r *appendReq) error {
 	l.qmu.Lock()
 	defer l.qmu.Unlock()
 	if l.closing {
 		return errClosed
 	}
-	if len(l.queue) >= maxQueued {
+	if l.inflight >= maxQueued {
 		return errOverloaded
 	}
-	l.queue = append(l.queue, r)
-	select {
-	case l.kick <- struct{}{}:
-	default:
-	}
+	l.inflight++
+	l.feed.queue = append(l.feed.queue, r)
+	wake(l.feedKick)
 	return nil
 }
 
-// batchDepth is how many of the log's batches may be in Tessera at once:
-// one integrating while the next one fills.
-const batchDepth = 2
+// cutLocked marks the open batch cut; l.qmu must be held.
+func (l *Log) cutLocked() {
+	f := &l.feed
+	f.open.cut = true
+	if f.open.unresolved > 0 {
+		f.cutUnresolved++
+	}
+	f.open = nil
+}
 
-// batcher feeds Tessera one burst at a time, at most batchDepth in flight;
-// see above. Batches are committed in the order they were handed over.
-func (l *Log) batcher(ctx context.Context) {
-	order := make(chan chan *batch, batchDepth)
-	committed := make(chan struct{})
-	go func() {
-		defer close(committed)
-		for c := range order {
-			l.commit(<-c)
-		}
-	}()
-	slots := make(chan struct{}, batchDepth)
-	defer func() {
-		close(order)
-		<-committed
-		close(l.stopped)
-	}()
+// feeder hands queued entries to Tessera; see above.
+func (l *Log) feeder(ctx context.Context) {
+	f := &l.feed
 	for {
 		l.qmu.Lock()
-		reqs := l.queue
-		l.queue = nil
-		closing := l.closing
+		if f.open != nil && time.Since(f.openAt) >= l.cfg.BatchMaxAge {
+			l.cutLocked()
+		}
+		var reqs []*appendReq
+		if len(f.queue) > 0 && (f.open != nil || f.cutUnresolved < maxCutBatches) {
+			if f.open == nil {
+				f.open, f.openAt, f.openN = &tesseraBatch{}, time.Now(), 0
+			}
+			n := min(uint(len(f.queue)), l.cfg.BatchMaxSize-f.openN)
+			reqs = f.queue[:n:n]
+			f.queue = f.queue[n:]
+			if len(f.queue) == 0 {
+				f.queue = nil
+			}
+			for _, r := range reqs {
+				r.tb = f.open
+			}
+			f.open.unresolved += len(reqs)
+			if f.openN += n; f.openN >= l.cfg.BatchMaxSize {
+				l.cutLocked() // Tessera flushes on the Add that fills it
+			}
+		}
+		stop := l.closing && len(f.queue) == 0
 		l.qmu.Unlock()
-		if len(reqs) == 0 {
-			if closing {
-				return
-			}
-			select {
-			case <-l.kick:
-			case <-ctx.Done():
-				return
-			}
+		for _, r := range reqs {
+			fut := l.appender.Add(ctx, tessera.NewEntry(r.body))
+			go l.await(r, fut)
+		}
+		if len(reqs) > 0 {
 			continue
 		}
-		entries := make([]*tessera.Entry, len(reqs))
-		for i, r := range reqs {
-			entries[i] = tessera.NewEntry(r.body)
+		if stop {
+			return
 		}
 		select {
-		case slots <- struct{}{}:
+		case <-l.feedKick:
 		case <-ctx.Done():
 			return
 		}
-		// Entries that arrived while waiting for a slot join this burst.
-		l.qmu.Lock()
-		more := l.queue
-		l.queue = nil
-		l.qmu.Unlock()
-		for _, r := range more {
-			entries = append(entries, tessera.NewEntry(r.body))
+	}
+}
+
+// await waits for Tessera to resolve an entry and hands it to the committer.
+func (l *Log) await(r *appendReq, fut tessera.IndexFuture) {
+	res, err := fut()
+	r.index, r.err = res.Index, err
+	if err != nil {
+		r.err = fmt.Errorf("appending: %w", err)
+	}
+	l.qmu.Lock()
+	if r.tb.unresolved--; r.tb.unresolved == 0 && r.tb.cut {
+		l.feed.cutUnresolved--
+		wake(l.feedKick)
+	}
+	l.qmu.Unlock()
+	l.resolved <- r
+}
+
+// committer commits resolved appends in groups; see above. It returns
+// once the log is closing and nothing is in flight.
+func (l *Log) committer(ctx context.Context) {
+	defer close(l.stopped)
+	for {
+		var reqs []*appendReq
+		select {
+		case r := <-l.resolved:
+			reqs = append(reqs, r)
+		case <-l.kick:
+		case <-ctx.Done():
+			return
 		}
-		reqs = append(reqs, more...)
-		futures := make([]tessera.IndexFuture, len(reqs))
-		for i, e := range entries {
-			futures[i] = l.appender.Add(ctx, e)
-		}
-		c := make(chan *batch, 1)
-		order <- c
-		go func() {
-			for i, f := range futures {
-				res, err := f()
-				reqs[i].index, reqs[i].err = res.Index, err
-				if err != nil {
-					reqs[i].err = fmt.Errorf("appending: %w", err)
-				}
+	drain:
+		for {
+			select {
+			case r := <-l.resolved:
+				reqs = append(reqs, r)
+			default:
+				break drain
 			}
-			<-slots
-			// Integrated: the head is at least past this batch.
+		}
+		if len(reqs) > 0 {
+			// Integrated: the head is at least past these entries.
 			b := &batch{reqs: reqs}
 			b.size, b.root, b.err = l.treeState()
-			c <- b
-		}()
+			l.commit(b)
+		}
+		l.qmu.Lock()
+		l.inflight -= len(reqs)
+		done := l.closing && l.inflight == 0
+		l.qmu.Unlock()
+		if done {
+			return
+		}
 	}
 }
 

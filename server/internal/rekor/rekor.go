@@ -16,9 +16,10 @@
 // checkpoint for that size itself, once per size. Every such checkpoint is
 // consistent with every other one, because the tree only grows.
 //
-// Appends are group committed (see batch.go): the log hands Tessera bursts
-// of entries, at most two at a time, and each burst shares one integration
-// time, one fsync of the time file and one signed checkpoint.
+// Appends are group committed (see batch.go): entries go to Tessera as they
+// arrive, and the entries that Tessera has integrated by the time the log
+// commits share one integration time, one fsync of the time file and one
+// signed checkpoint.
 package rekor
 
 import (
@@ -106,11 +107,15 @@ type Log struct {
 	search  map[string][]uint64
 	pending map[[32]byte]*pending
 
-	qmu     sync.Mutex
-	queue   []*appendReq
-	closing bool
-	kick    chan struct{}
-	stopped chan struct{}
+	tctx     context.Context // Tessera's context, for appends
+	qmu      sync.Mutex
+	inflight int // appends queued or in Tessera and not yet committed
+	feed     feedState
+	feedKick chan struct{}
+	closing  bool
+	resolved chan *appendReq // appends whose index Tessera has resolved
+	kick     chan struct{}   // wakes the committer when closing
+	stopped  chan struct{}   // closed when the committer returns
 }
 
 // pending is an append in flight; done is closed when the fields are set.
@@ -153,15 +158,17 @@ func Open(ctx context.Context, cfg Config) (*Log, error) {
 
 	l := &Log{
 		cfg: cfg, logID: logID, logIDHex: hex.EncodeToString(logID),
-		pubPEM:  pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}),
-		byLeaf:  map[[32]byte]uint64{},
-		search:  map[string][]uint64{},
-		pending: map[[32]byte]*pending{},
-		kick:    make(chan struct{}, 1),
-		stopped: make(chan struct{}),
+		pubPEM:   pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}),
+		byLeaf:   map[[32]byte]uint64{},
+		search:   map[string][]uint64{},
+		pending:  map[[32]byte]*pending{},
+		resolved: make(chan *appendReq, 1024),
+		kick:     make(chan struct{}, 1),
+		feedKick: make(chan struct{}, 1),
+		stopped:  make(chan struct{}),
 	}
 	tctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	l.cancel = cancel
+	l.cancel, l.tctx = cancel, tctx
 	drv, err := posix.New(tctx, posix.Config{Path: cfg.Dir})
 	if err != nil {
 		cancel()
@@ -191,7 +198,8 @@ func Open(ctx context.Context, cfg Config) (*Log, error) {
 		cancel()
 		return nil, err
 	}
-	go l.batcher(tctx)
+	go l.feeder(tctx)
+	go l.committer(tctx)
 	return l, nil
 }
 
@@ -226,10 +234,8 @@ func (l *Log) Close() error {
 	l.qmu.Lock()
 	l.closing = true
 	l.qmu.Unlock()
-	select {
-	case l.kick <- struct{}{}:
-	default:
-	}
+	wake(l.kick)
+	wake(l.feedKick)
 	select {
 	case <-l.stopped:
 	case <-ctx.Done():
