@@ -25,6 +25,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -38,6 +39,7 @@ import (
 	"github.com/waxseal/waxseal/common/tlog"
 	"github.com/waxseal/waxseal/common/trust"
 	"github.com/waxseal/waxseal/gitsign"
+	gitsigncli "github.com/waxseal/waxseal/gitsign/cli"
 	"github.com/waxseal/waxseal/server/servertest"
 )
 
@@ -157,15 +159,25 @@ func TestGitBench(t *testing.T) {
 			label, p50(signed).Round(time.Microsecond), p50(plain).Round(time.Microsecond), overhead.Round(time.Microsecond),
 			float64(p50(signed))/float64(p50(plain)), nSign)
 	}
-	signRow("live agent")
+	if os.Getenv("GITBENCH_ONLY") == "" || os.Getenv("GITBENCH_ONLY") == "sign" {
+		signRow("live agent")
+		b.env = tokenEnv
+		signRow("no agent, SIGSTORE_ID_TOKEN: a certificate per commit")
+	}
 	b.env = tokenEnv
-	signRow("no agent, SIGSTORE_ID_TOKEN: a certificate per commit")
+	if os.Getenv("GITBENCH_ONLY") == "verify" {
+		b.run(nil, "git", "commit", "-q", "--allow-empty", "-m", "base")
+	}
 
 	// 2 and 3 need many signed commits: sign them in-process with one
 	// credential and write them with git hash-object.
 	base := strings.TrimSpace(first(b.run(nil, "git", "rev-parse", "HEAD")))
 	makeSignedCommits(t, b, stack, cfg, token, base, nLog)
 
+	if os.Getenv("GITBENCH_ONLY") == "verify" {
+		profileVerify(t, b, base)
+		return
+	}
 	_, dPlain := b.run(nil, "git", "log", "--format=%H %s", "-n", strconv.Itoa(nLog))
 	_, dSig := b.run(nil, "git", "log", "--show-signature", "-n", strconv.Itoa(nLog))
 	out, _ := b.run(nil, "git", "log", "--format=%G?", "-n", strconv.Itoa(nLog))
@@ -217,4 +229,32 @@ func makeSignedCommits(t *testing.T, b *bench, stack *servertest.Stack, cfg *tru
 	b.run(nil, "git", "update-ref", "HEAD", parent)
 	t.Logf("setup: %d commits signed in-process with one credential in %v (%.1f ms each, log upload included)",
 		n, time.Since(start).Round(time.Millisecond), float64(time.Since(start).Milliseconds())/float64(n))
+}
+
+// profileVerify runs `gitsign verify` in-process under the CPU profiler
+// (GITBENCH_CPUPROFILE=FILE), for GITBENCH_ONLY=verify.
+func profileVerify(t *testing.T, b *bench, base string) {
+	bin := filepath.Join(filepath.Dir(b.dir), "bin", "gitsign")
+	for range 3 {
+		_, d := b.run(nil, bin, "verify", base+"..HEAD")
+		t.Logf("gitsign verify (binary): %v", d.Round(time.Millisecond))
+	}
+	for _, kv := range b.env {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	if p := os.Getenv("GITBENCH_CPUPROFILE"); p != "" {
+		f, err := os.Create(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pprof.StartCPUProfile(f)
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
+	for range 5 {
+		var out, errOut bytes.Buffer
+		start := time.Now()
+		code := gitsigncli.Run(context.Background(), []string{"gitsign", "verify", "-C", b.dir, base + "..HEAD"}, nil, &out, &errOut)
+		t.Logf("gitsign verify (in-process): %v, exit %d", time.Since(start).Round(time.Millisecond), code)
+	}
 }

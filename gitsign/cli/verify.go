@@ -15,6 +15,7 @@ import (
 	"io"
 	"os/exec"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -214,6 +215,9 @@ func orDash(s string) string {
 
 // verifyAll verifies objects in parallel, keeping their order.
 func verifyAll(repo *repository, v *gitsign.Verifier, ids []string) []verifyLine {
+	// Verifying allocates briefly and much, and a run is short: collect
+	// less often than the default.
+	defer debug.SetGCPercent(debug.SetGCPercent(400))
 	lines := make([]verifyLine, len(ids))
 	work := make(chan int)
 	var wg sync.WaitGroup
@@ -280,11 +284,16 @@ func verifyOne(repo *repository, v *gitsign.Verifier, id string) verifyLine {
 // storage is linked, not its porcelain: the transports it would bring cost
 // every gitsign process start-up time, and git runs one per signature.
 type repository struct {
-	dir     string
-	format  string // "sha1" or "sha256"
-	storage *filesystem.Storage
+	dir    string
+	format string // "sha1" or "sha256"
 
-	mu    sync.Mutex // go-git storage and cat-file are read one at a time
+	// gitDir and storages serve SHA-1 repositories: go-git's storage is
+	// not safe for concurrent reads, so each verifying goroutine takes one
+	// of its own (they share nothing but the files).
+	gitDir   string
+	storages chan *filesystem.Storage
+
+	mu    sync.Mutex // cat-file is read one object at a time
 	batch *catFile
 }
 
@@ -297,7 +306,8 @@ func openRepo(ctx context.Context, dir string) (*repository, error) {
 	r := &repository{dir: dir, format: f[1]}
 	switch r.format {
 	case "sha1":
-		r.storage = filesystem.NewStorage(osfs.New(f[0]), cache.NewObjectLRUDefault())
+		r.gitDir = f[0]
+		r.storages = make(chan *filesystem.Storage, runtime.GOMAXPROCS(0))
 	case "sha256":
 		if r.batch, err = startCatFile(dir); err != nil {
 			return nil, err
@@ -312,8 +322,13 @@ func (r *repository) Close() {
 	if r.batch != nil {
 		r.batch.close()
 	}
-	if r.storage != nil {
-		r.storage.Close()
+	for r.storages != nil {
+		select {
+		case s := <-r.storages:
+			s.Close()
+		default:
+			return
+		}
 	}
 }
 
@@ -342,7 +357,7 @@ func (r *repository) list(ctx context.Context, revs []string) ([]string, error) 
 }
 
 func (r *repository) read(id string) (typ string, raw []byte, err error) {
-	if r.storage != nil {
+	if r.storages != nil {
 		if typ, raw, err = r.readGoGit(id); err != nil {
 			return "", nil, err
 		}
@@ -361,9 +376,20 @@ func (r *repository) read(id string) (typ string, raw []byte, err error) {
 }
 
 func (r *repository) readGoGit(id string) (string, []byte, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	obj, err := r.storage.EncodedObject(plumbing.AnyObject, plumbing.NewHash(id))
+	var st *filesystem.Storage
+	select {
+	case st = <-r.storages:
+	default:
+		st = filesystem.NewStorage(osfs.New(r.gitDir), cache.NewObjectLRU(8*cache.MiByte))
+	}
+	defer func() {
+		select {
+		case r.storages <- st:
+		default:
+			st.Close()
+		}
+	}()
+	obj, err := st.EncodedObject(plumbing.AnyObject, plumbing.NewHash(id))
 	if err != nil {
 		return "", nil, fmt.Errorf("reading %s: %w", id, err)
 	}
