@@ -2,13 +2,17 @@ package cli
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/waxseal/waxseal/common/agent"
@@ -20,6 +24,7 @@ import (
 	"github.com/waxseal/waxseal/common/trust"
 	"github.com/waxseal/waxseal/common/verify"
 	"github.com/waxseal/waxseal/gitsign"
+	"github.com/waxseal/waxseal/internal/atomicfile"
 )
 
 var httpClient = &http.Client{Timeout: 60 * time.Second}
@@ -38,11 +43,8 @@ func (e *env) endpoints(ctx context.Context, cfg *config) (*endpoints, error) {
 	if ep.CA == "" || ep.Log == "" {
 		var sc *trust.SigningConfig
 		if cfg.Server != "" {
-			_, data, err := trust.Fetch(ctx, httpClient, cfg.Server)
-			if err != nil {
-				return nil, withHint(err, "is a waxseal server running at %s (gitsign.server)?", cfg.Server)
-			}
-			if sc, err = trust.ParseSigningConfig(data, time.Now()); err != nil {
+			var err error
+			if sc, err = e.serverSigningConfig(ctx, cfg.Server); err != nil {
 				return nil, err
 			}
 		} else {
@@ -67,6 +69,59 @@ func (e *env) endpoints(ctx context.Context, cfg *config) (*endpoints, error) {
 		ep.Issuer = cfg.Issuer
 	}
 	return ep, nil
+}
+
+// signingConfigTTL is how long a server's signing config is reused from
+// the cache: git starts one gitsign per signature, and fetching it costs two
+// HTTP round trips (a TLS handshake each time) on every commit of a rebase.
+// It only names the services; what they issue is checked against the
+// trusted root all the same.
+const signingConfigTTL = 5 * time.Minute
+
+// serverSigningConfig returns the signing config of a waxseal server, from
+// the user's cache directory when fetched less than signingConfigTTL ago.
+func (e *env) serverSigningConfig(ctx context.Context, server string) (*trust.SigningConfig, error) {
+	now := time.Now()
+	cache := signingConfigCache(server, e.getenv)
+	if cache != "" {
+		if fi, err := os.Stat(cache); err == nil && now.Sub(fi.ModTime()) >= 0 && now.Sub(fi.ModTime()) < signingConfigTTL {
+			if data, err := os.ReadFile(cache); err == nil {
+				if sc, err := trust.ParseSigningConfig(data, now); err == nil {
+					return sc, nil
+				}
+			}
+		}
+	}
+	_, data, err := trust.Fetch(ctx, httpClient, server)
+	if err != nil {
+		return nil, withHint(err, "is a waxseal server running at %s (gitsign.server)?", server)
+	}
+	sc, err := trust.ParseSigningConfig(data, now)
+	if err != nil {
+		return nil, err
+	}
+	if cache != "" {
+		if err := os.MkdirAll(filepath.Dir(cache), 0o700); err == nil {
+			atomicfile.Write(cache, data, 0o600) // a cache: failing to write it is no error
+		}
+	}
+	return sc, nil
+}
+
+// signingConfigCache is where the signing config of server is cached:
+// $XDG_CACHE_HOME/waxseal/gitsign/ (or ~/.cache/...), one file per server
+// URL; "" when there is no cache directory.
+func signingConfigCache(server string, getenv func(string) string) string {
+	dir := getenv("XDG_CACHE_HOME")
+	if dir == "" {
+		home := getenv("HOME")
+		if home == "" {
+			return ""
+		}
+		dir = filepath.Join(home, ".cache")
+	}
+	sum := sha256.Sum256([]byte(strings.TrimRight(server, "/")))
+	return filepath.Join(dir, "waxseal", "gitsign", "signing_config-"+hex.EncodeToString(sum[:8])+".json")
 }
 
 func loadPinned() (*trust.Pinned, error) {
