@@ -65,7 +65,16 @@ func readJSON(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, bool
 			return nil, false
 		}
 	}
-	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	body := http.MaxBytesReader(w, r.Body, limit)
+	var b []byte
+	var err error
+	if n := r.ContentLength; n > 0 && n <= limit {
+		// The server holds the body to its Content-Length.
+		b = make([]byte, n)
+		_, err = io.ReadFull(body, b)
+	} else {
+		b, err = io.ReadAll(body)
+	}
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
@@ -109,7 +118,7 @@ func (l *Log) handleCreate(w http.ResponseWriter, r *http.Request) {
 	} else {
 		w.Header().Set("ETag", id)
 	}
-	writeJSON(w, code, tlog.LogEntry{id: v})
+	writeLogEntry(w, code, id, v)
 }
 
 // byIndex answers one acknowledged entry or false.
@@ -130,7 +139,7 @@ func (l *Log) answerOne(w http.ResponseWriter, id string, v tlog.LogEntryValue, 
 	case err != nil:
 		writeError(w, http.StatusServiceUnavailable, "%v", err)
 	default:
-		writeJSON(w, http.StatusOK, tlog.LogEntry{id: v})
+		writeLogEntry(w, http.StatusOK, id, v)
 	}
 }
 

@@ -2,6 +2,7 @@ package rekor
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sync"
 	"testing"
@@ -148,4 +149,54 @@ func BenchmarkEntry(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// TestEncodeLogEntry holds the direct encoder to encoding/json.
+func TestEncodeLogEntry(t *testing.T) {
+	l, _ := openLog(t, t.TempDir(), testKey(t))
+	bodies := appendMany(t, l, 5, 2)
+	tr := l.head.Load()
+	check := func(id string, v tlog.LogEntryValue) {
+		t.Helper()
+		want, err := json.Marshal(tlog.LogEntry{id: v})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := appendLogEntry(nil, id, v); string(got) != string(want) {
+			t.Fatalf("direct %s\njson   %s", got, want)
+		}
+	}
+	for idx, body := range bodies {
+		id, v, err := l.entry(context.Background(), idx, body, 1700000000, tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(id, v)
+		v.Verification.InclusionProof.Hashes = nil
+		check(id, v)
+		v.Verification.SignedEntryTimestamp = nil
+		check(id, v)
+		v.Verification.InclusionProof = nil
+		check(id, v)
+		v.Verification = nil
+		check(id, v)
+	}
+	check(`odd "id" <&>`+"\n\u2028é\xff", tlog.LogEntryValue{LogID: "a\tb", IntegratedTime: -1,
+		Verification: &tlog.Verification{InclusionProof: &tlog.InclusionProof{Checkpoint: "x — y\n", Hashes: []string{}}}})
+}
+
+func FuzzEncodeLogEntry(f *testing.F) {
+	f.Add("id", []byte("body"), int64(1), "logid", int64(2), "cp\n", "h1", "root", int64(3), []byte("set"))
+	f.Fuzz(func(t *testing.T, id string, body []byte, it int64, logID string, li int64, cp, h, root string, size int64, set []byte) {
+		v := tlog.LogEntryValue{Body: body, IntegratedTime: it, LogID: logID, LogIndex: li,
+			Verification: &tlog.Verification{SignedEntryTimestamp: set,
+				InclusionProof: &tlog.InclusionProof{Checkpoint: cp, Hashes: []string{h, root}, LogIndex: li, RootHash: root, TreeSize: size}}}
+		want, err := json.Marshal(tlog.LogEntry{id: v})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := appendLogEntry(nil, id, v); string(got) != string(want) {
+			t.Fatalf("direct %s\njson   %s", got, want)
+		}
+	})
 }
