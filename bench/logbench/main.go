@@ -53,6 +53,7 @@ type result struct {
 	p50, p99 time.Duration
 	errs     int64
 	cpu      time.Duration // server CPU (user+system) per append; API rows only
+	genCPU   time.Duration // the load generator's own CPU per append; API rows only
 }
 
 // settings are the log's Tessera batching parameters, read from rekorserve
@@ -133,6 +134,11 @@ func main() {
 		}
 		row("HTTP API", r, fmt.Sprintf("%.2fx", r.rate/engine[i].rate), target)
 	}
+	fmt.Printf("\nLoad generator's own CPU per append (it shares the machine with the server):")
+	for _, r := range api {
+		fmt.Printf(" %d clients %dµs;", r.n, r.genCPU.Microseconds())
+	}
+	fmt.Println()
 }
 
 var cleanup = func() {}
@@ -334,7 +340,7 @@ func benchAPI(bin, dir string, n int, d time.Duration, entries [][]byte, profDir
 		defer c.Close()
 		conns[i] = c
 	}
-	cpu0 := procCPU(cmd.Process.Pid)
+	cpu0, gen0 := procCPU(cmd.Process.Pid), selfCPU()
 	var next atomic.Int64
 	r := run(n, d, func(c, i int) error {
 		k := next.Add(1) - 1
@@ -357,6 +363,7 @@ func benchAPI(bin, dir string, n int, d time.Duration, entries [][]byte, profDir
 	})
 	if cpu1 := procCPU(cmd.Process.Pid); cpu0 >= 0 && cpu1 >= 0 && r.rate > 0 {
 		r.cpu = time.Duration(float64(cpu1-cpu0) / (r.rate * d.Seconds()))
+		r.genCPU = time.Duration(float64(selfCPU()-gen0) / (r.rate * d.Seconds()))
 	}
 	if profDir != "" {
 		profWG.Wait()
