@@ -16,10 +16,10 @@
 // checkpoint for that size itself, once per size. Every such checkpoint is
 // consistent with every other one, because the tree only grows.
 //
-// Appends are group committed (see batch.go): entries go to Tessera as they
-// arrive, and the entries that Tessera has integrated by the time the log
-// commits share one integration time, one fsync of the time file and one
-// signed checkpoint.
+// Appends are group committed (see batch.go): the log lets one Tessera
+// batch integrate at a time while the next one gathers entries, and each
+// integrated batch shares one integration time, one fsync of the time file
+// and one signed checkpoint.
 package rekor
 
 import (
