@@ -3,7 +3,7 @@
 // (real hashedrekord entries, signature checks, SET, inclusion proof,
 // checkpoint, fsynced integration times), and prints their ratio.
 //
-//	go run ./bench/logbench [-d 3s] [-clients 1,16,64] [-profile DIR] [-timeout 3m]
+//	go run ./bench/logbench [-d 3s] [-clients 1,16,64] [-profile DIR] [-timeout 3m] [-server BIN]
 //
 // Both rows run with the log's own Tessera settings (rekorserve -settings).
 // -profile saves CPU, block and mutex profiles of the API server during the
@@ -69,6 +69,7 @@ func main() {
 	clientsFlag := flag.String("clients", "1,16,64", "concurrent clients per row")
 	profDir := flag.String("profile", "", "if set, write CPU, block and mutex profiles of the API server under the largest load to this directory")
 	timeout := flag.Duration("timeout", 3*time.Minute, "abort the whole run after this long")
+	serverBin := flag.String("server", "", "use this prebuilt rekorserve binary (e.g. of an older revision, to compare) instead of building the tree's")
 	flag.Parse()
 	var clients []int
 	for _, s := range strings.Split(*clientsFlag, ",") {
@@ -89,7 +90,10 @@ func main() {
 	}
 	cleanup = func() { os.RemoveAll(tmp) }
 	defer cleanup()
-	bin := buildServer(tmp)
+	bin := *serverBin
+	if bin == "" {
+		bin = buildServer(tmp)
+	}
 	set := serverSettings(bin)
 	entries := makeEntries(int(20000 * d.Seconds()))
 
