@@ -21,10 +21,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/go-git/go-billy/v5/osfs"
-	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/cache"
-	"github.com/go-git/go-git/v5/storage/filesystem"
 
 	"github.com/waxseal/waxseal/common/verify"
 	"github.com/waxseal/waxseal/gitsign"
@@ -277,21 +273,19 @@ func verifyOne(repo *repository, v *gitsign.Verifier, id string) verifyLine {
 	return l
 }
 
-// repository reads raw objects: with go-git's object storage for SHA-1
-// repositories, with `git cat-file --batch` for SHA-256 ones (go-git v5
-// supports one object format per build, chosen by a build tag). Either way
-// the bytes are checked against the object ID before use. Only go-git's
-// storage is linked, not its porcelain: the transports it would bring cost
-// every gitsign process start-up time, and git runs one per signature.
+// repository reads raw objects: with go-git's object formats for SHA-1
+// repositories (objectStore), with `git cat-file --batch` for SHA-256 ones
+// (go-git v5 supports one object format per build, chosen by a build tag).
+// Either way the bytes are checked against the object ID before use.
 type repository struct {
 	dir    string
 	format string // "sha1" or "sha256"
 
-	// gitDir and storages serve SHA-1 repositories: go-git's storage is
-	// not safe for concurrent reads, so each verifying goroutine takes one
-	// of its own (they share nothing but the files).
-	gitDir   string
-	storages chan *filesystem.Storage
+	// gitDir and stores serve SHA-1 repositories: an objectStore is not
+	// safe for concurrent reads, so each verifying goroutine takes one of
+	// its own (they share nothing but the files).
+	gitDir string
+	stores chan *objectStore
 
 	mu    sync.Mutex // cat-file is read one object at a time
 	batch *catFile
@@ -307,7 +301,7 @@ func openRepo(ctx context.Context, dir string) (*repository, error) {
 	switch r.format {
 	case "sha1":
 		r.gitDir = f[0]
-		r.storages = make(chan *filesystem.Storage, runtime.GOMAXPROCS(0))
+		r.stores = make(chan *objectStore, runtime.GOMAXPROCS(0))
 	case "sha256":
 		if r.batch, err = startCatFile(dir); err != nil {
 			return nil, err
@@ -322,9 +316,9 @@ func (r *repository) Close() {
 	if r.batch != nil {
 		r.batch.close()
 	}
-	for r.storages != nil {
+	for r.stores != nil {
 		select {
-		case s := <-r.storages:
+		case s := <-r.stores:
 			s.Close()
 		default:
 			return
@@ -357,7 +351,7 @@ func (r *repository) list(ctx context.Context, revs []string) ([]string, error) 
 }
 
 func (r *repository) read(id string) (typ string, raw []byte, err error) {
-	if r.storages != nil {
+	if r.stores != nil {
 		if typ, raw, err = r.readGoGit(id); err != nil {
 			return "", nil, err
 		}
@@ -376,33 +370,20 @@ func (r *repository) read(id string) (typ string, raw []byte, err error) {
 }
 
 func (r *repository) readGoGit(id string) (string, []byte, error) {
-	var st *filesystem.Storage
+	var st *objectStore
 	select {
-	case st = <-r.storages:
+	case st = <-r.stores:
 	default:
-		st = filesystem.NewStorage(osfs.New(r.gitDir), cache.NewObjectLRU(8*cache.MiByte))
+		st = newObjectStore(r.gitDir)
 	}
 	defer func() {
 		select {
-		case r.storages <- st:
+		case r.stores <- st:
 		default:
 			st.Close()
 		}
 	}()
-	obj, err := st.EncodedObject(plumbing.AnyObject, plumbing.NewHash(id))
-	if err != nil {
-		return "", nil, fmt.Errorf("reading %s: %w", id, err)
-	}
-	rd, err := obj.Reader()
-	if err != nil {
-		return "", nil, err
-	}
-	defer rd.Close()
-	raw, err := io.ReadAll(io.LimitReader(rd, 64<<20+1))
-	if err != nil {
-		return "", nil, err
-	}
-	return obj.Type().String(), raw, nil
+	return st.read(id, 64<<20)
 }
 
 // checkID recomputes an object's ID from its bytes.
