@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 )
@@ -24,9 +25,12 @@ import (
 // "gitdir:"/"gitdir/i:" are followed.
 //
 // It returns errUnsupported for anything it does not read exactly as git
-// (another includeIf condition, `git -c` values it cannot parse, a file it
-// cannot parse): the caller then asks git.
+// (another includeIf condition, GIT_CONFIG, `git -c` values it cannot parse,
+// a file it cannot parse): the caller then asks git.
 func readGitConfig(dir string, getenv func(string) string) (map[string]string, error) {
+	if getenv("GIT_CONFIG") != "" {
+		return nil, errUnsupported
+	}
 	r := &configReader{getenv: getenv, vals: map[string]string{}}
 	if dir == "" {
 		dir = "."
@@ -200,7 +204,7 @@ func (r *configReader) condition(cond, from string) (bool, error) {
 		return false, err
 	}
 	if strings.HasPrefix(pattern, "./") {
-		pattern = filepath.Join(filepath.Dir(from), pattern[2:])
+		pattern = filepath.Dir(from) + "/" + pattern[2:]
 	} else if !filepath.IsAbs(pattern) {
 		pattern = "**/" + pattern
 	}
@@ -259,16 +263,101 @@ func wildmatchRegexp(pattern string, fold bool) (*regexp.Regexp, error) {
 }
 
 // envParameters applies GIT_CONFIG_COUNT/GIT_CONFIG_KEY_n/GIT_CONFIG_VALUE_n
-// and GIT_CONFIG_PARAMETERS (`git -c`), which git passes to the programs it
-// runs.
+// then GIT_CONFIG_PARAMETERS (`git -c`), which git passes on to the
+// programs it runs, in git's order.
 func (r *configReader) envParameters() error {
-	if n := r.getenv("GIT_CONFIG_COUNT"); n != "" && n != "0" {
+	if n := r.getenv("GIT_CONFIG_COUNT"); n != "" {
+		count, err := strconv.Atoi(n)
+		if err != nil || count < 0 {
+			return errUnsupported
+		}
+		for i := range count {
+			k := r.getenv("GIT_CONFIG_KEY_" + strconv.Itoa(i))
+			if k == "" {
+				return errUnsupported
+			}
+			if err := r.param(k, r.getenv("GIT_CONFIG_VALUE_"+strconv.Itoa(i)), false); err != nil {
+				return err
+			}
+		}
+	}
+	p := r.getenv("GIT_CONFIG_PARAMETERS")
+	for {
+		p = strings.TrimLeft(p, " \t\n")
+		if p == "" {
+			return nil
+		}
+		key, rest, ok := sqDequote(p)
+		if !ok {
+			return errUnsupported
+		}
+		if strings.HasPrefix(rest, "=") { // 'key'='value' (git 2.31 and later)
+			if rest == "=" || strings.IndexAny(rest[1:2], " \t\n") == 0 { // 'key'= : a bare boolean
+				if err := r.param(key, "", true); err != nil {
+					return err
+				}
+				p = rest[1:]
+				continue
+			}
+			value, rest2, ok := sqDequote(rest[1:])
+			if !ok {
+				return errUnsupported
+			}
+			if err := r.param(key, value, false); err != nil {
+				return err
+			}
+			p = rest2
+			continue
+		}
+		// 'key=value', or 'key' alone (a bare boolean).
+		k, v, hasValue := strings.Cut(key, "=")
+		if err := r.param(k, v, !hasValue); err != nil {
+			return err
+		}
+		p = rest
+	}
+}
+
+// param applies one command-line setting, "section[.subsection].name".
+func (r *configReader) param(key, value string, bare bool) error {
+	first, last := strings.Index(key, "."), strings.LastIndex(key, ".")
+	if first <= 0 || last == len(key)-1 {
 		return errUnsupported
 	}
-	if p := r.getenv("GIT_CONFIG_PARAMETERS"); strings.TrimSpace(p) != "" {
+	e := configEntry{section: key[:first], name: key[last+1:], value: value, bare: bare}
+	if first != last {
+		// git lowercases a command-line key's subsection too.
+		e.subsection = strings.ToLower(key[first+1 : last])
+	}
+	switch strings.ToLower(e.section) {
+	case "include", "includeif":
 		return errUnsupported
 	}
+	r.set(e)
 	return nil
+}
+
+// sqDequote reads one shell single-quoted word as git writes them
+// ('it'\”s'), returning it and what follows.
+func sqDequote(s string) (word, rest string, ok bool) {
+	var b strings.Builder
+	for {
+		if !strings.HasPrefix(s, "'") {
+			return "", "", false
+		}
+		end := strings.IndexByte(s[1:], '\'')
+		if end < 0 {
+			return "", "", false
+		}
+		b.WriteString(s[1 : 1+end])
+		s = s[end+2:]
+		if len(s) >= 3 && s[0] == '\\' && (s[1] == '\'' || s[1] == '!') && s[2] == '\'' {
+			b.WriteByte(s[1])
+			s = s[2:]
+			continue
+		}
+		return b.String(), s, true
+	}
 }
 
 // findGitDir finds the repository as git does from dir: GIT_DIR, else the

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -23,7 +24,7 @@ func TestReadGitConfig(t *testing.T) {
 		"XDG_CONFIG_HOME":     filepath.Join(home, "xdg"),
 	}
 	getenv := func(k string) string { return env[k] }
-	git := func(dir string, args ...string) {
+	git := func(dir string, args ...string) string {
 		t.Helper()
 		cmd := exec.Command("git", args...)
 		cmd.Dir = dir
@@ -31,9 +32,11 @@ func TestReadGitConfig(t *testing.T) {
 		for k, v := range env {
 			cmd.Env = append(cmd.Env, k+"="+v)
 		}
-		if out, err := cmd.CombinedOutput(); err != nil {
+		out, err := cmd.Output()
+		if err != nil {
 			t.Fatalf("git %v: %v\n%s", args, err, out)
 		}
+		return string(out)
 	}
 	write := func(p, s string) {
 		t.Helper()
@@ -101,6 +104,24 @@ b
 		t.Errorf("worktree: ours %q\n  git %q", got, w)
 	}
 
+	// `git -c` and GIT_CONFIG_COUNT, as git passes them to the programs it
+	// runs.
+	env["GIT_CONFIG_PARAMETERS"] = strings.TrimSuffix(git(repo, "-c", "alias.penv=!printenv GIT_CONFIG_PARAMETERS",
+		"-c", "gitsign.server=it's  here", "-c", "gitsign.matchCommitter", "-c", "gitsign.Sub.x=y", "-c", "USER.EMAIL=c@example.com", "penv"), "\n")
+	env["GIT_CONFIG_COUNT"] = "2"
+	env["GIT_CONFIG_KEY_0"], env["GIT_CONFIG_VALUE_0"] = "gitsign.rekor", "https://count.example"
+	env["GIT_CONFIG_KEY_1"], env["GIT_CONFIG_VALUE_1"] = "gitsign.server", "overridden by -c"
+	got, err = readGitConfig(repo, getenv)
+	if err != nil {
+		t.Fatalf("%s: %v", env["GIT_CONFIG_PARAMETERS"], err)
+	}
+	if w := want(repo); !reflect.DeepEqual(w, got) || got["gitsign.server"] != "it's  here" {
+		t.Errorf("git -c %s: ours %q\n  git %q", env["GIT_CONFIG_PARAMETERS"], got, w)
+	}
+	for _, k := range []string{"GIT_CONFIG_PARAMETERS", "GIT_CONFIG_COUNT", "GIT_CONFIG_KEY_0", "GIT_CONFIG_VALUE_0", "GIT_CONFIG_KEY_1", "GIT_CONFIG_VALUE_1"} {
+		delete(env, k)
+	}
+
 	// What it cannot read exactly, it leaves to git.
 	for _, s := range []string{
 		"[includeIf \"onbranch:main\"]\n\tpath = x\n",
@@ -127,7 +148,7 @@ func readFile(t *testing.T, p string) string {
 // setEnv puts env into the process environment for gitConfig's git run
 // (restored at the end of the test).
 func setEnv(t *testing.T, env map[string]string) {
-	for _, k := range []string{"GIT_DIR", "GIT_CONFIG_GLOBAL", "GIT_CONFIG_PARAMETERS", "GIT_CONFIG_COUNT", "GIT_COMMON_DIR"} {
+	for _, k := range []string{"GIT_DIR", "GIT_CONFIG_GLOBAL", "GIT_CONFIG_PARAMETERS", "GIT_CONFIG_COUNT", "GIT_COMMON_DIR", "GIT_CONFIG"} {
 		t.Setenv(k, "")
 		os.Unsetenv(k)
 	}

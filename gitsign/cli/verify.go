@@ -21,7 +21,6 @@ import (
 	"sync"
 	"time"
 
-
 	"github.com/waxseal/waxseal/common/verify"
 	"github.com/waxseal/waxseal/gitsign"
 )
