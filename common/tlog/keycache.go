@@ -16,7 +16,7 @@ import (
 // ordinary size; the cache is a bounded LRU.
 const (
 	keyCacheSize   = 1024
-	keyCacheMaxPEM = 16 << 10
+	keyCacheMaxPEM = 8 << 10
 )
 
 type parsedKey struct {

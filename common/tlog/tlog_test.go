@@ -16,6 +16,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/cyberphone/json-canonicalization/go/src/webpki.org/jsoncanonicalizer"
 	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
 	rekorv1 "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
 	"github.com/transparency-dev/merkle/rfc6962"
@@ -223,6 +224,7 @@ func TestTLETamper(t *testing.T) {
 func FuzzCanonicalize(f *testing.F) {
 	f.Add([]byte(`{"apiVersion":"0.0.1","kind":"hashedrekord","spec":{}}`))
 	f.Add([]byte(`{"apiVersion":"0.0.1","kind":"dsse","spec":{"proposedContent":{"envelope":"{}","verifiers":[]}}}`))
+	f.Add(keylessEntries(f, 1)[0]) // valid: mutations stay close to valid entries
 	f.Fuzz(func(t *testing.T, b []byte) {
 		e, err := Canonicalize(b)
 		if err != nil {
@@ -230,6 +232,10 @@ func FuzzCanonicalize(f *testing.F) {
 				t.Fatalf("error %v does not wrap ErrInvalidEntry", err)
 			}
 			return
+		}
+		// The body is canonical: the generic canonicalizer leaves it as is.
+		if c, err := jsoncanonicalizer.Transform(e.Body); err != nil || string(c) != string(e.Body) {
+			t.Fatalf("body is not in JCS form: %s\njcs: %s (%v)", e.Body, c, err)
 		}
 		if _, err := ParseBody(e.Body); err != nil {
 			t.Fatalf("canonical body does not parse: %v", err)

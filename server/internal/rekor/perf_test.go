@@ -1,10 +1,13 @@
 package rekor
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/transparency-dev/merkle/compact"
@@ -197,6 +200,35 @@ func FuzzEncodeLogEntry(f *testing.F) {
 		}
 		if got := appendLogEntry(nil, id, v); string(got) != string(want) {
 			t.Fatalf("direct %s\njson   %s", got, want)
+		}
+	})
+}
+
+// BenchmarkCreate measures the whole append path through the handler
+// (validation, group commit, answer) with many requests in flight.
+func BenchmarkCreate(b *testing.B) {
+	l, _ := openLog(b, b.TempDir(), testKey(b))
+	s := newSigner(b, "bench@example.com")
+	reqs := make([][]byte, b.N)
+	for i := range reqs {
+		reqs[i], _ = s.entry(b, fmt.Sprint("bench ", i))
+	}
+	h := l.Handler()
+	var next atomic.Int64
+	b.SetParallelism(32)
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := next.Add(1) - 1
+			req := httptest.NewRequest("POST", "/api/v1/log/entries", bytes.NewReader(reqs[i]))
+			req.Header.Set("Content-Type", "application/json")
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, req)
+			if w.Code != 201 {
+				b.Errorf("HTTP %d: %s", w.Code, w.Body)
+				return
+			}
 		}
 	})
 }
