@@ -215,15 +215,23 @@ func (l *Log) committer(ctx context.Context) {
 		if len(reqs) > 0 {
 			b := &batch{}
 			deadline := time.Now().Add(groupWait)
+			// Integrated: the head is at least past these entries. The
+			// tree state is read again only if an entry that resolved
+			// since is beyond it.
+			b.size, b.root, b.err = l.treeState()
+			fresh := true
 			for {
-				// Integrated: the head is at least past these entries.
-				b.size, b.root, b.err = l.treeState()
 				ok, beyond := 0, false
 				for _, r := range reqs {
 					if r.err == nil {
 						ok++
 						beyond = beyond || r.index >= b.size
 					}
+				}
+				if beyond && !fresh && b.err == nil {
+					b.size, b.root, b.err = l.treeState()
+					fresh = true
+					continue
 				}
 				if b.err != nil || !beyond && received+uint64(ok) >= b.size-min(base, b.size) {
 					received += uint64(ok)
@@ -243,6 +251,7 @@ func (l *Log) committer(ctx context.Context) {
 				select {
 				case r := <-l.resolved:
 					reqs = l.drainResolved(append(reqs, r))
+					fresh = false
 				case <-timer.C:
 				}
 				timer.Stop()
