@@ -250,7 +250,7 @@ func (e *env) verifier(ctx context.Context, cfg *config, identity *verify.Policy
 		// git runs its helpers from the top of the work tree; elsewhere,
 		// ask git where that is.
 		base := e.dir
-		if !e.calledByGit {
+		if !e.calledByGit && !filepath.IsAbs(cfg.AllowedSigners) && !strings.HasPrefix(cfg.AllowedSigners, "~/") {
 			base = topLevel(ctx, e.dir)
 		}
 		file = resolve(cfg.AllowedSigners, base, home)

@@ -154,11 +154,10 @@ func (e *env) verify(ctx context.Context, o *verifyOptions) error {
 		return err
 	}
 	defer repo.Close()
-	ids, err := repo.list(ctx, revs)
+	lines, err := verifyAll(repo, v, func(emit func(string)) error { return repo.list(ctx, revs, emit) })
 	if err != nil {
 		return err
 	}
-	lines := verifyAll(repo, v, ids)
 
 	failed := 0
 	for _, l := range lines {
@@ -208,29 +207,49 @@ func orDash(s string) string {
 	return s
 }
 
-// verifyAll verifies objects in parallel, keeping their order.
-func verifyAll(repo *repository, v *gitsign.Verifier, ids []string) []verifyLine {
+// verifyAll verifies the objects list hands out in parallel, while list is
+// still running (git rev-list takes a while over a long range), keeping
+// their order.
+func verifyAll(repo *repository, v *gitsign.Verifier, list func(emit func(id string)) error) ([]verifyLine, error) {
 	// Verifying allocates briefly and much, and a run is short: collect
 	// less often than the default.
 	defer debug.SetGCPercent(debug.SetGCPercent(400))
-	lines := make([]verifyLine, len(ids))
-	work := make(chan int)
-	var wg sync.WaitGroup
+	type job struct {
+		i  int
+		id string
+	}
+	var (
+		work  = make(chan job, 1024)
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		lines []verifyLine
+	)
 	for range runtime.GOMAXPROCS(0) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := range work {
-				lines[i] = verifyOne(repo, v, ids[i])
+			for j := range work {
+				l := verifyOne(repo, v, j.id)
+				mu.Lock()
+				for len(lines) <= j.i {
+					lines = append(lines, verifyLine{})
+				}
+				lines[j.i] = l
+				mu.Unlock()
 			}
 		}()
 	}
-	for i := range ids {
-		work <- i
-	}
+	n := 0
+	err := list(func(id string) {
+		work <- job{n, id}
+		n++
+	})
 	close(work)
 	wg.Wait()
-	return lines
+	if err != nil {
+		return nil, err
+	}
+	return lines[:n], nil
 }
 
 func verifyOne(repo *repository, v *gitsign.Verifier, id string) verifyLine {
@@ -325,11 +344,10 @@ func (r *repository) Close() {
 	}
 }
 
-// list expands revisions and ranges into object IDs: every commit of a
-// range (git rev-list), or the object a revision names (an annotated tag
-// stays a tag).
-func (r *repository) list(ctx context.Context, revs []string) ([]string, error) {
-	var ids []string
+// list expands revisions and ranges into object IDs, handing each to emit
+// as git prints it: every commit of a range (git rev-list), or the object
+// a revision names (an annotated tag stays a tag).
+func (r *repository) list(ctx context.Context, revs []string, emit func(id string)) error {
 	for _, rev := range revs {
 		var args []string
 		if strings.Contains(rev, "..") {
@@ -340,13 +358,24 @@ func (r *repository) list(ctx context.Context, revs []string) ([]string, error) 
 		cmd := exec.CommandContext(ctx, "git", append([]string{"-C", r.dir}, args...)...)
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
-		out, err := cmd.Output()
+		out, err := cmd.StdoutPipe()
 		if err != nil {
-			return nil, usagef("bad revision %q: %s", rev, strings.TrimSpace(stderr.String()))
+			return err
 		}
-		ids = append(ids, strings.Fields(string(out))...)
+		if err := cmd.Start(); err != nil {
+			return err
+		}
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			for _, id := range strings.Fields(sc.Text()) {
+				emit(id)
+			}
+		}
+		if err := cmd.Wait(); err != nil {
+			return usagef("bad revision %q: %s", rev, strings.TrimSpace(stderr.String()))
+		}
 	}
-	return ids, nil
+	return nil
 }
 
 func (r *repository) read(id string) (typ string, raw []byte, err error) {
