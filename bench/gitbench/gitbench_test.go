@@ -313,9 +313,15 @@ func makeSignedCommits(t *testing.T, b *bench, stack *servertest.Stack, cfg *tru
 // (GITBENCH_CPUPROFILE=FILE), for GITBENCH_ONLY=verify.
 func profileVerify(t *testing.T, b *bench, base string) {
 	bin := filepath.Join(filepath.Dir(b.dir), "bin", "gitsign")
+	bins := []string{bin}
+	if bl := os.Getenv("GITBENCH_BASELINE_BIN"); bl != "" {
+		bins = append(bins, bl)
+	}
 	for range 3 {
-		_, d := b.run(nil, bin, "verify", base+"..HEAD")
-		t.Logf("gitsign verify (binary): %v", d.Round(time.Millisecond))
+		for _, bin := range bins {
+			_, d := b.run(nil, bin, "verify", base+"..HEAD")
+			t.Logf("%s verify (binary): %v", bin, d.Round(time.Millisecond))
+		}
 	}
 	for _, kv := range b.env {
 		k, v, _ := strings.Cut(kv, "=")
