@@ -43,9 +43,3 @@ prints the ID token. Use it to script signing in tests and CI:
 		}},
 	}
 }
-
-// interactive returns the browser login for an issuer: the authorization URL
-// is printed, and opened in a browser where one can be started.
-func (e *env) interactive(issuer string) oidc.TokenSource {
-	return oidc.Interactive{Issuer: issuer, Out: e.stderr, OpenBrowser: openBrowser}
-}

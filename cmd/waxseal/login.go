@@ -71,7 +71,7 @@ func (e *env) tokenOptions(ctx context.Context, c *cli.Context, svc *services, n
 		ClientID:       c.String("oidc-client-id"),
 		RedirectURL:    c.String("oidc-redirect-url"),
 		ConnectorID:    c.String("oidc-connector-id"),
-		OpenBrowser:    openBrowser,
+		OpenBrowser:    oidc.OpenBrowser,
 		Out:            e.stderr,
 		HTTPClient:     httpClient,
 	}

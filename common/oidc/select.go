@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"runtime"
 	"strings"
 	"time"
@@ -281,4 +282,24 @@ func (s *Spec) Source() (TokenSource, error) {
 		return Buildkite{Audience: s.Audience}, nil
 	}
 	return nil, fmt.Errorf("provider %q cannot refresh a credential", s.Provider)
+}
+
+// OpenBrowser starts the user's browser on url: $BROWSER if set, else the
+// platform's opener. Where HasBrowser says there is none it returns an error
+// and starts nothing, so the user follows the printed URL (or uses the
+// device flow).
+func OpenBrowser(url string) error {
+	if b := os.Getenv("BROWSER"); b != "" {
+		return exec.Command(b, url).Start()
+	}
+	if !HasBrowser() {
+		return errors.New("no browser or display")
+	}
+	switch runtime.GOOS {
+	case "darwin":
+		return exec.Command("open", url).Start()
+	case "windows":
+		return exec.Command("rundll32", "url.dll,FileProtocolHandler", url).Start()
+	}
+	return exec.Command("xdg-open", url).Start()
 }

@@ -9,9 +9,7 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"time"
 
@@ -165,7 +163,7 @@ func (e *env) login(ctx context.Context, cfg *config, ep *endpoints, ca *fulcio.
 		Issuer:      ep.Issuer,
 		ClientID:    cfg.ClientID,
 		RedirectURL: cfg.RedirectURL,
-		OpenBrowser: openBrowser,
+		OpenBrowser: oidc.OpenBrowser,
 		Out:         out,
 		HTTPClient:  httpClient,
 	})
@@ -263,22 +261,4 @@ func (e *env) verifier(ctx context.Context, cfg *config, identity *verify.Policy
 		v.Signers = s
 	}
 	return v, nil
-}
-
-// openBrowser starts the user's browser on url: $BROWSER if set, else the
-// platform's opener.
-func openBrowser(url string) error {
-	if b := os.Getenv("BROWSER"); b != "" {
-		return exec.Command(b, url).Start()
-	}
-	switch runtime.GOOS {
-	case "darwin":
-		return exec.Command("open", url).Start()
-	case "windows":
-		return exec.Command("rundll32", "url.dll,FileProtocolHandler", url).Start()
-	}
-	if !oidc.HasBrowser() {
-		return errors.New("no display")
-	}
-	return exec.Command("xdg-open", url).Start()
 }
