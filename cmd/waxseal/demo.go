@@ -162,6 +162,7 @@ func (e *env) demo(ctx context.Context, dir, email string) error {
 	}
 	step("verified offline: signed by %s (issuer %s), seen by the log at %s", res.Identity.SAN, res.Identity.Issuer, res.IntegratedTime.UTC().Format(time.RFC3339))
 	info("same check from a shell: waxseal verify %s --trusted-root %s --certificate-identity %s --certificate-oidc-issuer %s", artifact, rootPath, email, sc.OIDCURL)
+	info("(the files go away when the demo ends; 'waxseal demo --dir DIR' keeps them)")
 
 	_, err = verify.Verify(parsed, verify.Artifact{Reader: bytes.NewReader(append(content, '!'))}, root, pol, verify.Options{})
 	var ve *verify.Error
