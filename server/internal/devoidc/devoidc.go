@@ -48,20 +48,17 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/x509"
-	"encoding/pem"
-	"errors"
 	"fmt"
-	"io/fs"
 	"net/http"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
+
+	"github.com/waxseal/waxseal/server/internal/keyfile"
 )
 
 // Config configures a Provider. The zero value of every field except Issuer is usable.
@@ -241,63 +238,9 @@ func loadOrCreateKey(dir string) (*ecdsa.PrivateKey, error) {
 		}
 		return k, nil
 	}
-	path := filepath.Join(dir, KeyFile)
-	b, err := os.ReadFile(path)
-	if err == nil {
-		blk, _ := pem.Decode(b)
-		if blk == nil || blk.Type != "PRIVATE KEY" {
-			return nil, fmt.Errorf("devoidc: %s: no PRIVATE KEY PEM block", path)
-		}
-		k, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
-		if err != nil {
-			return nil, fmt.Errorf("devoidc: %s: %w", path, err)
-		}
-		ek, ok := k.(*ecdsa.PrivateKey)
-		if !ok || ek.Curve != elliptic.P256() {
-			return nil, fmt.Errorf("devoidc: %s: not an ECDSA P-256 key", path)
-		}
-		return ek, nil
-	}
-	if !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("devoidc: reading key: %w", err)
-	}
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	k, err := keyfile.ECDSA(filepath.Join(dir, KeyFile), elliptic.P256())
 	if err != nil {
-		return nil, fmt.Errorf("devoidc: generating key: %w", err)
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(k)
-	if err != nil {
-		return nil, fmt.Errorf("devoidc: encoding key: %w", err)
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("devoidc: %w", err)
-	}
-	f, err := os.CreateTemp(dir, KeyFile+".tmp*")
-	if err != nil {
-		return nil, fmt.Errorf("devoidc: writing key: %w", err)
-	}
-	defer os.Remove(f.Name())
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("devoidc: writing key: %w", err)
-	}
-	if err := pem.Encode(f, &pem.Block{Type: "PRIVATE KEY", Bytes: der}); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("devoidc: writing key: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("devoidc: writing key: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return nil, fmt.Errorf("devoidc: writing key: %w", err)
-	}
-	// Link rather than rename, so that two processes starting at once agree on one key.
-	if err := os.Link(f.Name(), path); err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return loadOrCreateKey(dir)
-		}
-		return nil, fmt.Errorf("devoidc: writing key: %w", err)
 	}
 	return k, nil
 }
