@@ -104,6 +104,9 @@ func VerifyCheckpoint(pub crypto.PublicKey, text []byte) (origin string, size ui
 	if err != nil {
 		return "", 0, nil, err
 	}
+	if err := canonicalSignatures(text); err != nil {
+		return "", 0, nil, err
+	}
 	n, err := note.Open(text, note.VerifierList(k))
 	if err != nil {
 		var inv *note.InvalidSignatureError
@@ -122,6 +125,27 @@ func VerifyCheckpoint(pub crypto.PublicKey, text []byte) (origin string, size ui
 		return "", 0, nil, err
 	}
 	return origin, size, root, nil
+}
+
+// canonicalSignatures rejects signature lines whose base64 is not in
+// canonical form. The decoder note.Open uses ignores the unused low bits of
+// the last character, so without this check one checkpoint would have
+// several spellings that all verify.
+func canonicalSignatures(text []byte) error {
+	i := bytes.LastIndex(text, []byte("\n\n"))
+	if i < 0 {
+		return ErrCheckpointMalformed
+	}
+	for _, line := range strings.Split(strings.TrimSuffix(string(text[i+2:]), "\n"), "\n") {
+		f := strings.Fields(line)
+		if len(f) != 3 || f[0] != "\u2014" {
+			continue // note.Open reports malformed lines
+		}
+		if _, err := base64.StdEncoding.Strict().DecodeString(f[2]); err != nil {
+			return fmt.Errorf("%w: signature is not canonical base64", ErrCheckpointSignature)
+		}
+	}
+	return nil
 }
 
 // parseCheckpointText parses origin, size and root hash; further lines
