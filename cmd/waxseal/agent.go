@@ -13,6 +13,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/waxseal/waxseal/common/agent"
+	"github.com/waxseal/waxseal/internal/clierr"
 )
 
 func (e *env) agentCommand() *cli.Command {
@@ -38,7 +39,7 @@ removes its socket on the way out.`,
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
-				return usagef("unknown agent subcommand %q (want status or stop)", c.Args().First())
+				return clierr.Usagef("unknown agent subcommand %q (want status or stop)", c.Args().First())
 			}
 			path := c.String("agent-socket")
 			if path == "" {
@@ -145,11 +146,11 @@ func (e *env) startAgent(ctx context.Context, path string) error {
 			e.warnf("agent started (pid %d); log in with 'waxseal login'", cmd.Process.Pid)
 			return nil
 		} else if errors.Is(err, agent.ErrInsecure) {
-			return withHint(err, "remove it, or pass --socket PATH")
+			return clierr.WithHint(err, "remove it, or pass --socket PATH")
 		}
 		select {
 		case err := <-exited:
-			return withHint(fmt.Errorf("the agent exited at start: %v", err), "run 'waxseal agent --foreground' to see why")
+			return clierr.WithHint(fmt.Errorf("the agent exited at start: %v", err), "run 'waxseal agent --foreground' to see why")
 		case <-deadline:
 			return errors.New("the agent did not answer within 10s")
 		case <-time.After(20 * time.Millisecond):

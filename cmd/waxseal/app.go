@@ -2,40 +2,13 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/waxseal/waxseal/internal/clierr"
 )
-
-// Exit codes.
-const (
-	exitOK    = 0
-	exitFail  = 1
-	exitUsage = 2
-)
-
-// usageError marks errors in how the command was called.
-type usageError struct{ msg string }
-
-func (e usageError) Error() string { return e.msg }
-
-func usagef(format string, a ...any) error { return usageError{fmt.Sprintf(format, a...)} }
-
-// hinted carries an error with a hint for the user.
-type hinted struct {
-	err  error
-	hint string
-}
-
-func (h hinted) Error() string { return h.err.Error() }
-func (h hinted) Unwrap() error { return h.err }
-
-func withHint(err error, format string, a ...any) error {
-	return hinted{err, fmt.Sprintf(format, a...)}
-}
 
 // env bundles what a command may touch, so that every command runs
 // in-process in tests exactly as from a shell.
@@ -69,7 +42,7 @@ Exit codes: 0 success, 1 failure (a signature that does not verify included), 2 
 		HideHelpCommand: true,
 		ExitErrHandler:  func(*cli.Context, error) {},
 		OnUsageError: func(c *cli.Context, err error, isSub bool) error {
-			return usageError{err.Error()}
+			return clierr.UsageError{Msg: err.Error()}
 		},
 		Commands: []*cli.Command{
 			e.demoCommand(),
@@ -91,32 +64,13 @@ Exit codes: 0 success, 1 failure (a signature that does not verify included), 2 
 	}
 	err := app.RunContext(ctx, intersperse(app, args))
 	if err == nil {
-		return exitOK
+		return clierr.ExitOK
 	}
 	return e.report(err)
 }
 
 func (e *env) report(err error) int {
-	code := exitFail
-	var ue usageError
-	if errors.As(err, &ue) {
-		code = exitUsage
-	}
-	msg := err.Error()
-	// urfave reports unknown flags and missing arguments in its own words;
-	// they are usage errors too.
-	if strings.HasPrefix(msg, "flag provided but not defined") || strings.HasPrefix(msg, "Required flag") ||
-		strings.HasPrefix(msg, "invalid value") || strings.HasPrefix(msg, "No help topic") {
-		code = exitUsage
-	}
-	fmt.Fprintf(e.stderr, "waxseal: error: %s\n", msg)
-	var h hinted
-	if errors.As(err, &h) {
-		fmt.Fprintf(e.stderr, "waxseal: hint: %s\n", h.hint)
-	} else if code == exitUsage {
-		fmt.Fprintf(e.stderr, "waxseal: hint: run 'waxseal --help' or 'waxseal COMMAND --help'\n")
-	}
-	return code
+	return clierr.Report(e.stderr, "waxseal", err, "run 'waxseal --help' or 'waxseal COMMAND --help'")
 }
 
 func (e *env) warnf(format string, a ...any) {

@@ -4,6 +4,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/waxseal/waxseal/common/keys"
+	"github.com/waxseal/waxseal/internal/clierr"
 )
 
 // The sigstore-conformance CLI protocol:
@@ -27,7 +28,7 @@ func (e *env) signBundleCommand() *cli.Command {
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
-				return usagef("sign-bundle takes one FILE")
+				return clierr.Usagef("sign-bundle takes one FILE")
 			}
 			return e.sign(c.Context, c, c.Args().Slice(), keys.Default)
 		},
@@ -47,7 +48,7 @@ func (e *env) verifyBundleCommand() *cli.Command {
 		}, identityFlags()...),
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
-				return usagef("verify-bundle takes one FILE or sha256:HEX")
+				return clierr.Usagef("verify-bundle takes one FILE or sha256:HEX")
 			}
 			if p := c.String("key"); p != "" {
 				key, err := loadPublicKey(p)

@@ -23,6 +23,7 @@ import (
 	"github.com/waxseal/waxseal/common/tlog"
 	"github.com/waxseal/waxseal/common/trust"
 	"github.com/waxseal/waxseal/common/verify"
+	"github.com/waxseal/waxseal/internal/clierr"
 	"github.com/waxseal/waxseal/server"
 )
 
@@ -186,7 +187,7 @@ func (e *env) demoGit(ctx context.Context, dir, base, rootPath, email, issuer, t
 	info := func(format string, a ...any) { fmt.Fprintf(e.stdout, "    "+format+"\n", a...) }
 	gitPath, err := exec.LookPath("git")
 	if err != nil {
-		return withHint(errors.New("git is not installed: the git part of the demo needs it"), "install git (apt-get install git) and run the demo again")
+		return clierr.WithHint(errors.New("git is not installed: the git part of the demo needs it"), "install git (apt-get install git) and run the demo again")
 	}
 	self, err := os.Executable()
 	if err != nil {

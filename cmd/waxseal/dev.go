@@ -8,6 +8,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/waxseal/waxseal/common/oidc"
+	"github.com/waxseal/waxseal/internal/clierr"
 )
 
 func (e *env) devCommand() *cli.Command {
@@ -30,12 +31,12 @@ prints the ID token. Use it to script signing in tests and CI:
 			Action: func(c *cli.Context) error {
 				email := c.String("email")
 				if a, err := mail.ParseAddress(email); err != nil || a.Address != email {
-					return usagef("--email %q is not an email address", email)
+					return clierr.Usagef("--email %q is not an email address", email)
 				}
 				issuer := strings.TrimRight(c.String("server"), "/") + "/oidc"
 				tok, err := oidc.DevLogin(c.Context, issuer, email)
 				if err != nil {
-					return withHint(err, "was the server started with --dev-oidc?")
+					return clierr.WithHint(err, "was the server started with --dev-oidc?")
 				}
 				fmt.Fprintln(e.stdout, tok)
 				return nil

@@ -19,6 +19,7 @@ import (
 	"github.com/waxseal/waxseal/common/bundle"
 	"github.com/waxseal/waxseal/common/keys"
 	"github.com/waxseal/waxseal/common/tlog"
+	"github.com/waxseal/waxseal/internal/clierr"
 	"github.com/waxseal/waxseal/server/servertest"
 )
 
@@ -78,8 +79,8 @@ func TestVerifyBundleWithKey(t *testing.T) {
 	oder, _ := x509.MarshalPKIXPublicKey(other.Public())
 	otherPath := filepath.Join(dir, "other.pub")
 	os.WriteFile(otherPath, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: oder}), 0o644)
-	if code := run(context.Background(), []string{"waxseal", "verify-bundle", "--bundle", bpath, "--key", otherPath, "--trusted-root", stack.TrustedRootPath, artPath}, nil, &discard{}, &discard{}); code != exitFail {
-		t.Fatalf("another key: exit %d, want %d", code, exitFail)
+	if code := run(context.Background(), []string{"waxseal", "verify-bundle", "--bundle", bpath, "--key", otherPath, "--trusted-root", stack.TrustedRootPath, artPath}, nil, &discard{}, &discard{}); code != clierr.ExitFail {
+		t.Fatalf("another key: exit %d, want %d", code, clierr.ExitFail)
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/waxseal/waxseal/common/bundle"
 	"github.com/waxseal/waxseal/common/tlog"
 	"github.com/waxseal/waxseal/common/trust"
+	"github.com/waxseal/waxseal/internal/clierr"
 )
 
 func (e *env) logCommand() *cli.Command {
@@ -61,7 +62,7 @@ root (--trusted-root or the pinned one) before it is shown.`,
 			Flags:     logFlags(&cli.StringFlag{Name: "uuid", Usage: "entry UUID (64 hex) or entry ID (80 hex)"}, &cli.Int64Flag{Name: "index", Value: -1, Usage: "log index"}),
 			Action: func(c *cli.Context) error {
 				if (c.String("uuid") == "") == (c.Int64("index") < 0) {
-					return usagef("give exactly one of --uuid or --index")
+					return clierr.Usagef("give exactly one of --uuid or --index")
 				}
 				lc, key, err := e.logClient(c)
 				if err != nil {
@@ -243,7 +244,7 @@ func searchQuery(c *cli.Context) (tlog.SearchQuery, error) {
 	}
 	if s := c.String("sha256"); s != "" {
 		if b, err := hex.DecodeString(strings.TrimPrefix(s, "sha256:")); err != nil || len(b) != 32 {
-			return q, usagef("--sha256 wants 64 hex digits")
+			return q, clierr.Usagef("--sha256 wants 64 hex digits")
 		}
 		q.Hash = "sha256:" + strings.ToLower(strings.TrimPrefix(s, "sha256:"))
 		n++
@@ -261,7 +262,7 @@ func searchQuery(c *cli.Context) (tlog.SearchQuery, error) {
 		n++
 	}
 	if n != 1 {
-		return q, usagef("give exactly one of --artifact, --sha256, --email or --public-key")
+		return q, clierr.Usagef("give exactly one of --artifact, --sha256, --email or --public-key")
 	}
 	return q, nil
 }

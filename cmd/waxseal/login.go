@@ -16,6 +16,7 @@ import (
 	"github.com/waxseal/waxseal/common/keys"
 	"github.com/waxseal/waxseal/common/oidc"
 	"github.com/waxseal/waxseal/common/sign"
+	"github.com/waxseal/waxseal/internal/clierr"
 )
 
 // Flags choosing and configuring the identity token source, named as cosign names them.
@@ -103,7 +104,7 @@ func (e *env) tokenOptions(ctx context.Context, c *cli.Context, svc *services, n
 	}
 	if o.Provider != "" {
 		if _, err := oidc.ParseProvider(o.Provider); err != nil {
-			return o, usagef("--oidc-provider: %v", err)
+			return o, clierr.Usagef("--oidc-provider: %v", err)
 		}
 	}
 	return o, nil
@@ -156,7 +157,7 @@ func (e *env) credential(ctx context.Context, c *cli.Context, svc *services, kt 
 	}
 	chain, err := oidc.Chain(opts)
 	if err != nil {
-		return nil, withHint(err, "pass --identity-token, set SIGSTORE_ID_TOKEN, run 'waxseal login' with an agent, or use a signing config that names an OIDC issuer")
+		return nil, clierr.WithHint(err, "pass --identity-token, set SIGSTORE_ID_TOKEN, run 'waxseal login' with an agent, or use a signing config that names an OIDC issuer")
 	}
 	forced := opts.Provider != ""
 	for _, p := range chain {
@@ -174,7 +175,7 @@ func (e *env) credential(ctx context.Context, c *cli.Context, svc *services, kt 
 			e.warnf("warning: not using the agent: %v", err)
 		}
 	}
-	return nil, withHint(errors.New("no identity: the agent holds no credential and there is no OIDC issuer to log in with"),
+	return nil, clierr.WithHint(errors.New("no identity: the agent holds no credential and there is no OIDC issuer to log in with"),
 		"run 'waxseal login', pass --identity-token, or use a signing config that names an OIDC issuer")
 }
 
@@ -225,11 +226,11 @@ Examples:
 			jsonFlag}, tokenFlags...),
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
-				return usagef("login takes no arguments")
+				return clierr.Usagef("login takes no arguments")
 			}
 			kt, err := keys.ParseType(c.String("key-type"))
 			if err != nil {
-				return usagef("%v", err)
+				return clierr.Usagef("%v", err)
 			}
 			ctx := c.Context
 			cl, err := dialAgent(ctx, c)
@@ -246,11 +247,11 @@ Examples:
 				return err
 			}
 			if p, _ := oidc.ParseProvider(opts.Provider); p == oidc.ProviderAgent {
-				return usagef("--oidc-provider agent: login fills the agent; name the provider to log in with")
+				return clierr.Usagef("--oidc-provider agent: login fills the agent; name the provider to log in with")
 			}
 			chain, err := oidc.Chain(opts)
 			if err != nil {
-				return withHint(err, "pass --identity-token, set SIGSTORE_ID_TOKEN, or use a signing config that names an OIDC issuer")
+				return clierr.WithHint(err, "pass --identity-token, set SIGSTORE_ID_TOKEN, or use a signing config that names an OIDC issuer")
 			}
 			p := chain[0]
 			tok, err := p.Source.Token(ctx)
@@ -274,7 +275,7 @@ func (e *env) logoutCommand() *cli.Command {
 		Flags:     []cli.Flag{agentSocketFlag},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
-				return usagef("logout takes no arguments")
+				return clierr.Usagef("logout takes no arguments")
 			}
 			cl, err := dialAgent(c.Context, c)
 			if err != nil {
@@ -295,9 +296,9 @@ func dialAgent(ctx context.Context, c *cli.Context) (*agent.Client, error) {
 	cl, err := agent.Dial(ctx, c.String("agent-socket"))
 	switch {
 	case errors.Is(err, agent.ErrNotRunning):
-		return nil, withHint(err, "start one with 'waxseal agent'")
+		return nil, clierr.WithHint(err, "start one with 'waxseal agent'")
 	case errors.Is(err, agent.ErrInsecure):
-		return nil, withHint(err, "the socket and its directory must belong to you with no group or other access; remove them and start 'waxseal agent' again")
+		return nil, clierr.WithHint(err, "the socket and its directory must belong to you with no group or other access; remove them and start 'waxseal agent' again")
 	}
 	return cl, err
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/waxseal/waxseal/common/trust"
+	"github.com/waxseal/waxseal/internal/clierr"
 	"github.com/waxseal/waxseal/server"
 )
 
@@ -42,7 +43,7 @@ Stops cleanly on SIGINT or SIGTERM.`,
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
-				return usagef("serve takes no arguments, got %q", c.Args().First())
+				return clierr.Usagef("serve takes no arguments, got %q", c.Args().First())
 			}
 			cfg := server.Config{Dir: c.String("data"), DevOIDC: c.Bool("dev-oidc")}
 			if p := c.String("config"); p != "" {
@@ -53,7 +54,7 @@ Stops cleanly on SIGINT or SIGTERM.`,
 				cfg.Issuers = iss
 			}
 			if !cfg.DevOIDC && len(cfg.Issuers) == 0 {
-				return withHint(usagef("no OIDC issuer configured"), "pass --dev-oidc for a development issuer, or --config FILE listing real issuers")
+				return clierr.WithHint(clierr.Usagef("no OIDC issuer configured"), "pass --dev-oidc for a development issuer, or --config FILE listing real issuers")
 			}
 			ln, err := net.Listen("tcp", c.String("addr"))
 			if err != nil {

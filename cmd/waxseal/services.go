@@ -14,6 +14,7 @@ import (
 	"github.com/waxseal/waxseal/common/oidc"
 	"github.com/waxseal/waxseal/common/tlog"
 	"github.com/waxseal/waxseal/common/trust"
+	"github.com/waxseal/waxseal/internal/clierr"
 )
 
 // Flags shared by the commands that talk to an instance or verify.
@@ -51,7 +52,7 @@ func loadServices(ctx context.Context, c *cli.Context) (*services, error) {
 	case c.String("server") != "":
 		_, data, err := trust.Fetch(ctx, httpClient, c.String("server"))
 		if err != nil {
-			return nil, withHint(err, "is a waxseal server running at %s? ('waxseal serve --dev-oidc')", c.String("server"))
+			return nil, clierr.WithHint(err, "is a waxseal server running at %s? ('waxseal serve --dev-oidc')", c.String("server"))
 		}
 		if sc, err = trust.ParseSigningConfig(data, time.Now()); err != nil {
 			return nil, err
@@ -62,7 +63,7 @@ func loadServices(ctx context.Context, c *cli.Context) (*services, error) {
 			return nil, err
 		}
 		if p.SigningConfig == nil {
-			return nil, withHint(errors.New("no signing config pinned"), "run 'waxseal trust init --from URL' or pass --server URL")
+			return nil, clierr.WithHint(errors.New("no signing config pinned"), "run 'waxseal trust init --from URL' or pass --server URL")
 		}
 		sc = p.SigningConfig
 	}
@@ -80,7 +81,7 @@ func loadPinned() (*trust.Pinned, error) {
 	}
 	p, err := trust.LoadPinned(dir)
 	if errors.Is(err, trust.ErrNotPinned) {
-		return nil, withHint(fmt.Errorf("no trusted root pinned in %s", dir),
+		return nil, clierr.WithHint(fmt.Errorf("no trusted root pinned in %s", dir),
 			"run 'waxseal trust init --from URL', or pass --trusted-root FILE / --server URL")
 	}
 	return p, err
@@ -109,10 +110,10 @@ func (e *env) tokenSource(c *cli.Context, svc *services) (oidc.TokenSource, erro
 	}
 	chain, err := oidc.Chain(opts)
 	if err != nil {
-		return nil, withHint(err, "pass --identity-token, set SIGSTORE_ID_TOKEN, or use a signing config that names an OIDC issuer")
+		return nil, clierr.WithHint(err, "pass --identity-token, set SIGSTORE_ID_TOKEN, or use a signing config that names an OIDC issuer")
 	}
 	if chain[0].Source == nil {
-		return nil, usagef("--oidc-provider agent: this command cannot use the agent")
+		return nil, clierr.Usagef("--oidc-provider agent: this command cannot use the agent")
 	}
 	return chain[0].Source, nil
 }

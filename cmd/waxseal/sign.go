@@ -14,6 +14,7 @@ import (
 	"github.com/waxseal/waxseal/common/keys"
 	"github.com/waxseal/waxseal/common/sign"
 	"github.com/waxseal/waxseal/internal/atomicfile"
+	"github.com/waxseal/waxseal/internal/clierr"
 )
 
 func (e *env) signCommand() *cli.Command {
@@ -46,19 +47,19 @@ Examples:
 		Action: func(c *cli.Context) error {
 			files := c.Args().Slice()
 			if len(files) == 0 {
-				return usagef("no files to sign")
+				return clierr.Usagef("no files to sign")
 			}
 			if c.String("bundle") != "" && len(files) > 1 {
-				return usagef("--bundle names one output, but %d files were given (omit it to write FILE.sigstore.json each)", len(files))
+				return clierr.Usagef("--bundle names one output, but %d files were given (omit it to write FILE.sigstore.json each)", len(files))
 			}
 			for _, f := range files {
 				if f == "-" && c.String("bundle") == "" {
-					return usagef("signing standard input needs --bundle OUT")
+					return clierr.Usagef("signing standard input needs --bundle OUT")
 				}
 			}
 			kt, err := keys.ParseType(c.String("key-type"))
 			if err != nil {
-				return usagef("%v", err)
+				return clierr.Usagef("%v", err)
 			}
 			return e.sign(c.Context, c, files, kt)
 		},

@@ -7,6 +7,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/waxseal/waxseal/common/trust"
+	"github.com/waxseal/waxseal/internal/clierr"
 )
 
 func (e *env) trustCommand() *cli.Command {
@@ -30,7 +31,7 @@ printed at start (or pass it as --expect) before trusting it.`,
 			Action: func(c *cli.Context) error {
 				root, signing, err := trust.Fetch(c.Context, httpClient, c.String("from"))
 				if err != nil {
-					return withHint(err, "is a waxseal server running at %s?", c.String("from"))
+					return clierr.WithHint(err, "is a waxseal server running at %s?", c.String("from"))
 				}
 				fp := trust.Fingerprint(root)
 				if want := c.String("expect"); want != "" && want != fp {

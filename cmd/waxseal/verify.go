@@ -16,6 +16,7 @@ import (
 
 	"github.com/waxseal/waxseal/common/bundle"
 	"github.com/waxseal/waxseal/common/verify"
+	"github.com/waxseal/waxseal/internal/clierr"
 )
 
 func identityFlags() []cli.Flag {
@@ -84,13 +85,13 @@ Example:
 		}, identityFlags()...),
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
-				return usagef("verify takes one FILE, got %d arguments", c.NArg())
+				return clierr.Usagef("verify takes one FILE, got %d arguments", c.NArg())
 			}
 			target := c.Args().First()
 			bpath := c.String("bundle")
 			if bpath == "" {
 				if target == "-" || strings.HasPrefix(target, "sha256:") {
-					return usagef("--bundle is required when verifying standard input or a digest")
+					return clierr.Usagef("--bundle is required when verifying standard input or a digest")
 				}
 				bpath = target + ".sigstore.json"
 			}
@@ -131,7 +132,7 @@ func (e *env) verify(c *cli.Context, target, bpath string, key crypto.PublicKey)
 	if err != nil {
 		var ve *verify.Error
 		if errors.As(err, &ve) && ve.Check == verify.CheckPolicyArgs {
-			return withHint(usagef("%v", ve.Err), "name who must have signed: --certificate-identity alice@example.com --certificate-oidc-issuer https://issuer.example")
+			return clierr.WithHint(clierr.Usagef("%v", ve.Err), "name who must have signed: --certificate-identity alice@example.com --certificate-oidc-issuer https://issuer.example")
 		}
 		if c.Bool("json") {
 			out.Error = err.Error()
@@ -171,7 +172,7 @@ func (e *env) openArtifact(target string) (verify.Artifact, func(), error) {
 	if hexd, ok := strings.CutPrefix(target, "sha256:"); ok {
 		d, err := hex.DecodeString(hexd)
 		if err != nil || len(d) != 32 {
-			return verify.Artifact{}, nil, usagef("%q is not a sha256:<64 hex digits> digest", target)
+			return verify.Artifact{}, nil, clierr.Usagef("%q is not a sha256:<64 hex digits> digest", target)
 		}
 		return verify.Artifact{Digest: d, Hash: crypto.SHA256}, func() {}, nil
 	}

@@ -5,39 +5,12 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"strings"
+
+	"github.com/waxseal/waxseal/internal/clierr"
 )
-
-// Exit codes.
-const (
-	exitOK    = 0
-	exitFail  = 1
-	exitUsage = 2
-)
-
-// usageError marks errors in how the command was called.
-type usageError struct{ msg string }
-
-func (e usageError) Error() string { return e.msg }
-
-func usagef(format string, a ...any) error { return usageError{fmt.Sprintf(format, a...)} }
-
-// hinted carries an error with a hint for the user.
-type hinted struct {
-	err  error
-	hint string
-}
-
-func (h hinted) Error() string { return h.err.Error() }
-func (h hinted) Unwrap() error { return h.err }
-
-func withHint(err error, format string, a ...any) error {
-	return hinted{err, fmt.Sprintf(format, a...)}
-}
 
 // env is what a command may touch, so that every path runs in-process in
 // tests exactly as from git.
@@ -61,7 +34,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err := e.human(ctx, args[1:]); err != nil {
 		return e.report(err)
 	}
-	return exitOK
+	return clierr.ExitOK
 }
 
 const appHelp = `NAME:
@@ -140,38 +113,12 @@ func (e *env) human(ctx context.Context, args []string) error {
 	case "verify":
 		return e.verifyCommand(ctx, args[1:])
 	}
-	return usagef("unknown command %q", args[0])
+	return clierr.Usagef("unknown command %q", args[0])
 }
 
 func (e *env) report(err error) int {
-	code := exitFail
-	var ue usageError
-	if errors.As(err, &ue) {
-		code = exitUsage
-	}
-	var ec exitCode
-	if errors.As(err, &ec) {
-		return int(ec)
-	}
-	msg := err.Error()
-	if strings.HasPrefix(msg, "flag provided but not defined") || strings.HasPrefix(msg, "Required flag") ||
-		strings.HasPrefix(msg, "invalid value") || strings.HasPrefix(msg, "No help topic") {
-		code = exitUsage
-	}
-	fmt.Fprintf(e.stderr, "gitsign: error: %s\n", msg)
-	var h hinted
-	if errors.As(err, &h) {
-		fmt.Fprintf(e.stderr, "gitsign: hint: %s\n", h.hint)
-	} else if code == exitUsage {
-		fmt.Fprintf(e.stderr, "gitsign: hint: run 'gitsign --help'\n")
-	}
-	return code
+	return clierr.Report(e.stderr, "gitsign", err, "run 'gitsign --help'")
 }
-
-// exitCode ends a command with a code after it reported for itself.
-type exitCode int
-
-func (c exitCode) Error() string { return fmt.Sprintf("exit %d", int(c)) }
 
 // Version is the release version, set by the binary that embeds the CLI.
 var Version = ""

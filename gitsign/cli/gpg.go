@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/waxseal/waxseal/gitsign"
+	"github.com/waxseal/waxseal/internal/clierr"
 )
 
 // gpgArgs is a gpgsm command line as git writes it.
@@ -36,7 +37,7 @@ func parseGPGArgs(args []string) (*gpgArgs, error) {
 			return inline, nil
 		}
 		if *i+1 >= len(args) {
-			return "", usagef("option %s needs a value", name)
+			return "", clierr.Usagef("option %s needs a value", name)
 		}
 		*i++
 		return args[*i], nil
@@ -71,7 +72,7 @@ func parseGPGArgs(args []string) (*gpgArgs, error) {
 				}
 				fd, err := strconv.Atoi(v)
 				if err != nil || fd < 0 {
-					return nil, usagef("bad --status-fd %q", v)
+					return nil, clierr.Usagef("bad --status-fd %q", v)
 				}
 				g.statusFD = fd
 			case "include-certs", "keyid-format":
@@ -81,7 +82,7 @@ func parseGPGArgs(args []string) (*gpgArgs, error) {
 					return nil, err
 				}
 			default:
-				return nil, usagef("unknown option %s", a)
+				return nil, clierr.Usagef("unknown option %s", a)
 			}
 		case a == "-" || !strings.HasPrefix(a, "-"):
 			g.files = append(g.files, a)
@@ -104,24 +105,24 @@ func parseGPGArgs(args []string) (*gpgArgs, error) {
 					g.localUser = v
 					j = len(group)
 				default:
-					return nil, usagef("unknown option -%c", group[j])
+					return nil, clierr.Usagef("unknown option -%c", group[j])
 				}
 			}
 		}
 	}
 	switch {
 	case g.sign && g.verify:
-		return nil, usagef("--sign and --verify are exclusive")
+		return nil, clierr.Usagef("--sign and --verify are exclusive")
 	case g.sign:
 		if len(g.files) > 0 {
-			return nil, usagef("signing reads stdin; unexpected arguments %q", g.files)
+			return nil, clierr.Usagef("signing reads stdin; unexpected arguments %q", g.files)
 		}
 	case g.verify:
 		if len(g.files) != 2 || g.files[1] != "-" {
-			return nil, usagef("usage: gitsign --verify SIGFILE -")
+			return nil, clierr.Usagef("usage: gitsign --verify SIGFILE -")
 		}
 	default:
-		return nil, usagef("nothing to do: use -bsau KEY (sign) or --verify SIGFILE - (verify), as git does")
+		return nil, clierr.Usagef("nothing to do: use -bsau KEY (sign) or --verify SIGFILE - (verify), as git does")
 	}
 	return g, nil
 }
@@ -186,7 +187,7 @@ func (e *env) gpgSign(ctx context.Context, cfg *config, st gitsign.Status) int {
 	}
 	if cfg.MatchCommitter {
 		if id, _ := gitsign.CertIdentity(signed.Certificate); !strings.EqualFold(id, cfg.UserEmail) {
-			return e.report(withHint(fmt.Errorf("signed as %s, but user.email is %s", id, cfg.UserEmail),
+			return e.report(clierr.WithHint(fmt.Errorf("signed as %s, but user.email is %s", id, cfg.UserEmail),
 				"log in as %s, or unset gitsign.matchCommitter", cfg.UserEmail))
 		}
 	}
@@ -196,7 +197,7 @@ func (e *env) gpgSign(ctx context.Context, cfg *config, st gitsign.Status) int {
 	st.SigCreated(signed.Certificate, signed.Time)
 	id, iss := gitsign.CertIdentity(signed.Certificate)
 	fmt.Fprintf(e.stderr, "gitsign: signed as %s (%s), transparency log index %d\n", id, iss, signed.Entry.GetLogIndex())
-	return exitOK
+	return clierr.ExitOK
 }
 
 func (e *env) gpgVerify(ctx context.Context, cfg *config, st gitsign.Status, sigFile string) int {
@@ -235,11 +236,11 @@ func (e *env) gpgVerify(ctx context.Context, cfg *config, st gitsign.Status, sig
 			st.Err(cert, time.Now())
 			fmt.Fprintf(e.stderr, "gitsign: cannot verify the signature: %v\n", err)
 		}
-		return exitFail
+		return clierr.ExitFail
 	}
 	st.Good(res.Certificate, res.Identity, res.IntegratedTime, res.Trust)
 	describe(e.stderr, res)
-	return exitOK
+	return clierr.ExitOK
 }
 
 // describe is the human explanation git shows for verify-commit and

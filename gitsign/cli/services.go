@@ -23,6 +23,7 @@ import (
 	"github.com/waxseal/waxseal/common/verify"
 	"github.com/waxseal/waxseal/gitsign"
 	"github.com/waxseal/waxseal/internal/atomicfile"
+	"github.com/waxseal/waxseal/internal/clierr"
 )
 
 var httpClient = &http.Client{Timeout: 60 * time.Second}
@@ -51,7 +52,7 @@ func (e *env) endpoints(ctx context.Context, cfg *config) (*endpoints, error) {
 				return nil, err
 			}
 			if p.SigningConfig == nil {
-				return nil, withHint(errors.New("no signing config pinned"), "run 'waxseal trust init --from URL' or set gitsign.server")
+				return nil, clierr.WithHint(errors.New("no signing config pinned"), "run 'waxseal trust init --from URL' or set gitsign.server")
 			}
 			sc = p.SigningConfig
 		}
@@ -92,7 +93,7 @@ func (e *env) serverSigningConfig(ctx context.Context, server string) (*trust.Si
 	}
 	_, data, err := trust.Fetch(ctx, httpClient, server)
 	if err != nil {
-		return nil, withHint(err, "is a waxseal server running at %s (gitsign.server)?", server)
+		return nil, clierr.WithHint(err, "is a waxseal server running at %s (gitsign.server)?", server)
 	}
 	sc, err := trust.ParseSigningConfig(data, now)
 	if err != nil {
@@ -129,7 +130,7 @@ func loadPinned() (*trust.Pinned, error) {
 	}
 	p, err := trust.LoadPinned(dir)
 	if errors.Is(err, trust.ErrNotPinned) {
-		return nil, withHint(fmt.Errorf("no trust pinned in %s", dir),
+		return nil, clierr.WithHint(fmt.Errorf("no trust pinned in %s", dir),
 			"run 'waxseal trust init --from URL', or set gitsign.server / gitsign.trustedRoot")
 	}
 	return p, err
@@ -168,7 +169,7 @@ func (e *env) login(ctx context.Context, cfg *config, ep *endpoints, ca *fulcio.
 		HTTPClient:  httpClient,
 	})
 	if err != nil {
-		return nil, withHint(err, "set SIGSTORE_ID_TOKEN, run 'waxseal login', or set gitsign.server / gitsign.issuer for an interactive login")
+		return nil, clierr.WithHint(err, "set SIGSTORE_ID_TOKEN, run 'waxseal login', or set gitsign.server / gitsign.issuer for an interactive login")
 	}
 	var (
 		errs []error
@@ -208,7 +209,7 @@ func (e *env) login(ctx context.Context, cfg *config, ep *endpoints, ca *fulcio.
 		return sign.LoginWithToken(ctx, ca, tok, keys.Default)
 	}
 	if len(errs) == 0 {
-		return nil, withHint(oidc.ErrNoToken, "set SIGSTORE_ID_TOKEN, run 'waxseal login', or set gitsign.server / gitsign.issuer for an interactive login")
+		return nil, clierr.WithHint(oidc.ErrNoToken, "set SIGSTORE_ID_TOKEN, run 'waxseal login', or set gitsign.server / gitsign.issuer for an interactive login")
 	}
 	return nil, fmt.Errorf("no identity token: %w", errors.Join(errs...))
 }

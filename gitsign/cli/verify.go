@@ -23,6 +23,7 @@ import (
 
 	"github.com/waxseal/waxseal/common/verify"
 	"github.com/waxseal/waxseal/gitsign"
+	"github.com/waxseal/waxseal/internal/clierr"
 )
 
 const verifyHelp = `NAME:
@@ -93,7 +94,7 @@ func (e *env) verifyCommand(ctx context.Context, args []string) error {
 		return nil
 	}
 	if err != nil {
-		return usageError{err.Error()}
+		return clierr.UsageError{Msg: err.Error()}
 	}
 	return e.verify(ctx, o)
 }
@@ -134,11 +135,11 @@ func (e *env) verify(ctx context.Context, o *verifyOptions) error {
 			Issuer: o.issuer, IssuerRegexp: o.issuerRegexp,
 		}
 		if (identity.Identity == "") == (identity.IdentityRegexp == "") || (identity.Issuer == "") == (identity.IssuerRegexp == "") {
-			return usagef("give exactly one of --certificate-identity[-regexp] and one of --certificate-oidc-issuer[-regexp]")
+			return clierr.Usagef("give exactly one of --certificate-identity[-regexp] and one of --certificate-oidc-issuer[-regexp]")
 		}
 	}
 	if identity == nil && o.allowedSigners == "" && cfg.AllowedSigners == "" {
-		return withHint(usagef("no identity policy: who may sign?"),
+		return clierr.WithHint(clierr.Usagef("no identity policy: who may sign?"),
 			"pass --certificate-identity and --certificate-oidc-issuer, or --allowed-signers FILE, or set git config gitsign.allowedSigners")
 	}
 	v, err := e.verifier(ctx, cfg, identity, o.allowedSigners)
@@ -183,7 +184,7 @@ func (e *env) verify(ctx context.Context, o *verifyOptions) error {
 		if !o.json {
 			fmt.Fprintf(e.stderr, "gitsign: error: %d of %d objects failed verification\n", failed, len(lines))
 		}
-		return exitCode(exitFail)
+		return clierr.ExitCode(clierr.ExitFail)
 	}
 	return nil
 }
@@ -313,7 +314,7 @@ func openRepo(ctx context.Context, dir string) (*repository, error) {
 	out, err := exec.CommandContext(ctx, "git", "-C", dir, "rev-parse", "--path-format=absolute", "--git-common-dir", "--show-object-format").Output()
 	f := strings.Fields(string(out))
 	if err != nil || len(f) != 2 {
-		return nil, withHint(fmt.Errorf("%s is not a git repository", dir), "run in a repository or pass -C DIR")
+		return nil, clierr.WithHint(fmt.Errorf("%s is not a git repository", dir), "run in a repository or pass -C DIR")
 	}
 	r := &repository{dir: dir, format: f[1]}
 	switch r.format {
@@ -372,7 +373,7 @@ func (r *repository) list(ctx context.Context, revs []string, emit func(id strin
 			}
 		}
 		if err := cmd.Wait(); err != nil {
-			return usagef("bad revision %q: %s", rev, strings.TrimSpace(stderr.String()))
+			return clierr.Usagef("bad revision %q: %s", rev, strings.TrimSpace(stderr.String()))
 		}
 	}
 	return nil

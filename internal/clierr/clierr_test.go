@@ -1,0 +1,28 @@
+package clierr
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+)
+
+func TestReport(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		code int
+		want string
+	}{
+		{errors.New("boom"), ExitFail, "tool: error: boom\n"},
+		{Usagef("no files"), ExitUsage, "tool: error: no files\ntool: hint: see --help\n"},
+		{WithHint(Usagef("no issuer"), "pass --dev-oidc"), ExitUsage, "tool: error: no issuer\ntool: hint: pass --dev-oidc\n"},
+		{fmt.Errorf("x: %w", WithHint(errors.New("down"), "start it")), ExitFail, "tool: error: x: down\ntool: hint: start it\n"},
+		{errors.New("flag provided but not defined: -z"), ExitUsage, "tool: error: flag provided but not defined: -z\ntool: hint: see --help\n"},
+		{fmt.Errorf("wrapped: %w", ExitCode(ExitFail)), ExitFail, ""},
+	} {
+		var b strings.Builder
+		if code := Report(&b, "tool", tc.err, "see --help"); code != tc.code || b.String() != tc.want {
+			t.Errorf("Report(%v) = %d %q, want %d %q", tc.err, code, b.String(), tc.code, tc.want)
+		}
+	}
+}
