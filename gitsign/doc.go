@@ -21,7 +21,7 @@
 //     key (a failure here is git's BADSIG);
 //  2. the log entry, its canonical body rebuilt from the signature, verifies
 //     against the trusted root; the certificate chains to a trusted CA at the
-//     time the log integrated the entry, and its SCT verifies (common/verify);
+//     time the log integrated the entry, and its SCT verifies (common/provenance);
 //  3. the identity: the signer's certificate identity and OIDC issuer must be
 //     allowed for the committer's (or tagger's) email by an [AllowedSigners]
 //     file, or match an explicit identity policy.

@@ -8,10 +8,8 @@ import (
 	"fmt"
 	"time"
 
-	rekorpb "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
-
+	"github.com/waxseal/waxseal/common/credential"
 	"github.com/waxseal/waxseal/common/keys"
-	"github.com/waxseal/waxseal/common/sign"
 	"github.com/waxseal/waxseal/common/tlog"
 	"github.com/waxseal/waxseal/gitsign/cms"
 )
@@ -19,14 +17,16 @@ import (
 // Credentials hands out a signing credential. It is the seam where a login
 // (or waxseal agent's remote key) plugs in; implementations may cache.
 type Credentials interface {
-	Credential(ctx context.Context) (*sign.Credential, error)
+	Credential(ctx context.Context) (*credential.Credential, error)
 }
 
 // CredentialsFunc adapts a function to Credentials.
-type CredentialsFunc func(ctx context.Context) (*sign.Credential, error)
+type CredentialsFunc func(ctx context.Context) (*credential.Credential, error)
 
 // Credential calls f.
-func (f CredentialsFunc) Credential(ctx context.Context) (*sign.Credential, error) { return f(ctx) }
+func (f CredentialsFunc) Credential(ctx context.Context) (*credential.Credential, error) {
+	return f(ctx)
+}
 
 // Signer signs git objects.
 type Signer struct {
@@ -40,7 +40,7 @@ type Signer struct {
 type Signed struct {
 	PEM         []byte // the armored signature git stores
 	Certificate *x509.Certificate
-	Entry       *rekorpb.TransparencyLogEntry
+	Entry       *tlog.TLE
 	Time        time.Time // signing time (signer's clock)
 }
 
@@ -59,7 +59,7 @@ func (s *Signer) Sign(ctx context.Context, payload []byte) (*Signed, error) {
 		now = s.Now()
 	}
 	if !cred.Valid(now) {
-		return nil, sign.ErrExpired
+		return nil, credential.ErrExpired
 	}
 	u, err := cms.Prepare(cred.Certificate, payload, now)
 	if err != nil {

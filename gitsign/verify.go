@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/waxseal/waxseal/common/keys"
+	"github.com/waxseal/waxseal/common/provenance"
 	"github.com/waxseal/waxseal/common/trust"
-	"github.com/waxseal/waxseal/common/verify"
 	"github.com/waxseal/waxseal/gitsign/cms"
 )
 
@@ -24,7 +24,7 @@ type Verifier struct {
 	// Identity, when set, is required of the signer (SAN and OIDC issuer,
 	// exact or regexp); a mismatch is an error. It makes the signature
 	// TrustFully.
-	Identity *verify.Policy
+	Identity *provenance.Policy
 	// Signers, when set, must allow the signer for the committer's (or
 	// tagger's) email for TrustFully; otherwise the result is
 	// TrustUndefined with the reason in Result.Untrusted.
@@ -67,9 +67,9 @@ type Error struct {
 func (e *Error) Error() string { return e.Err.Error() }
 func (e *Error) Unwrap() error { return e.Err }
 
-// anyIdentity lets common/verify check everything but the identity, which
+// anyIdentity lets common/provenance check everything but the identity, which
 // this package decides itself (allowed signers), never implicitly trusting.
-var anyIdentity = verify.Policy{IdentityRegexp: ".*", IssuerRegexp: ".*"}
+var anyIdentity = provenance.Policy{IdentityRegexp: ".*", IssuerRegexp: ".*"}
 
 // Verify checks an armored signature over payload. email is the committer's
 // or tagger's, for the allowed-signers check.
@@ -108,12 +108,12 @@ func (v *Verifier) Verify(payload, signature []byte, email string) (*Result, err
 		return failProvenance(errors.New("the signature carries no transparency log entry (signed by sigstore's gitsign in online mode?)"))
 	}
 	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.Certificate.Raw})
-	s.Entry.CanonicalizedBody = hashedRekordBody(keys.RekorName(s.Hash), digest, s.Signature, certPEM)
+	s.Entry.Body = hashedRekordBody(keys.RekorName(s.Hash), digest, s.Signature, certPEM)
 	policy := anyIdentity
 	if v.Identity != nil {
 		policy = *v.Identity
 	}
-	res, entry, err := verify.Provenance(verify.Material{
+	res, entry, err := provenance.Check(provenance.Material{
 		Certificate:           s.Certificate,
 		Entry:                 s.Entry,
 		RequireInclusionProof: true,
@@ -121,7 +121,7 @@ func (v *Verifier) Verify(payload, signature []byte, email string) (*Result, err
 	if err != nil {
 		return failProvenance(err)
 	}
-	if err := verify.CheckHashedRekord(entry, s.Hash, digest, s.Signature, s.Certificate.PublicKey, s.Certificate); err != nil {
+	if err := provenance.CheckHashedRekord(entry, s.Hash, digest, s.Signature, s.Certificate.PublicKey, s.Certificate); err != nil {
 		return failProvenance(err)
 	}
 
@@ -172,7 +172,7 @@ var (
 )
 
 // CertIdentity returns a Fulcio certificate's identity (its email or URI
-// SAN) and OIDC issuer, for display; verification uses common/verify.
+// SAN) and OIDC issuer, for display; verification uses common/provenance.
 func CertIdentity(c *x509.Certificate) (identity, issuer string) {
 	switch {
 	case len(c.EmailAddresses) > 0:

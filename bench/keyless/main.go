@@ -33,6 +33,7 @@ import (
 	"time"
 
 	"github.com/waxseal/waxseal/common/bundle"
+	"github.com/waxseal/waxseal/common/credential"
 	"github.com/waxseal/waxseal/common/fulcio"
 	"github.com/waxseal/waxseal/common/keys"
 	"github.com/waxseal/waxseal/common/oidc"
@@ -92,10 +93,10 @@ func run(dur time.Duration, n int) error {
 
 	// Login: certificate per iteration.
 	login := latencies(min(n, 100), func(int) error {
-		_, err := sign.LoginWithToken(ctx, ca, token, keys.ECDSAP256)
+		_, err := credential.LoginWithToken(ctx, ca, token, keys.ECDSAP256)
 		return err
 	})
-	cred, err := sign.LoginWithToken(ctx, ca, token, keys.ECDSAP256)
+	cred, err := credential.LoginWithToken(ctx, ca, token, keys.ECDSAP256)
 	if err != nil {
 		return err
 	}

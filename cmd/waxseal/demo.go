@@ -16,6 +16,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/waxseal/waxseal/common/bundle"
+	"github.com/waxseal/waxseal/common/credential"
 	"github.com/waxseal/waxseal/common/fulcio"
 	"github.com/waxseal/waxseal/common/keys"
 	"github.com/waxseal/waxseal/common/oidc"
@@ -112,7 +113,7 @@ func (e *env) demo(ctx context.Context, dir, email string) error {
 	info("ID token from %s, audience %v, expires %s", claims.Issuer, claims.Audience, claims.Expiry.UTC().Format(time.RFC3339))
 
 	ca := &fulcio.Client{BaseURL: sc.CAURL, HTTPClient: httpClient}
-	cred, err := sign.LoginWithToken(ctx, ca, token, keys.Default)
+	cred, err := credential.LoginWithToken(ctx, ca, token, keys.Default)
 	if err != nil {
 		return err
 	}

@@ -58,7 +58,7 @@ func TestVerifyBundleWithKey(t *testing.T) {
 		MediaType: bundle.MediaType,
 		VerificationMaterial: &bundlepb.VerificationMaterial{
 			Content:     &bundlepb.VerificationMaterial_PublicKey{PublicKey: &commonpb.PublicKeyIdentifier{Hint: "test"}},
-			TlogEntries: []*rekorpb.TransparencyLogEntry{tle},
+			TlogEntries: []*rekorpb.TransparencyLogEntry{bundle.ToPB(tle)},
 		},
 		Content: &bundlepb.Bundle_MessageSignature{MessageSignature: &commonpb.MessageSignature{
 			MessageDigest: &commonpb.HashOutput{Algorithm: commonpb.HashAlgorithm_SHA2_256, Digest: digest[:]},

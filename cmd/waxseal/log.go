@@ -272,8 +272,8 @@ func (e *env) prove(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	tles := b.GetVerificationMaterial().GetTlogEntries()
-	if len(tles) == 0 || tles[0].GetInclusionProof() == nil {
+	tles := b.TLogEntries()
+	if len(tles) == 0 || tles[0].Proof == nil {
 		return errors.New("bundle has no inclusion proof to start from")
 	}
 	tle := tles[0]
@@ -296,8 +296,8 @@ func (e *env) prove(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	ip := tle.GetInclusionProof()
-	oldSize := uint64(ip.GetTreeSize())
+	ip := tle.Proof
+	oldSize := uint64(ip.TreeSize)
 	if size < oldSize {
 		return fmt.Errorf("the log's tree (size %d) is smaller than the bundle's proof (size %d): the log has been rolled back", size, oldSize)
 	}
@@ -315,12 +315,12 @@ func (e *env) prove(c *cli.Context) error {
 			hashes = append(hashes, b)
 		}
 	}
-	if err := tlog.VerifyConsistency(oldSize, size, hashes, ip.GetRootHash(), root); err != nil {
+	if err := tlog.VerifyConsistency(oldSize, size, hashes, ip.RootHash, root); err != nil {
 		return fmt.Errorf("the log's current tree is not consistent with the bundle's proof: %w", err)
 	}
 	if c.Bool("json") {
-		return e.printJSON(map[string]any{"logIndex": tle.GetLogIndex(), "proofTreeSize": oldSize, "currentTreeSize": size, "consistent": true})
+		return e.printJSON(map[string]any{"logIndex": tle.LogIndex, "proofTreeSize": oldSize, "currentTreeSize": size, "consistent": true})
 	}
-	fmt.Fprintf(e.stdout, "entry %d is in the log: included at tree size %d, and the current tree (size %d) is consistent with it\n", tle.GetLogIndex(), oldSize, size)
+	fmt.Fprintf(e.stdout, "entry %d is in the log: included at tree size %d, and the current tree (size %d) is consistent with it\n", tle.LogIndex, oldSize, size)
 	return nil
 }

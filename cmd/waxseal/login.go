@@ -13,9 +13,9 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/waxseal/waxseal/common/agent"
+	"github.com/waxseal/waxseal/common/credential"
 	"github.com/waxseal/waxseal/common/keys"
 	"github.com/waxseal/waxseal/common/oidc"
-	"github.com/waxseal/waxseal/common/sign"
 	"github.com/waxseal/waxseal/internal/clierr"
 )
 
@@ -150,7 +150,7 @@ func caIssuers(ctx context.Context, caURL string) map[string]string {
 
 // credential obtains the signing credential in the order of DESIGN §5: an explicit
 // token, CI credentials, a live agent, then an interactive login.
-func (e *env) credential(ctx context.Context, c *cli.Context, svc *services, kt keys.Type) (*sign.Credential, error) {
+func (e *env) credential(ctx context.Context, c *cli.Context, svc *services, kt keys.Type) (*credential.Credential, error) {
 	opts, err := e.tokenOptions(ctx, c, svc, false)
 	if err != nil {
 		return nil, err
@@ -162,7 +162,7 @@ func (e *env) credential(ctx context.Context, c *cli.Context, svc *services, kt 
 	forced := opts.Provider != ""
 	for _, p := range chain {
 		if p.Name != oidc.ProviderAgent {
-			return sign.Login(ctx, svc.CA, p.Source, kt)
+			return credential.Login(ctx, svc.CA, p.Source, kt)
 		}
 		cred, err := e.agentCredential(ctx, c, svc)
 		if err == nil {
@@ -180,7 +180,7 @@ func (e *env) credential(ctx context.Context, c *cli.Context, svc *services, kt 
 }
 
 // agentCredential is the credential of a live agent, if it was issued by svc's CA.
-func (e *env) agentCredential(ctx context.Context, c *cli.Context, svc *services) (*sign.Credential, error) {
+func (e *env) agentCredential(ctx context.Context, c *cli.Context, svc *services) (*credential.Credential, error) {
 	cl, err := agent.Dial(ctx, c.String("agent-socket"))
 	if err != nil {
 		return nil, err

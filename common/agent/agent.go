@@ -63,17 +63,17 @@ import (
 	"sync"
 	"time"
 
+	"github.com/waxseal/waxseal/common/credential"
 	"github.com/waxseal/waxseal/common/fulcio"
 	"github.com/waxseal/waxseal/common/keys"
 	"github.com/waxseal/waxseal/common/oidc"
-	"github.com/waxseal/waxseal/common/sign"
 )
 
 // Agent serves a credential over a unix socket. The zero value is ready to Serve.
 type Agent struct {
 	// Login obtains a credential for an identity token from the CA at caURL. Default:
-	// sign.LoginWithToken with a fulcio.Client for caURL.
-	Login func(ctx context.Context, caURL, token string, kt keys.Type) (*sign.Credential, error)
+	// credential.LoginWithToken with a fulcio.Client for caURL.
+	Login func(ctx context.Context, caURL, token string, kt keys.Type) (*credential.Credential, error)
 	// HTTPClient talks to the CA (default Login) and token providers. Default
 	// http.DefaultClient.
 	HTTPClient *http.Client
@@ -84,7 +84,7 @@ type Agent struct {
 
 	mu      sync.Mutex
 	stop    context.CancelFunc // ends Serve
-	cred    *sign.Credential
+	cred    *credential.Credential
 	status  Status
 	refresh *oidc.Spec
 }
@@ -139,7 +139,7 @@ func (a *Agent) logf(format string, args ...any) {
 	}
 }
 
-func (a *Agent) login(ctx context.Context, caURL, token string, kt keys.Type) (*sign.Credential, error) {
+func (a *Agent) login(ctx context.Context, caURL, token string, kt keys.Type) (*credential.Credential, error) {
 	if a.Login != nil {
 		return a.Login(ctx, caURL, token, kt)
 	}
@@ -147,7 +147,7 @@ func (a *Agent) login(ctx context.Context, caURL, token string, kt keys.Type) (*
 	if hc == nil {
 		hc = http.DefaultClient
 	}
-	return sign.LoginWithToken(ctx, &fulcio.Client{BaseURL: caURL, HTTPClient: hc}, token, kt)
+	return credential.LoginWithToken(ctx, &fulcio.Client{BaseURL: caURL, HTTPClient: hc}, token, kt)
 }
 
 // Serve answers on ln until ctx is done, then closes ln and every connection.
@@ -301,7 +301,7 @@ func (a *Agent) handleLogin(ctx context.Context, req *request) *response {
 }
 
 // obtain turns a token into a credential and the status describing it.
-func (a *Agent) obtain(ctx context.Context, caURL, token string, kt keys.Type) (Status, *sign.Credential, error) {
+func (a *Agent) obtain(ctx context.Context, caURL, token string, kt keys.Type) (Status, *credential.Credential, error) {
 	claims, err := oidc.Inspect(token)
 	if err != nil {
 		return Status{}, nil, fmt.Errorf("identity token: %w", err)
@@ -322,7 +322,7 @@ func (a *Agent) obtain(ctx context.Context, caURL, token string, kt keys.Type) (
 }
 
 // current returns the valid credential, refreshing an expired one if it can.
-func (a *Agent) current(ctx context.Context) (*sign.Credential, *response) {
+func (a *Agent) current(ctx context.Context) (*credential.Credential, *response) {
 	if a.cred == nil {
 		return nil, failure(CodeNoCredential, "no credential: run 'waxseal login'")
 	}

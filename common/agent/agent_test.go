@@ -25,9 +25,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/waxseal/waxseal/common/credential"
 	"github.com/waxseal/waxseal/common/keys"
 	"github.com/waxseal/waxseal/common/oidc"
-	"github.com/waxseal/waxseal/common/sign"
 	"github.com/waxseal/waxseal/server/servertest"
 )
 
@@ -251,7 +251,7 @@ func TestExpiry(t *testing.T) {
 		// The CA issues for real time: the refresh brings the clock back, so that the
 		// new certificate is valid at the agent's now.
 		a.mu.Lock()
-		a.Login = func(ctx context.Context, caURL, token string, kt keys.Type) (*sign.Credential, error) {
+		a.Login = func(ctx context.Context, caURL, token string, kt keys.Type) (*credential.Credential, error) {
 			logins.Add(1)
 			clk.set(0)
 			return (&Agent{}).login(ctx, caURL, token, kt)

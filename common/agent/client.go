@@ -14,8 +14,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/waxseal/waxseal/common/credential"
 	"github.com/waxseal/waxseal/common/oidc"
-	"github.com/waxseal/waxseal/common/sign"
 )
 
 // Client talks to an agent over one connection. It is safe for concurrent use;
@@ -161,14 +161,14 @@ func (c *Client) Chain(ctx context.Context) ([]*x509.Certificate, error) {
 // Credential returns the agent's credential, whose Signer signs through the agent.
 // It signs for this certificate only: once the agent replaces it (a refresh, another
 // login), signing fails with ErrChanged and the caller fetches the credential again.
-func (c *Client) Credential(ctx context.Context) (*sign.Credential, error) {
+func (c *Client) Credential(ctx context.Context) (*credential.Credential, error) {
 	chain, err := c.Chain(ctx)
 	if err != nil {
 		return nil, err
 	}
 	fp := sha256.Sum256(chain[0].Raw)
 	s := &remoteSigner{c: c, pub: chain[0].PublicKey, cert: fp[:]}
-	return &sign.Credential{Signer: s, Certificate: chain[0], Chain: chain[1:]}, nil
+	return &credential.Credential{Signer: s, Certificate: chain[0], Chain: chain[1:]}, nil
 }
 
 // remoteSigner is a crypto.Signer whose key stays in the agent.

@@ -18,6 +18,7 @@
 package bundle
 
 import (
+	"crypto"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -28,6 +29,8 @@ import (
 	dssepb "github.com/sigstore/protobuf-specs/gen/pb-go/dsse"
 	rekorpb "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
 	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/waxseal/waxseal/common/tlog"
 )
 
 // Media types.
@@ -158,7 +161,11 @@ func (b *Bundle) Marshal() ([]byte, error) {
 
 // NewMessageSignature builds a v0.3 bundle for a signature over an artifact
 // digest.
-func NewMessageSignature(cert *x509.Certificate, alg commonpb.HashAlgorithm, digest, sig []byte, tles ...*rekorpb.TransparencyLogEntry) *Bundle {
+func NewMessageSignature(cert *x509.Certificate, h crypto.Hash, digest, sig []byte, tles ...*tlog.TLE) (*Bundle, error) {
+	alg, err := HashAlgorithm(h)
+	if err != nil {
+		return nil, err
+	}
 	return &Bundle{&bundlepb.Bundle{
 		MediaType:            MediaType,
 		VerificationMaterial: material(cert, tles),
@@ -166,11 +173,11 @@ func NewMessageSignature(cert *x509.Certificate, alg commonpb.HashAlgorithm, dig
 			MessageDigest: &commonpb.HashOutput{Algorithm: alg, Digest: digest},
 			Signature:     sig,
 		}},
-	}}
+	}}, nil
 }
 
 // NewDSSE builds a v0.3 bundle for a DSSE envelope with one signature.
-func NewDSSE(cert *x509.Certificate, payloadType string, payload, sig []byte, tles ...*rekorpb.TransparencyLogEntry) *Bundle {
+func NewDSSE(cert *x509.Certificate, payloadType string, payload, sig []byte, tles ...*tlog.TLE) *Bundle {
 	return &Bundle{&bundlepb.Bundle{
 		MediaType:            MediaType,
 		VerificationMaterial: material(cert, tles),
@@ -182,9 +189,83 @@ func NewDSSE(cert *x509.Certificate, payloadType string, payload, sig []byte, tl
 	}}
 }
 
-func material(cert *x509.Certificate, tles []*rekorpb.TransparencyLogEntry) *bundlepb.VerificationMaterial {
-	return &bundlepb.VerificationMaterial{
-		Content:     &bundlepb.VerificationMaterial_Certificate{Certificate: &commonpb.X509Certificate{RawBytes: cert.Raw}},
-		TlogEntries: tles,
+func material(cert *x509.Certificate, tles []*tlog.TLE) *bundlepb.VerificationMaterial {
+	vm := &bundlepb.VerificationMaterial{
+		Content: &bundlepb.VerificationMaterial_Certificate{Certificate: &commonpb.X509Certificate{RawBytes: cert.Raw}},
 	}
+	for _, t := range tles {
+		vm.TlogEntries = append(vm.TlogEntries, ToPB(t))
+	}
+	return vm
+}
+
+// TLogEntries returns the bundle's transparency-log entries.
+func (b *Bundle) TLogEntries() []*tlog.TLE {
+	var out []*tlog.TLE
+	for _, e := range b.GetVerificationMaterial().GetTlogEntries() {
+		out = append(out, FromPB(e))
+	}
+	return out
+}
+
+// ToPB converts a log entry into the bundle's protobuf message.
+func ToPB(t *tlog.TLE) *rekorpb.TransparencyLogEntry {
+	e := &rekorpb.TransparencyLogEntry{LogIndex: t.LogIndex, IntegratedTime: t.IntegratedTime, CanonicalizedBody: t.Body}
+	if t.LogID != nil {
+		e.LogId = &commonpb.LogId{KeyId: t.LogID}
+	}
+	if t.Kind != "" || t.Version != "" {
+		e.KindVersion = &rekorpb.KindVersion{Kind: t.Kind, Version: t.Version}
+	}
+	if t.SET != nil {
+		e.InclusionPromise = &rekorpb.InclusionPromise{SignedEntryTimestamp: t.SET}
+	}
+	if p := t.Proof; p != nil {
+		e.InclusionProof = &rekorpb.InclusionProof{LogIndex: p.LogIndex, RootHash: p.RootHash, TreeSize: p.TreeSize, Hashes: p.Hashes,
+			Checkpoint: &rekorpb.Checkpoint{Envelope: p.Checkpoint}}
+	}
+	return e
+}
+
+// FromPB is the inverse of [ToPB].
+func FromPB(e *rekorpb.TransparencyLogEntry) *tlog.TLE {
+	t := &tlog.TLE{LogIndex: e.GetLogIndex(), IntegratedTime: e.GetIntegratedTime(), Body: e.GetCanonicalizedBody(),
+		Kind: e.GetKindVersion().GetKind(), Version: e.GetKindVersion().GetVersion()}
+	if e.LogId != nil {
+		t.LogID = e.LogId.GetKeyId()
+	}
+	if e.InclusionPromise != nil {
+		t.SET = e.InclusionPromise.GetSignedEntryTimestamp()
+	}
+	if p := e.InclusionProof; p != nil {
+		t.Proof = &tlog.Proof{LogIndex: p.GetLogIndex(), RootHash: p.GetRootHash(), TreeSize: p.GetTreeSize(), Hashes: p.GetHashes(),
+			Checkpoint: p.GetCheckpoint().GetEnvelope()}
+	}
+	return t
+}
+
+// HashAlgorithm maps a crypto.Hash to the bundle's enum.
+func HashAlgorithm(h crypto.Hash) (commonpb.HashAlgorithm, error) {
+	switch h {
+	case crypto.SHA256:
+		return commonpb.HashAlgorithm_SHA2_256, nil
+	case crypto.SHA384:
+		return commonpb.HashAlgorithm_SHA2_384, nil
+	case crypto.SHA512:
+		return commonpb.HashAlgorithm_SHA2_512, nil
+	}
+	return 0, fmt.Errorf("unsupported hash %v", h)
+}
+
+// CryptoHash is the inverse of [HashAlgorithm].
+func CryptoHash(a commonpb.HashAlgorithm) (crypto.Hash, error) {
+	switch a {
+	case commonpb.HashAlgorithm_SHA2_256:
+		return crypto.SHA256, nil
+	case commonpb.HashAlgorithm_SHA2_384:
+		return crypto.SHA384, nil
+	case commonpb.HashAlgorithm_SHA2_512:
+		return crypto.SHA512, nil
+	}
+	return 0, fmt.Errorf("unsupported hash algorithm %v", a)
 }

@@ -19,8 +19,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-
-	commonpb "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
 )
 
 // Type names a key algorithm.
@@ -180,32 +178,6 @@ func SignMessage(signer crypto.Signer, msg []byte) ([]byte, error) {
 	d := h.New()
 	d.Write(msg)
 	return SignDigest(signer, d.Sum(nil))
-}
-
-// HashAlgorithm maps a crypto.Hash to the bundle's enum and back.
-func HashAlgorithm(h crypto.Hash) (commonpb.HashAlgorithm, error) {
-	switch h {
-	case crypto.SHA256:
-		return commonpb.HashAlgorithm_SHA2_256, nil
-	case crypto.SHA384:
-		return commonpb.HashAlgorithm_SHA2_384, nil
-	case crypto.SHA512:
-		return commonpb.HashAlgorithm_SHA2_512, nil
-	}
-	return 0, fmt.Errorf("unsupported hash %v", h)
-}
-
-// CryptoHash is the inverse of HashAlgorithm.
-func CryptoHash(a commonpb.HashAlgorithm) (crypto.Hash, error) {
-	switch a {
-	case commonpb.HashAlgorithm_SHA2_256:
-		return crypto.SHA256, nil
-	case commonpb.HashAlgorithm_SHA2_384:
-		return crypto.SHA384, nil
-	case commonpb.HashAlgorithm_SHA2_512:
-		return crypto.SHA512, nil
-	}
-	return 0, fmt.Errorf("unsupported hash algorithm %v", a)
 }
 
 // RekorName is the hash's name in Rekor entries: sha256, sha384, sha512.

@@ -1,13 +1,5 @@
 package tlog
 
-import (
-	"encoding/hex"
-	"fmt"
-
-	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
-	rekorv1 "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
-)
-
 // LogEntry is the Rekor v1 response for entries: a map from entry ID (or,
 // for older logs, UUID) to the entry.
 type LogEntry map[string]LogEntryValue
@@ -76,67 +68,3 @@ type RetrieveQuery struct {
 
 // RawMessage is a JSON value kept as is.
 type RawMessage = []byte
-
-// ToTLE converts a log entry into the TransparencyLogEntry of a Sigstore
-// bundle, as Rekor's own conversion does.
-func ToTLE(e LogEntryValue) (*rekorv1.TransparencyLogEntry, error) {
-	logID, err := hex.DecodeString(e.LogID)
-	if err != nil {
-		return nil, fmt.Errorf("log id %q: %v", e.LogID, err)
-	}
-	parsed, err := ParseBody(e.Body)
-	if err != nil {
-		return nil, err
-	}
-	tle := &rekorv1.TransparencyLogEntry{
-		LogIndex:          e.LogIndex,
-		LogId:             &protocommon.LogId{KeyId: logID},
-		KindVersion:       &rekorv1.KindVersion{Kind: parsed.Kind, Version: parsed.APIVersion},
-		IntegratedTime:    e.IntegratedTime,
-		CanonicalizedBody: e.Body,
-	}
-	if v := e.Verification; v != nil {
-		if len(v.SignedEntryTimestamp) > 0 {
-			tle.InclusionPromise = &rekorv1.InclusionPromise{SignedEntryTimestamp: v.SignedEntryTimestamp}
-		}
-		if p := v.InclusionProof; p != nil {
-			root, err := hex.DecodeString(p.RootHash)
-			if err != nil {
-				return nil, fmt.Errorf("inclusion proof root %q: %v", p.RootHash, err)
-			}
-			hashes := make([][]byte, len(p.Hashes))
-			for i, h := range p.Hashes {
-				if hashes[i], err = hex.DecodeString(h); err != nil {
-					return nil, fmt.Errorf("inclusion proof hash %q: %v", h, err)
-				}
-			}
-			tle.InclusionProof = &rekorv1.InclusionProof{
-				LogIndex: p.LogIndex, RootHash: root, TreeSize: p.TreeSize, Hashes: hashes,
-				Checkpoint: &rekorv1.Checkpoint{Envelope: p.Checkpoint},
-			}
-		}
-	}
-	return tle, nil
-}
-
-// FromTLE converts a TransparencyLogEntry back into a log entry value.
-func FromTLE(tle *rekorv1.TransparencyLogEntry) LogEntryValue {
-	v := LogEntryValue{
-		Body:           tle.GetCanonicalizedBody(),
-		IntegratedTime: tle.GetIntegratedTime(),
-		LogID:          hex.EncodeToString(tle.GetLogId().GetKeyId()),
-		LogIndex:       tle.GetLogIndex(),
-		Verification:   &Verification{SignedEntryTimestamp: tle.GetInclusionPromise().GetSignedEntryTimestamp()},
-	}
-	if p := tle.GetInclusionProof(); p != nil {
-		ip := &InclusionProof{
-			Checkpoint: p.GetCheckpoint().GetEnvelope(), LogIndex: p.GetLogIndex(),
-			RootHash: hex.EncodeToString(p.GetRootHash()), TreeSize: p.GetTreeSize(),
-		}
-		for _, h := range p.GetHashes() {
-			ip.Hashes = append(ip.Hashes, hex.EncodeToString(h))
-		}
-		v.Verification.InclusionProof = ip
-	}
-	return v
-}

@@ -1,6 +1,7 @@
 package tlog
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/sha256"
 	"crypto/x509"
@@ -52,7 +53,7 @@ func publicGoodLogs(t testing.TB) map[string]crypto.PublicKey {
 // gitsignEntry digs out of a gitsign CMS signature the leaf certificate,
 // the signed attributes, the signature and the embedded Rekor entry
 // (unsigned attribute 1.3.6.1.4.1.57264.3.1, a TransparencyLogEntry proto).
-func gitsignEntry(t *testing.T, path string) (certPEM, signedAttrs, sig []byte, tle *rekorv1.TransparencyLogEntry) {
+func gitsignEntry(t *testing.T, path string) (certPEM, signedAttrs, sig []byte, tle *TLE) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -106,9 +107,20 @@ func gitsignEntry(t *testing.T, path string) (certPEM, signedAttrs, sig []byte, 
 	attrs[0] = 0x31 // signed over as a SET OF, not as [0] IMPLICIT
 	for _, u := range si.Unsigned {
 		if u.Type.Equal(asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 57264, 3, 1}) {
-			tle = new(rekorv1.TransparencyLogEntry)
-			if err := proto.Unmarshal(u.Values[0].Bytes, tle); err != nil {
+			pb := new(rekorv1.TransparencyLogEntry)
+			if err := proto.Unmarshal(u.Values[0].Bytes, pb); err != nil {
 				t.Fatal(err)
+			}
+			// Our decoder must read sigstore's bytes as the protobuf runtime does.
+			tle = new(TLE)
+			if err := tle.UnmarshalProto(u.Values[0].Bytes); err != nil {
+				t.Fatal(err)
+			}
+			if !sameTLE(tle, fromPBForTest(pb)) {
+				t.Fatalf("our decoding differs from the protobuf runtime's:\n%+v\n%+v", tle, pb)
+			}
+			if !bytes.Equal(tle.MarshalProto(), u.Values[0].Bytes) {
+				t.Errorf("re-encoding sigstore's entry changes its bytes")
 			}
 		}
 	}
@@ -144,7 +156,7 @@ func TestPublicGoodEntries(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			tle.CanonicalizedBody = e.Body
+			tle.Body = e.Body
 			if _, err := VerifyTLE(tle, logs, VerifyOptions{RequireInclusionProof: true}); err != nil {
 				t.Fatalf("real entry does not verify: %v\nbody: %s", err, e.Body)
 			}
@@ -158,7 +170,7 @@ func TestPublicGoodEntries(t *testing.T) {
 			if !containsKey(pb.IndexKeys, "billy@chainguard.dev") {
 				t.Errorf("index keys %q lack the email", pb.IndexKeys)
 			}
-			if _, _, _, err := VerifyCheckpoint(logs[hex.EncodeToString(tle.LogId.KeyId)], []byte(tle.InclusionProof.Checkpoint.Envelope)); err != nil {
+			if _, _, _, err := VerifyCheckpoint(logs[hex.EncodeToString(tle.LogID)], []byte(tle.Proof.Checkpoint)); err != nil {
 				t.Errorf("real checkpoint: %v", err)
 			}
 		})

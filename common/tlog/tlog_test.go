@@ -17,10 +17,7 @@ import (
 	"testing"
 
 	"github.com/cyberphone/json-canonicalization/go/src/webpki.org/jsoncanonicalizer"
-	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
-	rekorv1 "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
 	"github.com/transparency-dev/merkle/rfc6962"
-	"google.golang.org/protobuf/proto"
 )
 
 func pubPEM(t testing.TB, pub crypto.PublicKey) []byte {
@@ -120,7 +117,7 @@ func TestDSSE(t *testing.T) {
 }
 
 // testTLE makes a valid entry in a 5-leaf tree signed by key.
-func testTLE(t testing.TB, key *ecdsa.PrivateKey) *rekorv1.TransparencyLogEntry {
+func testTLE(t testing.TB, key *ecdsa.PrivateKey) *TLE {
 	body := []byte(`{"apiVersion":"0.0.1","kind":"hashedrekord"}`)
 	leaves := [][]byte{LeafHash([]byte("a")), LeafHash([]byte("b")), LeafHash(body), LeafHash([]byte("c")), LeafHash([]byte("d"))}
 	h := rfc6962.DefaultHasher
@@ -144,10 +141,8 @@ func testTLE(t testing.TB, key *ecdsa.PrivateKey) *rekorv1.TransparencyLogEntry 
 		return tle
 	}
 	// ToTLE parses the body; this toy body is not a full entry, so build directly.
-	return &rekorv1.TransparencyLogEntry{LogIndex: 2, LogId: nil, IntegratedTime: 1700000000, CanonicalizedBody: body,
-		InclusionPromise: &rekorv1.InclusionPromise{SignedEntryTimestamp: set},
-		InclusionProof: &rekorv1.InclusionProof{LogIndex: 2, TreeSize: 5, RootHash: root, Hashes: proof,
-			Checkpoint: &rekorv1.Checkpoint{Envelope: string(cp)}}}
+	return &TLE{LogIndex: 2, IntegratedTime: 1700000000, Body: body, SET: set,
+		Proof: &Proof{LogIndex: 2, TreeSize: 5, RootHash: root, Hashes: proof, Checkpoint: string(cp)}}
 }
 
 // TestTLETamper flips every byte of every verified field of a valid entry.
@@ -156,63 +151,63 @@ func TestTLETamper(t *testing.T) {
 	logID, _ := LogID(key.Public())
 	logs := map[string]crypto.PublicKey{hex.EncodeToString(logID): key.Public()}
 	base := testTLE(t, key)
-	base.LogId = &protocommon.LogId{KeyId: logID}
+	base.LogID = logID
 	if _, err := VerifyTLE(base, logs, VerifyOptions{RequireInclusionProof: true}); err != nil {
 		t.Fatal(err)
 	}
-	fields := map[string]func(*rekorv1.TransparencyLogEntry) []byte{
-		"body":  func(e *rekorv1.TransparencyLogEntry) []byte { return e.CanonicalizedBody },
-		"set":   func(e *rekorv1.TransparencyLogEntry) []byte { return e.InclusionPromise.SignedEntryTimestamp },
-		"root":  func(e *rekorv1.TransparencyLogEntry) []byte { return e.InclusionProof.RootHash },
-		"hash0": func(e *rekorv1.TransparencyLogEntry) []byte { return e.InclusionProof.Hashes[0] },
-		"hash2": func(e *rekorv1.TransparencyLogEntry) []byte { return e.InclusionProof.Hashes[2] },
-		"logid": func(e *rekorv1.TransparencyLogEntry) []byte { return e.LogId.KeyId },
+	fields := map[string]func(*TLE) []byte{
+		"body":  func(e *TLE) []byte { return e.Body },
+		"set":   func(e *TLE) []byte { return e.SET },
+		"root":  func(e *TLE) []byte { return e.Proof.RootHash },
+		"hash0": func(e *TLE) []byte { return e.Proof.Hashes[0] },
+		"hash2": func(e *TLE) []byte { return e.Proof.Hashes[2] },
+		"logid": func(e *TLE) []byte { return e.LogID },
 	}
 	for name, f := range fields {
 		n := len(f(base))
 		for i := range n {
-			e := proto.Clone(base).(*rekorv1.TransparencyLogEntry)
+			e := cloneTLE(base)
 			f(e)[i] ^= 0x01
 			if _, err := VerifyTLE(e, logs, VerifyOptions{}); err == nil {
 				t.Fatalf("%s: flipping byte %d still verifies", name, i)
 			}
 		}
 	}
-	cp := base.InclusionProof.Checkpoint.Envelope
+	cp := base.Proof.Checkpoint
 	for i := range len(cp) {
-		e := proto.Clone(base).(*rekorv1.TransparencyLogEntry)
+		e := cloneTLE(base)
 		b := []byte(cp)
 		b[i] ^= 0x01
-		e.InclusionProof.Checkpoint.Envelope = string(b)
+		e.Proof.Checkpoint = string(b)
 		if _, err := VerifyTLE(e, logs, VerifyOptions{}); err == nil {
 			t.Fatalf("checkpoint: flipping byte %d still verifies", i)
 		}
 	}
 	for _, tc := range []struct {
 		name string
-		mut  func(*rekorv1.TransparencyLogEntry)
+		mut  func(*TLE)
 		want error
 	}{
-		{"unknown log", func(e *rekorv1.TransparencyLogEntry) { e.LogId.KeyId = make([]byte, 32) }, ErrUnknownLog},
-		{"bad set", func(e *rekorv1.TransparencyLogEntry) { e.IntegratedTime++ }, ErrBadSET},
-		{"bad proof", func(e *rekorv1.TransparencyLogEntry) { e.InclusionProof.LogIndex = 1 }, ErrBadInclusionProof},
-		{"no proof", func(e *rekorv1.TransparencyLogEntry) { e.InclusionProof = nil }, ErrProofRequired},
-		{"nothing", func(e *rekorv1.TransparencyLogEntry) { e.InclusionProof, e.InclusionPromise = nil, nil }, ErrNoProof},
-		{"checkpoint other key", func(e *rekorv1.TransparencyLogEntry) {
+		{"unknown log", func(e *TLE) { e.LogID = make([]byte, 32) }, ErrUnknownLog},
+		{"bad set", func(e *TLE) { e.IntegratedTime++ }, ErrBadSET},
+		{"bad proof", func(e *TLE) { e.Proof.LogIndex = 1 }, ErrBadInclusionProof},
+		{"no proof", func(e *TLE) { e.Proof = nil }, ErrProofRequired},
+		{"nothing", func(e *TLE) { e.Proof, e.SET = nil, nil }, ErrNoProof},
+		{"checkpoint other key", func(e *TLE) {
 			other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-			cp, _ := SignCheckpoint(other, "log.test", 42, 5, e.InclusionProof.RootHash)
-			e.InclusionProof.Checkpoint.Envelope = string(cp)
+			cp, _ := SignCheckpoint(other, "log.test", 42, 5, e.Proof.RootHash)
+			e.Proof.Checkpoint = string(cp)
 		}, ErrCheckpointSignature},
-		{"checkpoint mismatch", func(e *rekorv1.TransparencyLogEntry) {
-			cp, _ := SignCheckpoint(key, "log.test", 42, 6, e.InclusionProof.RootHash)
-			e.InclusionProof.Checkpoint.Envelope = string(cp)
+		{"checkpoint mismatch", func(e *TLE) {
+			cp, _ := SignCheckpoint(key, "log.test", 42, 6, e.Proof.RootHash)
+			e.Proof.Checkpoint = string(cp)
 		}, ErrCheckpointMismatch},
-		{"cosigned checkpoint", func(e *rekorv1.TransparencyLogEntry) {
-			e.InclusionProof.Checkpoint.Envelope += "— witness AAAAAAAAAAAA\n"
+		{"cosigned checkpoint", func(e *TLE) {
+			e.Proof.Checkpoint += "— witness AAAAAAAAAAAA\n"
 		}, ErrCheckpointSignature},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e := proto.Clone(base).(*rekorv1.TransparencyLogEntry)
+			e := cloneTLE(base)
 			tc.mut(e)
 			if _, err := VerifyTLE(e, logs, VerifyOptions{RequireInclusionProof: true}); !errors.Is(err, tc.want) {
 				t.Errorf("got %v, want %v", err, tc.want)

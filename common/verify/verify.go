@@ -1,20 +1,19 @@
 // Package verify checks a Sigstore bundle offline against a trusted root and
-// an identity policy. A bundle is valid only when all of these hold, and the
-// error names the first that failed (see [Error]):
+// an identity policy. Who signed and when is established by package
+// provenance, whose checks (and [Error] names) apply to bundles as to every
+// other format; this package adds what is particular to bundles: the
+// artifact or its digest, the message signature or DSSE envelope, and the
+// in-toto subject. A bundle is valid only when all of these hold:
 //
-//  1. the transparency-log entry's signed entry timestamp and inclusion proof
-//     verify against a log key in the trusted root, and its checkpoint is
-//     signed by that log (check "transparency log");
+//  1. the transparency-log entry verifies against a log in the trusted root
+//     (check "transparency log");
 //  2. the entry records this bundle's signature, digest and certificate
 //     (check "log entry");
-//  3. the certificate chains to a CA in the trusted root at the time the log
-//     integrated the entry — not now: keyless certificates live ten minutes
-//     (check "certificate chain");
-//  4. an embedded SCT verifies against a CT log in the trusted root, when the
-//     root lists any (check "certificate transparency");
-//  5. the signature verifies over the artifact (checks "artifact", "signature");
-//  6. the certificate's identity matches the policy: SAN and OIDC issuer, each
-//     exact or by regular expression, and optional CI claims (check "identity").
+//  3. the certificate chains to a CA in the trusted root at the log's time
+//     (check "certificate chain"), with an SCT from a trusted CT log (check
+//     "certificate transparency");
+//  4. the signature verifies over the artifact (checks "artifact", "signature");
+//  5. the certificate's identity matches the policy (check "identity").
 //
 // There is no default policy: a [Policy] without an identity and an issuer is
 // an error, never "any valid certificate".
@@ -25,112 +24,39 @@ import (
 	"crypto"
 	"crypto/sha256"
 	"crypto/x509"
-	"encoding/pem"
-	"errors"
-	"fmt"
 	"io"
-	"regexp"
-	"sync"
-	"time"
 
 	bundlepb "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
-	rekorpb "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
 
 	"github.com/waxseal/waxseal/common/bundle"
 	"github.com/waxseal/waxseal/common/dsse"
-	"github.com/waxseal/waxseal/common/fulcio"
 	"github.com/waxseal/waxseal/common/keys"
+	"github.com/waxseal/waxseal/common/provenance"
 	"github.com/waxseal/waxseal/common/tlog"
 	"github.com/waxseal/waxseal/common/trust"
 )
 
 // Names of the checks, as they appear in [Error].
 const (
-	CheckBundle     = "bundle"
-	CheckTLog       = "transparency log"
-	CheckEntry      = "log entry"
-	CheckChain      = "certificate chain"
-	CheckSCT        = "certificate transparency"
-	CheckArtifact   = "artifact"
-	CheckSignature  = "signature"
-	CheckIdentity   = "identity"
-	CheckPolicyArgs = "policy"
+	CheckBundle     = provenance.CheckBundle
+	CheckTLog       = provenance.CheckTLog
+	CheckEntry      = provenance.CheckEntry
+	CheckChain      = provenance.CheckChain
+	CheckSCT        = provenance.CheckSCT
+	CheckArtifact   = provenance.CheckArtifact
+	CheckSignature  = provenance.CheckSignature
+	CheckIdentity   = provenance.CheckIdentity
+	CheckPolicyArgs = provenance.CheckPolicyArgs
 )
 
-// Error says which check failed.
-type Error struct {
-	Check string
-	Err   error
-}
+type (
+	// Error says which check failed.
+	Error = provenance.Error
+	// Policy is who must have signed.
+	Policy = provenance.Policy
+)
 
-func (e *Error) Error() string { return e.Check + ": " + e.Err.Error() }
-func (e *Error) Unwrap() error { return e.Err }
-
-func fail(check string, format string, a ...any) error {
-	return &Error{Check: check, Err: fmt.Errorf(format, a...)}
-}
-
-// Policy is who must have signed.
-type Policy struct {
-	Identity       string // exact SAN: email or URI
-	IdentityRegexp string
-	Issuer         string // exact OIDC issuer URL
-	IssuerRegexp   string
-	// Claims are optional CI claims that must match exactly, keyed by the
-	// names fulcio.Identity reports (e.g. "SourceRepositoryURI").
-	Claims map[string]string
-}
-
-type compiledPolicy struct {
-	p                 Policy
-	identityRE, issRE *regexp.Regexp
-}
-
-func (p Policy) compile() (*compiledPolicy, error) {
-	c := &compiledPolicy{p: p}
-	if (p.Identity == "") == (p.IdentityRegexp == "") {
-		return nil, fail(CheckPolicyArgs, "exactly one of --certificate-identity or --certificate-identity-regexp is required")
-	}
-	if (p.Issuer == "") == (p.IssuerRegexp == "") {
-		return nil, fail(CheckPolicyArgs, "exactly one of --certificate-oidc-issuer or --certificate-oidc-issuer-regexp is required")
-	}
-	var err error
-	if p.IdentityRegexp != "" {
-		if c.identityRE, err = regexp.Compile(anchor(p.IdentityRegexp)); err != nil {
-			return nil, fail(CheckPolicyArgs, "identity regexp: %v", err)
-		}
-	}
-	if p.IssuerRegexp != "" {
-		if c.issRE, err = regexp.Compile(anchor(p.IssuerRegexp)); err != nil {
-			return nil, fail(CheckPolicyArgs, "issuer regexp: %v", err)
-		}
-	}
-	return c, nil
-}
-
-// anchor makes a regexp match the whole string, as cosign's do not by
-// default: an unanchored "alice@example.com" would accept
-// "alice@example.com.evil.test".
-func anchor(re string) string { return "^(?:" + re + ")$" }
-
-func (c *compiledPolicy) check(id *fulcio.CertIdentity) error {
-	switch {
-	case c.identityRE != nil && !c.identityRE.MatchString(id.SAN):
-		return fail(CheckIdentity, "certificate identity %q does not match %q", id.SAN, c.p.IdentityRegexp)
-	case c.identityRE == nil && id.SAN != c.p.Identity:
-		return fail(CheckIdentity, "certificate identity is %q, want %q", id.SAN, c.p.Identity)
-	case c.issRE != nil && !c.issRE.MatchString(id.Issuer):
-		return fail(CheckIdentity, "OIDC issuer %q does not match %q", id.Issuer, c.p.IssuerRegexp)
-	case c.issRE == nil && id.Issuer != c.p.Issuer:
-		return fail(CheckIdentity, "OIDC issuer is %q, want %q", id.Issuer, c.p.Issuer)
-	}
-	for k, want := range c.p.Claims {
-		if got := id.Extensions[k]; got != want {
-			return fail(CheckIdentity, "certificate claim %s is %q, want %q", k, got, want)
-		}
-	}
-	return nil
-}
+var fail = provenance.Fail
 
 // Artifact is what was signed: its bytes, or only its digest.
 type Artifact struct {
@@ -146,13 +72,10 @@ type Options struct {
 	Key crypto.PublicKey
 }
 
-// Result describes a valid signature.
+// Result describes a valid signature: who signed and when, and for
+// envelopes the statement.
 type Result struct {
-	Identity       *fulcio.CertIdentity // nil for key-signed bundles
-	Certificate    *x509.Certificate
-	IntegratedTime time.Time
-	LogIndex       int64
-	LogID          []byte
+	provenance.Result
 	// Statement is the DSSE payload, for envelope bundles.
 	PayloadType string
 	Payload     []byte
@@ -163,19 +86,22 @@ type Result struct {
 func Verify(b *bundle.Bundle, art Artifact, root *trust.Root, policy Policy, opts Options) (*Result, error) {
 	cert, err := b.Certificate()
 	if err != nil {
-		return nil, &Error{CheckBundle, err}
+		return nil, &Error{Check: CheckBundle, Err: err}
 	}
 	if opts.Key == nil && cert == nil {
 		return nil, fail(CheckBundle, "bundle carries no certificate (key-signed bundles need --key)")
 	}
-	tles := b.GetVerificationMaterial().GetTlogEntries()
+	tles := b.TLogEntries()
 	if len(tles) == 0 {
 		return nil, fail(CheckTLog, "bundle has no transparency log entry")
 	}
 	if opts.Key != nil {
 		cert = nil
 	}
-	res, entry, err := Provenance(Material{
+	if tles[0].Kind == "" {
+		return nil, fail(CheckTLog, "transparency log entry has no kind")
+	}
+	pr, entry, err := provenance.Check(provenance.Material{
 		Certificate:           cert,
 		Key:                   opts.Key,
 		Entry:                 tles[0],
@@ -184,6 +110,7 @@ func Verify(b *bundle.Bundle, art Artifact, root *trust.Root, policy Policy, opt
 	if err != nil {
 		return nil, err
 	}
+	res := &Result{Result: *pr}
 	signerKey := opts.Key
 	if cert != nil {
 		signerKey = cert.PublicKey
@@ -203,194 +130,6 @@ func Verify(b *bundle.Bundle, art Artifact, root *trust.Root, policy Policy, opt
 	return res, nil
 }
 
-// Material is what every signature format carries besides the signature
-// itself: the signer's certificate (or, for key-signed material, a key) and
-// the transparency-log entry with its canonicalized body.
-type Material struct {
-	Certificate           *x509.Certificate
-	Key                   crypto.PublicKey // instead of Certificate; no identity then
-	Entry                 *rekorpb.TransparencyLogEntry
-	RequireInclusionProof bool
-}
-
-// Provenance establishes who signed and when, for any signature format
-// (bundles, git's CMS signatures, RPM headers): the log entry's proofs, the
-// certificate chain and SCT at the log's time, and the identity policy. It
-// returns the parsed log entry; the caller must still check that the entry
-// records its signature (see [CheckHashedRekord]) and verify the signature.
-func Provenance(m Material, root *trust.Root, policy Policy) (*Result, *tlog.Entry, error) {
-	var pol *compiledPolicy
-	if m.Key == nil {
-		if m.Certificate == nil {
-			return nil, nil, fail(CheckBundle, "no certificate or key")
-		}
-		var err error
-		if pol, err = policy.compile(); err != nil {
-			return nil, nil, err
-		}
-	}
-	tle := m.Entry
-	if tle == nil {
-		return nil, nil, fail(CheckTLog, "no transparency log entry")
-	}
-	if m.RequireInclusionProof && tle.GetInclusionProof() == nil {
-		return nil, nil, fail(CheckTLog, "entry has no inclusion proof")
-	}
-	if tle.GetInclusionPromise() == nil {
-		return nil, nil, fail(CheckTLog, "entry has no signed entry timestamp, so there is no trusted time to check the certificate at")
-	}
-
-	// 1. The log's promises and proofs.
-	integrated, err := tlog.VerifyTLE(tle, root.TLogKeys(), tlog.VerifyOptions{RequireInclusionProof: m.RequireInclusionProof})
-	if err != nil {
-		return nil, nil, &Error{CheckTLog, err}
-	}
-	if l, ok := root.TLog(tle.GetLogId().GetKeyId()); !ok || !l.ValidFor.Contains(integrated) {
-		return nil, nil, fail(CheckTLog, "log key was not trusted at integrated time %s", integrated.UTC().Format(time.RFC3339))
-	}
-	res := &Result{IntegratedTime: integrated, LogIndex: tle.GetLogIndex(), LogID: tle.GetLogId().GetKeyId(), Certificate: m.Certificate}
-
-	// 2. The entry must be about this signature: parsed here, matched by the caller.
-	entry, err := tlog.ParseBody(tle.GetCanonicalizedBody())
-	if err != nil {
-		return nil, nil, &Error{CheckEntry, err}
-	}
-	if kv := tle.GetKindVersion(); kv != nil && kv.GetKind() != entry.Kind {
-		return nil, nil, fail(CheckEntry, "entry says kind %q, its body is %q", kv.GetKind(), entry.Kind)
-	}
-	if m.Certificate == nil {
-		return res, entry, nil
-	}
-
-	// 3 and 4. Certificate chain and SCT at integrated time.
-	issuer, err := verifyChain(m.Certificate, root, integrated)
-	if err != nil {
-		return nil, nil, err
-	}
-	if len(root.CTLogs) > 0 {
-		// Integrated time has one-second resolution and SCTs one-millisecond:
-		// an SCT from the same second as the log entry is not from the future.
-		if err := fulcio.VerifyEmbeddedSCTs(m.Certificate, issuer, root.CTLogKeys(), integrated.Add(time.Second)); err != nil {
-			return nil, nil, &Error{CheckSCT, err}
-		}
-	}
-
-	// 6. Identity.
-	id, err := fulcio.Identity(m.Certificate)
-	if err != nil {
-		return nil, nil, &Error{CheckIdentity, err}
-	}
-	if err := pol.check(id); err != nil {
-		return nil, nil, err
-	}
-	res.Identity = id
-	return res, entry, nil
-}
-
-// CheckHashedRekord checks that a hashedrekord entry records exactly this
-// digest, signature and certificate (or key), and that the signature
-// verifies over the digest.
-func CheckHashedRekord(entry *tlog.Entry, h crypto.Hash, digest, sig []byte, key crypto.PublicKey, cert *x509.Certificate) error {
-	if entry.Kind != tlog.KindHashedRekord {
-		return fail(CheckEntry, "signature recorded as %q, want hashedrekord", entry.Kind)
-	}
-	if entry.HashAlgorithm != keys.RekorName(h) || !bytes.Equal(entry.Digest, digest) {
-		return fail(CheckEntry, "log entry records a different digest")
-	}
-	if !bytes.Equal(entry.Signature, sig) {
-		return fail(CheckEntry, "log entry records a different signature")
-	}
-	if err := sameKey(entry.PublicKey, key, cert); err != nil {
-		return err
-	}
-	if err := keys.VerifyDigest(key, h, digest, sig); err != nil {
-		return &Error{CheckSignature, err}
-	}
-	return nil
-}
-
-func verifyChain(cert *x509.Certificate, root *trust.Root, at time.Time) (*x509.Certificate, error) {
-	var lastErr error = errors.New("trusted root lists no certificate authority")
-	for _, ca := range root.CAs {
-		if !ca.ValidFor.Contains(at) {
-			lastErr = fmt.Errorf("CA %s was not trusted at %s", ca.URI, at.UTC().Format(time.RFC3339))
-			continue
-		}
-		chain, err := chains.verify(cert, ca, at)
-		if err != nil {
-			lastErr = err
-			continue
-		}
-		return chain[1], nil
-	}
-	var inv x509.CertificateInvalidError
-	if errors.As(lastErr, &inv) && inv.Reason == x509.Expired {
-		return nil, fail(CheckChain, "certificate was not valid when the log saw the signature (%s; valid %s to %s)",
-			at.UTC().Format(time.RFC3339), cert.NotBefore.UTC().Format(time.RFC3339), cert.NotAfter.UTC().Format(time.RFC3339))
-	}
-	return nil, &Error{CheckChain, lastErr}
-}
-
-// chainCache remembers chains that crypto/x509 verified. Everything x509
-// checks is independent of the time except validity periods, so a cached
-// chain is re-checked only against the new time. Keyless signing issues one
-// certificate per batch (a release, a rebase, a repository of RPMs), and this
-// spares the verifier the CA signature checks for every bundle after the first.
-type chainCache struct {
-	mu sync.Mutex
-	m  map[[64]byte][]*x509.Certificate
-}
-
-const chainCacheSize = 4096
-
-var chains = &chainCache{m: map[[64]byte][]*x509.Certificate{}}
-
-func (c *chainCache) verify(cert *x509.Certificate, ca trust.CA, at time.Time) ([]*x509.Certificate, error) {
-	var key [64]byte
-	leaf := sha256.Sum256(cert.Raw)
-	h := sha256.New()
-	for _, c := range ca.Chain {
-		h.Write(c.Raw)
-	}
-	copy(key[:32], leaf[:])
-	h.Sum(key[32:32])
-	c.mu.Lock()
-	chain, ok := c.m[key]
-	c.mu.Unlock()
-	if ok {
-		for _, link := range chain {
-			if at.Before(link.NotBefore) || at.After(link.NotAfter) {
-				return nil, x509.CertificateInvalidError{Cert: link, Reason: x509.Expired}
-			}
-		}
-		return chain, nil
-	}
-	roots, inter := x509.NewCertPool(), x509.NewCertPool()
-	roots.AddCert(ca.Chain[len(ca.Chain)-1])
-	for _, c := range ca.Chain[:len(ca.Chain)-1] {
-		inter.AddCert(c)
-	}
-	verified, err := cert.Verify(x509.VerifyOptions{
-		Roots:         roots,
-		Intermediates: inter,
-		CurrentTime:   at,
-		KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning},
-	})
-	if err != nil {
-		return nil, err
-	}
-	c.mu.Lock()
-	if len(c.m) >= chainCacheSize {
-		for k := range c.m { // evict an arbitrary entry
-			delete(c.m, k)
-			break
-		}
-	}
-	c.m[key] = verified[0]
-	c.mu.Unlock()
-	return verified[0], nil
-}
-
 func verifyMessage(c *bundlepb.Bundle_MessageSignature, art Artifact, entry *tlog.Entry, key crypto.PublicKey, cert *x509.Certificate) error {
 	ms := c.MessageSignature
 	sig := ms.GetSignature()
@@ -400,12 +139,12 @@ func verifyMessage(c *bundlepb.Bundle_MessageSignature, art Artifact, entry *tlo
 		err    error
 	)
 	if md := ms.GetMessageDigest(); md != nil {
-		if h, err = keys.CryptoHash(md.GetAlgorithm()); err != nil {
-			return &Error{CheckBundle, err}
+		if h, err = bundle.CryptoHash(md.GetAlgorithm()); err != nil {
+			return &Error{Check: CheckBundle, Err: err}
 		}
 		digest = md.GetDigest()
 	} else if h, err = keys.Hash(key); err != nil {
-		return &Error{CheckSignature, err}
+		return &Error{Check: CheckSignature, Err: err}
 	}
 	actual, err := artifactDigest(art, h)
 	if err != nil {
@@ -414,7 +153,7 @@ func verifyMessage(c *bundlepb.Bundle_MessageSignature, art Artifact, entry *tlo
 	if digest != nil && !bytes.Equal(actual, digest) {
 		return fail(CheckArtifact, "artifact digest does not match the bundle: the file was modified or is not the one signed")
 	}
-	return CheckHashedRekord(entry, h, actual, sig, key, cert)
+	return provenance.CheckHashedRekord(entry, h, actual, sig, key, cert)
 }
 
 func verifyDSSE(payloadType string, payload, sig []byte, art Artifact, entry *tlog.Entry, key crypto.PublicKey, cert *x509.Certificate) error {
@@ -428,7 +167,7 @@ func verifyDSSE(payloadType string, payload, sig []byte, art Artifact, entry *tl
 	found := false
 	for _, s := range entry.DSSESignatures {
 		if bytes.Equal(s.Signature, sig) {
-			if err := sameKey(s.Verifier, key, cert); err != nil {
+			if err := provenance.SameKey(s.Verifier, key, cert); err != nil {
 				return err
 			}
 			found = true
@@ -438,7 +177,7 @@ func verifyDSSE(payloadType string, payload, sig []byte, art Artifact, entry *tl
 		return fail(CheckEntry, "log entry does not record the envelope's signature")
 	}
 	if err := keys.VerifyMessage(key, dsse.PAE(payloadType, payload), sig); err != nil {
-		return &Error{CheckSignature, err}
+		return &Error{Check: CheckSignature, Err: err}
 	}
 	if art.Reader != nil || art.Digest != nil {
 		if err := checkSubject(payloadType, payload, art); err != nil {
@@ -463,27 +202,4 @@ func artifactDigest(art Artifact, h crypto.Hash) ([]byte, error) {
 		return nil, fail(CheckArtifact, "reading artifact: %v", err)
 	}
 	return d.Sum(nil), nil
-}
-
-// sameKey checks that the key or certificate recorded in the log entry is
-// the bundle's.
-func sameKey(recorded []byte, key crypto.PublicKey, cert *x509.Certificate) error {
-	blk, _ := pem.Decode(recorded)
-	if blk == nil {
-		return fail(CheckEntry, "log entry's verifier is not PEM")
-	}
-	switch blk.Type {
-	case "CERTIFICATE":
-		if cert == nil || !bytes.Equal(blk.Bytes, cert.Raw) {
-			return fail(CheckEntry, "log entry records a different certificate")
-		}
-	case "PUBLIC KEY":
-		want, err := x509.MarshalPKIXPublicKey(key)
-		if err != nil || !bytes.Equal(blk.Bytes, want) {
-			return fail(CheckEntry, "log entry records a different public key")
-		}
-	default:
-		return fail(CheckEntry, "log entry's verifier is a %q block", blk.Type)
-	}
-	return nil
 }

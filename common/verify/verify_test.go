@@ -22,6 +22,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/waxseal/waxseal/common/bundle"
+	"github.com/waxseal/waxseal/common/credential"
 	"github.com/waxseal/waxseal/common/fulcio"
 	"github.com/waxseal/waxseal/common/keys"
 	"github.com/waxseal/waxseal/common/sign"
@@ -43,7 +44,7 @@ func newFixture(t testing.TB, stack *servertest.Stack, email string) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	ca := &fulcio.Client{BaseURL: stack.URL}
-	cred, err := sign.LoginWithToken(ctx, ca, stack.Token(t, email), keys.ECDSAP256)
+	cred, err := credential.LoginWithToken(ctx, ca, stack.Token(t, email), keys.ECDSAP256)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,7 +232,10 @@ func TestCertificateExpiredAtLogTime(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := bundle.NewMessageSignature(leaf, commonpb.HashAlgorithm_SHA2_256, digest[:], sig, tl)
+	b, err := bundle.NewMessageSignature(leaf, crypto.SHA256, digest[:], sig, tl)
+	if err != nil {
+		t.Fatal(err)
+	}
 	root := mixedRoot(t, []*x509.Certificate{caCert}, stack)
 	_, err = verify.Verify(b, verify.Artifact{Reader: bytes.NewReader(artifact)}, root, verify.Policy{Identity: "alice@example.com", Issuer: "x"}, verify.Options{})
 	wantCheck(t, err, verify.CheckChain, "not valid when the log saw the signature")

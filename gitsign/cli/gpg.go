@@ -196,7 +196,7 @@ func (e *env) gpgSign(ctx context.Context, cfg *config, st gitsign.Status) int {
 	}
 	st.SigCreated(signed.Certificate, signed.Time)
 	id, iss := gitsign.CertIdentity(signed.Certificate)
-	fmt.Fprintf(e.stderr, "gitsign: signed as %s (%s), transparency log index %d\n", id, iss, signed.Entry.GetLogIndex())
+	fmt.Fprintf(e.stderr, "gitsign: signed as %s (%s), transparency log index %d\n", id, iss, signed.Entry.LogIndex)
 	return clierr.ExitOK
 }
 

@@ -14,13 +14,13 @@ import (
 	"time"
 
 	"github.com/waxseal/waxseal/common/agent"
+	"github.com/waxseal/waxseal/common/credential"
 	"github.com/waxseal/waxseal/common/fulcio"
 	"github.com/waxseal/waxseal/common/keys"
 	"github.com/waxseal/waxseal/common/oidc"
-	"github.com/waxseal/waxseal/common/sign"
+	"github.com/waxseal/waxseal/common/provenance"
 	"github.com/waxseal/waxseal/common/tlog"
 	"github.com/waxseal/waxseal/common/trust"
-	"github.com/waxseal/waxseal/common/verify"
 	"github.com/waxseal/waxseal/gitsign"
 	"github.com/waxseal/waxseal/internal/atomicfile"
 	"github.com/waxseal/waxseal/internal/clierr"
@@ -144,7 +144,7 @@ func (e *env) signer(ctx context.Context, cfg *config) (*gitsign.Signer, error) 
 		return nil, err
 	}
 	ca := &fulcio.Client{BaseURL: ep.CA, HTTPClient: httpClient}
-	creds := gitsign.CredentialsFunc(func(ctx context.Context) (*sign.Credential, error) {
+	creds := gitsign.CredentialsFunc(func(ctx context.Context) (*credential.Credential, error) {
 		return e.login(ctx, cfg, ep, ca)
 	})
 	return &gitsign.Signer{Credentials: creds, Log: &tlog.Client{BaseURL: ep.Log, HTTPClient: httpClient}}, nil
@@ -156,7 +156,7 @@ func (e *env) signer(ctx context.Context, cfg *config) (*gitsign.Signer, error) 
 // login is handed to a running agent, so that the next signatures (the
 // rest of a rebase) need no login. The instructions of an interactive login
 // go to the terminal: git captures gitsign's stderr while signing.
-func (e *env) login(ctx context.Context, cfg *config, ep *endpoints, ca *fulcio.Client) (*sign.Credential, error) {
+func (e *env) login(ctx context.Context, cfg *config, ep *endpoints, ca *fulcio.Client) (*credential.Credential, error) {
 	out, closeOut := e.userTerminal()
 	defer closeOut()
 	chain, err := oidc.Chain(oidc.Options{
@@ -206,7 +206,7 @@ func (e *env) login(ctx context.Context, cfg *config, ep *endpoints, ca *fulcio.
 				}
 			}
 		}
-		return sign.LoginWithToken(ctx, ca, tok, keys.Default)
+		return credential.LoginWithToken(ctx, ca, tok, keys.Default)
 	}
 	if len(errs) == 0 {
 		return nil, clierr.WithHint(oidc.ErrNoToken, "set SIGSTORE_ID_TOKEN, run 'waxseal login', or set gitsign.server / gitsign.issuer for an interactive login")
@@ -227,7 +227,7 @@ func (e *env) userTerminal() (io.Writer, func()) {
 // the pinned one; the allowed signers from signersFile, else (unless an
 // explicit identity policy replaces it) gitsign.allowedSigners, relative to
 // the work tree's top level.
-func (e *env) verifier(ctx context.Context, cfg *config, identity *verify.Policy, signersFile string) (*gitsign.Verifier, error) {
+func (e *env) verifier(ctx context.Context, cfg *config, identity *provenance.Policy, signersFile string) (*gitsign.Verifier, error) {
 	home, _ := os.UserHomeDir()
 	var root *trust.Root
 	if cfg.TrustedRoot != "" {

@@ -21,7 +21,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/waxseal/waxseal/common/verify"
+	"github.com/waxseal/waxseal/common/provenance"
 	"github.com/waxseal/waxseal/gitsign"
 	"github.com/waxseal/waxseal/internal/clierr"
 )
@@ -128,9 +128,9 @@ func (e *env) verify(ctx context.Context, o *verifyOptions) error {
 	if o.trustedRoot != "" {
 		cfg.TrustedRoot = o.trustedRoot
 	}
-	var identity *verify.Policy
+	var identity *provenance.Policy
 	if o.policySet {
-		identity = &verify.Policy{
+		identity = &provenance.Policy{
 			Identity: o.identity, IdentityRegexp: o.identityRegexp,
 			Issuer: o.issuer, IssuerRegexp: o.issuerRegexp,
 		}

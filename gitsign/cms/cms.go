@@ -40,8 +40,7 @@ import (
 	"sort"
 	"time"
 
-	rekorpb "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
-	"google.golang.org/protobuf/proto"
+	"github.com/waxseal/waxseal/common/tlog"
 )
 
 // PEMType is the armor git recognizes as an x509 signature.
@@ -73,7 +72,7 @@ type Signature struct {
 	SigningTime   time.Time // the signer's clock; zero if absent; not trusted
 	Signature     []byte
 	// Entry is the embedded log entry, canonicalizedBody empty; nil if absent.
-	Entry *rekorpb.TransparencyLogEntry
+	Entry *tlog.TLE
 	// Attributes lists the OIDs of the signed and unsigned attributes in the
 	// order they appear, for diagnostics and interop tests.
 	SignedAttrTypes, UnsignedAttrTypes []asn1.ObjectIdentifier
@@ -393,8 +392,8 @@ func (s *Signature) parseUnsignedAttrs(der []byte) error {
 		if err := unmarshalAll(v.FullBytes, &raw); err != nil {
 			return fmt.Errorf("CMS transparency log attribute: %w", err)
 		}
-		e := new(rekorpb.TransparencyLogEntry)
-		if err := proto.Unmarshal(raw, e); err != nil {
+		e := new(tlog.TLE)
+		if err := e.UnmarshalProto(raw); err != nil {
 			return fmt.Errorf("CMS transparency log attribute: %w", err)
 		}
 		s.Entry = e
@@ -457,16 +456,12 @@ func (u *Unsigned) Digest() []byte {
 
 // Finish assembles the DER signature from the signature value over Digest
 // and the log entry (its canonicalizedBody is cleared here).
-func (u *Unsigned) Finish(sig []byte, entry *rekorpb.TransparencyLogEntry) ([]byte, error) {
+func (u *Unsigned) Finish(sig []byte, entry *tlog.TLE) ([]byte, error) {
 	var unsigned asn1.RawValue
 	if entry != nil {
-		e := proto.Clone(entry).(*rekorpb.TransparencyLogEntry)
-		e.CanonicalizedBody = nil
-		raw, err := proto.MarshalOptions{Deterministic: true}.Marshal(e)
-		if err != nil {
-			return nil, err
-		}
-		a, err := attr(OIDTransparencyLog, raw)
+		e := *entry
+		e.Body = nil
+		a, err := attr(OIDTransparencyLog, e.MarshalProto())
 		if err != nil {
 			return nil, err
 		}

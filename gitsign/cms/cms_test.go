@@ -18,8 +18,6 @@ import (
 	"testing"
 	"time"
 
-	rekorpb "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
-
 	"github.com/waxseal/waxseal/common/keys"
 	"github.com/waxseal/waxseal/common/tlog"
 	"github.com/waxseal/waxseal/common/trust"
@@ -94,10 +92,10 @@ func TestPublicGood(t *testing.T) {
 			if !equalOIDs(s.UnsignedAttrTypes, []asn1.ObjectIdentifier{OIDTransparencyLog}) {
 				t.Errorf("unsigned attributes %v", s.UnsignedAttrTypes)
 			}
-			if s.Entry == nil || len(s.Entry.CanonicalizedBody) != 0 {
+			if s.Entry == nil || len(s.Entry.Body) != 0 {
 				t.Fatalf("entry %v: want one with canonicalizedBody cleared", s.Entry)
 			}
-			if s.Entry.GetInclusionProof() == nil || s.Entry.GetInclusionPromise() == nil {
+			if s.Entry.Proof == nil || len(s.Entry.SET) == 0 {
 				t.Error("entry lacks inclusion proof or SET")
 			}
 			if err := keys.VerifyDigest(s.Certificate.PublicKey, crypto.SHA256, s.AttrsDigest(), s.Signature); err != nil {
@@ -112,7 +110,7 @@ func TestPublicGood(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			s.Entry.CanonicalizedBody = e.Body
+			s.Entry.Body = e.Body
 			if _, err := tlog.VerifyTLE(s.Entry, root.TLogKeys(), tlog.VerifyOptions{RequireInclusionProof: true}); err != nil {
 				t.Errorf("rebuilt entry does not verify: %v", err)
 			}
@@ -135,7 +133,7 @@ func TestRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	entry := &rekorpb.TransparencyLogEntry{LogIndex: 42, IntegratedTime: now.Unix(), CanonicalizedBody: []byte("{}")}
+	entry := &tlog.TLE{LogIndex: 42, IntegratedTime: now.Unix(), Body: []byte("{}")}
 	der, err := u.Finish(sig, entry)
 	if err != nil {
 		t.Fatal(err)
@@ -151,7 +149,7 @@ func TestRoundTrip(t *testing.T) {
 	if !bytes.Equal(s.SignedAttrs, u.SignedAttrs) || !bytes.Equal(s.Signature, sig) {
 		t.Error("signed attributes or signature changed in transit")
 	}
-	if s.Entry.GetLogIndex() != 42 || len(s.Entry.CanonicalizedBody) != 0 {
+	if s.Entry.LogIndex != 42 || len(s.Entry.Body) != 0 {
 		t.Errorf("entry %v", s.Entry)
 	}
 	if !equalOIDs(s.SignedAttrTypes, []asn1.ObjectIdentifier{OIDContentType, OIDSigningTime, OIDMessageDigest}) {
