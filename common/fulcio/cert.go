@@ -9,11 +9,6 @@ import (
 	"fmt"
 	"sync"
 	"time"
-
-	ct "github.com/google/certificate-transparency-go"
-	"github.com/google/certificate-transparency-go/ctutil"
-	ctx509 "github.com/google/certificate-transparency-go/x509"
-	ctx509util "github.com/google/certificate-transparency-go/x509util"
 )
 
 // CertIdentity is who a Fulcio certificate names, for identity policy.
@@ -129,49 +124,69 @@ func otherNameSAN(cert *x509.Certificate) (string, error) {
 
 // Errors from VerifyEmbeddedSCTs, for callers that explain failures.
 var (
-	ErrNoSCT        = errors.New("fulcio: certificate has no embedded SCT")
+	// ErrNoSCT is returned for a certificate without an SCT list extension.
+	ErrNoSCT = errors.New("fulcio: certificate has no embedded SCT")
+	// ErrUnknownCTLog is returned when no embedded SCT is from a log the caller trusts.
 	ErrUnknownCTLog = errors.New("fulcio: no embedded SCT is from a known CT log")
-	ErrBadSCT       = errors.New("fulcio: embedded SCT signature does not verify")
+	// ErrBadSCT is wrapped by the error returned when SCTs from trusted logs exist but
+	// none verifies; the error says why the last one failed (bad signature, timestamp
+	// in the future, unsupported algorithm, ...).
+	ErrBadSCT = errors.New("fulcio: embedded SCT signature does not verify")
 )
 
 // VerifyEmbeddedSCTs checks that at least one SCT embedded in leaf verifies against a CT
 // log in logs (keyed by RFC 6962 log ID, SHA-256 of the log key's DER SPKI), by rebuilding
 // the precertificate entry the log signed: issuer's key hash plus leaf's TBSCertificate
-// without the SCT list. SCTs timestamped after now are ignored.
+// without the SCT list. SCTs timestamped after now, and SCTs from other logs, are ignored.
+// Log keys may be ECDSA P-256 or RSA of 2048 bits or more, signing SHA-256 (RFC 6962 §2.1.4).
+//
+// It returns ErrNoSCT if leaf has no SCT list, ErrUnknownCTLog if no SCT is from a log in
+// logs, and an error wrapping ErrBadSCT if none of those verifies. issuer must be leaf's
+// direct issuer; a Precertificate Signing Certificate (RFC 6962 §3.1) is not supported.
 func VerifyEmbeddedSCTs(leaf, issuer *x509.Certificate, logs map[[32]byte]crypto.PublicKey, now time.Time) error {
-	scts, err := ctx509util.ParseSCTsFromCertificate(leaf.Raw)
+	scts, err := embeddedSCTs(leaf)
 	if err != nil {
 		return fmt.Errorf("fulcio: parsing embedded SCTs: %w", err)
 	}
 	if len(scts) == 0 {
 		return ErrNoSCT
 	}
-	var l, i *ctx509.Certificate // parsed on a cache miss only
+	var (
+		tbs    []byte // built on a cache miss only
+		tbsErr error
+		built  bool
+	)
 	known := false
 	var lastErr error
-	for _, sct := range scts {
-		key, ok := logs[sct.LogID.KeyID]
+	for i := range scts {
+		s := &scts[i]
+		key, ok := logs[s.logID]
 		if !ok {
 			continue
 		}
 		known = true
-		if ct.TimestampToTime(sct.Timestamp).After(now) {
-			lastErr = fmt.Errorf("SCT timestamp %v is in the future", ct.TimestampToTime(sct.Timestamp))
+		if t := s.time(); t.After(now) {
+			lastErr = fmt.Errorf("SCT timestamp %v is in the future", t)
 			continue
 		}
-		ck := sctCacheKey(leaf, issuer, sct.LogID.KeyID)
+		ck := sctCacheKey(leaf, issuer, s.logID)
 		if verifiedSCTs.has(ck) {
 			return nil
 		}
-		if l == nil {
-			if l, err = ctx509.ParseCertificate(leaf.Raw); err != nil && ctx509.IsFatal(err) {
-				return fmt.Errorf("fulcio: %w", err)
-			}
-			if i, err = ctx509.ParseCertificate(issuer.Raw); err != nil && ctx509.IsFatal(err) {
-				return fmt.Errorf("fulcio: %w", err)
-			}
+		if isPrecertSigningCert(issuer) {
+			lastErr = errors.New("the issuer is a precertificate signing certificate (EKU 1.3.6.1.4.1.11129.2.4.4), " +
+				"which is unsupported: pass the certificate authority that issued leaf")
+			continue
 		}
-		if err := ctutil.VerifySCT(key, []*ctx509.Certificate{l, i}, sct, true); err != nil {
+		if !built {
+			tbs, tbsErr = precertTBS(leaf.RawTBSCertificate)
+			built = true
+		}
+		if tbsErr != nil {
+			lastErr = tbsErr
+			continue
+		}
+		if err := verifySCT(key, s, sha256.Sum256(issuer.RawSubjectPublicKeyInfo), tbs); err != nil {
 			lastErr = err
 			continue
 		}
