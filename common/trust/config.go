@@ -14,11 +14,6 @@ import (
 	"strings"
 	"time"
 
-	commonpb "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
-	trustpb "github.com/sigstore/protobuf-specs/gen/pb-go/trustroot/v1"
-	"google.golang.org/protobuf/encoding/protojson"
-	"google.golang.org/protobuf/types/known/timestamppb"
-
 	"github.com/waxseal/waxseal/internal/atomicfile"
 )
 
@@ -38,39 +33,49 @@ func (s *SigningConfig) Bytes() []byte { return s.raw }
 // ParseSigningConfig parses a signing_config.json document and selects the
 // services valid at now.
 func ParseSigningConfig(data []byte, now time.Time) (*SigningConfig, error) {
-	var pb trustpb.SigningConfig
-	if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(data, &pb); err != nil {
+	var pb signingConfig
+	if err := unmarshal(data, &pb); err != nil {
 		return nil, fmt.Errorf("signing config: %w", err)
 	}
-	if pb.GetMediaType() != SigningConfigMediaType {
-		return nil, fmt.Errorf("signing config: unsupported media type %q", pb.GetMediaType())
+	if pb.mediaType != SigningConfigMediaType {
+		return nil, fmt.Errorf("signing config: unsupported media type %q", pb.mediaType)
 	}
 	sc := &SigningConfig{raw: append([]byte(nil), data...)}
 	var err error
-	if sc.CAURL, err = pick("CA", pb.GetCaUrls(), 1, now); err != nil {
+	if sc.CAURL, err = pick("CA", pb.caURLs, 1, now); err != nil {
 		return nil, err
 	}
-	if sc.RekorURL, err = pick("transparency log", pb.GetRekorTlogUrls(), 1, now); err != nil {
+	if sc.RekorURL, err = pick("transparency log", pb.rekorTlogURLs, 1, now); err != nil {
 		return nil, err
 	}
-	sc.OIDCURL, _ = pick("OIDC", pb.GetOidcUrls(), 1, now)
+	sc.OIDCURL, _ = pick("OIDC", pb.oidcURLs, 1, now)
 	return sc, nil
 }
 
-func pick(what string, services []*trustpb.Service, version uint32, now time.Time) (string, error) {
-	var best *trustpb.Service
+// pick returns the URL of the service with the latest start among those of
+// the API version valid at now. A service without a start is valid from the
+// beginning of time but, in this comparison, starts at the Unix epoch: that
+// is what the protobuf getters made of it, and we keep the choice stable.
+func pick(what string, services []*service, version uint32, now time.Time) (string, error) {
+	var best *service
+	start := func(s *service) time.Time {
+		if s.validFor == nil {
+			return (*timestamp)(nil).time()
+		}
+		return s.validFor.start.time()
+	}
 	for _, s := range services {
-		if s.GetMajorApiVersion() != version || !validity(s.GetValidFor()).Contains(now) {
+		if s.majorAPIVersion != version || !validity(s.validFor).Contains(now) {
 			continue
 		}
-		if best == nil || s.GetValidFor().GetStart().AsTime().After(best.GetValidFor().GetStart().AsTime()) {
+		if best == nil || start(s).After(start(best)) {
 			best = s
 		}
 	}
 	if best == nil {
 		return "", fmt.Errorf("signing config: no %s service with API version %d valid now", what, version)
 	}
-	return best.GetUrl(), nil
+	return best.url, nil
 }
 
 // SigningConfigSpec describes an instance for NewSigningConfig.
@@ -82,22 +87,22 @@ type SigningConfigSpec struct {
 
 // NewSigningConfig builds a signing_config.json document.
 func NewSigningConfig(spec SigningConfigSpec) ([]byte, error) {
-	tr := &commonpb.TimeRange{Start: timestamppb.New(spec.Start.UTC().Truncate(time.Second))}
-	svc := func(u string) []*trustpb.Service {
+	tr := &timeRange{start: newTimestamp(spec.Start.UTC().Truncate(time.Second))}
+	svc := func(u string) []*service {
 		if u == "" {
 			return nil
 		}
-		return []*trustpb.Service{{Url: u, MajorApiVersion: 1, ValidFor: tr, Operator: spec.Operator}}
+		return []*service{{url: u, majorAPIVersion: 1, validFor: tr, operator: spec.Operator}}
 	}
-	pb := &trustpb.SigningConfig{
-		MediaType:       SigningConfigMediaType,
-		CaUrls:          svc(spec.CAURL),
-		OidcUrls:        svc(spec.OIDCURL),
-		RekorTlogUrls:   svc(spec.RekorURL),
-		RekorTlogConfig: &trustpb.ServiceConfiguration{Selector: trustpb.ServiceSelector_ANY},
-		TsaConfig:       &trustpb.ServiceConfiguration{Selector: trustpb.ServiceSelector_ANY},
+	pb := &signingConfig{
+		mediaType:       SigningConfigMediaType,
+		caURLs:          svc(spec.CAURL),
+		oidcURLs:        svc(spec.OIDCURL),
+		rekorTlogURLs:   svc(spec.RekorURL),
+		rekorTlogConfig: &serviceConfiguration{selector: selectorANY},
+		tsaConfig:       &serviceConfiguration{selector: selectorANY},
 	}
-	return protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(pb)
+	return marshal(pb)
 }
 
 // Well-known paths under an instance's base URL.

@@ -7,36 +7,35 @@ import (
 	"crypto/elliptic"
 	"crypto/rsa"
 	"fmt"
-
-	commonpb "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
 )
 
 // KeyDetails names a public key's algorithm the way trusted roots and
-// bundles do.
-func KeyDetails(key crypto.PublicKey) (commonpb.PublicKeyDetails, error) {
+// bundles do: the name of its dev.sigstore.common.v1.PublicKeyDetails
+// value, such as "PKIX_ECDSA_P256_SHA_256".
+func KeyDetails(key crypto.PublicKey) (string, error) {
 	switch k := key.(type) {
 	case *ecdsa.PublicKey:
 		switch k.Curve {
 		case elliptic.P256():
-			return commonpb.PublicKeyDetails_PKIX_ECDSA_P256_SHA_256, nil
+			return "PKIX_ECDSA_P256_SHA_256", nil
 		case elliptic.P384():
-			return commonpb.PublicKeyDetails_PKIX_ECDSA_P384_SHA_384, nil
+			return "PKIX_ECDSA_P384_SHA_384", nil
 		case elliptic.P521():
-			return commonpb.PublicKeyDetails_PKIX_ECDSA_P521_SHA_512, nil
+			return "PKIX_ECDSA_P521_SHA_512", nil
 		}
-		return 0, fmt.Errorf("unsupported ECDSA curve %s", k.Curve.Params().Name)
+		return "", fmt.Errorf("unsupported ECDSA curve %s", k.Curve.Params().Name)
 	case ed25519.PublicKey:
-		return commonpb.PublicKeyDetails_PKIX_ED25519, nil
+		return "PKIX_ED25519", nil
 	case *rsa.PublicKey:
 		switch k.N.BitLen() {
 		case 2048:
-			return commonpb.PublicKeyDetails_PKIX_RSA_PKCS1V15_2048_SHA256, nil
+			return "PKIX_RSA_PKCS1V15_2048_SHA256", nil
 		case 3072:
-			return commonpb.PublicKeyDetails_PKIX_RSA_PKCS1V15_3072_SHA256, nil
+			return "PKIX_RSA_PKCS1V15_3072_SHA256", nil
 		case 4096:
-			return commonpb.PublicKeyDetails_PKIX_RSA_PKCS1V15_4096_SHA256, nil
+			return "PKIX_RSA_PKCS1V15_4096_SHA256", nil
 		}
-		return 0, fmt.Errorf("unsupported RSA key size %d", k.N.BitLen())
+		return "", fmt.Errorf("unsupported RSA key size %d", k.N.BitLen())
 	}
-	return 0, fmt.Errorf("unsupported key type %T", key)
+	return "", fmt.Errorf("unsupported key type %T", key)
 }

@@ -18,8 +18,10 @@
 // A signing config (application/vnd.dev.sigstore.signingconfig.v0.2+json)
 // names the services a signer talks to: CA, OIDC issuer, transparency log.
 //
-// Both are protobuf-specs messages encoded with protojson, so the files we
-// write are the files cosign, sigstore-go and sigstore-js read.
+// Both are protobuf-specs messages in protobuf's canonical JSON mapping, so
+// the files we write are the files cosign, sigstore-go and sigstore-js read.
+// We read and write that mapping ourselves (pbjson.go, messages.go), exactly
+// as protojson does, rather than link protobuf into every gitsign process.
 package trust
 
 import (
@@ -31,11 +33,6 @@ import (
 	"fmt"
 	"os"
 	"time"
-
-	commonpb "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
-	trustpb "github.com/sigstore/protobuf-specs/gen/pb-go/trustroot/v1"
-	"google.golang.org/protobuf/encoding/protojson"
-	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // Media types this package writes.
@@ -94,18 +91,22 @@ type Root struct {
 
 // ParseRoot parses a trusted_root.json document.
 func ParseRoot(data []byte) (*Root, error) {
-	var pb trustpb.TrustedRoot
-	if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(data, &pb); err != nil {
+	var pb trustedRoot
+	if err := unmarshal(data, &pb); err != nil {
 		return nil, fmt.Errorf("trusted root: %w", err)
 	}
-	if !acceptedRootMediaTypes[pb.GetMediaType()] {
-		return nil, fmt.Errorf("trusted root: unsupported media type %q", pb.GetMediaType())
+	if !acceptedRootMediaTypes[pb.mediaType] {
+		return nil, fmt.Errorf("trusted root: unsupported media type %q", pb.mediaType)
 	}
 	r := &Root{raw: append([]byte(nil), data...)}
-	for i, ca := range pb.GetCertificateAuthorities() {
-		c := CA{URI: ca.GetUri(), ValidFor: validity(ca.GetValidFor())}
-		for _, cert := range ca.GetCertChain().GetCertificates() {
-			parsed, err := x509.ParseCertificate(cert.GetRawBytes())
+	for i, ca := range pb.certificateAuthorities {
+		c := CA{URI: ca.uri, ValidFor: validity(ca.validFor)}
+		var certs []*x509Certificate
+		if ca.certChain != nil {
+			certs = ca.certChain.certificates
+		}
+		for _, cert := range certs {
+			parsed, err := x509.ParseCertificate(cert.rawBytes)
 			if err != nil {
 				return nil, fmt.Errorf("trusted root: certificate authority #%d: %w", i, err)
 			}
@@ -117,10 +118,10 @@ func ParseRoot(data []byte) (*Root, error) {
 		r.CAs = append(r.CAs, c)
 	}
 	var err error
-	if r.TLogs, err = parseLogs("tlog", pb.GetTlogs()); err != nil {
+	if r.TLogs, err = parseLogs("tlog", pb.tlogs); err != nil {
 		return nil, err
 	}
-	if r.CTLogs, err = parseLogs("ctlog", pb.GetCtlogs()); err != nil {
+	if r.CTLogs, err = parseLogs("ctlog", pb.ctlogs); err != nil {
 		return nil, err
 	}
 	return r, nil
@@ -177,37 +178,47 @@ func findLog(logs []Log, id []byte) (*Log, bool) {
 	return nil, false
 }
 
-func parseLogs(what string, in []*trustpb.TransparencyLogInstance) ([]Log, error) {
+func parseLogs(what string, in []*transparencyLogInstance) ([]Log, error) {
 	var out []Log
 	for i, l := range in {
-		if l.GetHashAlgorithm() != commonpb.HashAlgorithm_SHA2_256 {
-			return nil, fmt.Errorf("trusted root: %s #%d: unsupported hash algorithm %v", what, i, l.GetHashAlgorithm())
+		if l.hashAlgorithm != hashSHA2_256 {
+			return nil, fmt.Errorf("trusted root: %s #%d: unsupported hash algorithm %v", what, i, hashAlgorithms.name(l.hashAlgorithm))
 		}
-		pk := l.GetPublicKey()
-		if pk.GetValidFor().GetStart() == nil {
+		pk := l.publicKey
+		if pk == nil {
+			pk = &publicKey{}
+		}
+		if pk.validFor == nil || pk.validFor.start == nil {
 			return nil, fmt.Errorf("trusted root: %s #%d: public key has no validFor.start", what, i)
 		}
-		key, err := x509.ParsePKIXPublicKey(pk.GetRawBytes())
+		key, err := x509.ParsePKIXPublicKey(pk.rawBytes)
 		if err != nil {
 			return nil, fmt.Errorf("trusted root: %s #%d: %w", what, i, err)
 		}
-		id := l.GetLogId().GetKeyId()
+		var id []byte
+		if l.logID != nil {
+			id = l.logID.keyID
+		}
 		if len(id) == 0 {
-			sum := sha256.Sum256(pk.GetRawBytes())
+			sum := sha256.Sum256(pk.rawBytes)
 			id = sum[:]
 		}
-		out = append(out, Log{BaseURL: l.GetBaseUrl(), ID: id, Key: key, ValidFor: validity(pk.GetValidFor())})
+		out = append(out, Log{BaseURL: l.baseURL, ID: id, Key: key, ValidFor: validity(pk.validFor)})
 	}
 	return out, nil
 }
 
-func validity(tr *commonpb.TimeRange) Validity {
+// validity converts a TimeRange; a missing start or end is the zero time.
+func validity(tr *timeRange) Validity {
 	var v Validity
-	if tr.GetStart() != nil {
-		v.Start = tr.GetStart().AsTime()
+	if tr == nil {
+		return v
 	}
-	if tr.GetEnd() != nil {
-		v.End = tr.GetEnd().AsTime()
+	if tr.start != nil {
+		v.Start = tr.start.time()
+	}
+	if tr.end != nil {
+		v.End = tr.end.time()
 	}
 	return v
 }
@@ -232,23 +243,23 @@ func NewRoot(spec RootSpec) ([]byte, error) {
 	if len(spec.CAChain) == 0 {
 		return nil, errors.New("trusted root: no CA chain")
 	}
-	start := timestamppb.New(spec.Start.UTC().Truncate(time.Second))
-	pb := &trustpb.TrustedRoot{MediaType: TrustedRootMediaType}
-	chain := &commonpb.X509CertificateChain{}
+	start := newTimestamp(spec.Start.UTC().Truncate(time.Second))
+	pb := &trustedRoot{mediaType: TrustedRootMediaType}
+	chain := &x509CertificateChain{}
 	for _, c := range spec.CAChain {
-		chain.Certificates = append(chain.Certificates, &commonpb.X509Certificate{RawBytes: c.Raw})
+		chain.certificates = append(chain.certificates, &x509Certificate{rawBytes: c.Raw})
 	}
 	anchor := spec.CAChain[len(spec.CAChain)-1]
-	pb.CertificateAuthorities = []*trustpb.CertificateAuthority{{
-		Subject:   &commonpb.DistinguishedName{Organization: first(anchor.Subject.Organization), CommonName: anchor.Subject.CommonName},
-		Uri:       spec.CAURI,
-		CertChain: chain,
-		ValidFor:  &commonpb.TimeRange{Start: start},
+	pb.certificateAuthorities = []*certificateAuthority{{
+		subject:   &distinguishedName{organization: first(anchor.Subject.Organization), commonName: anchor.Subject.CommonName},
+		uri:       spec.CAURI,
+		certChain: chain,
+		validFor:  &timeRange{start: start},
 	}}
 	for _, set := range []struct {
 		in  []LogSpec
-		out *[]*trustpb.TransparencyLogInstance
-	}{{spec.TLogs, &pb.Tlogs}, {spec.CTLogs, &pb.Ctlogs}} {
+		out *[]*transparencyLogInstance
+	}{{spec.TLogs, &pb.tlogs}, {spec.CTLogs, &pb.ctlogs}} {
 		for _, l := range set.in {
 			inst, err := logInstance(l, start)
 			if err != nil {
@@ -257,10 +268,10 @@ func NewRoot(spec RootSpec) ([]byte, error) {
 			*set.out = append(*set.out, inst)
 		}
 	}
-	return protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(pb)
+	return marshal(pb)
 }
 
-func logInstance(l LogSpec, start *timestamppb.Timestamp) (*trustpb.TransparencyLogInstance, error) {
+func logInstance(l LogSpec, start *timestamp) (*transparencyLogInstance, error) {
 	der, err := x509.MarshalPKIXPublicKey(l.Key)
 	if err != nil {
 		return nil, fmt.Errorf("trusted root: log %s: %w", l.BaseURL, err)
@@ -270,15 +281,15 @@ func logInstance(l LogSpec, start *timestamppb.Timestamp) (*trustpb.Transparency
 		return nil, fmt.Errorf("trusted root: log %s: %w", l.BaseURL, err)
 	}
 	id := sha256.Sum256(der)
-	return &trustpb.TransparencyLogInstance{
-		BaseUrl:       l.BaseURL,
-		HashAlgorithm: commonpb.HashAlgorithm_SHA2_256,
-		PublicKey: &commonpb.PublicKey{
-			RawBytes:   der,
-			KeyDetails: details,
-			ValidFor:   &commonpb.TimeRange{Start: start},
+	return &transparencyLogInstance{
+		baseURL:       l.BaseURL,
+		hashAlgorithm: hashSHA2_256,
+		publicKey: &publicKey{
+			rawBytes:   der,
+			keyDetails: publicKeyDetails.byName[details],
+			validFor:   &timeRange{start: start},
 		},
-		LogId: &commonpb.LogId{KeyId: id[:]},
+		logID: &logID{keyID: id[:]},
 	}, nil
 }
 

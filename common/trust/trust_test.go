@@ -37,7 +37,7 @@ func TestParsePublicGoodRoot(t *testing.T) {
 	}
 }
 
-func testCA(t *testing.T) *x509.Certificate {
+func testCA(t testing.TB) *x509.Certificate {
 	t.Helper()
 	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "root", Organization: []string{"test"}},
