@@ -1,0 +1,47 @@
+package main
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// heavyInit lists modules whose package initialization costs a cold
+// process milliseconds. git starts gitsign once per commit that `git log
+// --show-signature` shows, so none of them may be linked into it: protobuf's
+// runtime registers every message type and hashes the executable at start-up
+// (internal/detrand), certificate-transparency-go pulls in its own x509 fork,
+// protobuf and klog. Our code keeps them out with its own transparency-log
+// entry codec (common/tlog), JSON trust documents (common/trust) and SCT
+// verification (common/fulcio); bundles, which do need protobuf, are not
+// part of gitsign.
+var heavyInit = []string{
+	"google.golang.org/protobuf",
+	"github.com/sigstore/protobuf-specs",
+	"github.com/google/certificate-transparency-go",
+	"k8s.io/klog",
+	"google.golang.org/grpc",
+}
+
+func TestImportGraphStaysLight(t *testing.T) {
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("this test lists gitsign's imports with the go command: %v", err)
+	}
+	out, err := exec.Command(goBin, "list", "-deps", "github.com/waxseal/waxseal/cmd/gitsign").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list -deps: %v\n%s", err, out)
+	}
+	deps := strings.Fields(string(out))
+	if len(deps) < 50 {
+		t.Fatalf("go list -deps printed %d packages; expected gitsign's whole import graph:\n%s", len(deps), out)
+	}
+	for _, heavy := range heavyInit {
+		for _, pkg := range deps {
+			if pkg == heavy || strings.HasPrefix(pkg, heavy+"/") {
+				t.Errorf("gitsign links %s, whose initialization slows every git signature check (`go mod why -m %s` says why)", pkg, heavy)
+				break
+			}
+		}
+	}
+}
