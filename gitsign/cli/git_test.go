@@ -18,12 +18,16 @@ import (
 )
 
 // binDir holds "gitsign": this test binary under that name, so that git
-// runs the code under test (with -race when the tests have it).
+// runs the code under test (with -race when the tests have it); and
+// "browser", the same binary as the user's $BROWSER (see browse).
 var binDir string
 
 func TestMain(m *testing.M) {
-	if filepath.Base(os.Args[0]) == "gitsign" {
+	switch filepath.Base(os.Args[0]) {
+	case "gitsign":
 		os.Exit(run(context.Background(), os.Args, os.Stdin, os.Stdout, os.Stderr))
+	case "browser":
+		os.Exit(browse(os.Args[1:]))
 	}
 	dir, err := os.MkdirTemp("", "gitsign-bin")
 	if err != nil {
@@ -33,8 +37,10 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		panic(err)
 	}
-	if err := os.Symlink(self, filepath.Join(dir, "gitsign")); err != nil {
-		panic(err)
+	for _, name := range []string{"gitsign", "browser"} {
+		if err := os.Symlink(self, filepath.Join(dir, name)); err != nil {
+			panic(err)
+		}
 	}
 	binDir = dir
 	code := m.Run()
@@ -143,18 +149,10 @@ func (r *repo) commit(msg string, extra ...string) string {
 	return strings.TrimSpace(r.git("rev-parse", "HEAD"))
 }
 
-// gitsign runs `gitsign ARGS` in the repository, in-process.
+// gitsign runs `gitsign ARGS` in the repository.
 func (r *repo) gitsign(args ...string) (code int, stdout, stderr string) {
 	var o, e bytes.Buffer
-	envmap := map[string]string{}
-	for _, kv := range r.env {
-		k, v, _ := strings.Cut(kv, "=")
-		envmap[k] = v
-	}
-	ev := &env{stdin: strings.NewReader(""), stdout: &o, stderr: &e, getenv: func(k string) string { return envmap[k] }}
-	_ = ev
-	// The verify command forks git for configuration: run it as a process
-	// so that it sees the repository's isolated environment.
+	// As a process, so that it sees the repository's isolated environment.
 	cmd := exec.Command(filepath.Join(binDir, "gitsign"), args...)
 	cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = r.dir, r.env, &o, &e
 	err := cmd.Run()

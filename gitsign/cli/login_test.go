@@ -1,0 +1,145 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/waxseal/waxseal/common/agent"
+	"github.com/waxseal/waxseal/server/servertest"
+)
+
+// Environment of the test browser (browse): who to log in as, and a file it
+// appends each URL it was opened on to.
+const (
+	browserEmailEnv = "GITSIGN_TEST_BROWSER_EMAIL"
+	browserLogEnv   = "GITSIGN_TEST_BROWSER_LOG"
+)
+
+// browse is the user at a browser, run as $BROWSER by an interactive login
+// inside git: it opens the authorization URL on the development issuer,
+// signs in on its login page as $GITSIGN_TEST_BROWSER_EMAIL, and follows the
+// redirect to gitsign's loopback callback, which must answer 200.
+func browse(args []string) int {
+	fail := func(format string, a ...any) int {
+		fmt.Fprintf(os.Stderr, "test browser: "+format+"\n", a...)
+		return 1
+	}
+	if len(args) != 1 {
+		return fail("want one URL, got %q", args)
+	}
+	if f, err := os.OpenFile(os.Getenv(browserLogEnv), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644); err == nil {
+		fmt.Fprintln(f, args[0])
+		f.Close()
+	}
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noRedirect.Get(args[0])
+	if err != nil {
+		return fail("%v", err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(page), `name="email"`) {
+		return fail("login page: %s\n%s", resp.Status, page)
+	}
+	u, err := url.Parse(args[0])
+	if err != nil {
+		return fail("%v", err)
+	}
+	form := u.Query()
+	form.Set("email", os.Getenv(browserEmailEnv))
+	form.Set("action", "login")
+	u.RawQuery = ""
+	resp, err = noRedirect.PostForm(u.String(), form)
+	if err != nil {
+		return fail("%v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound {
+		return fail("signing in: %s", resp.Status)
+	}
+	resp, err = http.Get(resp.Header.Get("Location"))
+	if err != nil {
+		return fail("callback: %v", err)
+	}
+	page, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fail("callback: %s\n%s", resp.Status, page)
+	}
+	return 0
+}
+
+// TestInteractiveLoginInGit: with no token anywhere, `git commit -S` runs
+// gitsign, which logs in through the browser itself; with `waxseal agent`
+// running but empty, the login it does for the first commit of a rebase is
+// handed to the agent, and the rest of the rebase signs without another.
+func TestInteractiveLoginInGit(t *testing.T) {
+	stack := servertest.Start(t)
+	r := newRepo(t, stack, "erin@example.com")
+	r.allow("erin@example.com erin@example.com " + issuerPlaceholder)
+	browserLog := filepath.Join(t.TempDir(), "browser.log")
+	var env []string
+	for _, kv := range r.env {
+		if !strings.HasPrefix(kv, "SIGSTORE_ID_TOKEN=") {
+			env = append(env, kv)
+		}
+	}
+	r.env = append(env,
+		"BROWSER="+filepath.Join(binDir, "browser"),
+		browserEmailEnv+"=erin@example.com",
+		browserLogEnv+"="+browserLog,
+		agent.SocketEnv+"="+filepath.Join(t.TempDir(), "no-agent.sock"),
+	)
+	opened := func() int {
+		b, _ := os.ReadFile(browserLog)
+		return strings.Count(string(b), "\n")
+	}
+
+	// Without an agent: every signature is a login of its own.
+	r.commit("one", "-S")
+	r.commit("two", "-S")
+	if got := r.format("HEAD~1..HEAD", "%G? %GS"); got != "G erin@example.com" {
+		t.Errorf("%%G? %%GS = %q", got)
+	}
+	if n := opened(); n != 2 {
+		t.Fatalf("browser opened %d times for two commits without an agent, want 2", n)
+	}
+	if b, _ := os.ReadFile(browserLog); !strings.Contains(string(b), stack.Issuer()+"/authorize?") {
+		t.Errorf("browser was not sent to the issuer's authorization endpoint: %s", b)
+	}
+
+	// With an empty agent: one login for the whole rebase.
+	sock := filepath.Join(t.TempDir(), "agent", "agent.sock")
+	ln, err := agent.Listen(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { (&agent.Agent{}).Serve(ctx, ln); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	r.env = append(r.env, agent.SocketEnv+"="+sock) // the later setting wins
+	const n = 5
+	for i := range n {
+		r.commit(fmt.Sprintf("change %d", i))
+	}
+	before, certs := opened(), stack.Requests("POST", "/api/v2/signingCert")
+	r.git("rebase", "-q", "-S", "--force-rebase", "HEAD~"+fmt.Sprint(n))
+	if got := opened() - before; got != 1 {
+		t.Errorf("browser opened %d times for a rebase of %d commits with the agent running, want 1", got, n)
+	}
+	if got := stack.Requests("POST", "/api/v2/signingCert") - certs; got != 1 {
+		t.Errorf("%d certificate requests for the rebase, want 1 (the agent's)", got)
+	}
+	code, stdout, stderr := r.gitsign("verify", "HEAD~"+fmt.Sprint(n+1)+"..HEAD")
+	if code != 0 || strings.Count(stdout, " good ") != n+1 {
+		t.Errorf("gitsign verify = %d\n%s%s", code, stdout, stderr)
+	}
+}
