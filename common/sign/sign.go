@@ -118,7 +118,7 @@ func (s *Signer) upload(ctx context.Context, proposed []byte) (*tlog.TLE, error)
 
 func keyName(pub crypto.PublicKey) string {
 	if d, err := trust.KeyDetails(pub); err == nil {
-		return fmt.Sprint(d)
+		return d
 	}
 	return fmt.Sprintf("%T", pub)
 }
