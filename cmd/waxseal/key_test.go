@@ -19,6 +19,7 @@ import (
 	"github.com/waxseal/waxseal/common/bundle"
 	"github.com/waxseal/waxseal/common/keys"
 	"github.com/waxseal/waxseal/common/tlog"
+	"github.com/waxseal/waxseal/common/tlog/tlogpb"
 	"github.com/waxseal/waxseal/internal/clierr"
 	"github.com/waxseal/waxseal/server/servertest"
 )
@@ -58,7 +59,7 @@ func TestVerifyBundleWithKey(t *testing.T) {
 		MediaType: bundle.MediaType,
 		VerificationMaterial: &bundlepb.VerificationMaterial{
 			Content:     &bundlepb.VerificationMaterial_PublicKey{PublicKey: &commonpb.PublicKeyIdentifier{Hint: "test"}},
-			TlogEntries: []*rekorpb.TransparencyLogEntry{bundle.ToPB(tle)},
+			TlogEntries: []*rekorpb.TransparencyLogEntry{tlogpb.ToPB(tle)},
 		},
 		Content: &bundlepb.Bundle_MessageSignature{MessageSignature: &commonpb.MessageSignature{
 			MessageDigest: &commonpb.HashOutput{Algorithm: commonpb.HashAlgorithm_SHA2_256, Digest: digest[:]},

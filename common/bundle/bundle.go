@@ -27,10 +27,10 @@ import (
 	bundlepb "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
 	commonpb "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
 	dssepb "github.com/sigstore/protobuf-specs/gen/pb-go/dsse"
-	rekorpb "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/waxseal/waxseal/common/tlog"
+	"github.com/waxseal/waxseal/common/tlog/tlogpb"
 )
 
 // Media types.
@@ -194,7 +194,7 @@ func material(cert *x509.Certificate, tles []*tlog.TLE) *bundlepb.VerificationMa
 		Content: &bundlepb.VerificationMaterial_Certificate{Certificate: &commonpb.X509Certificate{RawBytes: cert.Raw}},
 	}
 	for _, t := range tles {
-		vm.TlogEntries = append(vm.TlogEntries, ToPB(t))
+		vm.TlogEntries = append(vm.TlogEntries, tlogpb.ToPB(t))
 	}
 	return vm
 }
@@ -203,45 +203,9 @@ func material(cert *x509.Certificate, tles []*tlog.TLE) *bundlepb.VerificationMa
 func (b *Bundle) TLogEntries() []*tlog.TLE {
 	var out []*tlog.TLE
 	for _, e := range b.GetVerificationMaterial().GetTlogEntries() {
-		out = append(out, FromPB(e))
+		out = append(out, tlogpb.FromPB(e))
 	}
 	return out
-}
-
-// ToPB converts a log entry into the bundle's protobuf message.
-func ToPB(t *tlog.TLE) *rekorpb.TransparencyLogEntry {
-	e := &rekorpb.TransparencyLogEntry{LogIndex: t.LogIndex, IntegratedTime: t.IntegratedTime, CanonicalizedBody: t.Body}
-	if t.LogID != nil {
-		e.LogId = &commonpb.LogId{KeyId: t.LogID}
-	}
-	if t.Kind != "" || t.Version != "" {
-		e.KindVersion = &rekorpb.KindVersion{Kind: t.Kind, Version: t.Version}
-	}
-	if t.SET != nil {
-		e.InclusionPromise = &rekorpb.InclusionPromise{SignedEntryTimestamp: t.SET}
-	}
-	if p := t.Proof; p != nil {
-		e.InclusionProof = &rekorpb.InclusionProof{LogIndex: p.LogIndex, RootHash: p.RootHash, TreeSize: p.TreeSize, Hashes: p.Hashes,
-			Checkpoint: &rekorpb.Checkpoint{Envelope: p.Checkpoint}}
-	}
-	return e
-}
-
-// FromPB is the inverse of [ToPB].
-func FromPB(e *rekorpb.TransparencyLogEntry) *tlog.TLE {
-	t := &tlog.TLE{LogIndex: e.GetLogIndex(), IntegratedTime: e.GetIntegratedTime(), Body: e.GetCanonicalizedBody(),
-		Kind: e.GetKindVersion().GetKind(), Version: e.GetKindVersion().GetVersion()}
-	if e.LogId != nil {
-		t.LogID = e.LogId.GetKeyId()
-	}
-	if e.InclusionPromise != nil {
-		t.SET = e.InclusionPromise.GetSignedEntryTimestamp()
-	}
-	if p := e.InclusionProof; p != nil {
-		t.Proof = &tlog.Proof{LogIndex: p.GetLogIndex(), RootHash: p.GetRootHash(), TreeSize: p.GetTreeSize(), Hashes: p.GetHashes(),
-			Checkpoint: p.GetCheckpoint().GetEnvelope()}
-	}
-	return t
 }
 
 // HashAlgorithm maps a crypto.Hash to the bundle's enum.

@@ -15,7 +15,7 @@ import (
 //
 // It is a plain struct so that verifiers need no protobuf runtime: the
 // gitsign binary git runs once per signature starts noticeably faster
-// without one. The bundle package converts to and from the protobuf type.
+// without one. Package tlogpb converts to and from the protobuf type.
 type TLE struct {
 	LogIndex       int64
 	LogID          []byte // SHA-256 of the log key's DER SPKI
@@ -33,6 +33,24 @@ type Proof struct {
 	TreeSize   int64
 	Hashes     [][]byte // leaf to root
 	Checkpoint string   // signed note
+}
+
+// Clone returns a deep copy of t.
+func (t *TLE) Clone() *TLE {
+	c := *t
+	c.LogID = bytes.Clone(t.LogID)
+	c.SET = bytes.Clone(t.SET)
+	c.Body = bytes.Clone(t.Body)
+	if t.Proof != nil {
+		p := *t.Proof
+		p.RootHash = bytes.Clone(p.RootHash)
+		p.Hashes = make([][]byte, len(t.Proof.Hashes))
+		for i, h := range t.Proof.Hashes {
+			p.Hashes[i] = bytes.Clone(h)
+		}
+		c.Proof = &p
+	}
+	return &c
 }
 
 // ToTLE converts a log entry as the Rekor API returns it into a [TLE], as

@@ -1,4 +1,4 @@
-package tlog
+package tlog_test
 
 import (
 	"bytes"
@@ -8,52 +8,17 @@ import (
 	"reflect"
 	"testing"
 
-	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
 	rekorv1 "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
+	"github.com/waxseal/waxseal/common/tlog"
+	"github.com/waxseal/waxseal/common/tlog/tlogpb"
 	"google.golang.org/protobuf/proto"
 )
 
-func cloneTLE(t *TLE) *TLE {
-	c := *t
-	c.LogID = bytes.Clone(t.LogID)
-	c.SET = bytes.Clone(t.SET)
-	c.Body = bytes.Clone(t.Body)
-	if t.Proof != nil {
-		p := *t.Proof
-		p.RootHash = bytes.Clone(p.RootHash)
-		p.Hashes = nil
-		for _, h := range t.Proof.Hashes {
-			p.Hashes = append(p.Hashes, bytes.Clone(h))
-		}
-		c.Proof = &p
-	}
-	return &c
-}
-
-// toPB is the protobuf-specs message with the same content as t.
-func toPB(t *TLE) *rekorv1.TransparencyLogEntry {
-	e := &rekorv1.TransparencyLogEntry{LogIndex: t.LogIndex, IntegratedTime: t.IntegratedTime, CanonicalizedBody: t.Body}
-	if t.LogID != nil {
-		e.LogId = &protocommon.LogId{KeyId: t.LogID}
-	}
-	if t.Kind != "" || t.Version != "" {
-		e.KindVersion = &rekorv1.KindVersion{Kind: t.Kind, Version: t.Version}
-	}
-	if t.SET != nil {
-		e.InclusionPromise = &rekorv1.InclusionPromise{SignedEntryTimestamp: t.SET}
-	}
-	if p := t.Proof; p != nil {
-		e.InclusionProof = &rekorv1.InclusionProof{LogIndex: p.LogIndex, RootHash: p.RootHash, TreeSize: p.TreeSize, Hashes: p.Hashes,
-			Checkpoint: &rekorv1.Checkpoint{Envelope: p.Checkpoint}}
-	}
-	return e
-}
-
 // sameTLE compares the fields protobuf can tell apart (empty and nil bytes
 // are the same value on the wire).
-func sameTLE(a, b *TLE) bool {
-	norm := func(t *TLE) *TLE {
-		c := cloneTLE(t)
+func sameTLE(a, b *tlog.TLE) bool {
+	norm := func(t *tlog.TLE) *tlog.TLE {
+		c := t.Clone()
 		for _, p := range []*[]byte{&c.LogID, &c.SET, &c.Body} {
 			if len(*p) == 0 {
 				*p = nil
@@ -78,12 +43,12 @@ func sameTLE(a, b *TLE) bool {
 // runtime's, both ways, on a real-shaped entry and on odd ones.
 func TestTLEProtoMatchesRuntime(t *testing.T) {
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	full := testTLE(t, key)
-	full.LogID, _ = LogID(key.Public())
+	full := tlog.SampleTLE(t, key)
+	full.LogID, _ = tlog.LogID(key.Public())
 	full.Kind, full.Version = "hashedrekord", "0.0.1"
-	noBody := cloneTLE(full)
+	noBody := full.Clone()
 	noBody.Body = nil // as gitsign embeds it
-	cases := map[string]*TLE{
+	cases := map[string]*tlog.TLE{
 		"full":                   full,
 		"no body":                noBody,
 		"empty":                  {},
@@ -91,19 +56,19 @@ func TestTLEProtoMatchesRuntime(t *testing.T) {
 		"negative":               {LogIndex: -1, IntegratedTime: -5},
 		"empty set":              {SET: []byte{}, LogID: []byte{}},
 		"kind only":              {Kind: "dsse"},
-		"empty proof and hashes": {Proof: &Proof{Hashes: [][]byte{{}, {9}}}},
+		"empty proof and hashes": {Proof: &tlog.Proof{Hashes: [][]byte{{}, {9}}}},
 	}
 	for name, tle := range cases {
 		t.Run(name, func(t *testing.T) {
 			ours := tle.MarshalProto()
-			theirs, err := proto.MarshalOptions{Deterministic: true}.Marshal(toPB(tle))
+			theirs, err := proto.MarshalOptions{Deterministic: true}.Marshal(tlogpb.ToPB(tle))
 			if err != nil {
 				t.Fatal(err)
 			}
 			if !bytes.Equal(ours, theirs) {
 				t.Fatalf("encodings differ:\nours   %x\ntheirs %x", ours, theirs)
 			}
-			var back TLE
+			var back tlog.TLE
 			if err := back.UnmarshalProto(theirs); err != nil {
 				t.Fatal(err)
 			}
@@ -118,13 +83,13 @@ func TestTLEProtoMatchesRuntime(t *testing.T) {
 // same entry; whatever ours decodes re-encodes as the runtime would.
 func FuzzTLEProto(f *testing.F) {
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	full := testTLE(f, key)
+	full := tlog.SampleTLE(f, key)
 	full.Kind, full.Version = "hashedrekord", "0.0.1"
 	f.Add(full.MarshalProto())
 	f.Add([]byte{})
 	f.Add([]byte{0x08, 0x01, 0x12, 0x02, 0x0a, 0x00, 0x98, 0x01, 0x05}) // an unknown field (19) after known ones
 	f.Fuzz(func(t *testing.T, b []byte) {
-		var ours TLE
+		var ours tlog.TLE
 		oursErr := ours.UnmarshalProto(b)
 		pb := new(rekorv1.TransparencyLogEntry)
 		theirsErr := proto.Unmarshal(b, pb)
@@ -134,11 +99,11 @@ func FuzzTLEProto(f *testing.F) {
 		if theirsErr != nil {
 			t.Fatalf("ours accepted what the runtime rejects (%v): %x", theirsErr, b)
 		}
-		got := fromPBForTest(pb)
+		got := tlogpb.FromPB(pb)
 		if !sameTLE(&ours, got) {
 			t.Fatalf("decodings differ for %x:\nours   %+v\ntheirs %+v", b, ours, *got)
 		}
-		re, err := proto.MarshalOptions{Deterministic: true}.Marshal(toPB(&ours))
+		re, err := proto.MarshalOptions{Deterministic: true}.Marshal(tlogpb.ToPB(&ours))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -146,20 +111,4 @@ func FuzzTLEProto(f *testing.F) {
 			t.Fatalf("re-encodings differ for %x", b)
 		}
 	})
-}
-
-func fromPBForTest(e *rekorv1.TransparencyLogEntry) *TLE {
-	t := &TLE{LogIndex: e.GetLogIndex(), IntegratedTime: e.GetIntegratedTime(), Body: e.GetCanonicalizedBody(),
-		Kind: e.GetKindVersion().GetKind(), Version: e.GetKindVersion().GetVersion()}
-	if e.LogId != nil {
-		t.LogID = e.LogId.GetKeyId()
-	}
-	if e.InclusionPromise != nil {
-		t.SET = e.InclusionPromise.GetSignedEntryTimestamp()
-	}
-	if p := e.InclusionProof; p != nil {
-		t.Proof = &Proof{LogIndex: p.GetLogIndex(), RootHash: p.GetRootHash(), TreeSize: p.GetTreeSize(), Hashes: p.GetHashes(),
-			Checkpoint: p.GetCheckpoint().GetEnvelope()}
-	}
-	return t
 }

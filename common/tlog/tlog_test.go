@@ -166,7 +166,7 @@ func TestTLETamper(t *testing.T) {
 	for name, f := range fields {
 		n := len(f(base))
 		for i := range n {
-			e := cloneTLE(base)
+			e := base.Clone()
 			f(e)[i] ^= 0x01
 			if _, err := VerifyTLE(e, logs, VerifyOptions{}); err == nil {
 				t.Fatalf("%s: flipping byte %d still verifies", name, i)
@@ -175,7 +175,7 @@ func TestTLETamper(t *testing.T) {
 	}
 	cp := base.Proof.Checkpoint
 	for i := range len(cp) {
-		e := cloneTLE(base)
+		e := base.Clone()
 		b := []byte(cp)
 		b[i] ^= 0x01
 		e.Proof.Checkpoint = string(b)
@@ -207,7 +207,7 @@ func TestTLETamper(t *testing.T) {
 		}, ErrCheckpointSignature},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e := cloneTLE(base)
+			e := base.Clone()
 			tc.mut(e)
 			if _, err := VerifyTLE(e, logs, VerifyOptions{RequireInclusionProof: true}); !errors.Is(err, tc.want) {
 				t.Errorf("got %v, want %v", err, tc.want)

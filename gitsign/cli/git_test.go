@@ -321,15 +321,8 @@ func TestRebaseWithAgent(t *testing.T) {
 	r := newRepo(t, stack, "alice@example.com")
 	r.allow("alice@example.com alice@example.com " + issuerPlaceholder)
 
-	sock := filepath.Join(t.TempDir(), "agent", "agent.sock")
-	ln, err := agent.Listen(sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { (&agent.Agent{}).Serve(ctx, ln); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
+	sock := startAgent(t)
+	ctx := context.Background()
 	c, err := agent.Dial(ctx, sock)
 	if err != nil {
 		t.Fatal(err)
@@ -372,6 +365,22 @@ func TestRebaseWithAgent(t *testing.T) {
 	if code != 0 || strings.Count(stdout, " good ") != n {
 		t.Errorf("gitsign verify = %d\n%s%s", code, stdout, stderr)
 	}
+}
+
+// startAgent runs an empty `waxseal agent` for the test and returns its
+// socket.
+func startAgent(t *testing.T) string {
+	t.Helper()
+	sock := filepath.Join(t.TempDir(), "agent", "agent.sock")
+	ln, err := agent.Listen(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { (&agent.Agent{}).Serve(ctx, ln); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return sock
 }
 
 func TestSHA256Repository(t *testing.T) {

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -116,16 +115,7 @@ func TestInteractiveLoginInGit(t *testing.T) {
 	}
 
 	// With an empty agent: one login for the whole rebase.
-	sock := filepath.Join(t.TempDir(), "agent", "agent.sock")
-	ln, err := agent.Listen(sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { (&agent.Agent{}).Serve(ctx, ln); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
-	r.env = append(r.env, agent.SocketEnv+"="+sock) // the later setting wins
+	r.env = append(r.env, agent.SocketEnv+"="+startAgent(t)) // the later setting wins
 	const n = 5
 	for i := range n {
 		r.commit(fmt.Sprintf("change %d", i))
