@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"os"
 	"time"
@@ -75,14 +74,9 @@ func loadServices(ctx context.Context, c *cli.Context) (*services, error) {
 }
 
 func loadPinned() (*trust.Pinned, error) {
-	dir, err := trust.Dir()
-	if err != nil {
-		return nil, err
-	}
-	p, err := trust.LoadPinned(dir)
+	p, err := trust.LoadUserPinned()
 	if errors.Is(err, trust.ErrNotPinned) {
-		return nil, clierr.WithHint(fmt.Errorf("no trusted root pinned in %s", dir),
-			"run 'waxseal trust init --from URL', or pass --trusted-root FILE / --server URL")
+		return nil, clierr.WithHint(err, "run 'waxseal trust init --from URL', or pass --trusted-root FILE / --server URL")
 	}
 	return p, err
 }

@@ -124,6 +124,15 @@ func Dir() (string, error) {
 	return filepath.Join(d, "waxseal"), nil
 }
 
+// LoadUserPinned is LoadPinned of the user's Dir.
+func LoadUserPinned() (*Pinned, error) {
+	dir, err := Dir()
+	if err != nil {
+		return nil, err
+	}
+	return LoadPinned(dir)
+}
+
 // Pinned is the trust a user pinned with Fetch and Pin.
 type Pinned struct {
 	Root          *Root
@@ -191,11 +200,12 @@ func Pin(dir string, root, signing []byte) error {
 	return nil
 }
 
-// LoadPinned reads what Pin wrote.
+// LoadPinned reads what Pin wrote in dir. Where nothing was pinned, the
+// error wraps ErrNotPinned and names dir.
 func LoadPinned(dir string) (*Pinned, error) {
 	rootPath := filepath.Join(dir, "trusted_root.json")
 	if _, err := os.Stat(rootPath); errors.Is(err, os.ErrNotExist) {
-		return nil, ErrNotPinned
+		return nil, fmt.Errorf("%w in %s", ErrNotPinned, dir)
 	}
 	root, err := LoadRoot(rootPath)
 	if err != nil {

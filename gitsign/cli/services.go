@@ -124,14 +124,9 @@ func signingConfigCache(server string, getenv func(string) string) string {
 }
 
 func loadPinned() (*trust.Pinned, error) {
-	dir, err := trust.Dir()
-	if err != nil {
-		return nil, err
-	}
-	p, err := trust.LoadPinned(dir)
+	p, err := trust.LoadUserPinned()
 	if errors.Is(err, trust.ErrNotPinned) {
-		return nil, clierr.WithHint(fmt.Errorf("no trust pinned in %s", dir),
-			"run 'waxseal trust init --from URL', or set gitsign.server / gitsign.trustedRoot")
+		return nil, clierr.WithHint(err, "run 'waxseal trust init --from URL', or set gitsign.server / gitsign.trustedRoot")
 	}
 	return p, err
 }
