@@ -185,16 +185,7 @@ func (e *env) agentCredential(ctx context.Context, c *cli.Context, svc *services
 	if err != nil {
 		return nil, err
 	}
-	st, err := cl.Status(ctx)
-	if err != nil {
-		cl.Close()
-		return nil, err
-	}
-	if st.LoggedIn && strings.TrimRight(st.CAURL, "/") != strings.TrimRight(svc.CA.BaseURL, "/") {
-		cl.Close()
-		return nil, fmt.Errorf("the agent's credential is from the CA at %s, not %s", st.CAURL, svc.CA.BaseURL)
-	}
-	cred, err := cl.Credential(ctx) // refreshes an expired one if it can
+	cred, err := cl.CredentialFrom(ctx, svc.CA.BaseURL) // refreshes an expired one if it can
 	if err != nil {
 		cl.Close()
 		return nil, err

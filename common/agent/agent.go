@@ -124,6 +124,8 @@ var (
 	ErrNoCredential = errors.New("the agent holds no credential")
 	ErrExpired      = errors.New("the agent's credential expired")
 	ErrChanged      = errors.New("the agent's credential changed")
+	// ErrOtherCA is CredentialFrom's: the credential is from another CA.
+	ErrOtherCA = errors.New("the agent's credential is for another instance")
 )
 
 func (a *Agent) now() time.Time {

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"sync"
 	"time"
 
@@ -169,6 +170,20 @@ func (c *Client) Credential(ctx context.Context) (*credential.Credential, error)
 	fp := sha256.Sum256(chain[0].Raw)
 	s := &remoteSigner{c: c, pub: chain[0].PublicKey, cert: fp[:]}
 	return &credential.Credential{Signer: s, Certificate: chain[0], Chain: chain[1:]}, nil
+}
+
+// CredentialFrom is Credential for a signer that uses the CA at caURL: a
+// credential another CA issued would make signatures that do not verify
+// against that CA's trusted root, so it is refused with ErrOtherCA.
+func (c *Client) CredentialFrom(ctx context.Context, caURL string) (*credential.Credential, error) {
+	st, err := c.Status(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if st.LoggedIn && strings.TrimRight(st.CAURL, "/") != strings.TrimRight(caURL, "/") {
+		return nil, fmt.Errorf("%w: it is from the CA at %s, not %s", ErrOtherCA, st.CAURL, caURL)
+	}
+	return c.Credential(ctx)
 }
 
 // remoteSigner is a crypto.Signer whose key stays in the agent.

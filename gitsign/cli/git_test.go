@@ -328,15 +328,7 @@ func TestRebaseWithAgent(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	sc, err := os.ReadFile(stack.SigningConfigPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := trust.ParseSigningConfig(sc, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.Login(ctx, agent.LoginRequest{Token: stack.Token(t, "alice@example.com"), CAURL: cfg.CAURL}); err != nil {
+	if _, err := c.Login(ctx, agent.LoginRequest{Token: stack.Token(t, "alice@example.com"), CAURL: signingConfig(t, stack).CAURL}); err != nil {
 		t.Fatal(err)
 	}
 	// No token in the environment: only the agent can sign.
@@ -365,6 +357,20 @@ func TestRebaseWithAgent(t *testing.T) {
 	if code != 0 || strings.Count(stdout, " good ") != n {
 		t.Errorf("gitsign verify = %d\n%s%s", code, stdout, stderr)
 	}
+}
+
+// signingConfig is the stack's signing config.
+func signingConfig(t *testing.T, stack *servertest.Stack) *trust.SigningConfig {
+	t.Helper()
+	data, err := os.ReadFile(stack.SigningConfigPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := trust.ParseSigningConfig(data, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sc
 }
 
 // startAgent runs an empty `waxseal agent` for the test and returns its

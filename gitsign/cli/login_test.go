@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -131,5 +132,53 @@ func TestInteractiveLoginInGit(t *testing.T) {
 	code, stdout, stderr := r.gitsign("verify", "HEAD~"+fmt.Sprint(n+1)+"..HEAD")
 	if code != 0 || strings.Count(stdout, " good ") != n+1 {
 		t.Errorf("gitsign verify = %d\n%s%s", code, stdout, stderr)
+	}
+}
+
+// TestAgentForAnotherInstance: an agent logged in to another instance's CA
+// is passed over, not used: its certificate would not verify against this
+// repository's trusted root. gitsign logs in itself and leaves the agent's
+// login alone.
+func TestAgentForAnotherInstance(t *testing.T) {
+	stack, other := servertest.Start(t), servertest.Start(t)
+	r := newRepo(t, stack, "erin@example.com")
+	r.allow("erin@example.com erin@example.com " + issuerPlaceholder)
+	sock := startAgent(t)
+	ctx := context.Background()
+	c, err := agent.Dial(ctx, sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	otherCA := signingConfig(t, other).CAURL
+	if _, err := c.Login(ctx, agent.LoginRequest{Token: other.Token(t, "erin@example.com"), CAURL: otherCA}); err != nil {
+		t.Fatal(err)
+	}
+	var env []string
+	for _, kv := range r.env {
+		if !strings.HasPrefix(kv, "SIGSTORE_ID_TOKEN=") {
+			env = append(env, kv)
+		}
+	}
+	browserLog := filepath.Join(t.TempDir(), "browser.log")
+	r.env = append(env,
+		agent.SocketEnv+"="+sock,
+		"BROWSER="+filepath.Join(binDir, "browser"),
+		browserEmailEnv+"=erin@example.com",
+		browserLogEnv+"="+browserLog,
+	)
+	r.commit("one", "-S")
+	if got := r.format("HEAD", "%G? %GS"); got != "G erin@example.com" {
+		t.Errorf("%%G? %%GS = %q, want a good signature from this instance", got)
+	}
+	if b, _ := os.ReadFile(browserLog); strings.Count(string(b), "\n") != 1 {
+		t.Errorf("browser opened for %q, want one login", b)
+	}
+	st, err := c.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !st.LoggedIn || st.CAURL != otherCA {
+		t.Errorf("the agent's login was replaced: %+v", st)
 	}
 }

@@ -179,8 +179,15 @@ func (e *env) login(ctx context.Context, cfg *config, ep *endpoints, ca *fulcio.
 				}
 				continue
 			}
+			cred, err := c.CredentialFrom(ctx, ep.CA)
+			if errors.Is(err, agent.ErrOtherCA) {
+				// Logged in elsewhere: leave that login alone and log in here
+				// without the agent.
+				fmt.Fprintf(out, "gitsign: not using waxseal agent: %v\n", err)
+				c.Close()
+				continue
+			}
 			ag = c // left open: its credential signs through this connection
-			cred, err := c.Credential(ctx)
 			if err == nil && cred.Valid(time.Now()) {
 				return cred, nil
 			}
