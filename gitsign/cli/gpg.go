@@ -168,31 +168,44 @@ func (e *env) gpgMode(ctx context.Context, args []string) int {
 	return e.gpgVerify(ctx, cfg, st, g.files[0])
 }
 
+// reportSigning reports a signing failure where the user sees it: git
+// before 2.40 drops the signing program's stderr and says only "gpg failed
+// to sign the data", so the explanation goes to the terminal when there is
+// one, and to stderr (which newer git shows) when not.
+func (e *env) reportSigning(err error) int {
+	out, tty, closeOut := e.userTerminal()
+	defer closeOut()
+	if !tty {
+		return e.report(err)
+	}
+	return clierr.Report(out, "gitsign", err, "run 'gitsign --help'")
+}
+
 func (e *env) gpgSign(ctx context.Context, cfg *config, st gitsign.Status) int {
 	st.BeginSigning()
 	payload, err := io.ReadAll(io.LimitReader(e.stdin, 64<<20+1))
 	if err != nil {
-		return e.report(fmt.Errorf("reading the object to sign: %w", err))
+		return e.reportSigning(fmt.Errorf("reading the object to sign: %w", err))
 	}
 	if len(payload) > 64<<20 {
-		return e.report(errors.New("object to sign is larger than 64 MiB"))
+		return e.reportSigning(errors.New("object to sign is larger than 64 MiB"))
 	}
 	signer, err := e.signer(ctx, cfg)
 	if err != nil {
-		return e.report(err)
+		return e.reportSigning(err)
 	}
 	signed, err := signer.Sign(ctx, payload)
 	if err != nil {
-		return e.report(err)
+		return e.reportSigning(err)
 	}
 	if cfg.MatchCommitter {
 		if id, _ := gitsign.CertIdentity(signed.Certificate); !strings.EqualFold(id, cfg.UserEmail) {
-			return e.report(clierr.WithHint(fmt.Errorf("signed as %s, but user.email is %s", id, cfg.UserEmail),
+			return e.reportSigning(clierr.WithHint(fmt.Errorf("signed as %s, but user.email is %s", id, cfg.UserEmail),
 				"log in as %s, or unset gitsign.matchCommitter", cfg.UserEmail))
 		}
 	}
 	if _, err := e.stdout.Write(signed.PEM); err != nil {
-		return e.report(err)
+		return e.reportSigning(err)
 	}
 	st.SigCreated(signed.Certificate, signed.Time)
 	id, iss := gitsign.CertIdentity(signed.Certificate)

@@ -7,9 +7,12 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/waxseal/waxseal/common/agent"
 	"github.com/waxseal/waxseal/server/servertest"
@@ -180,5 +183,44 @@ func TestAgentForAnotherInstance(t *testing.T) {
 	}
 	if !st.LoggedIn || st.CAURL != otherCA {
 		t.Errorf("the agent's login was replaced: %+v", st)
+	}
+}
+
+// TestNoTerminalFailsFast: with no token, no agent, no browser and no
+// terminal, the device login's code could only go to stderr, which git
+// keeps until gitsign exits; gitsign must fail at once and say why, not
+// wait for a login nobody can see.
+func TestNoTerminalFailsFast(t *testing.T) {
+	stack := servertest.Start(t)
+	r := newRepo(t, stack, "erin@example.com")
+	var env []string
+	for _, kv := range r.env {
+		switch k, _, _ := strings.Cut(kv, "="); k {
+		case "SIGSTORE_ID_TOKEN", "BROWSER", "DISPLAY", "WAYLAND_DISPLAY":
+		default:
+			env = append(env, kv)
+		}
+	}
+	r.env = append(env, agent.SocketEnv+"="+filepath.Join(t.TempDir(), "no-agent.sock"))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute) // a hang guard, not a measurement
+	defer cancel()
+	detached := func(name string, args ...string) *exec.Cmd {
+		cmd := exec.CommandContext(ctx, name, args...)
+		cmd.Dir, cmd.Env = r.dir, r.env
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true} // no controlling terminal
+		return cmd
+	}
+	if err := os.WriteFile(filepath.Join(r.dir, "f"), []byte("x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r.git("add", "f")
+	if out, err := detached("git", "commit", "-S", "-m", "x").CombinedOutput(); err == nil || ctx.Err() != nil {
+		t.Fatalf("git commit -S without any way to log in: err %v, ctx %v\n%s", err, ctx.Err(), out)
+	}
+	cmd := detached(filepath.Join(binDir, "gitsign"), "--status-fd=2", "-bsau", "erin@example.com")
+	cmd.Stdin = strings.NewReader("tree 0000000000000000000000000000000000000000\n")
+	out, err := cmd.CombinedOutput()
+	if err == nil || ctx.Err() != nil || !strings.Contains(string(out), "no terminal") {
+		t.Errorf("gitsign: err %v, ctx %v, output:\n%s", err, ctx.Err(), out)
 	}
 }

@@ -152,7 +152,7 @@ func (e *env) signer(ctx context.Context, cfg *config) (*gitsign.Signer, error) 
 // rest of a rebase) need no login. The instructions of an interactive login
 // go to the terminal: git captures gitsign's stderr while signing.
 func (e *env) login(ctx context.Context, cfg *config, ep *endpoints, ca *fulcio.Client) (*credential.Credential, error) {
-	out, closeOut := e.userTerminal()
+	out, tty, closeOut := e.userTerminal()
 	defer closeOut()
 	chain, err := oidc.Chain(oidc.Options{
 		Provider:    cfg.TokenProvider,
@@ -171,6 +171,12 @@ func (e *env) login(ctx context.Context, cfg *config, ep *endpoints, ca *fulcio.
 		ag   *agent.Client // a running agent, if any
 	)
 	for _, p := range chain {
+		if p.Name == oidc.ProviderDevice && !tty && cfg.TokenProvider == "" {
+			// Its code would go to stderr, which git keeps until gitsign
+			// exits: the user would never see it, and git would hang.
+			errs = append(errs, errors.New("device login: no terminal to show its code on (git keeps gitsign's output while it signs)"))
+			continue
+		}
 		if p.Source == nil { // the agent
 			c, err := agent.Dial(ctx, "")
 			if err != nil {
@@ -217,12 +223,12 @@ func (e *env) login(ctx context.Context, cfg *config, ep *endpoints, ca *fulcio.
 }
 
 // userTerminal is where interactive instructions go: the controlling
-// terminal when there is one, else stderr.
-func (e *env) userTerminal() (io.Writer, func()) {
+// terminal when there is one (tty true), else stderr.
+func (e *env) userTerminal() (out io.Writer, tty bool, closeOut func()) {
 	if f, err := os.OpenFile("/dev/tty", os.O_WRONLY, 0); err == nil {
-		return f, func() { f.Close() }
+		return f, true, func() { f.Close() }
 	}
-	return e.stderr, func() {}
+	return e.stderr, false, func() {}
 }
 
 // verifier builds a verifier: the trusted root from gitsign.trustedRoot or
