@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"strconv"
+	"sync"
 	"time"
 
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
@@ -236,12 +237,16 @@ func verifyIDToken(ctx context.Context, provider *gooidc.Provider, clientID stri
 	return raw, nil
 }
 
-var resultPage = template.Must(template.New("result").Parse(`<!doctype html>
+// resultPage is parsed on first use: package initialization runs in every
+// gitsign process, and git starts one per signature it shows.
+var resultPage = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("result").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>waxseal sign-in</title></head>
 <body style="font-family:sans-serif;max-width:36em;margin:3em auto">
 {{if .}}<h1>Sign-in failed</h1><p>{{.}}</p>{{else}}<h1>Signed in</h1>
 <p>You can close this tab and return to the terminal.</p>{{end}}</body></html>
 `))
+})
 
 func showResult(w http.ResponseWriter, status int, err error) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -251,7 +256,7 @@ func showResult(w http.ResponseWriter, status int, err error) {
 	if err != nil {
 		msg = err.Error()
 	}
-	resultPage.Execute(w, msg)
+	resultPage().Execute(w, msg)
 }
 
 func isLoopback(host string) bool {

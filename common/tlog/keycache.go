@@ -41,7 +41,7 @@ type lruKeyCache struct {
 var keyCache = newKeyCache(keyCacheSize)
 
 func newKeyCache(n int) *lruKeyCache {
-	return &lruKeyCache{max: n, ll: list.New(), items: make(map[string]*list.Element, n)}
+	return &lruKeyCache{max: n, ll: list.New(), items: map[string]*list.Element{}}
 }
 
 func (c *lruKeyCache) get(pem []byte) (*parsedKey, bool) {
