@@ -169,8 +169,8 @@ func VerifyEmbeddedSCTs(leaf, issuer *x509.Certificate, logs map[[32]byte]crypto
 			lastErr = fmt.Errorf("SCT timestamp %v is in the future", t)
 			continue
 		}
-		ck := sctCacheKey(leaf, issuer, s.logID)
-		if verifiedSCTs.has(ck) {
+		ck, cacheable := sctCacheKey(leaf, issuer, key)
+		if cacheable && verifiedSCTs.has(ck) {
 			return nil
 		}
 		if isPrecertSigningCert(issuer) {
@@ -190,7 +190,9 @@ func VerifyEmbeddedSCTs(leaf, issuer *x509.Certificate, logs map[[32]byte]crypto
 			lastErr = err
 			continue
 		}
-		verifiedSCTs.add(ck)
+		if cacheable {
+			verifiedSCTs.add(ck)
+		}
 		return nil
 	}
 	if !known {
@@ -200,9 +202,9 @@ func VerifyEmbeddedSCTs(leaf, issuer *x509.Certificate, logs map[[32]byte]crypto
 }
 
 // verifiedSCTs remembers SCT signatures that verified, by certificate, issuer
-// and log: a keyless certificate signs a whole batch, and its SCT need not be
-// checked again for every artifact. The log ID is the hash of the log's key,
-// so a hit still requires that key to be trusted by the caller's logs.
+// and log key: a keyless certificate signs a whole batch, and its SCT need not be
+// checked again for every artifact. A hit still requires the caller to trust
+// the very key that verified it.
 var verifiedSCTs = &sctCache{m: map[[96]byte]struct{}{}}
 
 type sctCache struct {
@@ -212,13 +214,21 @@ type sctCache struct {
 
 const sctCacheSize = 4096
 
-func sctCacheKey(leaf, issuer *x509.Certificate, logID [32]byte) [96]byte {
+// sctCacheKey identifies an SCT check by certificate, issuer and the log
+// key itself rather than the log ID the caller filed it under: the IDs come
+// from trusted roots, and a process that verifies against two roots must not
+// take one's verdict for a different key under the same ID.
+func sctCacheKey(leaf, issuer *x509.Certificate, key crypto.PublicKey) ([96]byte, bool) {
 	var k [96]byte
-	l, i := sha256.Sum256(leaf.Raw), sha256.Sum256(issuer.Raw)
+	der, err := x509.MarshalPKIXPublicKey(key)
+	if err != nil {
+		return k, false
+	}
+	l, i, p := sha256.Sum256(leaf.Raw), sha256.Sum256(issuer.Raw), sha256.Sum256(der)
 	copy(k[:32], l[:])
 	copy(k[32:64], i[:])
-	copy(k[64:], logID[:])
-	return k
+	copy(k[64:], p[:])
+	return k, true
 }
 
 func (c *sctCache) has(k [96]byte) bool {

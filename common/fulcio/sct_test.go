@@ -411,7 +411,7 @@ func TestVerifyEmbeddedSCTsAgreesWithCTGo(t *testing.T) {
 				t.Fatalf("VerifyEmbeddedSCTs: %v", err)
 			}
 			for _, l := range tc.trust {
-				if verifiedSCTs.has(sctCacheKey(is.leaf, ca.cert, l.id)) {
+				if k, ok := sctCacheKey(is.leaf, ca.cert, l.key.Public()); ok && verifiedSCTs.has(k) {
 					return
 				}
 			}
@@ -641,5 +641,22 @@ func TestPrecertTBSMalformed(t *testing.T) {
 		if _, err := precertTBS(b); err == nil {
 			t.Errorf("%s: precertTBS accepted it", name)
 		}
+	}
+}
+
+// TestSCTCacheIsPerKey: a verdict cached for one log key is not taken for
+// another key filed under the same log ID, as a second trusted root could
+// file it in a long-running verifier.
+func TestSCTCacheIsPerKey(t *testing.T) {
+	ca := newTestCA(t, "ca", nil)
+	log, impostor := newTestLog(t, false), newTestLog(t, false)
+	is := issue(t, ca, leafTemplate(false), nowMillis(), nil, log)
+	resetSCTCache()
+	if err := VerifyEmbeddedSCTs(is.leaf, ca.cert, log.keys(), time.Now()); err != nil {
+		t.Fatalf("the log's own key: %v", err)
+	}
+	other := map[[32]byte]crypto.PublicKey{log.id: impostor.key.Public()}
+	if err := VerifyEmbeddedSCTs(is.leaf, ca.cert, other, time.Now()); !errors.Is(err, ErrBadSCT) {
+		t.Fatalf("another key under the log's ID, after a cached success: err %v, want ErrBadSCT", err)
 	}
 }
