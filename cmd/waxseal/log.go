@@ -204,16 +204,23 @@ type shownEntry struct {
 	Body           json.RawMessage `json:"body"`
 }
 
+// verifyWithKey verifies tle, inclusion proof required, against the log
+// key alone.
+func verifyWithKey(tle *tlog.TLE, key crypto.PublicKey) error {
+	logID, err := tlog.LogID(key)
+	if err != nil {
+		return err
+	}
+	_, err = tlog.VerifyTLE(tle, map[string]crypto.PublicKey{hex.EncodeToString(logID): key}, tlog.VerifyOptions{RequireInclusionProof: true})
+	return err
+}
+
 func (e *env) showEntry(c *cli.Context, id string, entry tlog.LogEntryValue, key crypto.PublicKey) error {
 	tle, err := tlog.ToTLE(entry)
 	if err != nil {
 		return err
 	}
-	logID, err := tlog.LogID(key)
-	if err != nil {
-		return err
-	}
-	if _, err := tlog.VerifyTLE(tle, map[string]crypto.PublicKey{hex.EncodeToString(logID): key}, tlog.VerifyOptions{RequireInclusionProof: true}); err != nil {
+	if err := verifyWithKey(tle, key); err != nil {
 		return fmt.Errorf("entry %s does not verify: %w", id, err)
 	}
 	out := shownEntry{EntryID: id, LogIndex: entry.LogIndex, IntegratedTime: time.Unix(entry.IntegratedTime, 0).UTC().Format(time.RFC3339), Verified: true, Body: entry.Body}
@@ -281,11 +288,7 @@ func (e *env) prove(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	logID, err := tlog.LogID(key)
-	if err != nil {
-		return err
-	}
-	if _, err := tlog.VerifyTLE(tle, map[string]crypto.PublicKey{hex.EncodeToString(logID): key}, tlog.VerifyOptions{RequireInclusionProof: true}); err != nil {
+	if err := verifyWithKey(tle, key); err != nil {
 		return fmt.Errorf("bundle's log entry: %w", err)
 	}
 	info, err := lc.LogInfo(c.Context)
