@@ -214,6 +214,9 @@ func (e *env) login(ctx context.Context, cfg *config, ep *endpoints, ca *fulcio.
 				}
 			}
 		}
+		if ag == nil && p.Interactive {
+			fmt.Fprintln(out, "gitsign: this login signs one object; with 'waxseal agent' running, one login signs a whole rebase")
+		}
 		return credential.LoginWithToken(ctx, ca, tok, keys.Default)
 	}
 	if len(errs) == 0 {
