@@ -24,14 +24,14 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	run := run
 	// Under the name gitsign (a link to this binary), be gitsign: one binary
-	// can serve as git's x509 program, as the demo shows.
+	// can serve as git's x509 program, as the demo shows. gitsign watches
+	// for signals itself, only where it needs to.
 	if filepath.Base(os.Args[0]) == "gitsign" {
 		gitsigncli.Version = versionString()
-		run = gitsigncli.Run
+		os.Exit(gitsigncli.Run(context.Background(), os.Args, os.Stdin, os.Stdout, os.Stderr))
 	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args, os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)

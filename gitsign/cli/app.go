@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/waxseal/waxseal/internal/clierr"
 )
@@ -28,6 +30,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		e.calledByGit = true
 		return e.gpgMode(ctx, args[1:])
 	}
+	ctx, stop := interruptible(ctx)
+	defer stop()
 	// The human commands are parsed with the standard library's flag
 	// package: a CLI framework's package initialization would cost every
 	// gitsign process, and git starts one per signature.
@@ -118,6 +122,14 @@ func (e *env) human(ctx context.Context, args []string) error {
 
 func (e *env) report(err error) int {
 	return clierr.Report(e.stderr, "gitsign", err, "run 'gitsign --help'")
+}
+
+// interruptible cancels ctx on SIGINT or SIGTERM, for work that can take a
+// while: a login, a round trip to the CA or the log, a long range. Checking
+// one signature for git does without: watching for signals costs every
+// process a thread, and git starts one per signature it shows.
+func interruptible(ctx context.Context) (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 }
 
 // Version is the release version, set by the binary that embeds the CLI.

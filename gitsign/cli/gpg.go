@@ -163,6 +163,8 @@ func (e *env) gpgMode(ctx context.Context, args []string) int {
 	defer closeStatus()
 	st := gitsign.Status{W: w}
 	if g.sign {
+		ctx, stop := interruptible(ctx)
+		defer stop()
 		return e.gpgSign(ctx, cfg, st)
 	}
 	return e.gpgVerify(ctx, cfg, st, g.files[0])
