@@ -167,8 +167,9 @@ func (e *env) login(ctx context.Context, cfg *config, ep *endpoints, ca *fulcio.
 		return nil, clierr.WithHint(err, "set SIGSTORE_ID_TOKEN, run 'waxseal login', or set gitsign.server / gitsign.issuer for an interactive login")
 	}
 	var (
-		errs []error
-		ag   *agent.Client // a running agent, if any
+		errs    []error
+		ag      *agent.Client // a running agent, if any
+		agentUp bool          // an agent answered, even if for another instance
 	)
 	for _, p := range chain {
 		if p.Name == oidc.ProviderDevice && !tty && cfg.TokenProvider == "" {
@@ -185,6 +186,7 @@ func (e *env) login(ctx context.Context, cfg *config, ep *endpoints, ca *fulcio.
 				}
 				continue
 			}
+			agentUp = true
 			cred, err := c.CredentialFrom(ctx, ep.CA)
 			if errors.Is(err, agent.ErrOtherCA) {
 				// Logged in elsewhere: leave that login alone and log in here
@@ -214,7 +216,7 @@ func (e *env) login(ctx context.Context, cfg *config, ep *endpoints, ca *fulcio.
 				}
 			}
 		}
-		if ag == nil && p.Interactive {
+		if !agentUp && p.Interactive {
 			fmt.Fprintln(out, "gitsign: this login signs one object; with 'waxseal agent' running, one login signs a whole rebase")
 		}
 		return credential.LoginWithToken(ctx, ca, tok, keys.Default)
@@ -222,7 +224,8 @@ func (e *env) login(ctx context.Context, cfg *config, ep *endpoints, ca *fulcio.
 	if len(errs) == 0 {
 		return nil, clierr.WithHint(oidc.ErrNoToken, "set SIGSTORE_ID_TOKEN, run 'waxseal login', or set gitsign.server / gitsign.issuer for an interactive login")
 	}
-	return nil, fmt.Errorf("no identity token: %w", errors.Join(errs...))
+	return nil, clierr.WithHint(fmt.Errorf("no identity token: %w", errors.Join(errs...)),
+		"set SIGSTORE_ID_TOKEN, or run 'waxseal agent' and 'waxseal login' before signing")
 }
 
 // userTerminal is where interactive instructions go: the controlling
