@@ -52,7 +52,7 @@ removes its socket on the way out.`,
 		},
 		Subcommands: []*cli.Command{{
 			Name:      "status",
-			Usage:     "show the agent's identity, issuer and remaining lifetime",
+			Usage:     "show the agent's identities, issuers and remaining lifetimes, one per CA",
 			UsageText: "waxseal agent status [--socket PATH] [--json]",
 			Flags:     []cli.Flag{agentSocketFlag, jsonFlag},
 			Action: func(c *cli.Context) error {
@@ -61,11 +61,11 @@ removes its socket on the way out.`,
 					return err
 				}
 				defer cl.Close()
-				st, err := cl.Status(c.Context)
+				st, all, err := cl.Sessions(c.Context)
 				if err != nil {
 					return err
 				}
-				return e.printStatus(c, st)
+				return e.printStatus(c, st, all...)
 			},
 		}, {
 			Name:      "stop",

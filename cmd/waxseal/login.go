@@ -294,16 +294,37 @@ func dialAgent(ctx context.Context, c *cli.Context) (*agent.Client, error) {
 	return cl, err
 }
 
-func (e *env) printStatus(c *cli.Context, st *agent.Status) error {
+// printStatus prints the agent's credential st and, when the agent holds
+// credentials from several CAs, all of them (all, which includes st).
+func (e *env) printStatus(c *cli.Context, st *agent.Status, all ...agent.Status) error {
 	if c.Bool("json") {
-		out := struct {
+		type withRemaining struct {
 			*agent.Status
 			RemainingSeconds int64 `json:"remainingSeconds"`
-		}{st, int64(st.Remaining(time.Now()) / time.Second)}
+		}
+		out := struct {
+			withRemaining
+			Sessions []withRemaining `json:"sessions,omitempty"`
+		}{withRemaining: withRemaining{st, int64(st.Remaining(time.Now()) / time.Second)}}
+		for i := range all {
+			out.Sessions = append(out.Sessions, withRemaining{&all[i], int64(all[i].Remaining(time.Now()) / time.Second)})
+		}
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(out)
 	}
+	e.printOneStatus(st)
+	for i := range all {
+		if all[i].CAURL == st.CAURL {
+			continue
+		}
+		fmt.Fprintln(e.stdout, "also:")
+		e.printOneStatus(&all[i])
+	}
+	return nil
+}
+
+func (e *env) printOneStatus(st *agent.Status) {
 	switch {
 	case st.LoggedIn:
 		fmt.Fprintf(e.stdout, "logged in as %s (issuer %s)\n", st.Identity, st.Issuer)
@@ -316,9 +337,8 @@ func (e *env) printStatus(c *cli.Context, st *agent.Status) error {
 		fmt.Fprintf(e.stdout, "the credential of %s expired at %s; it refreshes through %s on next use\n",
 			st.Identity, st.NotAfter.Local().Format(time.TimeOnly), st.Refresh)
 	case st.Expired:
-		fmt.Fprintf(e.stdout, "the credential of %s expired at %s: run 'waxseal login'\n", st.Identity, st.NotAfter.Local().Format(time.TimeOnly))
+		fmt.Fprintf(e.stdout, "the credential of %s from the CA at %s expired at %s: run 'waxseal login'\n", st.Identity, st.CAURL, st.NotAfter.Local().Format(time.TimeOnly))
 	default:
 		fmt.Fprintln(e.stdout, "not logged in: run 'waxseal login'")
 	}
-	return nil
 }

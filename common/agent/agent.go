@@ -1,9 +1,10 @@
 // Package agent is waxseal's per-user credential cache: one login serves a whole rebase,
 // a whole batch of RPMs, a whole release.
 //
-// An [Agent] holds one ephemeral private key and the short-lived certificate the CA
+// An [Agent] holds, for each CA the user logged in to (the public-good instance and a
+// team's own, say), one ephemeral private key and the short-lived certificate that CA
 // issued for it, in memory only. It answers on a unix socket that only its user can
-// reach, signs digests without ever handing the key out, forgets the credential when the
+// reach, signs digests without ever handing a key out, forgets a credential when its
 // certificate expires, and gets a new one through the token source the user logged in
 // with when that source needs no user (a token file, a token command, CI credentials).
 //
@@ -22,17 +23,19 @@
 // big-endian length followed by that many bytes of JSON (at most [MaxMessage]); []byte
 // fields are base64, times RFC 3339. A request names its operation in "op":
 //
-//	status                                   -> {"status": Status}
+//	status {"caUrl"?}                        -> {"status": Status, "sessions": [Status, ...]}
 //	login  {"token", "caUrl", "keyType", "refresh"?}
 //	                                         -> {"status": Status}
-//	certificate                              -> {"chain": [DER, ...]}   leaf first
+//	certificate {"caUrl"?}                   -> {"chain": [DER, ...]}   leaf first
 //	sign   {"certificate", "hash", "pssSaltLength"?, "data"}
 //	                                         -> {"signature": bytes}
-//	logout                                   -> {}
+//	logout                                   -> {}   every credential is dropped
 //	stop                                     -> {}   the agent forgets and exits
 //
 // login carries the identity token, never a key: the agent generates the key and asks
-// the CA at caUrl itself. "refresh" is an [oidc.Spec] the agent may run again when the
+// the CA at caUrl itself, replacing only the credential it held for that CA. status
+// and certificate name the CA they are about; without caUrl, the one of the latest
+// login. "refresh" is an [oidc.Spec] the agent may run again when the
 // certificate expires. sign names the certificate it expects to sign for by its SHA-256
 // fingerprint ("certificate"), so that a signature never comes from a key other than
 // the one whose certificate the client holds; "hash" is the digest's algorithm
@@ -57,9 +60,12 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"os"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -82,12 +88,25 @@ type Agent struct {
 	// Logf reports logins, refreshes and refused peers. Nil: silent.
 	Logf func(format string, args ...any)
 
-	mu      sync.Mutex
-	stop    context.CancelFunc // ends Serve
+	mu       sync.Mutex
+	stop     context.CancelFunc  // ends Serve
+	sessions map[string]*session // by caKey of the CA URL
+	latest   string              // caKey of the latest login
+}
+
+// A session is the credential from one CA.
+type session struct {
 	cred    *credential.Credential
 	status  Status
 	refresh *oidc.Spec
+	since   time.Time // of the login, for eviction
 }
+
+// maxSessions bounds the CAs an agent holds credentials for; a login beyond
+// it drops the oldest.
+const maxSessions = 8
+
+func caKey(u string) string { return strings.TrimRight(u, "/") }
 
 // Status describes the agent's credential.
 type Status struct {
@@ -124,8 +143,6 @@ var (
 	ErrNoCredential = errors.New("the agent holds no credential")
 	ErrExpired      = errors.New("the agent's credential expired")
 	ErrChanged      = errors.New("the agent's credential changed")
-	// ErrOtherCA is CredentialFrom's: the credential is from another CA.
-	ErrOtherCA = errors.New("the agent's credential is for another instance")
 )
 
 func (a *Agent) now() time.Time {
@@ -233,17 +250,17 @@ func (a *Agent) handle(ctx context.Context, req *request) *response {
 	defer a.mu.Unlock()
 	switch req.Op {
 	case "status":
-		st := a.status
-		st.PID = os.Getpid()
-		if a.cred != nil && !a.cred.Valid(a.now()) {
-			st.LoggedIn, st.Expired = false, true
+		st := a.statusOf(a.sessionFor(req.CAURL))
+		resp := &response{Status: &st}
+		for _, k := range slices.Sorted(maps.Keys(a.sessions)) {
+			resp.Sessions = append(resp.Sessions, a.statusOf(a.sessions[k]))
 		}
-		return &response{Status: &st}
+		return resp
 	case "login":
 		return a.handleLogin(ctx, req)
 	case "logout":
-		if a.cred != nil {
-			a.logf("logout: dropped the credential of %s", a.status.Identity)
+		for _, s := range a.sessions {
+			a.logf("logout: dropped the credential of %s from %s", s.status.Identity, s.status.CAURL)
 		}
 		a.clear()
 		return &response{}
@@ -252,7 +269,7 @@ func (a *Agent) handle(ctx context.Context, req *request) *response {
 		a.clear()
 		return &response{}
 	case "certificate":
-		cred, resp := a.current(ctx)
+		cred, resp := a.current(ctx, a.sessionFor(req.CAURL))
 		if resp != nil {
 			return resp
 		}
@@ -268,8 +285,36 @@ func (a *Agent) handle(ctx context.Context, req *request) *response {
 }
 
 func (a *Agent) clear() {
-	a.cred, a.refresh = nil, nil
-	a.status = Status{}
+	a.sessions, a.latest = nil, ""
+}
+
+// sessionFor is the session for caURL, or for the latest login if caURL is
+// empty; nil if there is none.
+func (a *Agent) sessionFor(caURL string) *session {
+	if caURL == "" {
+		return a.sessions[a.latest]
+	}
+	return a.sessions[caKey(caURL)]
+}
+
+func (a *Agent) statusOf(s *session) Status {
+	var st Status
+	if s != nil {
+		st = s.status
+		if !s.cred.Valid(a.now()) {
+			st.LoggedIn, st.Expired = false, true
+		}
+	}
+	st.PID = os.Getpid()
+	return st
+}
+
+func (a *Agent) drop(s *session) {
+	k := caKey(s.status.CAURL)
+	delete(a.sessions, k)
+	if a.latest == k {
+		a.latest = ""
+	}
 }
 
 func (a *Agent) handleLogin(ctx context.Context, req *request) *response {
@@ -292,13 +337,22 @@ func (a *Agent) handleLogin(ctx context.Context, req *request) *response {
 	if err != nil {
 		return failure(CodeLogin, "%v", err)
 	}
-	a.cred, a.refresh, a.status = cred, req.Refresh, st
+	s := &session{cred: cred, refresh: req.Refresh, status: st, since: a.now()}
 	if req.Refresh != nil {
-		a.status.Refresh = req.Refresh.Provider
+		s.status.Refresh = req.Refresh.Provider
 	}
-	a.logf("login: %s (%s), certificate valid until %s", st.Identity, st.Issuer, st.NotAfter.Format(time.RFC3339))
-	out := a.status
-	out.PID = os.Getpid()
+	k := caKey(req.CAURL)
+	if a.sessions == nil {
+		a.sessions = map[string]*session{}
+	}
+	if _, ok := a.sessions[k]; !ok && len(a.sessions) >= maxSessions {
+		oldest := slices.MinFunc(slices.Collect(maps.Values(a.sessions)), func(x, y *session) int { return x.since.Compare(y.since) })
+		a.logf("dropped the credential from %s to make room for %s", oldest.status.CAURL, req.CAURL)
+		a.drop(oldest)
+	}
+	a.sessions[k], a.latest = s, k
+	a.logf("login: %s (%s) at %s, certificate valid until %s", st.Identity, st.Issuer, st.CAURL, st.NotAfter.Format(time.RFC3339))
+	out := a.statusOf(s)
 	return &response{Status: &out}
 }
 
@@ -323,32 +377,33 @@ func (a *Agent) obtain(ctx context.Context, caURL, token string, kt keys.Type) (
 		CAURL: caURL, KeyType: string(kt)}, cred, nil
 }
 
-// current returns the valid credential, refreshing an expired one if it can.
-func (a *Agent) current(ctx context.Context) (*credential.Credential, *response) {
-	if a.cred == nil {
+// current returns the valid credential of s, refreshing an expired one if
+// it can.
+func (a *Agent) current(ctx context.Context, s *session) (*credential.Credential, *response) {
+	if s == nil {
 		return nil, failure(CodeNoCredential, "no credential: run 'waxseal login'")
 	}
-	if a.cred.Valid(a.now()) {
-		return a.cred, nil
+	if s.cred.Valid(a.now()) {
+		return s.cred, nil
 	}
-	who, when := a.status.Identity, a.status.NotAfter.Format(time.RFC3339)
-	if a.refresh == nil {
+	who, when := s.status.Identity, s.status.NotAfter.Format(time.RFC3339)
+	if s.refresh == nil {
 		a.logf("the credential of %s expired at %s", who, when)
-		a.clear()
+		a.drop(s)
 		return nil, failure(CodeExpired, "the credential of %s expired at %s: run 'waxseal login'", who, when)
 	}
-	err := a.doRefresh(ctx)
+	err := a.doRefresh(ctx, s)
 	if err != nil {
 		a.logf("refresh for %s failed: %v", who, err)
-		a.clear()
+		a.drop(s)
 		return nil, failure(CodeExpired, "the credential of %s expired at %s and refreshing it failed: %v: run 'waxseal login'", who, when, err)
 	}
-	a.logf("refreshed: %s, certificate valid until %s", a.status.Identity, a.status.NotAfter.Format(time.RFC3339))
-	return a.cred, nil
+	a.logf("refreshed: %s, certificate valid until %s", s.status.Identity, s.status.NotAfter.Format(time.RFC3339))
+	return s.cred, nil
 }
 
-func (a *Agent) doRefresh(ctx context.Context) error {
-	src, err := a.refresh.Source()
+func (a *Agent) doRefresh(ctx context.Context, s *session) error {
+	src, err := s.refresh.Source()
 	if err != nil {
 		return err
 	}
@@ -358,19 +413,30 @@ func (a *Agent) doRefresh(ctx context.Context) error {
 	}
 	tok, err := src.Token(ctx)
 	if err != nil {
-		return fmt.Errorf("%s: %w", a.refresh.Provider, err)
+		return fmt.Errorf("%s: %w", s.refresh.Provider, err)
 	}
-	st, cred, err := a.obtain(ctx, a.status.CAURL, tok, keys.Type(a.status.KeyType))
+	st, cred, err := a.obtain(ctx, s.status.CAURL, tok, keys.Type(s.status.KeyType))
 	if err != nil {
-		return fmt.Errorf("%s: %w", a.refresh.Provider, err)
+		return fmt.Errorf("%s: %w", s.refresh.Provider, err)
 	}
-	st.Refresh = a.status.Refresh
-	a.cred, a.status = cred, st
+	st.Refresh = s.status.Refresh
+	s.cred, s.status = cred, st
 	return nil
 }
 
 func (a *Agent) handleSign(ctx context.Context, req *request) *response {
-	cred, resp := a.current(ctx)
+	// The session whose certificate the client names; refreshing an expired
+	// one replaces the certificate, which the client must then fetch again.
+	var s *session
+	for _, c := range a.sessions {
+		if fp := sha256.Sum256(c.cred.Certificate.Raw); subtle.ConstantTimeCompare(fp[:], req.Certificate) == 1 {
+			s = c
+		}
+	}
+	if s == nil {
+		return failure(CodeChanged, "the agent's certificate changed (it was refreshed or replaced by another login); fetch it again")
+	}
+	cred, resp := a.current(ctx, s)
 	if resp != nil {
 		return resp
 	}

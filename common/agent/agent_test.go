@@ -14,6 +14,7 @@ import (
 	"encoding/hex"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"net"
@@ -28,6 +29,7 @@ import (
 	"github.com/waxseal/waxseal/common/credential"
 	"github.com/waxseal/waxseal/common/keys"
 	"github.com/waxseal/waxseal/common/oidc"
+	"github.com/waxseal/waxseal/common/trust"
 	"github.com/waxseal/waxseal/server/servertest"
 )
 
@@ -476,7 +478,7 @@ func TestNoKeyMaterialLeaves(t *testing.T) {
 			t.Fatal(err)
 		}
 		a.mu.Lock()
-		key := a.cred.Signer
+		key := a.sessions[a.latest].cred.Signer
 		a.mu.Unlock()
 		secrets := encodings(t, key)
 
@@ -582,4 +584,108 @@ func FuzzReadMessage(f *testing.F) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// TestSessionsPerCA: logins to two instances are both kept, each signing
+// with its own CA's certificate; a second login to one replaces only that
+// one; logout drops both; past maxSessions the oldest login goes.
+func TestSessionsPerCA(t *testing.T) {
+	one, two := servertest.Start(t), servertest.Start(t)
+	a := &Agent{}
+	c := dial(t, startAgent(t, a))
+	ctx := ctxTimeout(t)
+	for _, l := range []struct {
+		stack *servertest.Stack
+		email string
+	}{{one, "alice@example.com"}, {two, "alice@corp.example"}} {
+		if _, err := c.Login(ctx, LoginRequest{Token: l.stack.Token(t, l.email), CAURL: l.stack.URL}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	latest, all, err := c.Sessions(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 2 || latest.CAURL != two.URL || latest.Identity != "alice@corp.example" {
+		t.Fatalf("latest %+v, all %+v", latest, all)
+	}
+	for _, tc := range []struct {
+		stack *servertest.Stack
+		email string
+	}{{one, "alice@example.com"}, {two, "alice@corp.example"}} {
+		cred, err := c.CredentialFrom(ctx, tc.stack.URL+"/") // a trailing slash names the same CA
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := cred.Certificate.EmailAddresses; len(got) != 1 || got[0] != tc.email {
+			t.Errorf("credential from %s is for %v, want %s", tc.stack.URL, got, tc.email)
+		}
+		// Issued by that instance's CA, as its trusted root names it.
+		root, err := trust.LoadRoot(tc.stack.TrustedRootPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ca := root.CAs[0].Chain
+		roots, inter := x509.NewCertPool(), x509.NewCertPool()
+		roots.AddCert(ca[len(ca)-1])
+		for _, c := range ca[:len(ca)-1] {
+			inter.AddCert(c)
+		}
+		if _, err := cred.Certificate.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
+			t.Errorf("certificate from %s: %v", tc.stack.URL, err)
+		}
+		digest := sha256.Sum256([]byte(tc.email))
+		sig, err := keys.SignDigest(cred.Signer, digest[:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := keys.VerifyDigest(cred.Certificate.PublicKey, crypto.SHA256, digest[:], sig); err != nil {
+			t.Errorf("signature through the %s session: %v", tc.stack.URL, err)
+		}
+	}
+	if _, err := c.CredentialFrom(ctx, "http://127.0.0.1:1"); !errors.Is(err, ErrNoCredential) {
+		t.Errorf("credential from a CA never logged in to: %v", err)
+	}
+
+	// A second login to the first instance replaces that credential only.
+	oldOne, _ := c.CredentialFrom(ctx, one.URL)
+	oldTwo, _ := c.CredentialFrom(ctx, two.URL)
+	if _, err := c.Login(ctx, LoginRequest{Token: one.Token(t, "alice@example.com"), CAURL: one.URL}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := keys.SignDigest(oldOne.Signer, make([]byte, 32)); !errors.Is(err, ErrChanged) {
+		t.Errorf("signing with the replaced credential: %v", err)
+	}
+	if _, err := keys.SignDigest(oldTwo.Signer, make([]byte, 32)); err != nil {
+		t.Errorf("the other instance's credential stopped signing: %v", err)
+	}
+
+	if err := c.Logout(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, all, _ := c.Sessions(ctx); len(all) != 0 {
+		t.Errorf("after logout: %+v", all)
+	}
+
+	// Past maxSessions, the oldest goes. The CA URLs differ by path; the
+	// credentials come from the first instance.
+	a.mu.Lock()
+	a.Login = func(ctx context.Context, caURL, token string, kt keys.Type) (*credential.Credential, error) {
+		return (&Agent{}).login(ctx, one.URL, token, kt)
+	}
+	a.mu.Unlock()
+	for i := range maxSessions + 1 {
+		if _, err := c.Login(ctx, LoginRequest{Token: one.Token(t, "alice@example.com"), CAURL: fmt.Sprintf("%s/ca%d", one.URL, i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, all, _ := c.Sessions(ctx); len(all) != maxSessions {
+		t.Errorf("%d sessions, want %d", len(all), maxSessions)
+	}
+	if _, err := c.CredentialFrom(ctx, one.URL+"/ca0"); !errors.Is(err, ErrNoCredential) {
+		t.Errorf("the oldest login was kept: %v", err)
+	}
+	if _, err := c.CredentialFrom(ctx, one.URL+"/ca1"); err != nil {
+		t.Errorf("the second oldest login was dropped: %v", err)
+	}
 }

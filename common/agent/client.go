@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"strings"
 	"sync"
 	"time"
 
@@ -91,16 +90,23 @@ func (c *Client) call(ctx context.Context, req *request) (*response, error) {
 	return &resp, nil
 }
 
-// Status describes the agent's credential.
+// Status describes the agent's credential from its latest login.
 func (c *Client) Status(ctx context.Context) (*Status, error) {
+	st, _, err := c.Sessions(ctx)
+	return st, err
+}
+
+// Sessions describes the credential from the latest login, and every
+// credential the agent holds, one per CA.
+func (c *Client) Sessions(ctx context.Context) (latest *Status, all []Status, err error) {
 	resp, err := c.call(ctx, &request{Op: "status"})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if resp.Status == nil {
-		return nil, errors.New("agent status: empty answer")
+		return nil, nil, errors.New("agent status: empty answer")
 	}
-	return resp.Status, nil
+	return resp.Status, resp.Sessions, nil
 }
 
 // LoginRequest fills the agent.
@@ -114,7 +120,7 @@ type LoginRequest struct {
 }
 
 // Login hands the agent a token; the agent generates a key, obtains its certificate,
-// and replaces any credential it held.
+// and replaces the credential it held from the same CA, if any.
 func (c *Client) Login(ctx context.Context, lr LoginRequest) (*Status, error) {
 	resp, err := c.call(ctx, &request{Op: "login", Token: lr.Token, CAURL: lr.CAURL, KeyType: lr.KeyType, Refresh: lr.Refresh})
 	if err != nil {
@@ -126,7 +132,7 @@ func (c *Client) Login(ctx context.Context, lr LoginRequest) (*Status, error) {
 	return resp.Status, nil
 }
 
-// Logout makes the agent drop its credential.
+// Logout makes the agent drop every credential.
 func (c *Client) Logout(ctx context.Context) error {
 	_, err := c.call(ctx, &request{Op: "logout"})
 	return err
@@ -138,10 +144,14 @@ func (c *Client) Stop(ctx context.Context) error {
 	return err
 }
 
-// Chain returns the certificate chain, leaf first, refreshing it in the agent if it
-// expired and can be refreshed.
+// Chain returns the certificate chain of the latest login, leaf first, refreshing it
+// in the agent if it expired and can be refreshed.
 func (c *Client) Chain(ctx context.Context) ([]*x509.Certificate, error) {
-	resp, err := c.call(ctx, &request{Op: "certificate"})
+	return c.chain(ctx, "")
+}
+
+func (c *Client) chain(ctx context.Context, caURL string) ([]*x509.Certificate, error) {
+	resp, err := c.call(ctx, &request{Op: "certificate", CAURL: caURL})
 	if err != nil {
 		return nil, err
 	}
@@ -159,31 +169,26 @@ func (c *Client) Chain(ctx context.Context) ([]*x509.Certificate, error) {
 	return chain, nil
 }
 
-// Credential returns the agent's credential, whose Signer signs through the agent.
-// It signs for this certificate only: once the agent replaces it (a refresh, another
-// login), signing fails with ErrChanged and the caller fetches the credential again.
+// Credential returns the credential of the agent's latest login, whose Signer signs
+// through the agent. It signs for this certificate only: once the agent replaces it (a
+// refresh, another login), signing fails with ErrChanged and the caller fetches the
+// credential again.
 func (c *Client) Credential(ctx context.Context) (*credential.Credential, error) {
-	chain, err := c.Chain(ctx)
+	return c.CredentialFrom(ctx, "")
+}
+
+// CredentialFrom is Credential for the credential the CA at caURL issued:
+// one from another CA would make signatures that do not verify against that
+// CA's trusted root. It fails with ErrNoCredential if the agent holds none
+// from that CA.
+func (c *Client) CredentialFrom(ctx context.Context, caURL string) (*credential.Credential, error) {
+	chain, err := c.chain(ctx, caURL)
 	if err != nil {
 		return nil, err
 	}
 	fp := sha256.Sum256(chain[0].Raw)
 	s := &remoteSigner{c: c, pub: chain[0].PublicKey, cert: fp[:]}
 	return &credential.Credential{Signer: s, Certificate: chain[0], Chain: chain[1:]}, nil
-}
-
-// CredentialFrom is Credential for a signer that uses the CA at caURL: a
-// credential another CA issued would make signatures that do not verify
-// against that CA's trusted root, so it is refused with ErrOtherCA.
-func (c *Client) CredentialFrom(ctx context.Context, caURL string) (*credential.Credential, error) {
-	st, err := c.Status(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if st.LoggedIn && strings.TrimRight(st.CAURL, "/") != strings.TrimRight(caURL, "/") {
-		return nil, fmt.Errorf("%w: it is from the CA at %s, not %s", ErrOtherCA, st.CAURL, caURL)
-	}
-	return c.Credential(ctx)
 }
 
 // remoteSigner is a crypto.Signer whose key stays in the agent.

@@ -16,9 +16,11 @@ const MaxMessage = 40 << 20
 type request struct {
 	Op string `json:"op"`
 
+	// login; status and certificate
+	CAURL string `json:"caUrl,omitempty"`
+
 	// login
 	Token   string     `json:"token,omitempty"`
-	CAURL   string     `json:"caUrl,omitempty"`
 	KeyType string     `json:"keyType,omitempty"`
 	Refresh *oidc.Spec `json:"refresh,omitempty"`
 
@@ -33,6 +35,7 @@ type response struct {
 	Error     string   `json:"error,omitempty"`
 	Code      string   `json:"code,omitempty"`
 	Status    *Status  `json:"status,omitempty"`
+	Sessions  []Status `json:"sessions,omitempty"` // status: one per CA
 	Chain     [][]byte `json:"chain,omitempty"`
 	Signature []byte   `json:"signature,omitempty"`
 }

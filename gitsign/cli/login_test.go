@@ -139,9 +139,10 @@ func TestInteractiveLoginInGit(t *testing.T) {
 }
 
 // TestAgentForAnotherInstance: an agent logged in to another instance's CA
-// is passed over, not used: its certificate would not verify against this
-// repository's trusted root. gitsign logs in itself and leaves the agent's
-// login alone.
+// does not sign here (its certificate would not verify against this
+// repository's trusted root). gitsign logs in for this instance and hands the
+// login to the agent, which then holds both: the next commit needs no login,
+// and the other instance's login is untouched.
 func TestAgentForAnotherInstance(t *testing.T) {
 	stack, other := servertest.Start(t), servertest.Start(t)
 	r := newRepo(t, stack, "erin@example.com")
@@ -171,18 +172,26 @@ func TestAgentForAnotherInstance(t *testing.T) {
 		browserLogEnv+"="+browserLog,
 	)
 	r.commit("one", "-S")
-	if got := r.format("HEAD", "%G? %GS"); got != "G erin@example.com" {
+	r.commit("two", "-S")
+	if got := r.format("HEAD~1..HEAD", "%G? %GS"); got != "G erin@example.com" {
 		t.Errorf("%%G? %%GS = %q, want a good signature from this instance", got)
 	}
-	if b, _ := os.ReadFile(browserLog); strings.Count(string(b), "\n") != 1 {
-		t.Errorf("browser opened for %q, want one login", b)
+	if got := r.format("HEAD~1", "%G?"); got != "G" {
+		t.Errorf("first commit: %%G? = %q", got)
 	}
-	st, err := c.Status(ctx)
+	if b, _ := os.ReadFile(browserLog); strings.Count(string(b), "\n") != 1 {
+		t.Errorf("browser opened for %q, want one login for both commits", b)
+	}
+	_, all, err := c.Sessions(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !st.LoggedIn || st.CAURL != otherCA {
-		t.Errorf("the agent's login was replaced: %+v", st)
+	cas := map[string]bool{}
+	for _, st := range all {
+		cas[st.CAURL] = st.LoggedIn
+	}
+	if len(cas) != 2 || !cas[otherCA] || !cas[signingConfig(t, stack).CAURL] {
+		t.Errorf("agent sessions %+v, want the other instance's and this one's", all)
 	}
 }
 

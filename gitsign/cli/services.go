@@ -167,9 +167,8 @@ func (e *env) login(ctx context.Context, cfg *config, ep *endpoints, ca *fulcio.
 		return nil, clierr.WithHint(err, "set SIGSTORE_ID_TOKEN, run 'waxseal login', or set gitsign.server / gitsign.issuer for an interactive login")
 	}
 	var (
-		errs    []error
-		ag      *agent.Client // a running agent, if any
-		agentUp bool          // an agent answered, even if for another instance
+		errs []error
+		ag   *agent.Client // a running agent, if any
 	)
 	for _, p := range chain {
 		if p.Name == oidc.ProviderDevice && !tty && cfg.TokenProvider == "" {
@@ -186,15 +185,9 @@ func (e *env) login(ctx context.Context, cfg *config, ep *endpoints, ca *fulcio.
 				}
 				continue
 			}
-			agentUp = true
+			// Only a credential from this CA: one from another instance
+			// would not verify against this repository's trusted root.
 			cred, err := c.CredentialFrom(ctx, ep.CA)
-			if errors.Is(err, agent.ErrOtherCA) {
-				// Logged in elsewhere: leave that login alone and log in here
-				// without the agent.
-				fmt.Fprintf(out, "gitsign: not using waxseal agent: %v\n", err)
-				c.Close()
-				continue
-			}
 			ag = c // left open: its credential signs through this connection
 			if err == nil && cred.Valid(time.Now()) {
 				return cred, nil
@@ -211,12 +204,12 @@ func (e *env) login(ctx context.Context, cfg *config, ep *endpoints, ca *fulcio.
 		}
 		if ag != nil && p.Interactive {
 			if _, err := ag.Login(ctx, agent.LoginRequest{Token: tok, CAURL: ep.CA, KeyType: string(keys.Default)}); err == nil {
-				if cred, err := ag.Credential(ctx); err == nil {
+				if cred, err := ag.CredentialFrom(ctx, ep.CA); err == nil {
 					return cred, nil
 				}
 			}
 		}
-		if !agentUp && p.Interactive {
+		if ag == nil && p.Interactive {
 			fmt.Fprintln(out, "gitsign: this login signs one object; with 'waxseal agent' running, one login signs a whole rebase")
 		}
 		return credential.LoginWithToken(ctx, ca, tok, keys.Default)
