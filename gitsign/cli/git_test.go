@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -97,6 +98,14 @@ func (r *repo) as(email string) {
 		}
 	}
 	r.git("config", "user.email", email)
+}
+
+// unsetenv removes the named variables from the repository's environment.
+func (r *repo) unsetenv(names ...string) {
+	r.env = slices.DeleteFunc(r.env, func(kv string) bool {
+		k, _, _ := strings.Cut(kv, "=")
+		return slices.Contains(names, k)
+	})
 }
 
 // allow writes an allowed-signers file naming the stack's issuer.
@@ -332,13 +341,8 @@ func TestRebaseWithAgent(t *testing.T) {
 		t.Fatal(err)
 	}
 	// No token in the environment: only the agent can sign.
-	var env []string
-	for _, kv := range r.env {
-		if !strings.HasPrefix(kv, "SIGSTORE_ID_TOKEN=") {
-			env = append(env, kv)
-		}
-	}
-	r.env = append(env, agent.SocketEnv+"="+sock)
+	r.unsetenv("SIGSTORE_ID_TOKEN")
+	r.env = append(r.env, agent.SocketEnv+"="+sock)
 
 	r.commit("base")
 	const n = 20

@@ -79,6 +79,22 @@ func browse(args []string) int {
 	return 0
 }
 
+// useBrowser makes the test browser (browse) the repository's $BROWSER,
+// signing in as email. It returns the file the browser logs its URLs to and
+// how many times it has been opened so far.
+func useBrowser(t *testing.T, r *repo, email string) (log string, opened func() int) {
+	log = filepath.Join(t.TempDir(), "browser.log")
+	r.env = append(r.env,
+		"BROWSER="+filepath.Join(binDir, "browser"),
+		browserEmailEnv+"="+email,
+		browserLogEnv+"="+log,
+	)
+	return log, func() int {
+		b, _ := os.ReadFile(log)
+		return strings.Count(string(b), "\n")
+	}
+}
+
 // TestInteractiveLoginInGit: with no token anywhere, `git commit -S` runs
 // gitsign, which logs in through the browser itself; with `waxseal agent`
 // running but empty, the login it does for the first commit of a rebase is
@@ -87,23 +103,9 @@ func TestInteractiveLoginInGit(t *testing.T) {
 	stack := servertest.Start(t)
 	r := newRepo(t, stack, "erin@example.com")
 	r.allow("erin@example.com erin@example.com " + issuerPlaceholder)
-	browserLog := filepath.Join(t.TempDir(), "browser.log")
-	var env []string
-	for _, kv := range r.env {
-		if !strings.HasPrefix(kv, "SIGSTORE_ID_TOKEN=") {
-			env = append(env, kv)
-		}
-	}
-	r.env = append(env,
-		"BROWSER="+filepath.Join(binDir, "browser"),
-		browserEmailEnv+"=erin@example.com",
-		browserLogEnv+"="+browserLog,
-		agent.SocketEnv+"="+filepath.Join(t.TempDir(), "no-agent.sock"),
-	)
-	opened := func() int {
-		b, _ := os.ReadFile(browserLog)
-		return strings.Count(string(b), "\n")
-	}
+	r.unsetenv("SIGSTORE_ID_TOKEN")
+	r.env = append(r.env, agent.SocketEnv+"="+filepath.Join(t.TempDir(), "no-agent.sock"))
+	browserLog, opened := useBrowser(t, r, "erin@example.com")
 
 	// Without an agent: every signature is a login of its own.
 	r.commit("one", "-S")
@@ -158,19 +160,9 @@ func TestAgentForAnotherInstance(t *testing.T) {
 	if _, err := c.Login(ctx, agent.LoginRequest{Token: other.Token(t, "erin@example.com"), CAURL: otherCA}); err != nil {
 		t.Fatal(err)
 	}
-	var env []string
-	for _, kv := range r.env {
-		if !strings.HasPrefix(kv, "SIGSTORE_ID_TOKEN=") {
-			env = append(env, kv)
-		}
-	}
-	browserLog := filepath.Join(t.TempDir(), "browser.log")
-	r.env = append(env,
-		agent.SocketEnv+"="+sock,
-		"BROWSER="+filepath.Join(binDir, "browser"),
-		browserEmailEnv+"=erin@example.com",
-		browserLogEnv+"="+browserLog,
-	)
+	r.unsetenv("SIGSTORE_ID_TOKEN")
+	r.env = append(r.env, agent.SocketEnv+"="+sock)
+	browserLog, opened := useBrowser(t, r, "erin@example.com")
 	r.commit("one", "-S")
 	r.commit("two", "-S")
 	if got := r.format("HEAD~1..HEAD", "%G? %GS"); got != "G erin@example.com" {
@@ -179,8 +171,9 @@ func TestAgentForAnotherInstance(t *testing.T) {
 	if got := r.format("HEAD~1", "%G?"); got != "G" {
 		t.Errorf("first commit: %%G? = %q", got)
 	}
-	if b, _ := os.ReadFile(browserLog); strings.Count(string(b), "\n") != 1 {
-		t.Errorf("browser opened for %q, want one login for both commits", b)
+	if n := opened(); n != 1 {
+		b, _ := os.ReadFile(browserLog)
+		t.Errorf("browser opened %d times (%q), want one login for both commits", n, b)
 	}
 	_, all, err := c.Sessions(ctx)
 	if err != nil {
@@ -202,15 +195,8 @@ func TestAgentForAnotherInstance(t *testing.T) {
 func TestNoTerminalFailsFast(t *testing.T) {
 	stack := servertest.Start(t)
 	r := newRepo(t, stack, "erin@example.com")
-	var env []string
-	for _, kv := range r.env {
-		switch k, _, _ := strings.Cut(kv, "="); k {
-		case "SIGSTORE_ID_TOKEN", "BROWSER", "DISPLAY", "WAYLAND_DISPLAY":
-		default:
-			env = append(env, kv)
-		}
-	}
-	r.env = append(env, agent.SocketEnv+"="+filepath.Join(t.TempDir(), "no-agent.sock"))
+	r.unsetenv("SIGSTORE_ID_TOKEN", "BROWSER", "DISPLAY", "WAYLAND_DISPLAY")
+	r.env = append(r.env, agent.SocketEnv+"="+filepath.Join(t.TempDir(), "no-agent.sock"))
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute) // a hang guard, not a measurement
 	defer cancel()
 	detached := func(name string, args ...string) *exec.Cmd {
