@@ -144,12 +144,8 @@ func (c *Client) Stop(ctx context.Context) error {
 	return err
 }
 
-// Chain returns the certificate chain of the latest login, leaf first, refreshing it
-// in the agent if it expired and can be refreshed.
-func (c *Client) Chain(ctx context.Context) ([]*x509.Certificate, error) {
-	return c.chain(ctx, "")
-}
-
+// chain returns the certificate chain from the CA at caURL (of the latest login if
+// empty), leaf first, refreshing it in the agent if it expired and can be refreshed.
 func (c *Client) chain(ctx context.Context, caURL string) ([]*x509.Certificate, error) {
 	resp, err := c.call(ctx, &request{Op: "certificate", CAURL: caURL})
 	if err != nil {

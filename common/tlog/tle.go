@@ -93,25 +93,6 @@ func ToTLE(e LogEntryValue) (*TLE, error) {
 	return tle, nil
 }
 
-// FromTLE converts a [TLE] back into a log entry value.
-func FromTLE(tle *TLE) LogEntryValue {
-	v := LogEntryValue{
-		Body:           tle.Body,
-		IntegratedTime: tle.IntegratedTime,
-		LogID:          hex.EncodeToString(tle.LogID),
-		LogIndex:       tle.LogIndex,
-		Verification:   &Verification{SignedEntryTimestamp: tle.SET},
-	}
-	if p := tle.Proof; p != nil {
-		ip := &InclusionProof{Checkpoint: p.Checkpoint, LogIndex: p.LogIndex, RootHash: hex.EncodeToString(p.RootHash), TreeSize: p.TreeSize}
-		for _, h := range p.Hashes {
-			ip.Hashes = append(ip.Hashes, hex.EncodeToString(h))
-		}
-		v.Verification.InclusionProof = ip
-	}
-	return v
-}
-
 // VerifyTLE verifies a transparency log entry offline against the log keys
 // it may come from, keyed by hex log ID: the SET if present, and the
 // inclusion proof with its checkpoint if present. At least one of them is
