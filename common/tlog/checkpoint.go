@@ -11,7 +11,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -29,7 +28,19 @@ func CheckpointOrigin(hostname string, treeID int64) string {
 	return fmt.Sprintf("%s - %d", hostname, treeID)
 }
 
-var v1Origin = regexp.MustCompile(`^.* - [0-9]+$`)
+// isV1Origin reports whether origin has Rekor v1's form, "<anything> - <digits>".
+func isV1Origin(origin string) bool {
+	i := strings.LastIndex(origin, " - ")
+	if i < 0 || i+3 == len(origin) {
+		return false
+	}
+	for _, c := range origin[i+3:] {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return !strings.ContainsAny(origin, "\n")
+}
 
 // KeyHint is the Rekor v1 note key hash: the first four bytes of
 // SHA-256(DER SubjectPublicKeyInfo).
@@ -96,7 +107,7 @@ func VerifyCheckpoint(pub crypto.PublicKey, text []byte) (origin string, size ui
 		return "", 0, nil, ErrCheckpointMalformed
 	}
 	origin = string(body)
-	if !v1Origin.MatchString(origin) {
+	if !isV1Origin(origin) {
 		return "", 0, nil, fmt.Errorf("%w: origin %q is not \"<host> - <treeID>\"", ErrCheckpointMalformed, origin)
 	}
 	host := origin[:strings.LastIndex(origin, " - ")]
