@@ -7,14 +7,13 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"html/template"
+	"html"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"strconv"
-	"sync"
 	"time"
 
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
@@ -237,26 +236,22 @@ func verifyIDToken(ctx context.Context, provider *gooidc.Provider, clientID stri
 	return raw, nil
 }
 
-// resultPage is parsed on first use: package initialization runs in every
-// gitsign process, and git starts one per signature it shows.
-var resultPage = sync.OnceValue(func() *template.Template {
-	return template.Must(template.New("result").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>waxseal sign-in</title></head>
-<body style="font-family:sans-serif;max-width:36em;margin:3em auto">
-{{if .}}<h1>Sign-in failed</h1><p>{{.}}</p>{{else}}<h1>Signed in</h1>
-<p>You can close this tab and return to the terminal.</p>{{end}}</body></html>
-`))
-})
-
+// showResult ends the browser's part of a sign-in. The page is written
+// directly, with the one variable part escaped: html/template's package
+// initialization alone would cost every gitsign process, and git starts one
+// per signature it shows.
 func showResult(w http.ResponseWriter, status int, err error) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	var msg string
+	body := "<h1>Signed in</h1>\n<p>You can close this tab and return to the terminal.</p>"
 	if err != nil {
-		msg = err.Error()
+		body = "<h1>Sign-in failed</h1><p>" + html.EscapeString(err.Error()) + "</p>"
 	}
-	resultPage().Execute(w, msg)
+	io.WriteString(w, `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>waxseal sign-in</title></head>
+<body style="font-family:sans-serif;max-width:36em;margin:3em auto">
+`+body+"</body></html>\n")
 }
 
 func isLoopback(host string) bool {

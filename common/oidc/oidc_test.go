@@ -173,3 +173,23 @@ func FuzzInspect(f *testing.F) {
 		}
 	})
 }
+
+// The browser's result page names the error, escaped: an issuer's
+// error_description reaches it.
+func TestResultPageEscapes(t *testing.T) {
+	rec := httptest.NewRecorder()
+	showResult(rec, http.StatusBadRequest, errors.New(`issuer says <script>alert("x")</script> & more`))
+	page := rec.Body.String()
+	if rec.Code != http.StatusBadRequest || !strings.Contains(page, "Sign-in failed") ||
+		!strings.Contains(page, "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; more") || strings.Contains(page, "<script>") {
+		t.Errorf("failure page, status %d:\n%s", rec.Code, page)
+	}
+	if ct := rec.Header().Get("Content-Type"); ct != "text/html; charset=utf-8" {
+		t.Errorf("Content-Type %q", ct)
+	}
+	rec = httptest.NewRecorder()
+	showResult(rec, http.StatusOK, nil)
+	if page := rec.Body.String(); rec.Code != http.StatusOK || !strings.Contains(page, "close this tab") || strings.Contains(page, "failed") {
+		t.Errorf("success page, status %d:\n%s", rec.Code, page)
+	}
+}
