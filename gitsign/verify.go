@@ -10,10 +10,12 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/waxseal/waxseal/common/keys"
 	"github.com/waxseal/waxseal/common/provenance"
+	"github.com/waxseal/waxseal/common/tlog"
 	"github.com/waxseal/waxseal/common/trust"
 	"github.com/waxseal/waxseal/gitsign/cms"
 )
@@ -93,11 +95,16 @@ func (v *Verifier) Verify(payload, signature []byte, email string) (*Result, err
 		return fail(Bad, errors.New("the signature is not over this object: it was modified after signing, or the signature belongs to another object"))
 	}
 	digest := s.AttrsDigest()
+	// The signature value is verified while provenance.Check verifies the
+	// log entry and the certificate: each is an ECDSA verification or more,
+	// and a second core is usually idle while git waits for this process.
+	sigDone := make(chan error, 1)
+	go func() { sigDone <- keys.VerifyDigest(s.Certificate.PublicKey, s.Hash, digest, s.Signature) }()
+	sigErr := sync.OnceValue(func() error { return <-sigDone })
 	// A signature value that does not verify is BADSIG, anything else that
-	// fails below is ERRSIG. The check is made only on failure: on success
-	// CheckHashedRekord has verified the signature.
+	// fails below is ERRSIG.
 	failProvenance := func(err error) (*Result, error) {
-		if verr := keys.VerifyDigest(s.Certificate.PublicKey, s.Hash, digest, s.Signature); verr != nil {
+		if verr := sigErr(); verr != nil {
 			return fail(Bad, fmt.Errorf("the signature value does not verify: %w", verr))
 		}
 		return fail(Unverifiable, err)
@@ -107,8 +114,16 @@ func (v *Verifier) Verify(payload, signature []byte, email string) (*Result, err
 	if s.Entry == nil {
 		return failProvenance(errors.New("the signature carries no transparency log entry (signed by sigstore's gitsign in online mode?)"))
 	}
+	// The log entry is over a hashedrekord body the signature does not
+	// carry: write it from the signature, and hand Check the entry it was
+	// written from rather than have it parse the JSON back.
 	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.Certificate.Raw})
-	s.Entry.Body = hashedRekordBody(keys.RekorName(s.Hash), digest, s.Signature, certPEM)
+	alg := keys.RekorName(s.Hash)
+	s.Entry.Body = hashedRekordBody(alg, digest, s.Signature, certPEM)
+	body := &tlog.Entry{
+		Kind: tlog.KindHashedRekord, APIVersion: tlog.APIVersion, Body: s.Entry.Body,
+		HashAlgorithm: alg, Digest: digest, Signature: s.Signature, PublicKey: certPEM,
+	}
 	policy := anyIdentity
 	if v.Identity != nil {
 		policy = *v.Identity
@@ -117,11 +132,15 @@ func (v *Verifier) Verify(payload, signature []byte, email string) (*Result, err
 		Certificate:           s.Certificate,
 		Entry:                 s.Entry,
 		RequireInclusionProof: true,
+		Body:                  body,
 	}, v.Root, policy)
 	if err != nil {
 		return failProvenance(err)
 	}
-	if err := provenance.CheckHashedRekord(entry, s.Hash, digest, s.Signature, s.Certificate.PublicKey, s.Certificate); err != nil {
+	if err := provenance.MatchHashedRekord(entry, s.Hash, digest, s.Signature, s.Certificate.PublicKey, s.Certificate); err != nil {
+		return failProvenance(err)
+	}
+	if err := sigErr(); err != nil {
 		return failProvenance(err)
 	}
 

@@ -135,6 +135,15 @@ func TestVerify(t *testing.T) {
 			set[len(set)/2] ^= 1
 		}, check: verify.CheckTLog, contains: ""},
 		{name: "integrated time changed", mutate: func(b *bundle.Bundle) { tle(b).IntegratedTime-- }, check: verify.CheckTLog, contains: ""},
+		// The certificate is checked while the log entry is: a failure of
+		// both is the log's, since the certificate was checked at a time
+		// only the log vouches for.
+		{name: "integrated time moved past the certificate", mutate: func(b *bundle.Bundle) { tle(b).IntegratedTime += 365 * 24 * 3600 },
+			check: verify.CheckTLog, contains: ""},
+		{name: "forged SET and another identity", mutate: func(b *bundle.Bundle) {
+			set := tle(b).GetInclusionPromise().SignedEntryTimestamp
+			set[len(set)/2] ^= 1
+		}, policy: &verify.Policy{Identity: "bob@example.com", Issuer: stack.Issuer()}, check: verify.CheckTLog, contains: ""},
 		{name: "corrupted inclusion proof", mutate: func(b *bundle.Bundle) {
 			ip := tle(b).GetInclusionProof()
 			if len(ip.Hashes) == 0 {
