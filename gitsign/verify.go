@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/waxseal/waxseal/common/keys"
@@ -95,16 +94,11 @@ func (v *Verifier) Verify(payload, signature []byte, email string) (*Result, err
 		return fail(Bad, errors.New("the signature is not over this object: it was modified after signing, or the signature belongs to another object"))
 	}
 	digest := s.AttrsDigest()
-	// The signature value is verified while provenance.Check verifies the
-	// log entry and the certificate: each is an ECDSA verification or more,
-	// and a second core is usually idle while git waits for this process.
-	sigDone := make(chan error, 1)
-	go func() { sigDone <- keys.VerifyDigest(s.Certificate.PublicKey, s.Hash, digest, s.Signature) }()
-	sigErr := sync.OnceValue(func() error { return <-sigDone })
 	// A signature value that does not verify is BADSIG, anything else that
-	// fails below is ERRSIG.
+	// fails below is ERRSIG. The check is made only on failure: on success
+	// CheckHashedRekord has verified the signature.
 	failProvenance := func(err error) (*Result, error) {
-		if verr := sigErr(); verr != nil {
+		if verr := keys.VerifyDigest(s.Certificate.PublicKey, s.Hash, digest, s.Signature); verr != nil {
 			return fail(Bad, fmt.Errorf("the signature value does not verify: %w", verr))
 		}
 		return fail(Unverifiable, err)
@@ -137,10 +131,7 @@ func (v *Verifier) Verify(payload, signature []byte, email string) (*Result, err
 	if err != nil {
 		return failProvenance(err)
 	}
-	if err := provenance.MatchHashedRekord(entry, s.Hash, digest, s.Signature, s.Certificate.PublicKey, s.Certificate); err != nil {
-		return failProvenance(err)
-	}
-	if err := sigErr(); err != nil {
+	if err := provenance.CheckHashedRekord(entry, s.Hash, digest, s.Signature, s.Certificate.PublicKey, s.Certificate); err != nil {
 		return failProvenance(err)
 	}
 

@@ -182,33 +182,10 @@ func Check(m Material, root *trust.Root, policy Policy) (*Result, *tlog.Entry, e
 		return nil, nil, Fail(CheckTLog, "entry has no signed entry timestamp, so there is no trusted time to check the certificate at")
 	}
 
-	// 1. The log's promises and proofs. They and the certificate checks
-	// below are independent ECDSA verifications, so the certificate is
-	// checked meanwhile, at the time the entry claims; its verdict counts
-	// only once the log has vouched for that time. The errors are reported
-	// in this order whatever finishes first.
-	type tleResult struct {
-		at  time.Time
-		err error
-	}
-	tleDone := make(chan tleResult, 1)
-	go func() {
-		at, err := tlog.VerifyTLE(tle, root.TLogKeys(), tlog.VerifyOptions{RequireInclusionProof: m.RequireInclusionProof})
-		tleDone <- tleResult{at, err}
-	}()
-	claimed := time.Unix(tle.IntegratedTime, 0)
-	var id *fulcio.CertIdentity
-	var certErr error
-	if m.Certificate != nil {
-		id, certErr = checkCertificate(m.Certificate, root, claimed, pol)
-	}
-	tr := <-tleDone
-	if tr.err != nil {
-		return nil, nil, &Error{CheckTLog, tr.err}
-	}
-	integrated := tr.at
-	if !integrated.Equal(claimed) {
-		return nil, nil, Fail(CheckTLog, "log entry's time changed in verification") // VerifyTLE returns the entry's own time
+	// 1. The log's promises and proofs.
+	integrated, err := tlog.VerifyTLE(tle, root.TLogKeys(), tlog.VerifyOptions{RequireInclusionProof: m.RequireInclusionProof})
+	if err != nil {
+		return nil, nil, &Error{CheckTLog, err}
 	}
 	if l, ok := root.TLog(tle.LogID); !ok || !l.ValidFor.Contains(integrated) {
 		return nil, nil, Fail(CheckTLog, "log key was not trusted at integrated time %s", integrated.UTC().Format(time.RFC3339))
@@ -218,7 +195,6 @@ func Check(m Material, root *trust.Root, policy Policy) (*Result, *tlog.Entry, e
 	// 2. The entry must be about this signature: parsed here, matched by the caller.
 	entry := m.Body
 	if entry == nil {
-		var err error
 		if entry, err = tlog.ParseBody(tle.Body); err != nil {
 			return nil, nil, &Error{CheckEntry, err}
 		}
@@ -231,53 +207,36 @@ func Check(m Material, root *trust.Root, policy Policy) (*Result, *tlog.Entry, e
 	if m.Certificate == nil {
 		return res, entry, nil
 	}
-	if certErr != nil {
-		return nil, nil, certErr
-	}
-	res.Identity = id
-	return res, entry, nil
-}
 
-// checkCertificate checks a signing certificate at time at: 3 and 4, its
-// chain and SCT; 6, its identity against the policy.
-func checkCertificate(cert *x509.Certificate, root *trust.Root, at time.Time, pol *compiledPolicy) (*fulcio.CertIdentity, error) {
-	issuer, err := verifyChain(cert, root, at)
+	// 3 and 4. Certificate chain and SCT at integrated time.
+	issuer, err := verifyChain(m.Certificate, root, integrated)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if len(root.CTLogs) > 0 {
 		// Integrated time has one-second resolution and SCTs one-millisecond:
 		// an SCT from the same second as the log entry is not from the future.
-		if err := fulcio.VerifyEmbeddedSCTs(cert, issuer, root.CTLogKeys(), at.Add(time.Second)); err != nil {
-			return nil, &Error{CheckSCT, err}
+		if err := fulcio.VerifyEmbeddedSCTs(m.Certificate, issuer, root.CTLogKeys(), integrated.Add(time.Second)); err != nil {
+			return nil, nil, &Error{CheckSCT, err}
 		}
 	}
-	id, err := fulcio.Identity(cert)
+
+	// 6. Identity.
+	id, err := fulcio.Identity(m.Certificate)
 	if err != nil {
-		return nil, &Error{CheckIdentity, err}
+		return nil, nil, &Error{CheckIdentity, err}
 	}
 	if err := pol.check(id); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return id, nil
+	res.Identity = id
+	return res, entry, nil
 }
 
 // CheckHashedRekord checks that a hashedrekord entry records exactly this
 // digest, signature and certificate (or key), and that the signature
 // verifies over the digest.
 func CheckHashedRekord(entry *tlog.Entry, h crypto.Hash, digest, sig []byte, key crypto.PublicKey, cert *x509.Certificate) error {
-	if err := MatchHashedRekord(entry, h, digest, sig, key, cert); err != nil {
-		return err
-	}
-	if err := keys.VerifyDigest(key, h, digest, sig); err != nil {
-		return &Error{CheckSignature, err}
-	}
-	return nil
-}
-
-// MatchHashedRekord is CheckHashedRekord without verifying the signature,
-// for a caller that has verified it already.
-func MatchHashedRekord(entry *tlog.Entry, h crypto.Hash, digest, sig []byte, key crypto.PublicKey, cert *x509.Certificate) error {
 	if entry.Kind != tlog.KindHashedRekord {
 		return Fail(CheckEntry, "signature recorded as %q, want hashedrekord", entry.Kind)
 	}
@@ -287,7 +246,13 @@ func MatchHashedRekord(entry *tlog.Entry, h crypto.Hash, digest, sig []byte, key
 	if !bytes.Equal(entry.Signature, sig) {
 		return Fail(CheckEntry, "log entry records a different signature")
 	}
-	return SameKey(entry.PublicKey, key, cert)
+	if err := SameKey(entry.PublicKey, key, cert); err != nil {
+		return err
+	}
+	if err := keys.VerifyDigest(key, h, digest, sig); err != nil {
+		return &Error{CheckSignature, err}
+	}
+	return nil
 }
 
 func verifyChain(cert *x509.Certificate, root *trust.Root, at time.Time) (*x509.Certificate, error) {
