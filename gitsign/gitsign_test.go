@@ -129,8 +129,19 @@ func TestHashedRekordBody(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := hashedRekordBody("sha256", s.AttrsDigest(), s.Signature, certPEM); !bytes.Equal(got, want.Body) {
-			t.Errorf("%s:\n got %s\nwant %s", fx.file, got, want.Body)
+		got := hashedRekordEntry("sha256", s.AttrsDigest(), s.Signature, s.Certificate)
+		if !bytes.Equal(got.Body, want.Body) {
+			t.Errorf("%s:\n got %s\nwant %s", fx.file, got.Body, want.Body)
+		}
+		// The entry handed to provenance.Check in place of the body is
+		// what parsing the body yields, in every field the checks read.
+		parsed, err := tlog.ParseBody(got.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Kind != parsed.Kind || got.APIVersion != parsed.APIVersion || got.HashAlgorithm != parsed.HashAlgorithm ||
+			!bytes.Equal(got.Digest, parsed.Digest) || !bytes.Equal(got.Signature, parsed.Signature) || !bytes.Equal(got.PublicKey, parsed.PublicKey) {
+			t.Errorf("%s: entry %+v, parsed body %+v", fx.file, got, parsed)
 		}
 	}
 }

@@ -111,13 +111,8 @@ func (v *Verifier) Verify(payload, signature []byte, email string) (*Result, err
 	// The log entry is over a hashedrekord body the signature does not
 	// carry: write it from the signature, and hand Check the entry it was
 	// written from rather than have it parse the JSON back.
-	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.Certificate.Raw})
-	alg := keys.RekorName(s.Hash)
-	s.Entry.Body = hashedRekordBody(alg, digest, s.Signature, certPEM)
-	body := &tlog.Entry{
-		Kind: tlog.KindHashedRekord, APIVersion: tlog.APIVersion, Body: s.Entry.Body,
-		HashAlgorithm: alg, Digest: digest, Signature: s.Signature, PublicKey: certPEM,
-	}
+	body := hashedRekordEntry(keys.RekorName(s.Hash), digest, s.Signature, s.Certificate)
+	s.Entry.Body = body.Body
 	policy := anyIdentity
 	if v.Identity != nil {
 		policy = *v.Identity
@@ -172,6 +167,17 @@ func (v *Verifier) Verify(payload, signature []byte, email string) (*Result, err
 func hashedRekordBody(alg string, digest, sig, certPEM []byte) []byte {
 	return fmt.Appendf(nil, `{"apiVersion":"0.0.1","kind":"hashedrekord","spec":{"data":{"hash":{"algorithm":%q,"value":%q}},"signature":{"content":%q,"publicKey":{"content":%q}}}}`,
 		alg, hex.EncodeToString(digest), base64.StdEncoding.EncodeToString(sig), base64.StdEncoding.EncodeToString(certPEM))
+}
+
+// hashedRekordEntry is the hashedrekord entry a signature was logged as,
+// with its body, as tlog.ParseBody would parse the body
+// (TestHashedRekordBody holds it so).
+func hashedRekordEntry(alg string, digest, sig []byte, cert *x509.Certificate) *tlog.Entry {
+	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw})
+	return &tlog.Entry{
+		Kind: tlog.KindHashedRekord, APIVersion: tlog.APIVersion, Body: hashedRekordBody(alg, digest, sig, certPEM),
+		HashAlgorithm: alg, Digest: digest, Signature: sig, PublicKey: certPEM,
+	}
 }
 
 // Fulcio's OIDC issuer extensions: the DER UTF8String (v2) and the raw
