@@ -268,6 +268,17 @@ func (d *decoder) str() (string, error) {
 		return "", d.unexpected()
 	}
 	in := d.in[d.pos+1:]
+	// Most strings (base64 keys and certificates, URLs, names) are plain
+	// ASCII with no escapes: take them in one piece.
+	for i, c := range in {
+		if c == '"' {
+			d.pos += 1 + i + 1
+			return string(in[:i]), nil
+		}
+		if c < ' ' || c == '\\' || c >= utf8.RuneSelf {
+			break
+		}
+	}
 	var out []byte
 	for len(in) > 0 {
 		r, n := utf8.DecodeRune(in)
