@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/waxseal/waxseal/common/provenance"
 	"github.com/waxseal/waxseal/common/tlog"
 	"github.com/waxseal/waxseal/common/trust"
 	"github.com/waxseal/waxseal/common/verify"
@@ -276,5 +277,42 @@ func BenchmarkVerifyPublicGood(b *testing.B) {
 		if _, err := v.Verify(o.Payload, o.Signature, o.Email); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// A parsed entry handed to provenance.Check must be the entry's own body:
+// one written for another signature is refused, not trusted.
+func TestCheckRefusesAnotherBody(t *testing.T) {
+	root := publicGoodRoot(t)
+	fxs := loadFixtures(t)
+	if len(fxs) < 2 {
+		t.Fatal("want two fixtures")
+	}
+	var sigs []*cms.Signature
+	for _, fx := range fxs[:2] {
+		o, err := ParseObject(fx.typ, fx.raw, "sha1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := cms.ParsePEM(o.Signature)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sigs = append(sigs, s)
+	}
+	entry := func(s *cms.Signature) *tlog.Entry {
+		return hashedRekordEntry("sha256", s.AttrsDigest(), s.Signature, s.Certificate)
+	}
+	s := sigs[0]
+	s.Entry.Body = entry(s).Body
+	m := provenance.Material{Certificate: s.Certificate, Entry: s.Entry, RequireInclusionProof: true, Body: entry(s)}
+	if _, _, err := provenance.Check(m, root, anyIdentity); err != nil {
+		t.Fatalf("its own body: %v", err)
+	}
+	m.Body = entry(sigs[1])
+	_, _, err := provenance.Check(m, root, anyIdentity)
+	var pe *provenance.Error
+	if !errors.As(err, &pe) || pe.Check != provenance.CheckEntry {
+		t.Errorf("another signature's body: %v", err)
 	}
 }
