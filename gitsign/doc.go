@@ -1,13 +1,14 @@
-// Package gitsign signs and verifies git commits and tags keylessly, in the
+// Package gitsign verifies git commits and tags signed keylessly, in the
 // format sigstore's gitsign writes in its offline mode, so that either tool
-// verifies the other's commits given the same trusted root.
+// verifies the other's commits given the same trusted root. Signing is
+// package gitsign/signing, apart so that verifying links no HTTP client.
 //
 // # Signing
 //
 // git hands the program named by gpg.x509.program the object to sign on
 // stdin and expects an armored detached CMS signature on stdout (see package
-// cms for the profile). [Signer.Sign] obtains a short-lived credential (an
-// ephemeral key and its certificate) from a [Credentials], signs the CMS
+// cms for the profile). signing.Signer obtains a short-lived credential (an
+// ephemeral key and its certificate) from its Credentials, signs the CMS
 // signed attributes, records a hashedrekord of sha256(signed attributes) in
 // the transparency log, and embeds the log's answer (SET, inclusion proof,
 // checkpoint) in the signature as unsigned attribute 1.3.6.1.4.1.57264.3.1.

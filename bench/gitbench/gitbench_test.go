@@ -43,12 +43,13 @@ import (
 
 	"github.com/waxseal/waxseal/common/agent"
 	"github.com/waxseal/waxseal/common/credential"
-	"github.com/waxseal/waxseal/common/fulcio"
+	"github.com/waxseal/waxseal/common/fulcio/fulcioclient"
 	"github.com/waxseal/waxseal/common/keys"
-	"github.com/waxseal/waxseal/common/tlog"
+	"github.com/waxseal/waxseal/common/tlog/tlogclient"
 	"github.com/waxseal/waxseal/common/trust"
 	"github.com/waxseal/waxseal/gitsign"
 	gitsigncli "github.com/waxseal/waxseal/gitsign/cli"
+	"github.com/waxseal/waxseal/gitsign/signing"
 	"github.com/waxseal/waxseal/server/servertest"
 )
 
@@ -314,13 +315,13 @@ func execFloor(t *testing.T, b *bench, home string, progs []program) time.Durati
 // process with one credential, each recorded in the log like any other.
 func makeSignedCommits(t *testing.T, b *bench, stack *servertest.Stack, cfg *trust.SigningConfig, token, parent string, n int) {
 	ctx := context.Background()
-	cred, err := credential.LoginWithToken(ctx, &fulcio.Client{BaseURL: cfg.CAURL}, token, keys.Default)
+	cred, err := credential.LoginWithToken(ctx, &fulcioclient.Client{BaseURL: cfg.CAURL}, token, keys.Default)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &gitsign.Signer{
-		Credentials: gitsign.CredentialsFunc(func(context.Context) (*credential.Credential, error) { return cred, nil }),
-		Log:         &tlog.Client{BaseURL: cfg.RekorURL},
+	s := &signing.Signer{
+		Credentials: signing.CredentialsFunc(func(context.Context) (*credential.Credential, error) { return cred, nil }),
+		Log:         &tlogclient.Client{BaseURL: cfg.RekorURL},
 	}
 	tree := strings.TrimSpace(first(b.run(nil, "git", "rev-parse", "HEAD^{tree}")))
 	start := time.Now()

@@ -34,11 +34,11 @@ import (
 
 	"github.com/waxseal/waxseal/common/bundle"
 	"github.com/waxseal/waxseal/common/credential"
-	"github.com/waxseal/waxseal/common/fulcio"
+	"github.com/waxseal/waxseal/common/fulcio/fulcioclient"
 	"github.com/waxseal/waxseal/common/keys"
 	"github.com/waxseal/waxseal/common/oidc"
 	"github.com/waxseal/waxseal/common/sign"
-	"github.com/waxseal/waxseal/common/tlog"
+	"github.com/waxseal/waxseal/common/tlog/tlogclient"
 	"github.com/waxseal/waxseal/common/trust"
 	"github.com/waxseal/waxseal/common/verify"
 	"github.com/waxseal/waxseal/server"
@@ -83,8 +83,8 @@ func run(dur time.Duration, n int) error {
 		return err
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
-	ca := &fulcio.Client{BaseURL: base, HTTPClient: client}
-	logc := &tlog.Client{BaseURL: base, HTTPClient: client}
+	ca := &fulcioclient.Client{BaseURL: base, HTTPClient: client}
+	logc := &tlogclient.Client{BaseURL: base, HTTPClient: client}
 
 	// Baseline: the signature inside every bundle.
 	bk, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)

@@ -17,12 +17,13 @@ import (
 
 	"github.com/waxseal/waxseal/common/bundle"
 	"github.com/waxseal/waxseal/common/credential"
-	"github.com/waxseal/waxseal/common/fulcio"
+	"github.com/waxseal/waxseal/common/fulcio/fulcioclient"
 	"github.com/waxseal/waxseal/common/keys"
 	"github.com/waxseal/waxseal/common/oidc"
 	"github.com/waxseal/waxseal/common/sign"
-	"github.com/waxseal/waxseal/common/tlog"
+	"github.com/waxseal/waxseal/common/tlog/tlogclient"
 	"github.com/waxseal/waxseal/common/trust"
+	"github.com/waxseal/waxseal/common/trust/trustfetch"
 	"github.com/waxseal/waxseal/common/verify"
 	"github.com/waxseal/waxseal/internal/clierr"
 	"github.com/waxseal/waxseal/server"
@@ -82,7 +83,7 @@ func (e *env) demo(ctx context.Context, dir, email string) error {
 	step("started the keyless stack at %s (data in %s)", base, filepath.Join(dir, "server"))
 	info("certificate authority, CT log and transparency log, plus a development OIDC issuer at %s/oidc", base)
 
-	rootDoc, scDoc, err := trust.Fetch(ctx, httpClient, base)
+	rootDoc, scDoc, err := trustfetch.Fetch(ctx, httpClient, base)
 	if err != nil {
 		return err
 	}
@@ -112,7 +113,7 @@ func (e *env) demo(ctx context.Context, dir, email string) error {
 	step("logged in as %s through the issuer's authorization-code + PKCE flow", email)
 	info("ID token from %s, audience %v, expires %s", claims.Issuer, claims.Audience, claims.Expiry.UTC().Format(time.RFC3339))
 
-	ca := &fulcio.Client{BaseURL: sc.CAURL, HTTPClient: httpClient}
+	ca := &fulcioclient.Client{BaseURL: sc.CAURL, HTTPClient: httpClient}
 	cred, err := credential.LoginWithToken(ctx, ca, token, keys.Default)
 	if err != nil {
 		return err
@@ -125,7 +126,7 @@ func (e *env) demo(ctx context.Context, dir, email string) error {
 	if err := os.WriteFile(artifact, []byte("hello from waxseal\n"), 0o644); err != nil {
 		return err
 	}
-	s := &sign.Signer{Credential: cred, Log: &tlog.Client{BaseURL: sc.RekorURL, HTTPClient: httpClient}}
+	s := &sign.Signer{Credential: cred, Log: &tlogclient.Client{BaseURL: sc.RekorURL, HTTPClient: httpClient}}
 	f, err := os.Open(artifact)
 	if err != nil {
 		return err

@@ -19,6 +19,7 @@ import (
 	"github.com/waxseal/waxseal/common/bundle"
 	"github.com/waxseal/waxseal/common/keys"
 	"github.com/waxseal/waxseal/common/tlog"
+	"github.com/waxseal/waxseal/common/tlog/tlogclient"
 	"github.com/waxseal/waxseal/common/tlog/tlogpb"
 	"github.com/waxseal/waxseal/internal/clierr"
 	"github.com/waxseal/waxseal/server/servertest"
@@ -47,7 +48,7 @@ func TestVerifyBundleWithKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, entry, _, err := (&tlog.Client{BaseURL: stack.URL}).Upload(context.Background(), proposed)
+	_, entry, _, err := (&tlogclient.Client{BaseURL: stack.URL}).Upload(context.Background(), proposed)
 	if err != nil {
 		t.Fatal(err)
 	}

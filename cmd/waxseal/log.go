@@ -18,7 +18,9 @@ import (
 
 	"github.com/waxseal/waxseal/common/bundle"
 	"github.com/waxseal/waxseal/common/tlog"
+	"github.com/waxseal/waxseal/common/tlog/tlogclient"
 	"github.com/waxseal/waxseal/common/trust"
+	"github.com/waxseal/waxseal/common/trust/trustfetch"
 	"github.com/waxseal/waxseal/internal/clierr"
 )
 
@@ -133,7 +135,7 @@ root (--trusted-root or the pinned one) before it is shown.`,
 
 // logClient returns the log to talk to and, when a trusted root is at hand,
 // the key its answers must verify with.
-func (e *env) logClient(c *cli.Context) (*tlog.Client, crypto.PublicKey, error) {
+func (e *env) logClient(c *cli.Context) (*tlogclient.Client, crypto.PublicKey, error) {
 	svc, err := loadServices(c.Context, c)
 	if err != nil {
 		return nil, nil, err
@@ -156,7 +158,7 @@ func (e *env) rootFor(c *cli.Context) (*trust.Root, error) {
 	if err == nil || c.String("server") == "" {
 		return root, err
 	}
-	data, _, ferr := trust.Fetch(c.Context, httpClient, c.String("server"))
+	data, _, ferr := trustfetch.Fetch(c.Context, httpClient, c.String("server"))
 	if ferr != nil {
 		return nil, ferr
 	}
@@ -166,7 +168,7 @@ func (e *env) rootFor(c *cli.Context) (*trust.Root, error) {
 
 // fetchLogKey asks the log for its key and accepts it only if the trusted
 // root lists it.
-func fetchLogKey(ctx context.Context, lc *tlog.Client, root *trust.Root) (crypto.PublicKey, error) {
+func fetchLogKey(ctx context.Context, lc *tlogclient.Client, root *trust.Root) (crypto.PublicKey, error) {
 	pemKey, err := lc.PublicKey(ctx)
 	if err != nil {
 		return nil, err

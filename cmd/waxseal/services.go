@@ -9,10 +9,11 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/waxseal/waxseal/common/fulcio"
+	"github.com/waxseal/waxseal/common/fulcio/fulcioclient"
 	"github.com/waxseal/waxseal/common/oidc"
-	"github.com/waxseal/waxseal/common/tlog"
+	"github.com/waxseal/waxseal/common/tlog/tlogclient"
 	"github.com/waxseal/waxseal/common/trust"
+	"github.com/waxseal/waxseal/common/trust/trustfetch"
 	"github.com/waxseal/waxseal/internal/clierr"
 )
 
@@ -30,8 +31,8 @@ var httpClient = &http.Client{Timeout: 60 * time.Second}
 
 // services are the CA and log a signer talks to.
 type services struct {
-	CA      *fulcio.Client
-	Log     *tlog.Client
+	CA      *fulcioclient.Client
+	Log     *tlogclient.Client
 	OIDCURL string
 }
 
@@ -49,7 +50,7 @@ func loadServices(ctx context.Context, c *cli.Context) (*services, error) {
 			return nil, err
 		}
 	case c.String("server") != "":
-		_, data, err := trust.Fetch(ctx, httpClient, c.String("server"))
+		_, data, err := trustfetch.Fetch(ctx, httpClient, c.String("server"))
 		if err != nil {
 			return nil, clierr.WithHint(err, "is a waxseal server running at %s? ('waxseal serve --dev-oidc')", c.String("server"))
 		}
@@ -67,8 +68,8 @@ func loadServices(ctx context.Context, c *cli.Context) (*services, error) {
 		sc = p.SigningConfig
 	}
 	return &services{
-		CA:      &fulcio.Client{BaseURL: sc.CAURL, HTTPClient: httpClient},
-		Log:     &tlog.Client{BaseURL: sc.RekorURL, HTTPClient: httpClient},
+		CA:      &fulcioclient.Client{BaseURL: sc.CAURL, HTTPClient: httpClient},
+		Log:     &tlogclient.Client{BaseURL: sc.RekorURL, HTTPClient: httpClient},
 		OIDCURL: sc.OIDCURL,
 	}, nil
 }

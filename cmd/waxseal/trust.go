@@ -7,6 +7,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/waxseal/waxseal/common/trust"
+	"github.com/waxseal/waxseal/common/trust/trustfetch"
 	"github.com/waxseal/waxseal/internal/clierr"
 )
 
@@ -29,7 +30,7 @@ printed at start (or pass it as --expect) before trusting it.`,
 				jsonFlag,
 			},
 			Action: func(c *cli.Context) error {
-				root, signing, err := trust.Fetch(c.Context, httpClient, c.String("from"))
+				root, signing, err := trustfetch.Fetch(c.Context, httpClient, c.String("from"))
 				if err != nil {
 					return clierr.WithHint(err, "is a waxseal server running at %s?", c.String("from"))
 				}

@@ -70,7 +70,7 @@ import (
 	"time"
 
 	"github.com/waxseal/waxseal/common/credential"
-	"github.com/waxseal/waxseal/common/fulcio"
+	"github.com/waxseal/waxseal/common/fulcio/fulcioclient"
 	"github.com/waxseal/waxseal/common/keys"
 	"github.com/waxseal/waxseal/common/oidc"
 )
@@ -78,7 +78,7 @@ import (
 // Agent serves a credential over a unix socket. The zero value is ready to Serve.
 type Agent struct {
 	// Login obtains a credential for an identity token from the CA at caURL. Default:
-	// credential.LoginWithToken with a fulcio.Client for caURL.
+	// credential.LoginWithToken with a fulcioclient.Client for caURL.
 	Login func(ctx context.Context, caURL, token string, kt keys.Type) (*credential.Credential, error)
 	// HTTPClient talks to the CA (default Login) and token providers. Default
 	// http.DefaultClient.
@@ -166,7 +166,7 @@ func (a *Agent) login(ctx context.Context, caURL, token string, kt keys.Type) (*
 	if hc == nil {
 		hc = http.DefaultClient
 	}
-	return credential.LoginWithToken(ctx, &fulcio.Client{BaseURL: caURL, HTTPClient: hc}, token, kt)
+	return credential.LoginWithToken(ctx, &fulcioclient.Client{BaseURL: caURL, HTTPClient: hc}, token, kt)
 }
 
 // Serve answers on ln until ctx is done, then closes ln and every connection.

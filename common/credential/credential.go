@@ -16,7 +16,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/waxseal/waxseal/common/fulcio"
+	"github.com/waxseal/waxseal/common/fulcio/fulcioclient"
 	"github.com/waxseal/waxseal/common/keys"
 	"github.com/waxseal/waxseal/common/oidc"
 )
@@ -39,7 +39,7 @@ const expiryMargin = 15 * time.Second
 // Login obtains a certificate for a new key of type kt. It checks the token
 // (expiry, audience) before contacting the CA so that a stale token gets a
 // clear message.
-func Login(ctx context.Context, ca *fulcio.Client, tokens oidc.TokenSource, kt keys.Type) (*Credential, error) {
+func Login(ctx context.Context, ca *fulcioclient.Client, tokens oidc.TokenSource, kt keys.Type) (*Credential, error) {
 	raw, err := tokens.Token(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("getting an identity token: %w", err)
@@ -48,7 +48,7 @@ func Login(ctx context.Context, ca *fulcio.Client, tokens oidc.TokenSource, kt k
 }
 
 // LoginWithToken is Login with a token in hand.
-func LoginWithToken(ctx context.Context, ca *fulcio.Client, raw string, kt keys.Type) (*Credential, error) {
+func LoginWithToken(ctx context.Context, ca *fulcioclient.Client, raw string, kt keys.Type) (*Credential, error) {
 	claims, err := oidc.Inspect(raw)
 	if err != nil {
 		return nil, fmt.Errorf("identity token: %w", err)
@@ -64,7 +64,7 @@ func LoginWithToken(ctx context.Context, ca *fulcio.Client, raw string, kt keys.
 	if err != nil {
 		return nil, err
 	}
-	pop, err := fulcio.ProofOfPossession(signer, challenge)
+	pop, err := fulcioclient.ProofOfPossession(signer, challenge)
 	if err != nil {
 		return nil, err
 	}

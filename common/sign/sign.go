@@ -23,13 +23,14 @@ import (
 	"github.com/waxseal/waxseal/common/dsse"
 	"github.com/waxseal/waxseal/common/keys"
 	"github.com/waxseal/waxseal/common/tlog"
+	"github.com/waxseal/waxseal/common/tlog/tlogclient"
 	"github.com/waxseal/waxseal/common/trust"
 )
 
 // Signer signs artifacts and records them in a log.
 type Signer struct {
 	Credential *credential.Credential
-	Log        *tlog.Client
+	Log        *tlogclient.Client
 }
 
 func (s *Signer) check() error {

@@ -1,17 +1,12 @@
 package trust
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/waxseal/waxseal/internal/atomicfile"
@@ -133,7 +128,7 @@ func LoadUserPinned() (*Pinned, error) {
 	return LoadPinned(dir)
 }
 
-// Pinned is the trust a user pinned with Fetch and Pin.
+// Pinned is the trust a user pinned with Pin (trustfetch.Fetch downloads it).
 type Pinned struct {
 	Root          *Root
 	SigningConfig *SigningConfig
@@ -141,51 +136,6 @@ type Pinned struct {
 
 // ErrNotPinned is returned by LoadPinned when nothing was pinned.
 var ErrNotPinned = errors.New("no trusted root pinned")
-
-// Fetch downloads an instance's trusted root and signing config and checks
-// that both parse. It pins nothing.
-func Fetch(ctx context.Context, client *http.Client, base string) (root, signing []byte, err error) {
-	if client == nil {
-		client = http.DefaultClient
-	}
-	u, err := url.Parse(base)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, nil, fmt.Errorf("invalid server URL %q: want http(s)://host[:port]", base)
-	}
-	base = strings.TrimRight(base, "/")
-	get := func(path string) ([]byte, error) {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+path, nil)
-		if err != nil {
-			return nil, err
-		}
-		resp, err := client.Do(req)
-		if err != nil {
-			return nil, err
-		}
-		defer resp.Body.Close()
-		body, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
-		if err != nil {
-			return nil, err
-		}
-		if resp.StatusCode != http.StatusOK {
-			return nil, fmt.Errorf("GET %s: %s", base+path, resp.Status)
-		}
-		return body, nil
-	}
-	if root, err = get(TrustedRootPath); err != nil {
-		return nil, nil, err
-	}
-	if _, err := ParseRoot(root); err != nil {
-		return nil, nil, err
-	}
-	if signing, err = get(SigningConfigPath); err != nil {
-		return nil, nil, err
-	}
-	if _, err := ParseSigningConfig(signing, time.Now()); err != nil {
-		return nil, nil, err
-	}
-	return root, signing, nil
-}
 
 // Pin writes a trusted root and signing config into dir atomically.
 func Pin(dir string, root, signing []byte) error {

@@ -23,10 +23,11 @@ import (
 
 	"github.com/waxseal/waxseal/common/bundle"
 	"github.com/waxseal/waxseal/common/credential"
-	"github.com/waxseal/waxseal/common/fulcio"
+	"github.com/waxseal/waxseal/common/fulcio/fulcioclient"
 	"github.com/waxseal/waxseal/common/keys"
 	"github.com/waxseal/waxseal/common/sign"
 	"github.com/waxseal/waxseal/common/tlog"
+	"github.com/waxseal/waxseal/common/tlog/tlogclient"
 	"github.com/waxseal/waxseal/common/trust"
 	"github.com/waxseal/waxseal/common/verify"
 	"github.com/waxseal/waxseal/server/servertest"
@@ -43,14 +44,14 @@ type fixture struct {
 func newFixture(t testing.TB, stack *servertest.Stack, email string) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	ca := &fulcio.Client{BaseURL: stack.URL}
+	ca := &fulcioclient.Client{BaseURL: stack.URL}
 	cred, err := credential.LoginWithToken(ctx, ca, stack.Token(t, email), keys.ECDSAP256)
 	if err != nil {
 		t.Fatal(err)
 	}
 	f := &fixture{
 		stack:    stack,
-		signer:   &sign.Signer{Credential: cred, Log: &tlog.Client{BaseURL: stack.URL}},
+		signer:   &sign.Signer{Credential: cred, Log: &tlogclient.Client{BaseURL: stack.URL}},
 		artifact: []byte("the artifact\n"),
 		policy:   verify.Policy{Identity: email, Issuer: stack.Issuer()},
 	}
@@ -233,7 +234,7 @@ func TestCertificateExpiredAtLogTime(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, entry, _, err := (&tlog.Client{BaseURL: stack.URL}).Upload(context.Background(), proposed)
+	_, entry, _, err := (&tlogclient.Client{BaseURL: stack.URL}).Upload(context.Background(), proposed)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,13 +15,15 @@ import (
 
 	"github.com/waxseal/waxseal/common/agent"
 	"github.com/waxseal/waxseal/common/credential"
-	"github.com/waxseal/waxseal/common/fulcio"
+	"github.com/waxseal/waxseal/common/fulcio/fulcioclient"
 	"github.com/waxseal/waxseal/common/keys"
 	"github.com/waxseal/waxseal/common/oidc"
 	"github.com/waxseal/waxseal/common/provenance"
-	"github.com/waxseal/waxseal/common/tlog"
+	"github.com/waxseal/waxseal/common/tlog/tlogclient"
 	"github.com/waxseal/waxseal/common/trust"
+	"github.com/waxseal/waxseal/common/trust/trustfetch"
 	"github.com/waxseal/waxseal/gitsign"
+	"github.com/waxseal/waxseal/gitsign/signing"
 	"github.com/waxseal/waxseal/internal/atomicfile"
 	"github.com/waxseal/waxseal/internal/clierr"
 )
@@ -91,7 +93,7 @@ func (e *env) serverSigningConfig(ctx context.Context, server string) (*trust.Si
 			}
 		}
 	}
-	_, data, err := trust.Fetch(ctx, httpClient, server)
+	_, data, err := trustfetch.Fetch(ctx, httpClient, server)
 	if err != nil {
 		return nil, clierr.WithHint(err, "is a waxseal server running at %s (gitsign.server)?", server)
 	}
@@ -133,16 +135,16 @@ func loadPinned() (*trust.Pinned, error) {
 
 // signer builds the signer for cfg. The credential is obtained only when
 // the first signature needs it.
-func (e *env) signer(ctx context.Context, cfg *config) (*gitsign.Signer, error) {
+func (e *env) signer(ctx context.Context, cfg *config) (*signing.Signer, error) {
 	ep, err := e.endpoints(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	ca := &fulcio.Client{BaseURL: ep.CA, HTTPClient: httpClient}
-	creds := gitsign.CredentialsFunc(func(ctx context.Context) (*credential.Credential, error) {
+	ca := &fulcioclient.Client{BaseURL: ep.CA, HTTPClient: httpClient}
+	creds := signing.CredentialsFunc(func(ctx context.Context) (*credential.Credential, error) {
 		return e.login(ctx, cfg, ep, ca)
 	})
-	return &gitsign.Signer{Credentials: creds, Log: &tlog.Client{BaseURL: ep.Log, HTTPClient: httpClient}}, nil
+	return &signing.Signer{Credentials: creds, Log: &tlogclient.Client{BaseURL: ep.Log, HTTPClient: httpClient}}, nil
 }
 
 // login tries the token sources in DESIGN order: an explicit token
@@ -151,7 +153,7 @@ func (e *env) signer(ctx context.Context, cfg *config) (*gitsign.Signer, error) 
 // login is handed to a running agent, so that the next signatures (the
 // rest of a rebase) need no login. The instructions of an interactive login
 // go to the terminal: git captures gitsign's stderr while signing.
-func (e *env) login(ctx context.Context, cfg *config, ep *endpoints, ca *fulcio.Client) (*credential.Credential, error) {
+func (e *env) login(ctx context.Context, cfg *config, ep *endpoints, ca *fulcioclient.Client) (*credential.Credential, error) {
 	out, tty, closeOut := e.userTerminal()
 	defer closeOut()
 	chain, err := oidc.Chain(oidc.Options{

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/waxseal/waxseal/common/fulcio"
+	"github.com/waxseal/waxseal/common/fulcio/fulcioclient"
 )
 
 // TestFulcioClient drives the CA with the project's own client over loopback HTTP, then
@@ -20,12 +21,12 @@ import (
 func TestFulcioClient(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	c := &fulcio.Client{BaseURL: e.srv.URL, HTTPClient: e.srv.Client()}
+	c := &fulcioclient.Client{BaseURL: e.srv.URL, HTTPClient: e.srv.Client()}
 	logs := map[[32]byte]crypto.PublicKey{e.log.LogID(): e.log.PublicKey()}
 	for name, key := range genKeys(t) {
 		t.Run(name, func(t *testing.T) {
 			tok := e.email.token(t, map[string]any{"sub": "alice-id", "email": "alice@example.com", "email_verified": true})
-			pop, err := fulcio.ProofOfPossession(key, "alice@example.com")
+			pop, err := fulcioclient.ProofOfPossession(key, "alice@example.com")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -54,7 +55,7 @@ func TestFulcioClient(t *testing.T) {
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	claims := map[string]any{"sub": "repo:o/r:ref:refs/heads/main", "job_workflow_ref": "o/r/.github/workflows/w.yml@refs/heads/main",
 		"sha": "abc", "event_name": "push", "repository": "o/r", "workflow": "w", "ref": "refs/heads/main"}
-	pop, _ := fulcio.ProofOfPossession(key, claims["sub"].(string))
+	pop, _ := fulcioclient.ProofOfPossession(key, claims["sub"].(string))
 	chain, err := c.SigningCert(ctx, e.wf.token(t, claims), key.Public(), pop)
 	if err != nil {
 		t.Fatal(err)
@@ -83,7 +84,7 @@ func TestFulcioClient(t *testing.T) {
 
 	// Server errors are surfaced with the server's message.
 	_, err = c.SigningCert(ctx, e.email.token(t, map[string]any{"sub": "a", "email": "a@example.com", "email_verified": false}), key.Public(), pop)
-	var fe *fulcio.Error
+	var fe *fulcioclient.Error
 	if !errors.As(err, &fe) || fe.StatusCode != 401 || !strings.Contains(fe.Message, "not verified") {
 		t.Errorf("error = %v", err)
 	}

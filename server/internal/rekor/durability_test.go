@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/waxseal/waxseal/common/tlog"
+	"github.com/waxseal/waxseal/common/tlog/tlogclient"
 )
 
 // TestMain lets the test binary act as a log server for the durability test.
@@ -99,7 +100,7 @@ func TestKill9(t *testing.T) {
 			cmd.Process.Kill()
 			t.Fatal("child did not start")
 		}
-		c := &tlog.Client{BaseURL: "http://" + addr, HTTPClient: &http.Client{Timeout: 5 * time.Second}}
+		c := &tlogclient.Client{BaseURL: "http://" + addr, HTTPClient: &http.Client{Timeout: 5 * time.Second}}
 		ctx := context.Background()
 
 		// Everything acknowledged so far is still there and proves.
@@ -156,7 +157,7 @@ func TestKill9(t *testing.T) {
 					p, _ := signer.entry(t, fmt.Sprint(round, "/", g, "/", i))
 					id, v, _, err := c.Upload(ctx, p)
 					if err != nil {
-						var ae *tlog.APIError
+						var ae *tlogclient.APIError
 						if errors.As(err, &ae) {
 							t.Errorf("server refused a good entry: %v", err)
 						}

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/waxseal/waxseal/common/tlog"
+	"github.com/waxseal/waxseal/common/tlog/tlogclient"
 )
 
 const testTree = 1193050959916656506
@@ -70,7 +71,7 @@ func (s *signer) entry(t testing.TB, artifact string) ([]byte, [32]byte) {
 	return p, d
 }
 
-func openLog(t testing.TB, dir string, key crypto.Signer) (*Log, *tlog.Client) {
+func openLog(t testing.TB, dir string, key crypto.Signer) (*Log, *tlogclient.Client) {
 	l, err := Open(context.Background(), Config{Dir: dir, Signer: key, Hostname: "log.test", TreeID: testTree})
 	if err != nil {
 		t.Fatal(err)
@@ -80,7 +81,7 @@ func openLog(t testing.TB, dir string, key crypto.Signer) (*Log, *tlog.Client) {
 		srv.Close()
 		l.Close()
 	})
-	return l, &tlog.Client{BaseURL: srv.URL, HTTPClient: srv.Client()}
+	return l, &tlogclient.Client{BaseURL: srv.URL, HTTPClient: srv.Client()}
 }
 
 func logs(l *Log) map[string]crypto.PublicKey {
@@ -258,7 +259,7 @@ func TestBadRequests(t *testing.T) {
 		})
 	}
 	_, _, _, err := c.Upload(context.Background(), wrongSig)
-	var ae *tlog.APIError
+	var ae *tlogclient.APIError
 	if !errors.As(err, &ae) || ae.Code != 400 || !strings.Contains(ae.Message, "signature") {
 		t.Errorf("client error %v lacks the server's message", err)
 	}

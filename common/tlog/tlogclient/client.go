@@ -1,4 +1,8 @@
-package tlog
+// Package tlogclient speaks the Rekor v1 REST API. It is apart from
+// common/tlog, which verifies what a log returns, so that a verifier links
+// no HTTP client: gitsign's verifying program starts once per signature git
+// shows, and net/http's package initialization would slow every one.
+package tlogclient
 
 import (
 	"bytes"
@@ -11,6 +15,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/waxseal/waxseal/common/tlog"
 )
 
 // Client speaks the Rekor v1 REST API.
@@ -88,10 +94,10 @@ func (c *Client) do(ctx context.Context, method, path string, body any, out any)
 	return resp, nil
 }
 
-// single returns the one entry of a LogEntry map.
-func single(le LogEntry) (string, LogEntryValue, error) {
+// single returns the one entry of a tlog.LogEntry map.
+func single(le tlog.LogEntry) (string, tlog.LogEntryValue, error) {
 	if len(le) != 1 {
-		return "", LogEntryValue{}, fmt.Errorf("rekor: want one entry, got %d", len(le))
+		return "", tlog.LogEntryValue{}, fmt.Errorf("rekor: want one entry, got %d", len(le))
 	}
 	for k, v := range le {
 		return k, v, nil
@@ -102,11 +108,11 @@ func single(le LogEntry) (string, LogEntryValue, error) {
 // Upload proposes an entry. It returns the entry ID and the entry; if the
 // log already had the entry (HTTP 409), it returns that entry and
 // existed = true.
-func (c *Client) Upload(ctx context.Context, proposed []byte) (entryID string, e LogEntryValue, existed bool, err error) {
-	var le LogEntry
+func (c *Client) Upload(ctx context.Context, proposed []byte) (entryID string, e tlog.LogEntryValue, existed bool, err error) {
+	var le tlog.LogEntry
 	resp, err := c.do(ctx, http.MethodPost, "/api/v1/log/entries", proposed, &le)
 	if err != nil {
-		return "", LogEntryValue{}, false, err
+		return "", tlog.LogEntryValue{}, false, err
 	}
 	if resp.StatusCode == http.StatusConflict {
 		// Rekor answers a duplicate with an error body and a Location;
@@ -121,35 +127,35 @@ func (c *Client) Upload(ctx context.Context, proposed []byte) (entryID string, e
 	}
 	id, v, err := single(le)
 	if err != nil {
-		return "", LogEntryValue{}, false, err
+		return "", tlog.LogEntryValue{}, false, err
 	}
 	if etag := resp.Header.Get("ETag"); etag != "" && strings.Trim(etag, `"`) != id {
-		return "", LogEntryValue{}, false, fmt.Errorf("rekor: ETag %q does not name the entry %q", etag, id)
+		return "", tlog.LogEntryValue{}, false, fmt.Errorf("rekor: ETag %q does not name the entry %q", etag, id)
 	}
 	return id, v, existed, nil
 }
 
 // GetByUUID fetches an entry by 64-hex UUID or 80-hex entry ID.
-func (c *Client) GetByUUID(ctx context.Context, uuid string) (string, LogEntryValue, error) {
-	var le LogEntry
+func (c *Client) GetByUUID(ctx context.Context, uuid string) (string, tlog.LogEntryValue, error) {
+	var le tlog.LogEntry
 	if _, err := c.do(ctx, http.MethodGet, "/api/v1/log/entries/"+url.PathEscape(uuid), nil, &le); err != nil {
-		return "", LogEntryValue{}, err
+		return "", tlog.LogEntryValue{}, err
 	}
 	return single(le)
 }
 
 // GetByIndex fetches an entry by global log index.
-func (c *Client) GetByIndex(ctx context.Context, index int64) (string, LogEntryValue, error) {
-	var le LogEntry
+func (c *Client) GetByIndex(ctx context.Context, index int64) (string, tlog.LogEntryValue, error) {
+	var le tlog.LogEntry
 	if _, err := c.do(ctx, http.MethodGet, "/api/v1/log/entries?logIndex="+strconv.FormatInt(index, 10), nil, &le); err != nil {
-		return "", LogEntryValue{}, err
+		return "", tlog.LogEntryValue{}, err
 	}
 	return single(le)
 }
 
 // Retrieve fetches several entries at once (at most 10 of each kind).
-func (c *Client) Retrieve(ctx context.Context, q RetrieveQuery) ([]LogEntry, error) {
-	var out []LogEntry
+func (c *Client) Retrieve(ctx context.Context, q tlog.RetrieveQuery) ([]tlog.LogEntry, error) {
+	var out []tlog.LogEntry
 	body := struct {
 		EntryUUIDs []string          `json:"entryUUIDs,omitempty"`
 		LogIndexes []int64           `json:"logIndexes,omitempty"`
@@ -163,15 +169,15 @@ func (c *Client) Retrieve(ctx context.Context, q RetrieveQuery) ([]LogEntry, err
 }
 
 // Search returns the UUIDs of the entries matching the query.
-func (c *Client) Search(ctx context.Context, q SearchQuery) ([]string, error) {
+func (c *Client) Search(ctx context.Context, q tlog.SearchQuery) ([]string, error) {
 	var out []string
 	_, err := c.do(ctx, http.MethodPost, "/api/v1/index/retrieve", q, &out)
 	return out, err
 }
 
 // LogInfo fetches the current tree head.
-func (c *Client) LogInfo(ctx context.Context) (*LogInfo, error) {
-	var li LogInfo
+func (c *Client) LogInfo(ctx context.Context) (*tlog.LogInfo, error) {
+	var li tlog.LogInfo
 	if _, err := c.do(ctx, http.MethodGet, "/api/v1/log", nil, &li); err != nil {
 		return nil, err
 	}
@@ -180,8 +186,8 @@ func (c *Client) LogInfo(ctx context.Context) (*LogInfo, error) {
 
 // ConsistencyProof fetches a proof that the tree of size first is a prefix
 // of the tree of size last.
-func (c *Client) ConsistencyProof(ctx context.Context, first, last int64) (*ConsistencyProof, error) {
-	var p ConsistencyProof
+func (c *Client) ConsistencyProof(ctx context.Context, first, last int64) (*tlog.ConsistencyProof, error) {
+	var p tlog.ConsistencyProof
 	path := fmt.Sprintf("/api/v1/log/proof?firstSize=%d&lastSize=%d", first, last)
 	if _, err := c.do(ctx, http.MethodGet, path, nil, &p); err != nil {
 		return nil, err

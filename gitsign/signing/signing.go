@@ -1,4 +1,9 @@
-package gitsign
+// Package signing signs git objects keylessly: a certificate from the
+// credential, a CMS signature in sigstore gitsign's offline format, and its
+// entry in the transparency log. It is apart from package gitsign, which
+// verifies, so that the program git starts for every signature it shows
+// links no HTTP client or login.
+package signing
 
 import (
 	"context"
@@ -11,6 +16,7 @@ import (
 	"github.com/waxseal/waxseal/common/credential"
 	"github.com/waxseal/waxseal/common/keys"
 	"github.com/waxseal/waxseal/common/tlog"
+	"github.com/waxseal/waxseal/common/tlog/tlogclient"
 	"github.com/waxseal/waxseal/gitsign/cms"
 )
 
@@ -31,7 +37,7 @@ func (f CredentialsFunc) Credential(ctx context.Context) (*credential.Credential
 // Signer signs git objects.
 type Signer struct {
 	Credentials Credentials
-	Log         *tlog.Client
+	Log         *tlogclient.Client
 	// Now is the clock for the signing-time attribute; default time.Now.
 	Now func() time.Time
 }

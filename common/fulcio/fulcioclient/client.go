@@ -1,18 +1,18 @@
-// Package fulcio is a client for Fulcio v2-compatible certificate authorities (the public
-// Sigstore instance, a private Fulcio, or waxseal's embedded CA), plus the certificate
-// reading that verifiers need: the signer identity in a Fulcio certificate and its embedded
-// certificate-transparency SCTs.
+// Package fulcioclient is a client for Fulcio v2-compatible certificate
+// authorities (the public Sigstore instance, a private Fulcio, or waxseal's
+// embedded CA). Reading the certificates they issue, as verifiers do, is
+// common/fulcio, which links no HTTP client.
 //
 // Issuing a certificate:
 //
 //	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-//	pop, _ := fulcio.ProofOfPossession(key, challenge) // email claim, or sub
-//	c := &fulcio.Client{BaseURL: "https://fulcio.sigstore.dev"}
+//	pop, _ := fulcioclient.ProofOfPossession(key, challenge) // email claim, or sub
+//	c := &fulcioclient.Client{BaseURL: "https://fulcio.sigstore.dev"}
 //	chain, err := c.SigningCert(ctx, idToken, key.Public(), pop) // [leaf, intermediate, ..., root]
 //
 // The token travels in the "Authorization: Bearer" header, as sigstore-go sends it; Fulcio
 // (and waxseal's CA) also accept it in the body as credentials.oidcIdentityToken.
-package fulcio
+package fulcioclient
 
 import (
 	"bytes"
