@@ -101,8 +101,10 @@ func TestGitBench(t *testing.T) {
 	home := t.TempDir()
 	bin := filepath.Join(home, "bin", "gitsign")
 	// Built as releases are (.goreleaser.yaml): static, without cgo, which
-	// spares every exec the dynamic loader.
-	build := exec.Command("go", "build", "-o", bin, "github.com/waxseal/waxseal/cmd/gitsign")
+	// spares every exec the dynamic loader; gitsign-core beside gitsign, as
+	// release archives have it.
+	build := exec.Command("go", "build", "-o", filepath.Dir(bin)+string(filepath.Separator),
+		"github.com/waxseal/waxseal/cmd/gitsign", "github.com/waxseal/waxseal/cmd/gitsign-core")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("building gitsign: %v\n%s", err, out)
@@ -264,8 +266,9 @@ func first(s string, _ time.Duration) string { return s }
 
 // execFloor measures, interleaved so that all see the same machine, the
 // start-up cost no process per signature can avoid (an empty Go program),
-// `gitsign version`, and one `gitsign --verify` of HEAD exactly as git runs
-// it; it returns the empty program's p50.
+// `gitsign version` (which gitsign hands to gitsign-core), and one
+// `gitsign --verify` of HEAD exactly as git runs it; it returns the empty
+// program's p50.
 func execFloor(t *testing.T, b *bench, home string, progs []program) time.Duration {
 	n := envInt("GITBENCH_EXEC", 200)
 	src := filepath.Join(home, "empty")

@@ -6,21 +6,29 @@ import (
 	"testing"
 )
 
-// heavyInit lists modules whose package initialization costs a cold
-// process milliseconds. git starts gitsign once per commit that `git log
-// --show-signature` shows, so none of them may be linked into it: protobuf's
-// runtime registers every message type and hashes the executable at start-up
-// (internal/detrand), certificate-transparency-go pulls in its own x509 fork,
-// protobuf and klog. Our code keeps them out with its own transparency-log
-// entry codec (common/tlog), JSON trust documents (common/trust) and SCT
-// verification (common/fulcio); bundles, which do need protobuf, are not
-// part of gitsign.
+// heavyInit lists packages whose package initialization costs a cold
+// process time. git starts gitsign once per commit that `git log
+// --show-signature` shows, so none of them may be linked into it:
+// protobuf's runtime registers every message type and hashes the
+// executable at start-up (internal/detrand), certificate-transparency-go
+// pulls in its own x509 fork, protobuf and klog; net/http, crypto/tls and
+// the OIDC and JOSE libraries are for signing and logging in, and go-git
+// for reading repositories, which gitsign hands to gitsign-core. Our code
+// keeps them out with its own transparency-log entry codec (common/tlog),
+// JSON trust documents (common/trust) and SCT verification (common/fulcio),
+// and keeps the HTTP clients in packages of their own.
 var heavyInit = []string{
 	"google.golang.org/protobuf",
 	"github.com/sigstore/protobuf-specs",
 	"github.com/google/certificate-transparency-go",
 	"k8s.io/klog",
 	"google.golang.org/grpc",
+	"net/http",
+	"crypto/tls",
+	"github.com/coreos/go-oidc",
+	"github.com/go-jose/go-jose",
+	"golang.org/x/oauth2",
+	"github.com/go-git/go-git",
 }
 
 func TestImportGraphStaysLight(t *testing.T) {

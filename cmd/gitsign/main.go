@@ -7,19 +7,12 @@
 //	git config --global commit.gpgsign true
 //	git config gitsign.allowedSigners .gitsigners   # who may sign, for %G? and merge --verify-signatures
 //
-// In that role it speaks gpgsm's protocol exactly as git calls it:
-//
-//	gitsign --status-fd=2 -bsau KEY             # sign stdin, armored CMS on stdout
-//	gitsign --status-fd=1 --verify SIGFILE -    # verify stdin against SIGFILE
-//
-// For people and CI:
-//
-//	gitsign verify [REV | RANGE]...   e.g. gitsign verify origin/main..HEAD
-//	gitsign version
-//
-// Configuration: git config gitsign.{server,fulcio,rekor,issuer,clientID,
-// redirectURL,tokenProvider,trustedRoot,allowedSigners,logPath,matchCommitter},
-// or GITSIGN_* environment variables (see 'gitsign --help').
+// git starts it once for every signature it shows, so this program only
+// verifies, as git asks (`gitsign --status-fd=1 --verify SIGFILE -`), and
+// links nothing for signing, logging in or reading repositories: start-up
+// is most of what a check costs. Everything else (signing, `gitsign
+// verify RANGE`, help) it hands to gitsign-core, which it finds next to
+// itself or on PATH; release archives ship both.
 //
 // Exit codes: 0 success, 1 failure (including a signature that does not
 // verify), 2 usage error.
@@ -29,13 +22,9 @@ import (
 	"context"
 	"os"
 
-	"github.com/waxseal/waxseal/gitsign/cli"
+	"github.com/waxseal/waxseal/gitsign/gpg"
 )
 
-// version is set at release time (-ldflags "-X main.version=v1.2.3").
-var version = ""
-
 func main() {
-	cli.Version = version
-	os.Exit(cli.Run(context.Background(), os.Args, os.Stdin, os.Stdout, os.Stderr))
+	os.Exit(gpg.Main(context.Background(), os.Args, os.Stdin, os.Stdout, os.Stderr))
 }

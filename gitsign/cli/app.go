@@ -11,24 +11,26 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/waxseal/waxseal/gitsign"
+	"github.com/waxseal/waxseal/gitsign/gpg"
 	"github.com/waxseal/waxseal/internal/clierr"
 )
 
-// env is what a command may touch, so that every path runs in-process in
-// tests exactly as from git.
+// env is what a command may touch (gpg.Env), so that every path runs
+// in-process in tests exactly as from git.
 type env struct {
-	stdin          io.Reader
-	stdout, stderr io.Writer
-	getenv         func(string) string
-	dir            string // working directory; "" is the process's
-	calledByGit    bool   // in gpgsm mode, run by git from the work tree's top
+	gpg.Env
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv}
-	if len(args) > 1 && isGPGInvocation(args[1:]) {
-		e.calledByGit = true
-		return e.gpgMode(ctx, args[1:])
+	e := &env{gpg.Env{Stdin: stdin, Stdout: stdout, Stderr: stderr, Getenv: os.Getenv}}
+	if len(args) > 1 && gpg.IsInvocation(args[1:]) {
+		e.CalledByGit = true
+		return gpg.Run(ctx, &e.Env, args[1:], func(ctx context.Context, _ *gpg.Env, cfg *gpg.Config, st gitsign.Status) int {
+			ctx, stop := interruptible(ctx)
+			defer stop()
+			return e.gpgSign(ctx, cfg, st)
+		})
 	}
 	ctx, stop := interruptible(ctx)
 	defer stop()
@@ -36,7 +38,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	// package: a CLI framework's package initialization would cost every
 	// gitsign process, and git starts one per signature.
 	if err := e.human(ctx, args[1:]); err != nil {
-		return e.report(err)
+		return e.Report(err)
 	}
 	return clierr.ExitOK
 }
@@ -98,7 +100,7 @@ GLOBAL OPTIONS:
 // human runs the commands for people and CI.
 func (e *env) human(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		fmt.Fprintf(e.stdout, appHelp, version())
+		fmt.Fprintf(e.Stdout, appHelp, version())
 		return nil
 	}
 	switch args[0] {
@@ -106,22 +108,18 @@ func (e *env) human(ctx context.Context, args []string) error {
 		if len(args) > 1 && args[0] == "help" {
 			return e.human(ctx, []string{args[1], "--help"})
 		}
-		fmt.Fprintf(e.stdout, appHelp, version())
+		fmt.Fprintf(e.Stdout, appHelp, version())
 		return nil
 	case "-v", "--version", "-version":
-		fmt.Fprintf(e.stdout, "gitsign version %s\n", version())
+		fmt.Fprintf(e.Stdout, "gitsign version %s\n", version())
 		return nil
 	case "version":
-		fmt.Fprintf(e.stdout, "gitsign (waxseal) %s\n", version())
+		fmt.Fprintf(e.Stdout, "gitsign (waxseal) %s\n", version())
 		return nil
 	case "verify":
 		return e.verifyCommand(ctx, args[1:])
 	}
 	return clierr.Usagef("unknown command %q", args[0])
-}
-
-func (e *env) report(err error) int {
-	return clierr.Report(e.stderr, "gitsign", err, "run 'gitsign --help'")
 }
 
 // interruptible cancels ctx on SIGINT or SIGTERM, for work that can take a

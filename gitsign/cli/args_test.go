@@ -11,56 +11,6 @@ import (
 	"github.com/waxseal/waxseal/gitsign"
 )
 
-func TestParseGPGArgs(t *testing.T) {
-	for _, tc := range []struct {
-		args   string
-		sign   bool
-		fd     int
-		user   string
-		verify string
-	}{
-		// What git writes.
-		{args: "--status-fd=2 -bsau Test User <t@example.com>", sign: true, fd: 2, user: "Test User <t@example.com>"},
-		{args: "--status-fd=1 --verify /tmp/.git_vtag_tmpXYZ -", fd: 1, verify: "/tmp/.git_vtag_tmpXYZ"},
-		// Any order and grouping, long forms.
-		{args: "-bsau KEY --status-fd=2", sign: true, fd: 2, user: "KEY"},
-		{args: "-b -s -a -u KEY --status-fd 3", sign: true, fd: 3, user: "KEY"},
-		{args: "-bsauKEY", sign: true, fd: -1, user: "KEY"},
-		{args: "-sb -a --local-user=KEY", sign: true, fd: -1, user: "KEY"},
-		{args: "--detach-sign --sign --armor --local-user KEY --status-fd=2 --include-certs=-2", sign: true, fd: 2, user: "KEY"},
-		{args: "--keyid-format=long --status-fd=1 --verify sig -", fd: 1, verify: "sig"},
-	} {
-		args := strings.Split(tc.args, " ")
-		// "Test User <t@example.com>" is one argument, as git passes it.
-		if i := indexOf(args, "Test"); i >= 0 {
-			args = append(args[:i], strings.Join(args[i:], " "))
-		}
-		g, err := parseGPGArgs(args)
-		if err != nil {
-			t.Errorf("%q: %v", tc.args, err)
-			continue
-		}
-		if g.sign != tc.sign || g.statusFD != tc.fd || g.localUser != tc.user || (tc.verify != "") != g.verify ||
-			(g.verify && g.files[0] != tc.verify) {
-			t.Errorf("%q: parsed %+v", tc.args, g)
-		}
-	}
-	for _, bad := range []string{"-bsa -u", "--sign --verify x -", "-x", "--frobnicate", "-b", "--verify sig", "--verify sig file", "-bsau K extra", "--status-fd=x -bsau K"} {
-		if _, err := parseGPGArgs(strings.Fields(bad)); err == nil {
-			t.Errorf("%q accepted", bad)
-		}
-	}
-}
-
-func indexOf(s []string, v string) int {
-	for i, x := range s {
-		if x == v {
-			return i
-		}
-	}
-	return -1
-}
-
 // TestStatusLines pins the exact status lines git parses.
 func TestStatusLines(t *testing.T) {
 	cert := &x509.Certificate{Raw: []byte("cert")}

@@ -15,17 +15,22 @@ import (
 
 	"github.com/waxseal/waxseal/common/agent"
 	"github.com/waxseal/waxseal/common/trust"
+	"github.com/waxseal/waxseal/gitsign/gpg"
 	"github.com/waxseal/waxseal/server/servertest"
 )
 
-// binDir holds "gitsign": this test binary under that name, so that git
-// runs the code under test (with -race when the tests have it); and
-// "browser", the same binary as the user's $BROWSER (see browse).
+// binDir holds this test binary under three names, so that git runs the
+// code under test (with -race when the tests have it) as a user's would:
+// "gitsign", which verifies for git and hands the rest to "gitsign-core"
+// next to it, as cmd/gitsign and cmd/gitsign-core do; and "browser", the
+// user's $BROWSER (see browse).
 var binDir string
 
 func TestMain(m *testing.M) {
 	switch filepath.Base(os.Args[0]) {
 	case "gitsign":
+		os.Exit(gpg.Main(context.Background(), os.Args, os.Stdin, os.Stdout, os.Stderr))
+	case gpg.CoreName:
 		os.Exit(run(context.Background(), os.Args, os.Stdin, os.Stdout, os.Stderr))
 	case "browser":
 		os.Exit(browse(os.Args[1:]))
@@ -38,7 +43,7 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		panic(err)
 	}
-	for _, name := range []string{"gitsign", "browser"} {
+	for _, name := range []string{"gitsign", gpg.CoreName, "browser"} {
 		if err := os.Symlink(self, filepath.Join(dir, name)); err != nil {
 			panic(err)
 		}
@@ -249,6 +254,49 @@ func TestCommitSignVerify(t *testing.T) {
 	code, stdout, _ = r.gitsign("verify", "--certificate-identity", "bob@example.com", "--certificate-oidc-issuer", stack.Issuer(), "HEAD")
 	if code != 1 || !strings.Contains(stdout, " error ") {
 		t.Errorf("wrong identity flag = %d\n%s", code, stdout)
+	}
+}
+
+// TestWithoutCore: gitsign verifies by itself, so git shows signatures
+// with gitsign-core missing; signing and the other commands need it and
+// say so.
+func TestWithoutCore(t *testing.T) {
+	stack := servertest.Start(t)
+	r := newRepo(t, stack, "alice@example.com")
+	r.allow("alice@example.com alice@example.com " + issuerPlaceholder)
+	head := r.commit("signed with gitsign-core at hand", "-S")
+
+	lone := t.TempDir()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(self, filepath.Join(lone, "gitsign")); err != nil {
+		t.Fatal(err)
+	}
+	for i, kv := range r.env {
+		if strings.HasPrefix(kv, "PATH=") {
+			r.env[i] = "PATH=" + strings.ReplaceAll(strings.TrimPrefix(kv, "PATH="), binDir+string(os.PathListSeparator), "")
+		}
+	}
+	r.git("config", "--global", "gpg.x509.program", filepath.Join(lone, "gitsign"))
+
+	if got := r.format(head, "%G? %GS"); got != "G alice@example.com" {
+		t.Errorf("%%G? %%GS without gitsign-core = %q", got)
+	}
+	if _, stderr, err := r.try("verify-commit", head); err != nil || !strings.Contains(stderr, "Good signature from alice@example.com") {
+		t.Errorf("verify-commit without gitsign-core: %v\n%s", err, stderr)
+	}
+	if _, _, err := r.try("commit", "-q", "-S", "--allow-empty", "-m", "no core"); err == nil {
+		t.Error("signed without gitsign-core")
+	}
+	cmd := exec.Command(filepath.Join(lone, "gitsign"), "version")
+	cmd.Dir, cmd.Env = r.dir, r.env
+	out, err := cmd.CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 ||
+		!strings.Contains(string(out), "gitsign-core, which signs and runs gitsign's commands, is neither next to gitsign") ||
+		!strings.Contains(string(out), "install gitsign-core") {
+		t.Errorf("gitsign version without gitsign-core: %v\n%s", err, out)
 	}
 }
 

@@ -18,11 +18,10 @@ import (
 	"github.com/waxseal/waxseal/common/fulcio/fulcioclient"
 	"github.com/waxseal/waxseal/common/keys"
 	"github.com/waxseal/waxseal/common/oidc"
-	"github.com/waxseal/waxseal/common/provenance"
 	"github.com/waxseal/waxseal/common/tlog/tlogclient"
 	"github.com/waxseal/waxseal/common/trust"
 	"github.com/waxseal/waxseal/common/trust/trustfetch"
-	"github.com/waxseal/waxseal/gitsign"
+	"github.com/waxseal/waxseal/gitsign/gpg"
 	"github.com/waxseal/waxseal/gitsign/signing"
 	"github.com/waxseal/waxseal/internal/atomicfile"
 	"github.com/waxseal/waxseal/internal/clierr"
@@ -39,7 +38,7 @@ type endpoints struct {
 // gitsign.rekor, else the signing config of gitsign.server, else the
 // signing config pinned by `waxseal trust init`. An explicit
 // gitsign.issuer always wins.
-func (e *env) endpoints(ctx context.Context, cfg *config) (*endpoints, error) {
+func (e *env) endpoints(ctx context.Context, cfg *gpg.Config) (*endpoints, error) {
 	ep := &endpoints{CA: cfg.Fulcio, Log: cfg.Rekor}
 	if ep.CA == "" || ep.Log == "" {
 		var sc *trust.SigningConfig
@@ -49,7 +48,7 @@ func (e *env) endpoints(ctx context.Context, cfg *config) (*endpoints, error) {
 				return nil, err
 			}
 		} else {
-			p, err := loadPinned()
+			p, err := gpg.LoadPinned()
 			if err != nil {
 				return nil, err
 			}
@@ -83,7 +82,7 @@ const signingConfigTTL = 5 * time.Minute
 // the user's cache directory when fetched less than signingConfigTTL ago.
 func (e *env) serverSigningConfig(ctx context.Context, server string) (*trust.SigningConfig, error) {
 	now := time.Now()
-	cache := signingConfigCache(server, e.getenv)
+	cache := signingConfigCache(server, e.Getenv)
 	if cache != "" {
 		if fi, err := os.Stat(cache); err == nil && now.Sub(fi.ModTime()) >= 0 && now.Sub(fi.ModTime()) < signingConfigTTL {
 			if data, err := os.ReadFile(cache); err == nil {
@@ -125,17 +124,9 @@ func signingConfigCache(server string, getenv func(string) string) string {
 	return filepath.Join(dir, "waxseal", "gitsign", "signing_config-"+hex.EncodeToString(sum[:8])+".json")
 }
 
-func loadPinned() (*trust.Pinned, error) {
-	p, err := trust.LoadUserPinned()
-	if errors.Is(err, trust.ErrNotPinned) {
-		return nil, clierr.WithHint(err, "run 'waxseal trust init --from URL', or set gitsign.server / gitsign.trustedRoot")
-	}
-	return p, err
-}
-
 // signer builds the signer for cfg. The credential is obtained only when
 // the first signature needs it.
-func (e *env) signer(ctx context.Context, cfg *config) (*signing.Signer, error) {
+func (e *env) signer(ctx context.Context, cfg *gpg.Config) (*signing.Signer, error) {
 	ep, err := e.endpoints(ctx, cfg)
 	if err != nil {
 		return nil, err
@@ -153,7 +144,7 @@ func (e *env) signer(ctx context.Context, cfg *config) (*signing.Signer, error) 
 // login is handed to a running agent, so that the next signatures (the
 // rest of a rebase) need no login. The instructions of an interactive login
 // go to the terminal: git captures gitsign's stderr while signing.
-func (e *env) login(ctx context.Context, cfg *config, ep *endpoints, ca *fulcioclient.Client) (*credential.Credential, error) {
+func (e *env) login(ctx context.Context, cfg *gpg.Config, ep *endpoints, ca *fulcioclient.Client) (*credential.Credential, error) {
 	out, tty, closeOut := e.userTerminal()
 	defer closeOut()
 	chain, err := oidc.Chain(oidc.Options{
@@ -229,46 +220,5 @@ func (e *env) userTerminal() (out io.Writer, tty bool, closeOut func()) {
 	if f, err := os.OpenFile("/dev/tty", os.O_WRONLY, 0); err == nil {
 		return f, true, func() { f.Close() }
 	}
-	return e.stderr, false, func() {}
-}
-
-// verifier builds a verifier: the trusted root from gitsign.trustedRoot or
-// the pinned one; the allowed signers from signersFile, else (unless an
-// explicit identity policy replaces it) gitsign.allowedSigners, relative to
-// the work tree's top level.
-func (e *env) verifier(ctx context.Context, cfg *config, identity *provenance.Policy, signersFile string) (*gitsign.Verifier, error) {
-	home, _ := os.UserHomeDir()
-	var root *trust.Root
-	if cfg.TrustedRoot != "" {
-		r, err := trust.LoadRoot(resolve(cfg.TrustedRoot, "", home))
-		if err != nil {
-			return nil, err
-		}
-		root = r
-	} else {
-		p, err := loadPinned()
-		if err != nil {
-			return nil, err
-		}
-		root = p.Root
-	}
-	v := &gitsign.Verifier{Root: root, Identity: identity}
-	file := signersFile
-	if file == "" && cfg.AllowedSigners != "" && identity == nil {
-		// git runs its helpers from the top of the work tree; elsewhere,
-		// ask git where that is.
-		base := e.dir
-		if !e.calledByGit && !filepath.IsAbs(cfg.AllowedSigners) && !strings.HasPrefix(cfg.AllowedSigners, "~/") {
-			base = topLevel(ctx, e.dir)
-		}
-		file = resolve(cfg.AllowedSigners, base, home)
-	}
-	if file != "" {
-		s, err := gitsign.LoadAllowedSigners(file)
-		if err != nil {
-			return nil, fmt.Errorf("allowed signers: %w", err)
-		}
-		v.Signers = s
-	}
-	return v, nil
+	return e.Stderr, false, func() {}
 }

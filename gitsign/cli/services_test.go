@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/waxseal/waxseal/common/trust"
+	"github.com/waxseal/waxseal/gitsign/gpg"
 	"github.com/waxseal/waxseal/server/servertest"
 )
 
@@ -40,12 +41,12 @@ func TestSigningConfigCache(t *testing.T) {
 	defer srv.Close()
 
 	cacheDir := t.TempDir()
-	e := &env{getenv: func(k string) string {
+	e := &env{gpg.Env{Getenv: func(k string) string {
 		if k == "XDG_CACHE_HOME" {
 			return cacheDir
 		}
 		return ""
-	}}
+	}}}
 	ctx := context.Background()
 	for range 3 {
 		got, err := e.serverSigningConfig(ctx, srv.URL)
@@ -61,7 +62,7 @@ func TestSigningConfigCache(t *testing.T) {
 	}
 	// Expired: fetched again.
 	old := time.Now().Add(-signingConfigTTL - time.Second)
-	if err := os.Chtimes(signingConfigCache(srv.URL, e.getenv), old, old); err != nil {
+	if err := os.Chtimes(signingConfigCache(srv.URL, e.Getenv), old, old); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.serverSigningConfig(ctx, srv.URL); err != nil {
@@ -71,7 +72,7 @@ func TestSigningConfigCache(t *testing.T) {
 		t.Errorf("%d fetches after the cache expired, want 2", n)
 	}
 	// A cache that does not parse is ignored.
-	os.WriteFile(signingConfigCache(srv.URL, e.getenv), []byte("{"), 0o600)
+	os.WriteFile(signingConfigCache(srv.URL, e.Getenv), []byte("{"), 0o600)
 	if _, err := e.serverSigningConfig(ctx, srv.URL); err != nil {
 		t.Fatal(err)
 	}

@@ -23,6 +23,7 @@ import (
 
 	"github.com/waxseal/waxseal/common/provenance"
 	"github.com/waxseal/waxseal/gitsign"
+	"github.com/waxseal/waxseal/gitsign/gpg"
 	"github.com/waxseal/waxseal/internal/clierr"
 )
 
@@ -90,7 +91,7 @@ func parseVerifyArgs(args []string) (*verifyOptions, error) {
 func (e *env) verifyCommand(ctx context.Context, args []string) error {
 	o, err := parseVerifyArgs(args)
 	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprint(e.stdout, verifyHelp)
+		fmt.Fprint(e.Stdout, verifyHelp)
 		return nil
 	}
 	if err != nil {
@@ -123,8 +124,8 @@ type verifyLine struct {
 
 func (e *env) verify(ctx context.Context, o *verifyOptions) error {
 	dir := o.dir
-	e.dir = dir
-	cfg := loadConfig(ctx, dir, e.getenv)
+	e.Dir = dir
+	cfg := gpg.LoadConfig(ctx, dir, e.Getenv)
 	if o.trustedRoot != "" {
 		cfg.TrustedRoot = o.trustedRoot
 	}
@@ -142,7 +143,7 @@ func (e *env) verify(ctx context.Context, o *verifyOptions) error {
 		return clierr.WithHint(clierr.Usagef("no identity policy: who may sign?"),
 			"pass --certificate-identity and --certificate-oidc-issuer, or --allowed-signers FILE, or set git config gitsign.allowedSigners")
 	}
-	v, err := e.verifier(ctx, cfg, identity, o.allowedSigners)
+	v, err := e.Verifier(ctx, cfg, identity, o.allowedSigners)
 	if err != nil {
 		return err
 	}
@@ -167,7 +168,7 @@ func (e *env) verify(ctx context.Context, o *verifyOptions) error {
 		}
 	}
 	if o.json {
-		enc := json.NewEncoder(e.stdout)
+		enc := json.NewEncoder(e.Stdout)
 		enc.SetIndent("", "  ")
 		if lines == nil {
 			lines = []verifyLine{}
@@ -182,7 +183,7 @@ func (e *env) verify(ctx context.Context, o *verifyOptions) error {
 	}
 	if failed > 0 {
 		if !o.json {
-			fmt.Fprintf(e.stderr, "gitsign: error: %d of %d objects failed verification\n", failed, len(lines))
+			fmt.Fprintf(e.Stderr, "gitsign: error: %d of %d objects failed verification\n", failed, len(lines))
 		}
 		return clierr.ExitCode(clierr.ExitFail)
 	}
@@ -195,9 +196,9 @@ func (e *env) printLine(l verifyLine) {
 		logIndex = strconv.FormatInt(*l.LogIndex, 10)
 	}
 	signer, issuer := orDash(l.Signer), orDash(l.Issuer)
-	fmt.Fprintf(e.stdout, "%s %-9s %s %s log=%s %s\n", l.Object, l.Verdict, signer, issuer, logIndex, l.Subject)
+	fmt.Fprintf(e.Stdout, "%s %-9s %s %s log=%s %s\n", l.Object, l.Verdict, signer, issuer, logIndex, l.Subject)
 	if l.Reason != "" {
-		fmt.Fprintf(e.stdout, "    %s\n", l.Reason)
+		fmt.Fprintf(e.Stdout, "    %s\n", l.Reason)
 	}
 }
 

@@ -1,4 +1,4 @@
-package cli
+package gpg
 
 import (
 	"bytes"

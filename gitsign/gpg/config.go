@@ -1,4 +1,4 @@
-package cli
+package gpg
 
 import (
 	"bytes"
@@ -8,10 +8,10 @@ import (
 	"strings"
 )
 
-// config is gitsign's configuration: `git config gitsign.<key>`, overridden
+// Config is gitsign's configuration: `git config gitsign.<key>`, overridden
 // by environment variables. Names follow sigstore's gitsign where the
 // meaning is the same (GITSIGN_ wins over SIGSTORE_).
-type config struct {
+type Config struct {
 	Fulcio         string // CA base URL
 	Rekor          string // log base URL
 	Issuer         string // OIDC issuer for interactive logins
@@ -32,27 +32,27 @@ type config struct {
 var configKeys = []struct {
 	git  string
 	env  []string
-	dest func(*config) *string
+	dest func(*Config) *string
 }{
-	{"gitsign.fulcio", []string{"GITSIGN_FULCIO_URL", "SIGSTORE_FULCIO_URL"}, func(c *config) *string { return &c.Fulcio }},
-	{"gitsign.rekor", []string{"GITSIGN_REKOR_URL", "SIGSTORE_REKOR_URL"}, func(c *config) *string { return &c.Rekor }},
-	{"gitsign.issuer", []string{"GITSIGN_OIDC_ISSUER", "SIGSTORE_OIDC_ISSUER"}, func(c *config) *string { return &c.Issuer }},
-	{"gitsign.clientid", []string{"GITSIGN_OIDC_CLIENT_ID", "SIGSTORE_OIDC_CLIENT_ID"}, func(c *config) *string { return &c.ClientID }},
-	{"gitsign.redirecturl", []string{"GITSIGN_OIDC_REDIRECT_URL", "SIGSTORE_OIDC_REDIRECT_URL"}, func(c *config) *string { return &c.RedirectURL }},
-	{"gitsign.tokenprovider", []string{"GITSIGN_TOKEN_PROVIDER", "SIGSTORE_TOKEN_PROVIDER"}, func(c *config) *string { return &c.TokenProvider }},
-	{"gitsign.server", []string{"GITSIGN_SERVER"}, func(c *config) *string { return &c.Server }},
-	{"gitsign.trustedroot", []string{"GITSIGN_TRUSTED_ROOT"}, func(c *config) *string { return &c.TrustedRoot }},
-	{"gitsign.allowedsigners", []string{"GITSIGN_ALLOWED_SIGNERS"}, func(c *config) *string { return &c.AllowedSigners }},
-	{"gitsign.logpath", []string{"GITSIGN_LOG"}, func(c *config) *string { return &c.LogPath }},
-	{"user.email", nil, func(c *config) *string { return &c.UserEmail }},
+	{"gitsign.fulcio", []string{"GITSIGN_FULCIO_URL", "SIGSTORE_FULCIO_URL"}, func(c *Config) *string { return &c.Fulcio }},
+	{"gitsign.rekor", []string{"GITSIGN_REKOR_URL", "SIGSTORE_REKOR_URL"}, func(c *Config) *string { return &c.Rekor }},
+	{"gitsign.issuer", []string{"GITSIGN_OIDC_ISSUER", "SIGSTORE_OIDC_ISSUER"}, func(c *Config) *string { return &c.Issuer }},
+	{"gitsign.clientid", []string{"GITSIGN_OIDC_CLIENT_ID", "SIGSTORE_OIDC_CLIENT_ID"}, func(c *Config) *string { return &c.ClientID }},
+	{"gitsign.redirecturl", []string{"GITSIGN_OIDC_REDIRECT_URL", "SIGSTORE_OIDC_REDIRECT_URL"}, func(c *Config) *string { return &c.RedirectURL }},
+	{"gitsign.tokenprovider", []string{"GITSIGN_TOKEN_PROVIDER", "SIGSTORE_TOKEN_PROVIDER"}, func(c *Config) *string { return &c.TokenProvider }},
+	{"gitsign.server", []string{"GITSIGN_SERVER"}, func(c *Config) *string { return &c.Server }},
+	{"gitsign.trustedroot", []string{"GITSIGN_TRUSTED_ROOT"}, func(c *Config) *string { return &c.TrustedRoot }},
+	{"gitsign.allowedsigners", []string{"GITSIGN_ALLOWED_SIGNERS"}, func(c *Config) *string { return &c.AllowedSigners }},
+	{"gitsign.logpath", []string{"GITSIGN_LOG"}, func(c *Config) *string { return &c.LogPath }},
+	{"user.email", nil, func(c *Config) *string { return &c.UserEmail }},
 }
 
-// loadConfig reads git's configuration, from its files when readGitConfig
+// LoadConfig reads git's configuration, from its files when readGitConfig
 // reads them exactly as git would, else with one `git config` run (git
 // itself knows every include, scope and environment override); then the
 // environment.
-func loadConfig(ctx context.Context, dir string, getenv func(string) string) *config {
-	c := &config{}
+func LoadConfig(ctx context.Context, dir string, getenv func(string) string) *Config {
+	c := &Config{}
 	vals, err := readGitConfig(dir, getenv)
 	if err != nil {
 		vals = gitConfig(ctx, dir)
@@ -93,10 +93,10 @@ func gitConfig(ctx context.Context, dir string) map[string]string {
 	return vals
 }
 
-// topLevel finds the work tree's top level, for resolving a relative
+// TopLevel finds the work tree's top level, for resolving a relative
 // allowed-signers path; git runs its helpers from there, but `gitsign
 // verify` may run anywhere.
-func topLevel(ctx context.Context, dir string) string {
+func TopLevel(ctx context.Context, dir string) string {
 	cmd := exec.CommandContext(ctx, "git", "rev-parse", "--show-toplevel")
 	cmd.Dir = dir
 	out, err := cmd.Output()
@@ -106,8 +106,8 @@ func topLevel(ctx context.Context, dir string) string {
 	return strings.TrimSpace(string(out))
 }
 
-// resolve makes p absolute against base, expanding a leading "~/".
-func resolve(p, base, home string) string {
+// Resolve makes p absolute against base, expanding a leading "~/".
+func Resolve(p, base, home string) string {
 	if strings.HasPrefix(p, "~/") && home != "" {
 		return filepath.Join(home, p[2:])
 	}

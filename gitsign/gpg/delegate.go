@@ -1,0 +1,73 @@
+package gpg
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"github.com/waxseal/waxseal/internal/clierr"
+)
+
+// CoreName is the program that signs and runs gitsign's human commands.
+const CoreName = "gitsign-core"
+
+// Main is the gitsign program git starts: it verifies a signature itself
+// and hands everything else (signing, `gitsign verify`, help) to
+// gitsign-core, so that the program started once per signature `git log
+// --show-signature` shows links nothing for signing, logging in or reading
+// repositories. args[0] is the program name as invoked.
+func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) > 1 && IsVerify(args[1:]) {
+		e := &Env{Stdin: stdin, Stdout: stdout, Stderr: stderr, Getenv: os.Getenv, CalledByGit: true}
+		return Run(ctx, e, args[1:], nil)
+	}
+	core, err := findCore(args[0])
+	if err != nil {
+		// git before 2.40 hides a signing program's stderr: say it on the
+		// terminal when git is signing, as gitsign-core does.
+		if len(args) > 1 && IsInvocation(args[1:]) {
+			if tty, terr := os.OpenFile("/dev/tty", os.O_WRONLY, 0); terr == nil {
+				defer tty.Close()
+				stderr = tty
+			}
+		}
+		return clierr.Report(stderr, "gitsign", err, "")
+	}
+	return delegate(core, args)
+}
+
+// findCore looks for gitsign-core next to the program as git named it
+// (gpg.x509.program may be a path), next to the executable, then on PATH.
+func findCore(argv0 string) (string, error) {
+	name := CoreName
+	if runtime.GOOS == "windows" {
+		name += ".exe"
+	}
+	var dirs []string
+	if strings.ContainsAny(argv0, `/\`) {
+		dirs = append(dirs, filepath.Dir(argv0))
+	}
+	if exe, err := os.Executable(); err == nil {
+		dirs = append(dirs, filepath.Dir(exe))
+	}
+	for _, d := range dirs {
+		p := filepath.Join(d, name)
+		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
+			return p, nil
+		}
+	}
+	if p, err := exec.LookPath(name); err == nil {
+		return p, nil
+	}
+	where := "gitsign"
+	if len(dirs) > 0 {
+		where = dirs[len(dirs)-1]
+	}
+	return "", clierr.WithHint(fmt.Errorf("%s, which signs and runs gitsign's commands, is neither next to gitsign (in %s) nor on PATH", CoreName, where),
+		"install gitsign-core from the same release as gitsign, or: go install github.com/waxseal/waxseal/cmd/gitsign-core@VERSION")
+}

@@ -1,0 +1,320 @@
+// Package gpg is gitsign's side of git's gpgsm protocol that needs no
+// network: the command line git writes, gitsign's configuration, and the
+// whole of verifying a signature. git starts the program named by
+// gpg.x509.program once for every signature it shows, and cmd/gitsign
+// links this package and nothing for signing or logging in, which it hands
+// to gitsign-core (see Delegate); start-up is most of what a check costs.
+package gpg
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/waxseal/waxseal/common/provenance"
+	"github.com/waxseal/waxseal/common/trust"
+	"github.com/waxseal/waxseal/gitsign"
+	"github.com/waxseal/waxseal/internal/clierr"
+)
+
+// Env is what a command may touch, so that every path runs in-process in
+// tests exactly as from git.
+type Env struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	Getenv         func(string) string
+	Dir            string // working directory; "" is the process's
+	CalledByGit    bool   // in gpgsm mode, run by git from the work tree's top
+}
+
+// Report writes err as gitsign reports errors and returns the exit code.
+func (e *Env) Report(err error) int {
+	return clierr.Report(e.Stderr, "gitsign", err, "run 'gitsign --help'")
+}
+
+// SignFunc signs for Run: the payload on e.Stdin, the signature to e.Stdout.
+type SignFunc func(ctx context.Context, e *Env, cfg *Config, st gitsign.Status) int
+
+// gpgArgs is a gpgsm command line as git writes it.
+type gpgArgs struct {
+	sign, detach, armor, verify bool
+	statusFD                    int // -1: none
+	localUser                   string
+	files                       []string
+}
+
+// IsInvocation tells git's calls (flags first) from the human commands.
+func IsInvocation(args []string) bool {
+	return strings.HasPrefix(args[0], "-") && args[0] != "-h" && args[0] != "--help" && args[0] != "--version"
+}
+
+// parseGPGArgs accepts gpg's option syntax: grouped short options ("-bsau
+// KEY", "-bsauKEY"), long options with "=" or a separate value, and "--".
+func parseGPGArgs(args []string) (*gpgArgs, error) {
+	g := &gpgArgs{statusFD: -1}
+	value := func(i *int, name string, inline string, hasInline bool) (string, error) {
+		if hasInline {
+			return inline, nil
+		}
+		if *i+1 >= len(args) {
+			return "", clierr.Usagef("option %s needs a value", name)
+		}
+		*i++
+		return args[*i], nil
+	}
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			g.files = append(g.files, args[i+1:]...)
+			i = len(args)
+		case strings.HasPrefix(a, "--"):
+			name, inline, hasInline := strings.Cut(a[2:], "=")
+			switch name {
+			case "sign":
+				g.sign = true
+			case "detach-sign", "detached-sign":
+				g.detach = true
+			case "armor", "armour":
+				g.armor = true
+			case "verify":
+				g.verify = true
+			case "local-user":
+				v, err := value(&i, a, inline, hasInline)
+				if err != nil {
+					return nil, err
+				}
+				g.localUser = v
+			case "status-fd":
+				v, err := value(&i, a, inline, hasInline)
+				if err != nil {
+					return nil, err
+				}
+				fd, err := strconv.Atoi(v)
+				if err != nil || fd < 0 {
+					return nil, clierr.Usagef("bad --status-fd %q", v)
+				}
+				g.statusFD = fd
+			case "include-certs", "keyid-format":
+				// Accepted for gpgsm compatibility; the certificate is
+				// always included.
+				if _, err := value(&i, a, inline, hasInline); err != nil {
+					return nil, err
+				}
+			default:
+				return nil, clierr.Usagef("unknown option %s", a)
+			}
+		case a == "-" || !strings.HasPrefix(a, "-"):
+			g.files = append(g.files, a)
+		default:
+			group := a[1:]
+			for j := 0; j < len(group); j++ {
+				switch group[j] {
+				case 'b':
+					g.detach = true
+				case 's':
+					g.sign = true
+				case 'a':
+					g.armor = true
+				case 'u':
+					rest := group[j+1:]
+					v, err := value(&i, "-u", rest, rest != "")
+					if err != nil {
+						return nil, err
+					}
+					g.localUser = v
+					j = len(group)
+				default:
+					return nil, clierr.Usagef("unknown option -%c", group[j])
+				}
+			}
+		}
+	}
+	switch {
+	case g.sign && g.verify:
+		return nil, clierr.Usagef("--sign and --verify are exclusive")
+	case g.sign:
+		if len(g.files) > 0 {
+			return nil, clierr.Usagef("signing reads stdin; unexpected arguments %q", g.files)
+		}
+	case g.verify:
+		if len(g.files) != 2 || g.files[1] != "-" {
+			return nil, clierr.Usagef("usage: gitsign --verify SIGFILE -")
+		}
+	default:
+		return nil, clierr.Usagef("nothing to do: use -bsau KEY (sign) or --verify SIGFILE - (verify), as git does")
+	}
+	return g, nil
+}
+
+// statusWriter opens the status file descriptor; 1 and 2 are stdout and
+// stderr (also where git points them), so that tests and other platforms
+// need no descriptor passing.
+func (e *Env) statusWriter(fd int) (io.Writer, func()) {
+	switch fd {
+	case -1:
+		return io.Discard, func() {}
+	case 1:
+		return e.Stdout, func() {}
+	case 2:
+		return e.Stderr, func() {}
+	}
+	f := os.NewFile(uintptr(fd), "status-fd")
+	if f == nil {
+		return io.Discard, func() {}
+	}
+	return f, func() { f.Close() }
+}
+
+// IsVerify tells whether args (without the program name) are git asking
+// for a signature to be verified, which Run does without signing support.
+func IsVerify(args []string) bool {
+	if len(args) == 0 || !IsInvocation(args) {
+		return false
+	}
+	g, err := parseGPGArgs(args)
+	return err == nil && g.verify
+}
+
+// Run answers one gpgsm invocation from git (args without the program
+// name): it verifies, or signs with sign.
+func Run(ctx context.Context, e *Env, args []string, sign SignFunc) int {
+	g, err := parseGPGArgs(args)
+	if err != nil {
+		return e.Report(err)
+	}
+	cfg := LoadConfig(ctx, e.Dir, e.Getenv)
+	if cfg.LogPath != "" {
+		if f, err := os.OpenFile(cfg.LogPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600); err == nil {
+			defer f.Close()
+			fmt.Fprintf(f, "--- %s gitsign %s\n", time.Now().Format(time.RFC3339), strings.Join(args, " "))
+			e.Stderr = io.MultiWriter(e.Stderr, f)
+		}
+	}
+	w, closeStatus := e.statusWriter(g.statusFD)
+	defer closeStatus()
+	st := gitsign.Status{W: w}
+	if g.sign {
+		if sign == nil {
+			return e.Report(errors.New("this program only verifies; gitsign-core signs"))
+		}
+		return sign(ctx, e, cfg, st)
+	}
+	return e.verify(ctx, cfg, st, g.files[0])
+}
+
+func (e *Env) verify(ctx context.Context, cfg *Config, st gitsign.Status, sigFile string) int {
+	st.NewSig()
+	sig, err := os.ReadFile(sigFile)
+	if err != nil {
+		st.Err(nil, time.Now())
+		return e.Report(fmt.Errorf("reading the signature: %w", err))
+	}
+	payload, err := io.ReadAll(io.LimitReader(e.Stdin, 64<<20))
+	if err != nil {
+		st.Err(nil, time.Now())
+		return e.Report(fmt.Errorf("reading the signed object: %w", err))
+	}
+	v, err := e.Verifier(ctx, cfg, nil, "")
+	if err != nil {
+		st.Err(nil, time.Now())
+		return e.Report(err)
+	}
+	email := ""
+	if o, err := gitsign.ParsePayload(payload); err == nil {
+		email = o.Email
+	}
+	res, err := v.Verify(payload, sig, email)
+	if err != nil {
+		var ve *gitsign.Error
+		errors.As(err, &ve)
+		if ve != nil && ve.Kind == gitsign.Bad {
+			st.Bad(ve.Certificate, ve.Identity)
+			fmt.Fprintf(e.Stderr, "gitsign: BAD signature from %s: %v\n", ve.Identity, err)
+		} else {
+			var cert *x509.Certificate
+			if ve != nil {
+				cert = ve.Certificate
+			}
+			st.Err(cert, time.Now())
+			fmt.Fprintf(e.Stderr, "gitsign: cannot verify the signature: %v\n", err)
+		}
+		return clierr.ExitFail
+	}
+	st.Good(res.Certificate, res.Identity, res.IntegratedTime, res.Trust)
+	Describe(e.Stderr, res)
+	return clierr.ExitOK
+}
+
+// Describe is the human explanation git shows for verify-commit and
+// log --show-signature.
+func Describe(w io.Writer, r *gitsign.Result) {
+	fmt.Fprintf(w, "gitsign: Good signature from %s (%s)\n", r.Identity, r.Issuer)
+	fmt.Fprintf(w, "gitsign: logged at %s, transparency log index %d; certificate %s\n",
+		r.IntegratedTime.UTC().Format(time.RFC3339), r.LogIndex, gitsign.Fingerprint(r.Certificate))
+	if r.Trust == gitsign.TrustFully {
+		fmt.Fprintf(w, "gitsign: signer is allowed\n")
+	} else {
+		fmt.Fprintf(w, "gitsign: WARNING: signer is not trusted: %s\n", r.Untrusted)
+	}
+	if r.Warning != "" {
+		fmt.Fprintf(w, "gitsign: WARNING: %s\n", r.Warning)
+	}
+}
+
+// Verifier builds a verifier: the trusted root from gitsign.trustedRoot or
+// the pinned one; the allowed signers from signersFile, else (unless an
+// explicit identity policy replaces it) gitsign.allowedSigners, relative to
+// the work tree's top level.
+func (e *Env) Verifier(ctx context.Context, cfg *Config, identity *provenance.Policy, signersFile string) (*gitsign.Verifier, error) {
+	home, _ := os.UserHomeDir()
+	var root *trust.Root
+	if cfg.TrustedRoot != "" {
+		r, err := trust.LoadRoot(Resolve(cfg.TrustedRoot, "", home))
+		if err != nil {
+			return nil, err
+		}
+		root = r
+	} else {
+		p, err := LoadPinned()
+		if err != nil {
+			return nil, err
+		}
+		root = p.Root
+	}
+	v := &gitsign.Verifier{Root: root, Identity: identity}
+	file := signersFile
+	if file == "" && cfg.AllowedSigners != "" && identity == nil {
+		// git runs its helpers from the top of the work tree; elsewhere,
+		// ask git where that is.
+		base := e.Dir
+		if !e.CalledByGit && !filepath.IsAbs(cfg.AllowedSigners) && !strings.HasPrefix(cfg.AllowedSigners, "~/") {
+			base = TopLevel(ctx, e.Dir)
+		}
+		file = Resolve(cfg.AllowedSigners, base, home)
+	}
+	if file != "" {
+		s, err := gitsign.LoadAllowedSigners(file)
+		if err != nil {
+			return nil, fmt.Errorf("allowed signers: %w", err)
+		}
+		v.Signers = s
+	}
+	return v, nil
+}
+
+// LoadPinned loads the trust pinned by 'waxseal trust init'.
+func LoadPinned() (*trust.Pinned, error) {
+	p, err := trust.LoadUserPinned()
+	if errors.Is(err, trust.ErrNotPinned) {
+		return nil, clierr.WithHint(err, "run 'waxseal trust init --from URL', or set gitsign.server / gitsign.trustedRoot")
+	}
+	return p, err
+}
