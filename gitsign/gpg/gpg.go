@@ -3,7 +3,7 @@
 // whole of verifying a signature. git starts the program named by
 // gpg.x509.program once for every signature it shows, and cmd/gitsign
 // links this package and nothing for signing or logging in, which it hands
-// to gitsign-core (see Delegate); start-up is most of what a check costs.
+// to gitsign-core (see Main); start-up is most of what a check costs.
 package gpg
 
 import (
