@@ -23,6 +23,7 @@ const CoreName = "gitsign-core"
 // repositories. args[0] is the program name as invoked.
 func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) > 1 && IsVerify(args[1:]) {
+		growStack()
 		e := &Env{Stdin: stdin, Stdout: stdout, Stderr: stderr, Getenv: os.Getenv, CalledByGit: true}
 		return Run(ctx, e, args[1:], nil)
 	}
@@ -70,4 +71,20 @@ func findCore(argv0 string) (string, error) {
 	}
 	return "", clierr.WithHint(fmt.Errorf("%s, which signs and runs gitsign's commands, is neither next to gitsign (in %s) nor on PATH", CoreName, where),
 		"install gitsign-core from the same release as gitsign, or: go install github.com/waxseal/waxseal/cmd/gitsign-core@VERSION")
+}
+
+// sink keeps growStack's buffer from being optimized away.
+var sink byte
+
+// growStack grows the goroutine's stack from its initial 8 KiB to 32 KiB
+// while the stack is shallow. Verifying would otherwise outgrow it twice,
+// deep in JSON, ASN.1 and ECDSA code, and each growth walks every frame
+// through the runtime's tables, which in a fresh process means page faults:
+// this saved 0.2 to 0.3 ms of a 3 ms verification (500 interleaved runs;
+// a 64 KiB stack saved less).
+//
+//go:noinline
+func growStack() {
+	var buf [16 << 10]byte
+	sink = buf[sink]
 }
