@@ -153,11 +153,7 @@ func Pin(dir string, root, signing []byte) error {
 // LoadPinned reads what Pin wrote in dir. Where nothing was pinned, the
 // error wraps ErrNotPinned and names dir.
 func LoadPinned(dir string) (*Pinned, error) {
-	rootPath := filepath.Join(dir, "trusted_root.json")
-	if _, err := os.Stat(rootPath); errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("%w in %s", ErrNotPinned, dir)
-	}
-	root, err := LoadRoot(rootPath)
+	root, err := LoadPinnedRoot(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -171,6 +167,26 @@ func LoadPinned(dir string) (*Pinned, error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+// LoadPinnedRoot reads only the trusted root Pin wrote in dir: verifying
+// needs no signing config.
+func LoadPinnedRoot(dir string) (*Root, error) {
+	root, err := LoadRoot(filepath.Join(dir, "trusted_root.json"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%w in %s", ErrNotPinned, dir)
+	}
+	return root, err
+}
+
+// LoadUserPinnedRoot is LoadPinnedRoot of the user's configuration
+// directory (see Dir).
+func LoadUserPinnedRoot() (*Root, error) {
+	dir, err := Dir()
+	if err != nil {
+		return nil, err
+	}
+	return LoadPinnedRoot(dir)
 }
 
 // Fingerprint is a short digest of a trust document, for comparing out of band.

@@ -122,12 +122,18 @@ func TestPin(t *testing.T) {
 	if _, err := LoadPinned(dir); !errors.Is(err, ErrNotPinned) {
 		t.Fatalf("before pinning: %v", err)
 	}
+	if _, err := LoadPinnedRoot(dir); !errors.Is(err, ErrNotPinned) {
+		t.Fatalf("root before pinning: %v", err)
+	}
 	if err := Pin(dir, gotRoot, gotSC); err != nil {
 		t.Fatal(err)
 	}
 	p, err := LoadPinned(dir)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if r, err := LoadPinnedRoot(dir); err != nil || Fingerprint(r.Bytes()) != Fingerprint(root) {
+		t.Errorf("pinned root alone: %v", err)
 	}
 	if Fingerprint(p.Root.Bytes()) != Fingerprint(root) || p.SigningConfig.CAURL != "http://ca" {
 		t.Error("pinned trust differs from what was pinned")

@@ -300,6 +300,62 @@ func TestWithoutCore(t *testing.T) {
 	}
 }
 
+// TestPinnedTrust signs and verifies with the trust 'waxseal trust init'
+// pins, and neither gitsign.trustedRoot nor gitsign.server.
+func TestPinnedTrust(t *testing.T) {
+	stack := servertest.Start(t)
+	r := newRepo(t, stack, "alice@example.com")
+	r.git("config", "--global", "--unset", "gitsign.trustedRoot")
+	r.git("config", "--global", "--unset", "gitsign.server")
+	r.allow("alice@example.com alice@example.com " + issuerPlaceholder)
+	if _, _, err := r.try("commit", "-q", "-S", "--allow-empty", "-m", "nothing pinned"); err == nil {
+		t.Fatal("signed with no trust pinned and no server")
+	}
+
+	var dir string
+	for _, kv := range r.env {
+		if v, ok := strings.CutPrefix(kv, "WAXSEAL_CONFIG_DIR="); ok {
+			dir = v
+		}
+	}
+	root, err := os.ReadFile(stack.TrustedRootPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := os.ReadFile(stack.SigningConfigPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := trust.Pin(dir, root, sc); err != nil {
+		t.Fatal(err)
+	}
+	head := r.commit("pinned", "-S")
+	if got := r.format(head, "%G? %GS"); got != "G alice@example.com" {
+		t.Errorf("%%G? %%GS with pinned trust = %q", got)
+	}
+
+	// The pinned root is what verification trusts: another instance's
+	// root pinned in its place makes the same signature unverifiable.
+	other := servertest.Start(t)
+	otherRoot, err := os.ReadFile(other.TrustedRootPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := trust.Pin(dir, otherRoot, sc); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.format(head, "%G?"); got != "E" {
+		t.Errorf("%%G? against another instance's pinned root = %q, want E", got)
+	}
+	if err := os.Remove(filepath.Join(dir, "trusted_root.json")); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, err := r.try("verify-commit", head)
+	if err == nil || !strings.Contains(stderr, "no trusted root pinned") || !strings.Contains(stderr, "waxseal trust init") {
+		t.Errorf("verify-commit with nothing pinned: %v\n%s", err, stderr)
+	}
+}
+
 func TestUntrustedAndMerge(t *testing.T) {
 	stack := servertest.Start(t)
 	r := newRepo(t, stack, "alice@example.com")

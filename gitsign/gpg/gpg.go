@@ -283,11 +283,14 @@ func (e *Env) Verifier(ctx context.Context, cfg *Config, identity *provenance.Po
 		}
 		root = r
 	} else {
-		p, err := LoadPinned()
+		r, err := trust.LoadUserPinnedRoot()
+		if errors.Is(err, trust.ErrNotPinned) {
+			return nil, clierr.WithHint(err, pinHint)
+		}
 		if err != nil {
 			return nil, err
 		}
-		root = p.Root
+		root = r
 	}
 	v := &gitsign.Verifier{Root: root, Identity: identity}
 	file := signersFile
@@ -314,7 +317,9 @@ func (e *Env) Verifier(ctx context.Context, cfg *Config, identity *provenance.Po
 func LoadPinned() (*trust.Pinned, error) {
 	p, err := trust.LoadUserPinned()
 	if errors.Is(err, trust.ErrNotPinned) {
-		return nil, clierr.WithHint(err, "run 'waxseal trust init --from URL', or set gitsign.server / gitsign.trustedRoot")
+		return nil, clierr.WithHint(err, pinHint)
 	}
 	return p, err
 }
+
+const pinHint = "run 'waxseal trust init --from URL', or set gitsign.server / gitsign.trustedRoot"
