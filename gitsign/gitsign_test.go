@@ -53,6 +53,20 @@ func loadFixtures(t testing.TB) []fixture {
 	return out
 }
 
+// fixtureSignature parses a fixture's CMS signature.
+func fixtureSignature(t testing.TB, fx fixture) *cms.Signature {
+	t.Helper()
+	o, err := ParseObject(fx.typ, fx.raw, "sha1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := cms.ParsePEM(o.Signature)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 func publicGoodRoot(t testing.TB) *trust.Root {
 	root, err := trust.LoadRoot(filepath.Join(fixtures, "trusted_root.json"))
 	if err != nil {
@@ -113,14 +127,7 @@ func TestPublicGood(t *testing.T) {
 // core's canonicalization, for every fixture.
 func TestHashedRekordBody(t *testing.T) {
 	for _, fx := range loadFixtures(t) {
-		o, err := ParseObject(fx.typ, fx.raw, "sha1")
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, err := cms.ParsePEM(o.Signature)
-		if err != nil {
-			t.Fatal(err)
-		}
+		s := fixtureSignature(t, fx)
 		certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.Certificate.Raw})
 		proposed, err := tlog.NewHashedRekord("sha256", s.AttrsDigest(), s.Signature, certPEM)
 		if err != nil {
@@ -288,18 +295,7 @@ func TestCheckRefusesAnotherBody(t *testing.T) {
 	if len(fxs) < 2 {
 		t.Fatal("want two fixtures")
 	}
-	var sigs []*cms.Signature
-	for _, fx := range fxs[:2] {
-		o, err := ParseObject(fx.typ, fx.raw, "sha1")
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, err := cms.ParsePEM(o.Signature)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sigs = append(sigs, s)
-	}
+	sigs := []*cms.Signature{fixtureSignature(t, fxs[0]), fixtureSignature(t, fxs[1])}
 	entry := func(s *cms.Signature) *tlog.Entry {
 		return hashedRekordEntry("sha256", s.AttrsDigest(), s.Signature, s.Certificate)
 	}

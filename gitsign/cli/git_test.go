@@ -300,6 +300,20 @@ func TestWithoutCore(t *testing.T) {
 	}
 }
 
+// trustDocs returns the trusted root and signing config a stack serves.
+func trustDocs(t testing.TB, stack *servertest.Stack) (root, signingConfig []byte) {
+	t.Helper()
+	root, err := os.ReadFile(stack.TrustedRootPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signingConfig, err = os.ReadFile(stack.SigningConfigPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root, signingConfig
+}
+
 // TestPinnedTrust signs and verifies with the trust 'waxseal trust init'
 // pins, and neither gitsign.trustedRoot nor gitsign.server.
 func TestPinnedTrust(t *testing.T) {
@@ -318,14 +332,7 @@ func TestPinnedTrust(t *testing.T) {
 			dir = v
 		}
 	}
-	root, err := os.ReadFile(stack.TrustedRootPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc, err := os.ReadFile(stack.SigningConfigPath)
-	if err != nil {
-		t.Fatal(err)
-	}
+	root, sc := trustDocs(t, stack)
 	if err := trust.Pin(dir, root, sc); err != nil {
 		t.Fatal(err)
 	}
@@ -336,11 +343,7 @@ func TestPinnedTrust(t *testing.T) {
 
 	// The pinned root is what verification trusts: another instance's
 	// root pinned in its place makes the same signature unverifiable.
-	other := servertest.Start(t)
-	otherRoot, err := os.ReadFile(other.TrustedRootPath)
-	if err != nil {
-		t.Fatal(err)
-	}
+	otherRoot, _ := trustDocs(t, servertest.Start(t))
 	if err := trust.Pin(dir, otherRoot, sc); err != nil {
 		t.Fatal(err)
 	}

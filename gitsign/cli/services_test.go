@@ -18,14 +18,7 @@ import (
 // fetched once per signingConfigTTL, not once per signature.
 func TestSigningConfigCache(t *testing.T) {
 	stack := servertest.Start(t)
-	root, err := os.ReadFile(stack.TrustedRootPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc, err := os.ReadFile(stack.SigningConfigPath)
-	if err != nil {
-		t.Fatal(err)
-	}
+	root, sc := trustDocs(t, stack)
 	var fetches atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
