@@ -29,12 +29,14 @@ import (
 	"os"
 
 	"github.com/waxseal/waxseal/gitsign/cli"
+	"github.com/waxseal/waxseal/gitsign/gpg"
 )
 
 // version is set at release time (-ldflags "-X main.version=v1.2.3").
 var version = ""
 
 func main() {
+	os.Unsetenv(gpg.DelegatedEnv)
 	cli.Version = version
 	os.Exit(cli.Run(context.Background(), os.Args, os.Stdin, os.Stdout, os.Stderr))
 }

@@ -31,6 +31,7 @@ func TestMain(m *testing.M) {
 	case "gitsign":
 		os.Exit(gpg.Main(context.Background(), os.Args, os.Stdin, os.Stdout, os.Stderr))
 	case gpg.CoreName:
+		os.Unsetenv(gpg.DelegatedEnv)
 		os.Exit(run(context.Background(), os.Args, os.Stdin, os.Stdout, os.Stderr))
 	case "browser":
 		os.Exit(browse(os.Args[1:]))

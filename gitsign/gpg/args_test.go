@@ -1,6 +1,10 @@
 package gpg
 
 import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -44,5 +48,21 @@ func TestParseGPGArgs(t *testing.T) {
 		if _, err := parseGPGArgs(strings.Fields(bad)); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
+	}
+}
+
+// A gitsign installed as gitsign-core by mistake would hand the work to
+// itself for ever; run with the environment the real gitsign sets, it
+// stops and says so instead.
+func TestMainRefusesToDelegateTwice(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, CoreName), []byte("#!/bin/sh\nexit 0\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(DelegatedEnv, "1")
+	var out, errOut bytes.Buffer
+	code := Main(context.Background(), []string{filepath.Join(dir, "gitsign"), "version"}, strings.NewReader(""), &out, &errOut)
+	if code != 1 || !strings.Contains(errOut.String(), "is the verify-only gitsign, not gitsign-core") || !strings.Contains(errOut.String(), "install gitsign-core") {
+		t.Errorf("Main = %d\n%s%s", code, out.String(), errOut.String())
 	}
 }

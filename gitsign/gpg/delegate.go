@@ -28,6 +28,12 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		return Run(ctx, e, args[1:], nil)
 	}
 	core, err := findCore(args[0])
+	if err == nil && os.Getenv(DelegatedEnv) != "" {
+		// What was run as gitsign-core handed the work on again: it is
+		// this program under the other name, and would do so for ever.
+		err = clierr.WithHint(fmt.Errorf("%s is the verify-only gitsign, not gitsign-core", core),
+			"install gitsign-core from the same release as gitsign, or: go install github.com/waxseal/waxseal/cmd/gitsign-core@VERSION")
+	}
 	if err != nil {
 		// git before 2.40 hides a signing program's stderr: say it on the
 		// terminal when git is signing, as gitsign-core does.
@@ -41,6 +47,11 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	}
 	return delegate(core, args)
 }
+
+// DelegatedEnv is set in gitsign-core's environment by the gitsign that
+// ran it, so that a gitsign installed under that name by mistake fails
+// instead of running itself for ever; gitsign-core unsets it.
+const DelegatedEnv = "GITSIGN_DELEGATED"
 
 // findCore looks for gitsign-core next to the program as git named it
 // (gpg.x509.program may be a path), next to the executable, then on PATH.

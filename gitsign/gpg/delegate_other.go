@@ -17,6 +17,7 @@ import (
 func delegate(core string, args []string) int {
 	cmd := exec.Command(core, args[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	cmd.Env = append(os.Environ(), DelegatedEnv+"=1")
 	err := cmd.Run()
 	var exit *exec.ExitError
 	if errors.As(err, &exit) {

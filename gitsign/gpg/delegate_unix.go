@@ -14,6 +14,6 @@ import (
 // process, and the status file descriptor it passed stays open.
 func delegate(core string, args []string) int {
 	argv := append([]string{core}, args[1:]...)
-	err := syscall.Exec(core, argv, os.Environ())
+	err := syscall.Exec(core, argv, append(os.Environ(), DelegatedEnv+"=1"))
 	return clierr.Report(os.Stderr, "gitsign", fmt.Errorf("running %s: %w", core, err), "")
 }
