@@ -32,7 +32,7 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		// What was run as gitsign-core handed the work on again: it is
 		// this program under the other name, and would do so for ever.
 		err = clierr.WithHint(fmt.Errorf("%s is the verify-only gitsign, not gitsign-core", core),
-			"install gitsign-core from the same release as gitsign, or: go install github.com/waxseal/waxseal/cmd/gitsign-core@VERSION")
+			installHint)
 	}
 	if err != nil {
 		// git before 2.40 hides a signing program's stderr: say it on the
@@ -47,6 +47,8 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	}
 	return delegate(core, args)
 }
+
+const installHint = "install gitsign-core from the same release as gitsign, or: go install github.com/waxseal/waxseal/cmd/gitsign-core@VERSION"
 
 // DelegatedEnv is set in gitsign-core's environment by the gitsign that
 // ran it, so that a gitsign installed under that name by mistake fails
@@ -81,7 +83,7 @@ func findCore(argv0 string) (string, error) {
 		where = dirs[len(dirs)-1]
 	}
 	return "", clierr.WithHint(fmt.Errorf("%s, which signs and runs gitsign's commands, is neither next to gitsign (in %s) nor on PATH", CoreName, where),
-		"install gitsign-core from the same release as gitsign, or: go install github.com/waxseal/waxseal/cmd/gitsign-core@VERSION")
+		installHint)
 }
 
 // sink keeps growStack's buffer from being optimized away.
