@@ -71,6 +71,10 @@ DESCRIPTION:
    merge --verify-signatures refuses U, and git verify-commit does too with
    git config gpg.minTrustLevel fully.
 
+   The gitsign program verifies signatures by itself, so that git log
+   --show-signature starts little for each one, and hands signing and these
+   commands to gitsign-core, next to it or on PATH.
+
    Configuration (git config gitsign.KEY, or the environment variable):
       server          GITSIGN_SERVER             waxseal instance whose signing_config.json names CA, log, issuer
       fulcio          GITSIGN_FULCIO_URL         CA URL
