@@ -11,7 +11,6 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/waxseal/waxseal/gitsign"
 	"github.com/waxseal/waxseal/gitsign/gpg"
 	"github.com/waxseal/waxseal/internal/clierr"
 )
@@ -26,11 +25,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	e := &env{gpg.Env{Stdin: stdin, Stdout: stdout, Stderr: stderr, Getenv: os.Getenv}}
 	if len(args) > 1 && gpg.IsInvocation(args[1:]) {
 		e.CalledByGit = true
-		return gpg.Run(ctx, &e.Env, args[1:], func(ctx context.Context, _ *gpg.Env, cfg *gpg.Config, st gitsign.Status) int {
-			ctx, stop := interruptible(ctx)
-			defer stop()
-			return e.gpgSign(ctx, cfg, st)
-		})
+		return gpg.Run(ctx, &e.Env, args[1:], e.gpgSign)
 	}
 	ctx, stop := interruptible(ctx)
 	defer stop()

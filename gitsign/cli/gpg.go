@@ -26,6 +26,8 @@ func (e *env) reportSigning(err error) int {
 }
 
 func (e *env) gpgSign(ctx context.Context, cfg *gpg.Config, st gitsign.Status) int {
+	ctx, stop := interruptible(ctx)
+	defer stop()
 	st.BeginSigning()
 	payload, err := io.ReadAll(io.LimitReader(e.Stdin, 64<<20+1))
 	if err != nil {

@@ -39,8 +39,9 @@ func (e *Env) Report(err error) int {
 	return clierr.Report(e.Stderr, "gitsign", err, "run 'gitsign --help'")
 }
 
-// SignFunc signs for Run: the payload on e.Stdin, the signature to e.Stdout.
-type SignFunc func(ctx context.Context, e *Env, cfg *Config, st gitsign.Status) int
+// SignFunc signs for Run, with the Env Run was given: the payload on its
+// Stdin, the signature to its Stdout.
+type SignFunc func(ctx context.Context, cfg *Config, st gitsign.Status) int
 
 // gpgArgs is a gpgsm command line as git writes it.
 type gpgArgs struct {
@@ -205,7 +206,7 @@ func Run(ctx context.Context, e *Env, args []string, sign SignFunc) int {
 		if sign == nil {
 			return e.Report(errors.New("this program only verifies; gitsign-core signs"))
 		}
-		return sign(ctx, e, cfg, st)
+		return sign(ctx, cfg, st)
 	}
 	return e.verify(ctx, cfg, st, g.files[0])
 }
@@ -284,11 +285,8 @@ func (e *Env) Verifier(ctx context.Context, cfg *Config, identity *provenance.Po
 		root = r
 	} else {
 		r, err := trust.LoadUserPinnedRoot()
-		if errors.Is(err, trust.ErrNotPinned) {
-			return nil, clierr.WithHint(err, pinHint)
-		}
 		if err != nil {
-			return nil, err
+			return nil, pinHint(err)
 		}
 		root = r
 	}
@@ -316,10 +314,16 @@ func (e *Env) Verifier(ctx context.Context, cfg *Config, identity *provenance.Po
 // LoadPinned loads the trust pinned by 'waxseal trust init'.
 func LoadPinned() (*trust.Pinned, error) {
 	p, err := trust.LoadUserPinned()
-	if errors.Is(err, trust.ErrNotPinned) {
-		return nil, clierr.WithHint(err, pinHint)
+	if err != nil {
+		return nil, pinHint(err)
 	}
-	return p, err
+	return p, nil
 }
 
-const pinHint = "run 'waxseal trust init --from URL', or set gitsign.server / gitsign.trustedRoot"
+// pinHint adds to an error that nothing is pinned how to pin or what to set.
+func pinHint(err error) error {
+	if errors.Is(err, trust.ErrNotPinned) {
+		return clierr.WithHint(err, "run 'waxseal trust init --from URL', or set gitsign.server / gitsign.trustedRoot")
+	}
+	return err
+}
