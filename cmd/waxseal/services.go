@@ -76,22 +76,31 @@ func loadServices(ctx context.Context, c *cli.Context) (*services, error) {
 
 func loadPinned() (*trust.Pinned, error) {
 	p, err := trust.LoadUserPinned()
-	if errors.Is(err, trust.ErrNotPinned) {
-		return nil, clierr.WithHint(err, "run 'waxseal trust init --from URL', or pass --trusted-root FILE / --server URL")
+	if err != nil {
+		return nil, pinHint(err)
 	}
-	return p, err
+	return p, nil
 }
 
-// loadRoot finds the trusted root: --trusted-root, else the pinned one.
+// pinHint adds to an error that nothing is pinned how to pin or what to pass.
+func pinHint(err error) error {
+	if errors.Is(err, trust.ErrNotPinned) {
+		return clierr.WithHint(err, "run 'waxseal trust init --from URL', or pass --trusted-root FILE / --server URL")
+	}
+	return err
+}
+
+// loadRoot finds the trusted root: --trusted-root, else the pinned one
+// (only the root: verifying needs no signing config).
 func loadRoot(c *cli.Context) (*trust.Root, error) {
 	if p := c.String("trusted-root"); p != "" {
 		return trust.LoadRoot(p)
 	}
-	p, err := loadPinned()
+	r, err := trust.LoadUserPinnedRoot()
 	if err != nil {
-		return nil, err
+		return nil, pinHint(err)
 	}
-	return p.Root, nil
+	return r, nil
 }
 
 // tokenSource picks where the identity token comes from, in DESIGN order
