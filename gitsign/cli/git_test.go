@@ -438,19 +438,8 @@ func TestRebaseWithAgent(t *testing.T) {
 	r := newRepo(t, stack, "alice@example.com")
 	r.allow("alice@example.com alice@example.com " + issuerPlaceholder)
 
-	sock := startAgent(t)
-	ctx := context.Background()
-	c, err := agent.Dial(ctx, sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if _, err := c.Login(ctx, agent.LoginRequest{Token: stack.Token(t, "alice@example.com"), CAURL: signingConfig(t, stack).CAURL}); err != nil {
-		t.Fatal(err)
-	}
 	// No token in the environment: only the agent can sign.
-	r.unsetenv("SIGSTORE_ID_TOKEN")
-	r.env = append(r.env, agent.SocketEnv+"="+sock)
+	useAgent(t, r, stack, "alice@example.com")
 
 	r.commit("base")
 	const n = 20
@@ -483,6 +472,26 @@ func signingConfig(t *testing.T, stack *servertest.Stack) *trust.SigningConfig {
 		t.Fatal(err)
 	}
 	return sc
+}
+
+// useAgent starts a `waxseal agent` logged in as email to loginStack's CA,
+// and has r's git and gitsign use it instead of SIGSTORE_ID_TOKEN. The
+// returned client stays open for the test.
+func useAgent(t *testing.T, r *repo, loginStack *servertest.Stack, email string) *agent.Client {
+	t.Helper()
+	sock := startAgent(t)
+	ctx := context.Background()
+	c, err := agent.Dial(ctx, sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if _, err := c.Login(ctx, agent.LoginRequest{Token: loginStack.Token(t, email), CAURL: signingConfig(t, loginStack).CAURL}); err != nil {
+		t.Fatal(err)
+	}
+	r.unsetenv("SIGSTORE_ID_TOKEN")
+	r.env = append(r.env, agent.SocketEnv+"="+sock)
+	return c
 }
 
 // startAgent runs an empty `waxseal agent` for the test and returns its

@@ -149,19 +149,8 @@ func TestAgentForAnotherInstance(t *testing.T) {
 	stack, other := servertest.Start(t), servertest.Start(t)
 	r := newRepo(t, stack, "erin@example.com")
 	r.allow("erin@example.com erin@example.com " + issuerPlaceholder)
-	sock := startAgent(t)
-	ctx := context.Background()
-	c, err := agent.Dial(ctx, sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := useAgent(t, r, other, "erin@example.com")
 	otherCA := signingConfig(t, other).CAURL
-	if _, err := c.Login(ctx, agent.LoginRequest{Token: other.Token(t, "erin@example.com"), CAURL: otherCA}); err != nil {
-		t.Fatal(err)
-	}
-	r.unsetenv("SIGSTORE_ID_TOKEN")
-	r.env = append(r.env, agent.SocketEnv+"="+sock)
 	browserLog, opened := useBrowser(t, r, "erin@example.com")
 	r.commit("one", "-S")
 	r.commit("two", "-S")
@@ -175,7 +164,7 @@ func TestAgentForAnotherInstance(t *testing.T) {
 		b, _ := os.ReadFile(browserLog)
 		t.Errorf("browser opened %d times (%q), want one login for both commits", n, b)
 	}
-	_, all, err := c.Sessions(ctx)
+	_, all, err := c.Sessions(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
