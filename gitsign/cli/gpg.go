@@ -17,7 +17,7 @@ import (
 // to sign the data", so the explanation goes to the terminal when there is
 // one, and to stderr (which newer git shows) when not.
 func (e *env) reportSigning(err error) int {
-	out, tty, closeOut := e.userTerminal()
+	out, tty, closeOut := e.UserTerminal()
 	defer closeOut()
 	if !tty {
 		return e.Report(err)

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -145,7 +144,7 @@ func (e *env) signer(ctx context.Context, cfg *gpg.Config) (*signing.Signer, err
 // rest of a rebase) need no login. The instructions of an interactive login
 // go to the terminal: git captures gitsign's stderr while signing.
 func (e *env) login(ctx context.Context, cfg *gpg.Config, ep *endpoints, ca *fulcioclient.Client) (*credential.Credential, error) {
-	out, tty, closeOut := e.userTerminal()
+	out, tty, closeOut := e.UserTerminal()
 	defer closeOut()
 	chain, err := oidc.Chain(oidc.Options{
 		Provider:    cfg.TokenProvider,
@@ -212,13 +211,4 @@ func (e *env) login(ctx context.Context, cfg *gpg.Config, ep *endpoints, ca *ful
 	}
 	return nil, clierr.WithHint(fmt.Errorf("no identity token: %w", errors.Join(errs...)),
 		"set SIGSTORE_ID_TOKEN, or run 'waxseal agent' and 'waxseal login' before signing")
-}
-
-// userTerminal is where interactive instructions go: the controlling
-// terminal when there is one (tty true), else stderr.
-func (e *env) userTerminal() (out io.Writer, tty bool, closeOut func()) {
-	if f, err := os.OpenFile("/dev/tty", os.O_WRONLY, 0); err == nil {
-		return f, true, func() { f.Close() }
-	}
-	return e.Stderr, false, func() {}
 }

@@ -22,9 +22,9 @@ const CoreName = "gitsign-core"
 // --show-signature` shows links nothing for signing, logging in or reading
 // repositories. args[0] is the program name as invoked.
 func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	e := &Env{Stdin: stdin, Stdout: stdout, Stderr: stderr, Getenv: os.Getenv, CalledByGit: true}
 	if len(args) > 1 && IsVerify(args[1:]) {
 		growStack()
-		e := &Env{Stdin: stdin, Stdout: stdout, Stderr: stderr, Getenv: os.Getenv, CalledByGit: true}
 		return Run(ctx, e, args[1:], nil)
 	}
 	core, err := findCore(args[0])
@@ -35,15 +35,15 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 			installHint)
 	}
 	if err != nil {
-		// git before 2.40 hides a signing program's stderr: say it on the
-		// terminal when git is signing, as gitsign-core does.
+		// When git is signing, say it where the user sees it, as
+		// gitsign-core does.
+		out := e.Stderr
 		if len(args) > 1 && IsInvocation(args[1:]) {
-			if tty, terr := os.OpenFile("/dev/tty", os.O_WRONLY, 0); terr == nil {
-				defer tty.Close()
-				stderr = tty
-			}
+			var closeOut func()
+			out, _, closeOut = e.UserTerminal()
+			defer closeOut()
 		}
-		return clierr.Report(stderr, "gitsign", err, "")
+		return clierr.Report(out, "gitsign", err, "")
 	}
 	return delegate(core, args)
 }

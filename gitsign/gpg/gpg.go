@@ -39,6 +39,16 @@ func (e *Env) Report(err error) int {
 	return clierr.Report(e.Stderr, "gitsign", err, "run 'gitsign --help'")
 }
 
+// UserTerminal is where interactive instructions and signing errors go:
+// the controlling terminal when there is one (tty true), else stderr. git
+// before 2.40 drops a signing program's stderr.
+func (e *Env) UserTerminal() (out io.Writer, tty bool, closeOut func()) {
+	if f, err := os.OpenFile("/dev/tty", os.O_WRONLY, 0); err == nil {
+		return f, true, func() { f.Close() }
+	}
+	return e.Stderr, false, func() {}
+}
+
 // SignFunc signs for Run, with the Env Run was given: the payload on its
 // Stdin, the signature to its Stdout.
 type SignFunc func(ctx context.Context, cfg *Config, st gitsign.Status) int
