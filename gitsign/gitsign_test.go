@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/waxseal/waxseal/common/fulcio"
 	"github.com/waxseal/waxseal/common/provenance"
 	"github.com/waxseal/waxseal/common/tlog"
 	"github.com/waxseal/waxseal/common/trust"
@@ -93,7 +94,7 @@ func TestPublicGood(t *testing.T) {
 			}
 			for _, v := range []*Verifier{
 				{Root: root, Signers: signers},
-				{Root: root, Identity: &verify.Policy{Identity: fx.identity, Issuer: fx.issuer}},
+				{Root: root, Identity: matcher(t, verify.Policy{Identity: fx.identity, Issuer: fx.issuer})},
 			} {
 				res, err := v.Verify(o.Payload, o.Signature, o.Email)
 				if err != nil {
@@ -110,7 +111,7 @@ func TestPublicGood(t *testing.T) {
 				t.Errorf("no policy: %v %+v", err, res)
 			}
 			// Wrong identity in an explicit policy: an error.
-			_, err = (&Verifier{Root: root, Identity: &verify.Policy{Identity: "mallory@example.com", Issuer: fx.issuer}}).Verify(o.Payload, o.Signature, o.Email)
+			_, err = (&Verifier{Root: root, Identity: matcher(t, verify.Policy{Identity: "mallory@example.com", Issuer: fx.issuer})}).Verify(o.Payload, o.Signature, o.Email)
 			if !isKind(err, Unverifiable) {
 				t.Errorf("wrong identity: %v", err)
 			}
@@ -279,7 +280,7 @@ func BenchmarkVerifyPublicGood(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	v := &Verifier{Root: root, Identity: &verify.Policy{Identity: fx.identity, Issuer: fx.issuer}}
+	v := &Verifier{Root: root, Identity: matcher(b, verify.Policy{Identity: fx.identity, Issuer: fx.issuer})}
 	for b.Loop() {
 		if _, err := v.Verify(o.Payload, o.Signature, o.Email); err != nil {
 			b.Fatal(err)
@@ -302,13 +303,23 @@ func TestCheckRefusesAnotherBody(t *testing.T) {
 	s := sigs[0]
 	s.Entry.Body = entry(s).Body
 	m := provenance.Material{Certificate: s.Certificate, Entry: s.Entry, RequireInclusionProof: true, Body: entry(s)}
-	if _, _, err := provenance.Check(m, root, anyIdentity); err != nil {
+	if _, _, err := provenance.Identify(m, root); err != nil {
 		t.Fatalf("its own body: %v", err)
 	}
 	m.Body = entry(sigs[1])
-	_, _, err := provenance.Check(m, root, anyIdentity)
+	_, _, err := provenance.Identify(m, root)
 	var pe *provenance.Error
 	if !errors.As(err, &pe) || pe.Check != provenance.CheckEntry {
 		t.Errorf("another signature's body: %v", err)
 	}
+}
+
+// matcher compiles an identity policy for Verifier.Identity.
+func matcher(t testing.TB, p verify.Policy) func(*fulcio.CertIdentity) error {
+	t.Helper()
+	m, err := p.Compile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m.Check
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/waxseal/waxseal/common/fulcio"
 	"github.com/waxseal/waxseal/common/keys"
 	"github.com/waxseal/waxseal/common/provenance"
 	"github.com/waxseal/waxseal/common/tlog"
@@ -22,10 +23,10 @@ import (
 // Verifier checks git signatures offline.
 type Verifier struct {
 	Root *trust.Root // required
-	// Identity, when set, is required of the signer (SAN and OIDC issuer,
-	// exact or regexp); a mismatch is an error. It makes the signature
-	// TrustFully.
-	Identity *provenance.Policy
+	// Identity, when set, is required of the signer: a compiled
+	// provenance.Policy's Check (SAN and OIDC issuer, exact or regexp). A
+	// mismatch is an error; a match makes the signature TrustFully.
+	Identity func(*fulcio.CertIdentity) error
 	// Signers, when set, must allow the signer for the committer's (or
 	// tagger's) email for TrustFully; otherwise the result is
 	// TrustUndefined with the reason in Result.Untrusted.
@@ -68,10 +69,6 @@ type Error struct {
 func (e *Error) Error() string { return e.Err.Error() }
 func (e *Error) Unwrap() error { return e.Err }
 
-// anyIdentity lets common/provenance check everything but the identity, which
-// this package decides itself (allowed signers), never implicitly trusting.
-var anyIdentity = provenance.Policy{IdentityRegexp: ".*", IssuerRegexp: ".*"}
-
 // Verify checks an armored signature over payload. email is the committer's
 // or tagger's, for the allowed-signers check.
 func (v *Verifier) Verify(payload, signature []byte, email string) (*Result, error) {
@@ -113,18 +110,20 @@ func (v *Verifier) Verify(payload, signature []byte, email string) (*Result, err
 	// written from rather than have it parse the JSON back.
 	body := hashedRekordEntry(keys.RekorName(s.Hash), digest, s.Signature, s.Certificate)
 	s.Entry.Body = body.Body
-	policy := anyIdentity
-	if v.Identity != nil {
-		policy = *v.Identity
-	}
-	res, entry, err := provenance.Check(provenance.Material{
+	// Who signed is judged below, by v.Identity or the allowed signers.
+	res, entry, err := provenance.Identify(provenance.Material{
 		Certificate:           s.Certificate,
 		Entry:                 s.Entry,
 		RequireInclusionProof: true,
 		Body:                  body,
-	}, v.Root, policy)
+	}, v.Root)
 	if err != nil {
 		return failProvenance(err)
+	}
+	if v.Identity != nil {
+		if err := v.Identity(res.Identity); err != nil {
+			return failProvenance(err)
+		}
 	}
 	if err := provenance.CheckHashedRekord(entry, s.Hash, digest, s.Signature, s.Certificate.PublicKey, s.Certificate); err != nil {
 		return failProvenance(err)

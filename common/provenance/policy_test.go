@@ -43,9 +43,9 @@ func TestPolicy(t *testing.T) {
 		{"bad regexp", Policy{IdentityRegexp: "(", Issuer: gh}, alice, CheckPolicyArgs, "identity regexp"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c, err := tc.policy.compile()
+			c, err := tc.policy.Compile()
 			if err == nil {
-				err = c.check(tc.id)
+				err = c.Check(tc.id)
 			}
 			if tc.check == "" {
 				if err != nil {

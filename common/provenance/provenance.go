@@ -81,13 +81,17 @@ type Policy struct {
 	Claims map[string]string
 }
 
-type compiledPolicy struct {
+// Matcher is a compiled [Policy].
+type Matcher struct {
 	p                 Policy
 	identityRE, issRE *regexp.Regexp
 }
 
-func (p Policy) compile() (*compiledPolicy, error) {
-	c := &compiledPolicy{p: p}
+// Compile checks the policy (an identity and an issuer, each exact or by
+// regular expression) and compiles its regular expressions, which match
+// the whole string.
+func (p Policy) Compile() (*Matcher, error) {
+	c := &Matcher{p: p}
 	if (p.Identity == "") == (p.IdentityRegexp == "") {
 		return nil, Fail(CheckPolicyArgs, "exactly one of --certificate-identity or --certificate-identity-regexp is required")
 	}
@@ -113,7 +117,9 @@ func (p Policy) compile() (*compiledPolicy, error) {
 // "alice@example.com.evil.test".
 func anchor(re string) string { return "^(?:" + re + ")$" }
 
-func (c *compiledPolicy) check(id *fulcio.CertIdentity) error {
+// Check says whether a certificate identity satisfies the policy; a
+// mismatch is an [Error] of check "identity".
+func (c *Matcher) Check(id *fulcio.CertIdentity) error {
 	switch {
 	case c.identityRE != nil && !c.identityRE.MatchString(id.SAN):
 		return Fail(CheckIdentity, "certificate identity %q does not match %q", id.SAN, c.p.IdentityRegexp)
@@ -161,15 +167,33 @@ type Material struct {
 // returns the parsed log entry; the caller must still check that the entry
 // records its signature (see [CheckHashedRekord]) and verify the signature.
 func Check(m Material, root *trust.Root, policy Policy) (*Result, *tlog.Entry, error) {
-	var pol *compiledPolicy
-	if m.Key == nil {
-		if m.Certificate == nil {
-			return nil, nil, Fail(CheckBundle, "no certificate or key")
-		}
+	var pol *Matcher
+	if m.Key == nil && m.Certificate != nil {
 		var err error
-		if pol, err = policy.compile(); err != nil {
+		if pol, err = policy.Compile(); err != nil {
 			return nil, nil, err
 		}
+	}
+	res, entry, err := Identify(m, root)
+	if err != nil {
+		return nil, nil, err
+	}
+	if pol != nil {
+		if err := pol.Check(res.Identity); err != nil {
+			return nil, nil, err
+		}
+	}
+	return res, entry, nil
+}
+
+// Identify is [Check] without the identity policy, for a caller that
+// decides itself who may sign (gitsign's allowed signers): every other
+// check is made, and Result.Identity is the certificate's identity, not yet
+// judged. It links no regular expressions, which gitsign's start-up would
+// pay for.
+func Identify(m Material, root *trust.Root) (*Result, *tlog.Entry, error) {
+	if m.Key == nil && m.Certificate == nil {
+		return nil, nil, Fail(CheckBundle, "no certificate or key")
 	}
 	tle := m.Entry
 	if tle == nil {
@@ -221,13 +245,10 @@ func Check(m Material, root *trust.Root, policy Policy) (*Result, *tlog.Entry, e
 		}
 	}
 
-	// 6. Identity.
+	// 5. The identity, for the caller's policy.
 	id, err := fulcio.Identity(m.Certificate)
 	if err != nil {
 		return nil, nil, &Error{CheckIdentity, err}
-	}
-	if err := pol.check(id); err != nil {
-		return nil, nil, err
 	}
 	res.Identity = id
 	return res, entry, nil

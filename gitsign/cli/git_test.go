@@ -244,6 +244,18 @@ func TestCommitSignVerify(t *testing.T) {
 	if code != 0 {
 		t.Errorf("identity flags = %d\n%s", code, stderr)
 	}
+	code, _, stderr = r.gitsign("verify", "--certificate-identity-regexp", `.*@example\.com`, "--certificate-oidc-issuer-regexp", "http://127\\.0\\.0\\.1:.*", "HEAD")
+	if code != 0 {
+		t.Errorf("identity regexp flags = %d\n%s", code, stderr)
+	}
+	code, stdout, _ = r.gitsign("verify", "--certificate-identity-regexp", `alice@example`, "--certificate-oidc-issuer", stack.Issuer(), "HEAD")
+	if code != 1 || !strings.Contains(stdout, "does not match") {
+		t.Errorf("identity regexps match the whole identity: = %d\n%s", code, stdout)
+	}
+	code, _, stderr = r.gitsign("verify", "--certificate-identity-regexp", "(", "--certificate-oidc-issuer", stack.Issuer(), "HEAD")
+	if code != 2 || !strings.Contains(stderr, "identity regexp") {
+		t.Errorf("bad identity regexp = %d\n%s", code, stderr)
+	}
 	// Alice signs a commit whose committer claims to be carol: flagged.
 	r.git("config", "user.email", "carol@example.com")
 	r.commit("carol's?", "-S")

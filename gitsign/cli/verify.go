@@ -21,6 +21,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/waxseal/waxseal/common/fulcio"
 	"github.com/waxseal/waxseal/common/provenance"
 	"github.com/waxseal/waxseal/gitsign"
 	"github.com/waxseal/waxseal/gitsign/gpg"
@@ -129,15 +130,20 @@ func (e *env) verify(ctx context.Context, o *verifyOptions) error {
 	if o.trustedRoot != "" {
 		cfg.TrustedRoot = o.trustedRoot
 	}
-	var identity *provenance.Policy
+	var identity func(*fulcio.CertIdentity) error
 	if o.policySet {
-		identity = &provenance.Policy{
+		p := provenance.Policy{
 			Identity: o.identity, IdentityRegexp: o.identityRegexp,
 			Issuer: o.issuer, IssuerRegexp: o.issuerRegexp,
 		}
-		if (identity.Identity == "") == (identity.IdentityRegexp == "") || (identity.Issuer == "") == (identity.IssuerRegexp == "") {
+		if (p.Identity == "") == (p.IdentityRegexp == "") || (p.Issuer == "") == (p.IssuerRegexp == "") {
 			return clierr.Usagef("give exactly one of --certificate-identity[-regexp] and one of --certificate-oidc-issuer[-regexp]")
 		}
+		m, err := p.Compile()
+		if err != nil {
+			return clierr.Usagef("%v", err)
+		}
+		identity = m.Check
 	}
 	if identity == nil && o.allowedSigners == "" && cfg.AllowedSigners == "" {
 		return clierr.WithHint(clierr.Usagef("no identity policy: who may sign?"),

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -211,55 +210,122 @@ func (r *configReader) condition(cond, from string) (bool, error) {
 	if strings.HasSuffix(pattern, "/") {
 		pattern += "**"
 	}
-	re, err := wildmatchRegexp(pattern, fold)
+	m, err := compileWildmatch(pattern, fold)
 	if err != nil {
 		return false, err
 	}
 	// git matches the .git directory both as found and with symlinks
 	// resolved.
-	if re.MatchString(r.gitDir) {
+	if m.match(r.gitDir) {
 		return true, nil
 	}
-	if real, err := filepath.EvalSymlinks(r.gitDir); err == nil && re.MatchString(real) {
+	if real, err := filepath.EvalSymlinks(r.gitDir); err == nil && m.match(real) {
 		return true, nil
 	}
 	return false, nil
 }
 
-// wildmatchRegexp translates git's wildmatch with WM_PATHNAME ("**/", "/**",
-// "*", "?") to a regexp; a bracket expression is left to git.
-func wildmatchRegexp(pattern string, fold bool) (*regexp.Regexp, error) {
-	var b strings.Builder
-	if fold {
-		b.WriteString("(?i)")
-	}
-	b.WriteString("^")
+// wildmatch is git's wildmatch with WM_PATHNAME, as includeIf's gitdir
+// uses it: "**/" (any leading directories), "/**" (anything below), "**"
+// at the end, "*" and "?" (within one path component), and literal bytes,
+// compared ASCII case-insensitively under gitdir/i as git compares them. A
+// bracket expression or escape is left to git. It needs no regexp package,
+// whose start-up every gitsign process would pay.
+type wildmatch struct {
+	toks []wmToken
+	fold bool
+}
+
+type wmToken struct {
+	kind byte // 'l' literal c, '?', '*', 'd' for "**/", 's' for "/**", 'a' for a final "**"
+	c    byte
+}
+
+func compileWildmatch(pattern string, fold bool) (*wildmatch, error) {
+	m := &wildmatch{fold: fold}
 	for i := 0; i < len(pattern); {
 		switch {
 		case strings.HasPrefix(pattern[i:], "**/"):
-			b.WriteString("(?:.*/)?")
+			m.toks = append(m.toks, wmToken{kind: 'd'})
 			i += 3
 		case pattern[i:] == "**":
-			b.WriteString(".*")
+			m.toks = append(m.toks, wmToken{kind: 'a'})
 			i += 2
 		case strings.HasPrefix(pattern[i:], "/**") && (i+3 == len(pattern) || pattern[i+3] == '/'):
-			b.WriteString("(?:/.*)?")
+			m.toks = append(m.toks, wmToken{kind: 's'})
 			i += 3
-		case pattern[i] == '*':
-			b.WriteString("[^/]*")
-			i++
-		case pattern[i] == '?':
-			b.WriteString("[^/]")
+		case pattern[i] == '*' || pattern[i] == '?':
+			m.toks = append(m.toks, wmToken{kind: pattern[i]})
 			i++
 		case pattern[i] == '[' || pattern[i] == '\\':
 			return nil, errUnsupported
 		default:
-			b.WriteString(regexp.QuoteMeta(pattern[i : i+1]))
+			m.toks = append(m.toks, wmToken{kind: 'l', c: pattern[i]})
 			i++
 		}
 	}
-	b.WriteString("$")
-	return regexp.Compile(b.String())
+	return m, nil
+}
+
+func (m *wildmatch) match(s string) bool { return m.matchAt(m.toks, s) }
+
+func (m *wildmatch) matchAt(toks []wmToken, s string) bool {
+	for len(toks) > 0 {
+		t := toks[0]
+		switch t.kind {
+		case 'l':
+			if s == "" || !(s[0] == t.c || m.fold && lowerASCII(s[0]) == lowerASCII(t.c)) {
+				return false
+			}
+		case '?':
+			if s == "" || s[0] == '/' {
+				return false
+			}
+		case '*': // within one component
+			for i := 0; ; i++ {
+				if m.matchAt(toks[1:], s[i:]) {
+					return true
+				}
+				if i == len(s) || s[i] == '/' {
+					return false
+				}
+			}
+		case 'd': // nothing, or whole components each ending in "/"
+			if m.matchAt(toks[1:], s) {
+				return true
+			}
+			for i := 0; i < len(s); i++ {
+				if s[i] == '/' && m.matchAt(toks[1:], s[i+1:]) {
+					return true
+				}
+			}
+			return false
+		case 's': // nothing, or "/" and anything
+			if m.matchAt(toks[1:], s) {
+				return true
+			}
+			if s == "" || s[0] != '/' {
+				return false
+			}
+			for i := 1; i <= len(s); i++ {
+				if m.matchAt(toks[1:], s[i:]) {
+					return true
+				}
+			}
+			return false
+		case 'a': // only ever last
+			return true
+		}
+		toks, s = toks[1:], s[1:]
+	}
+	return s == ""
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
 
 // envParameters applies GIT_CONFIG_COUNT/GIT_CONFIG_KEY_n/GIT_CONFIG_VALUE_n

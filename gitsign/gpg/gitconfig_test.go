@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -179,5 +180,72 @@ func TestParseGitConfigValues(t *testing.T) {
 	}
 	if _, err := parseGitConfig([]byte("x = y\n")); err == nil {
 		t.Error("key outside a section: no error")
+	}
+}
+
+// wildmatchRegexp is wildmatch written as a regular expression, which is
+// how gitsign matched includeIf gitdir patterns before; the matcher must
+// agree with it everywhere.
+func wildmatchRegexp(pattern string, fold bool) *regexp.Regexp {
+	var b strings.Builder
+	if fold {
+		b.WriteString("(?i)")
+	}
+	b.WriteString("^")
+	for i := 0; i < len(pattern); {
+		switch {
+		case strings.HasPrefix(pattern[i:], "**/"):
+			b.WriteString("(?:.*/)?")
+			i += 3
+		case pattern[i:] == "**":
+			b.WriteString(".*")
+			i += 2
+		case strings.HasPrefix(pattern[i:], "/**") && (i+3 == len(pattern) || pattern[i+3] == '/'):
+			b.WriteString("(?:/.*)?")
+			i += 3
+		case pattern[i] == '*':
+			b.WriteString("[^/]*")
+			i++
+		case pattern[i] == '?':
+			b.WriteString("[^/]")
+			i++
+		default:
+			b.WriteString(regexp.QuoteMeta(pattern[i : i+1]))
+			i++
+		}
+	}
+	b.WriteString("$")
+	return regexp.MustCompile(b.String())
+}
+
+func TestWildmatch(t *testing.T) {
+	patterns := []string{
+		"/home/a/work/**", "**/repo/.git", "**/work/**", "/home/a/*/.git", "/home/a/re?o/.git",
+		"/home/a/**/.git", "/home/**", "**", "*", "/home/A/Work/**", "**/*.git", "/h*/a/**/r*/.git",
+		"/home/a/work/repo/.git", "/home/a/work/", "**/", "/home/a/work/**/",
+	}
+	paths := []string{
+		"/home/a/work/repo/.git", "/home/a/work/.git", "/home/a/repo/.git", "/home/a/rexo/.git",
+		"/home/a/re/o/.git", "/home/b/work/repo/.git", "/home/A/WORK/repo/.git", "/home/a/work",
+		"/home/a/workshop/repo/.git", "/home", "/", "", "/home/a/work/repo/sub/x.git",
+	}
+	for _, p := range patterns {
+		for _, fold := range []bool{false, true} {
+			m, err := compileWildmatch(p, fold)
+			if err != nil {
+				t.Fatalf("%q: %v", p, err)
+			}
+			re := wildmatchRegexp(p, fold)
+			for _, s := range paths {
+				if got, want := m.match(s), re.MatchString(s); got != want {
+					t.Errorf("wildmatch(%q, fold %v) on %q = %v, want %v", p, fold, s, got, want)
+				}
+			}
+		}
+	}
+	for _, p := range []string{"/home/[ab]/**", `/home/a\*/**`} {
+		if _, err := compileWildmatch(p, false); err == nil {
+			t.Errorf("%q: no error; git must decide", p)
+		}
 	}
 }

@@ -18,7 +18,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/waxseal/waxseal/common/provenance"
+	"github.com/waxseal/waxseal/common/fulcio"
 	"github.com/waxseal/waxseal/common/trust"
 	"github.com/waxseal/waxseal/gitsign"
 	"github.com/waxseal/waxseal/internal/clierr"
@@ -282,9 +282,9 @@ func Describe(w io.Writer, r *gitsign.Result) {
 
 // Verifier builds a verifier: the trusted root from gitsign.trustedRoot or
 // the pinned one; the allowed signers from signersFile, else (unless an
-// explicit identity policy replaces it) gitsign.allowedSigners, relative to
-// the work tree's top level.
-func (e *Env) Verifier(ctx context.Context, cfg *Config, identity *provenance.Policy, signersFile string) (*gitsign.Verifier, error) {
+// explicit identity policy, a compiled provenance.Policy's Check, replaces
+// it) gitsign.allowedSigners, relative to the work tree's top level.
+func (e *Env) Verifier(ctx context.Context, cfg *Config, identity func(*fulcio.CertIdentity) error, signersFile string) (*gitsign.Verifier, error) {
 	home, _ := os.UserHomeDir()
 	var root *trust.Root
 	if cfg.TrustedRoot != "" {
