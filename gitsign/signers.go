@@ -2,11 +2,13 @@ package gitsign
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
-	"os"
 	"path"
 	"strings"
+
+	"github.com/waxseal/waxseal/internal/readfile"
 )
 
 // AllowedSigners binds committer emails to certificate identities, the way
@@ -56,12 +58,11 @@ func ParseAllowedSigners(r io.Reader, source string) (*AllowedSigners, error) {
 
 // LoadAllowedSigners reads an allowed-signers file.
 func LoadAllowedSigners(file string) (*AllowedSigners, error) {
-	f, err := os.Open(file)
+	data, err := readfile.Read(file)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	return ParseAllowedSigners(f, file)
+	return ParseAllowedSigners(bytes.NewReader(data), file)
 }
 
 // Check decides whether identity (a certificate SAN) from issuer may sign as

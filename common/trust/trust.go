@@ -31,8 +31,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
 	"time"
+
+	"github.com/waxseal/waxseal/internal/readfile"
 )
 
 // Media types this package writes.
@@ -129,7 +130,7 @@ func ParseRoot(data []byte) (*Root, error) {
 
 // LoadRoot reads and parses a trusted root file.
 func LoadRoot(path string) (*Root, error) {
-	data, err := os.ReadFile(path)
+	data, err := readfile.Read(path)
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/waxseal/waxseal/internal/readfile"
 )
 
 // readGitConfig reads the gitsign.* and user.* settings the way `git config
@@ -118,7 +120,7 @@ func (r *configReader) file(path string, depth int) error {
 	if depth > 10 {
 		return errUnsupported // git's include depth limit is an error too
 	}
-	data, err := os.ReadFile(path)
+	data, err := readfile.Read(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
 			return nil
@@ -446,7 +448,7 @@ func findGitDir(dir string, getenv func(string) string) (gitDir, commonDir strin
 					gitDir = dotgit
 					break
 				}
-				data, err := os.ReadFile(dotgit)
+				data, err := readfile.Read(dotgit)
 				if err != nil {
 					return "", "", errUnsupported
 				}
@@ -479,7 +481,7 @@ func findGitDir(dir string, getenv func(string) string) (gitDir, commonDir strin
 		}
 		return gitDir, filepath.Clean(c), nil
 	}
-	if data, err := os.ReadFile(filepath.Join(gitDir, "commondir")); err == nil {
+	if data, err := readfile.Read(filepath.Join(gitDir, "commondir")); err == nil {
 		c := strings.TrimRight(string(data), "\r\n")
 		if !filepath.IsAbs(c) {
 			c = filepath.Join(gitDir, c)

@@ -22,6 +22,7 @@ import (
 	"github.com/waxseal/waxseal/common/trust"
 	"github.com/waxseal/waxseal/gitsign"
 	"github.com/waxseal/waxseal/internal/clierr"
+	"github.com/waxseal/waxseal/internal/readfile"
 )
 
 // Env is what a command may touch, so that every path runs in-process in
@@ -223,7 +224,7 @@ func Run(ctx context.Context, e *Env, args []string, sign SignFunc) int {
 
 func (e *Env) verify(ctx context.Context, cfg *Config, st gitsign.Status, sigFile string) int {
 	st.NewSig()
-	sig, err := os.ReadFile(sigFile)
+	sig, err := readfile.Read(sigFile)
 	if err != nil {
 		st.Err(nil, time.Now())
 		return e.Report(fmt.Errorf("reading the signature: %w", err))
