@@ -79,6 +79,7 @@ func newRepo(t testing.TB, stack *servertest.Stack, email string, initArgs ...st
 		"GIT_CONFIG_GLOBAL="+filepath.Join(home, ".gitconfig"),
 		"GIT_CONFIG_NOSYSTEM=1",
 		"GIT_TERMINAL_PROMPT=0",
+		agent.SocketEnv+"="+filepath.Join(home, "no-agent", "agent.sock"), // never the machine's own agent
 		"PATH="+binDir+string(os.PathListSeparator)+os.Getenv("PATH"),
 		"SIGSTORE_ID_TOKEN="+stack.Token(t, email),
 	)
