@@ -7,6 +7,7 @@
 package gpg
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509"
 	"errors"
@@ -219,7 +220,16 @@ func Run(ctx context.Context, e *Env, args []string, sign SignFunc) int {
 		}
 		return sign(ctx, cfg, st)
 	}
-	return e.verify(ctx, cfg, st, g.files[0])
+	// The status lines and the explanation go out in one write each, at
+	// the end: git wakes up for every write on its pipes.
+	var status, stderr bytes.Buffer
+	out := e.Stderr
+	e.Stderr = &stderr
+	code := e.verify(ctx, cfg, gitsign.Status{W: &status}, g.files[0])
+	e.Stderr = out
+	w.Write(status.Bytes())
+	out.Write(stderr.Bytes())
+	return code
 }
 
 func (e *Env) verify(ctx context.Context, cfg *Config, st gitsign.Status, sigFile string) int {
