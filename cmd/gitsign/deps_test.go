@@ -1,7 +1,9 @@
 package main
 
 import (
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -51,5 +53,45 @@ func TestImportGraphStaysLight(t *testing.T) {
 				break
 			}
 		}
+	}
+}
+
+// TestVerifyingReachesNoRegexp: no regular expression is compiled or
+// matched on the way to a verdict. provenance imports regexp for the
+// identity policies gitsign-core and waxseal take on the command line, and
+// the linker keeps the package's initialization, but none of its code may
+// be reachable from gitsign: compiling a pattern builds unicode's tables,
+// and matching allocated 37 KB per verification when gitsign matched every
+// signer against ".*".
+func TestVerifyingReachesNoRegexp(t *testing.T) {
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("this test builds gitsign with the go command: %v", err)
+	}
+	bin := filepath.Join(t.TempDir(), "gitsign")
+	build := exec.Command(goBin, "build", "-o", bin, "github.com/waxseal/waxseal/cmd/gitsign")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	out, err := exec.Command(goBin, "tool", "nm", bin).CombinedOutput()
+	if err != nil {
+		t.Fatalf("go tool nm: %v\n%s", err, out)
+	}
+	funcs := 0
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		if len(f) != 3 || f[1] != "T" {
+			continue
+		}
+		funcs++
+		name := f[2]
+		if (strings.HasPrefix(name, "regexp.") || strings.HasPrefix(name, "regexp/syntax.")) &&
+			!strings.HasSuffix(name, ".init") && !strings.Contains(name, ".init.") {
+			t.Errorf("gitsign reaches %s", name)
+		}
+	}
+	if funcs < 1000 {
+		t.Fatalf("go tool nm listed %d functions; expected gitsign's symbol table:\n%.2000s", funcs, out)
 	}
 }
