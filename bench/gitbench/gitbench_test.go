@@ -9,7 +9,9 @@
 //   - `git log --show-signature` over N signed commits against plain
 //     `git log`: extra time per commit (target <= 3 ms); and against the
 //     same log with an empty Go program as gpg.x509.program, which is what
-//     git's fork and exec of any Go program per signature costs. Each log
+//     git's fork and exec of any Go program per signature costs, and with
+//     one that only links crypto/x509, what any Go verifier built on the
+//     standard library's X.509 pays before it verifies anything. Each log
 //     runs GITBENCH_ROUNDS times (default 5), interleaved; figures are
 //     medians, with their range.
 //   - `gitsign verify <base>..HEAD` over the N commits in one process:
@@ -220,7 +222,11 @@ func TestGitBench(t *testing.T) {
 	rounds := envInt("GITBENCH_ROUNDS", 5)
 	emptyBin := filepath.Join(home, "bin", "empty")
 	n := strconv.Itoa(nLog)
-	logProgs := append([]program{{" (empty Go program)", emptyBin}}, progs...)
+	// The second floor is a program that links crypto/x509 and does
+	// nothing: the start-up any Go verifier built on the standard
+	// library's X.509 pays, before it verifies anything.
+	floors := []program{{" (empty Go program)", emptyBin}, {" (Go program linking crypto/x509)", filepath.Join(home, "bin", "x509")}}
+	logProgs := append(slices.Clone(floors), progs...)
 	perCommit := make([][]time.Duration, len(logProgs))
 	sigs := make([][]time.Duration, len(logProgs))
 	var plains []time.Duration
@@ -233,20 +239,23 @@ func TestGitBench(t *testing.T) {
 			plains = append(plains, dPlain)
 		}
 	}
-	noopPer := p50(perCommit[0])
+	noopPer, x509Per := p50(perCommit[0]), p50(perCommit[1])
 	t.Logf("git log --show-signature with an empty Go program as gpg.x509.program: %v per commit, median of %d (range %v to %v): git's fork+exec per signature plus Go start-up",
 		noopPer.Round(time.Microsecond), rounds, slices.Min(perCommit[0]).Round(time.Microsecond), slices.Max(perCommit[0]).Round(time.Microsecond))
-	for j, p := range logProgs[1:] {
+	t.Logf("git log --show-signature with a Go program that only links crypto/x509: %v per commit, median of %d (range %v to %v)",
+		x509Per.Round(time.Microsecond), rounds, slices.Min(perCommit[1]).Round(time.Microsecond), slices.Max(perCommit[1]).Round(time.Microsecond))
+	for i, p := range progs {
+		k := len(floors) + i // p's index in logProgs
 		out, _ := b.run(nil, "git", "-c", "gpg.x509.program="+p.bin, "log", "--format=%G?", "-n", n)
 		if g := strings.Count(out, "G"); g != nLog {
 			t.Errorf("%d of %d commits show G", g, nLog)
 		}
-		pc := perCommit[j+1]
+		pc := perCommit[k]
 		per := p50(pc)
-		t.Logf("git log --show-signature%s over %d commits: %v vs plain git log %v (medians of %d): %v per commit (range %v to %v), %v above the empty-program log (%.2fx it) [target <= 3ms; floor: exec of an empty Go program %v]",
-			p.label, nLog, p50(sigs[j+1]).Round(time.Millisecond), p50(plains).Round(time.Millisecond), rounds, per.Round(time.Microsecond),
+		t.Logf("git log --show-signature%s over %d commits: %v vs plain git log %v (medians of %d): %v per commit (range %v to %v), %v above the empty-program log (%.2fx it), %v above the crypto/x509 one [target <= 3ms; floor: exec of an empty Go program %v]",
+			p.label, nLog, p50(sigs[k]).Round(time.Millisecond), p50(plains).Round(time.Millisecond), rounds, per.Round(time.Microsecond),
 			slices.Min(pc).Round(time.Microsecond), slices.Max(pc).Round(time.Microsecond),
-			(per - noopPer).Round(time.Microsecond), float64(per)/float64(noopPer), floor.Round(time.Microsecond))
+			(per - noopPer).Round(time.Microsecond), float64(per)/float64(noopPer), (per - x509Per).Round(time.Microsecond), floor.Round(time.Microsecond))
 	}
 
 	for _, p := range progs {
@@ -298,17 +307,8 @@ func fileExists(p string) bool {
 // program's p50.
 func execFloor(t *testing.T, b *bench, home string, progs []program) time.Duration {
 	n := envInt("GITBENCH_EXEC", 200)
-	src := filepath.Join(home, "empty")
-	os.MkdirAll(src, 0o755)
-	os.WriteFile(filepath.Join(src, "go.mod"), []byte("module empty\n"), 0o644)
-	os.WriteFile(filepath.Join(src, "main.go"), []byte("package main\n\nfunc main() {}\n"), 0o644)
-	empty := filepath.Join(home, "bin", "empty")
-	build := exec.Command("go", append(append([]string{"build", "-o", empty}, releaseFlags...), ".")...)
-	build.Dir = src
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building an empty Go program: %v\n%s", err, out)
-	}
+	empty := buildFloor(t, home, "empty", "")
+	x509Bin := buildFloor(t, home, "x509", `import _ "crypto/x509"`)
 	raw, _ := b.run(nil, "git", "cat-file", "commit", "HEAD")
 	o, err := gitsign.ParseObject("commit", []byte(raw), "sha1")
 	if err != nil || o.Signature == nil {
@@ -317,17 +317,19 @@ func execFloor(t *testing.T, b *bench, home string, progs []program) time.Durati
 	sig := filepath.Join(home, "head.sig")
 	os.WriteFile(sig, o.Signature, 0o644)
 
-	for _, p := range append([]string{empty}, binaries(progs)...) {
+	for _, p := range append([]string{empty, x509Bin}, binaries(progs)...) {
 		if err := evict(p); err != nil {
 			t.Fatal(err)
 		}
 	}
-	var dEmpty []time.Duration
+	var dEmpty, dX509 []time.Duration
 	dVersion := make([][]time.Duration, len(progs))
 	dVerify := make([][]time.Duration, len(progs))
 	for range n {
 		_, d := b.run(nil, empty)
 		dEmpty = append(dEmpty, d)
+		_, d = b.run(nil, x509Bin)
+		dX509 = append(dX509, d)
 		for j, p := range progs {
 			_, d = b.run(nil, p.bin, "version")
 			dVersion[j] = append(dVersion[j], d)
@@ -338,12 +340,31 @@ func execFloor(t *testing.T, b *bench, home string, progs []program) time.Durati
 			dVerify[j] = append(dVerify[j], d)
 		}
 	}
-	t.Logf("process start-up, p50 of %d: empty Go program %v (the floor)", n, p50(dEmpty).Round(time.Microsecond))
+	t.Logf("process start-up, p50 of %d: empty Go program %v (the floor); one that only links crypto/x509 %v",
+		n, p50(dEmpty).Round(time.Microsecond), p50(dX509).Round(time.Microsecond))
 	for j, p := range progs {
 		t.Logf("process start-up%s, p50 of %d: gitsign version %v, gitsign --verify (one commit, as git runs it) %v",
 			p.label, n, p50(dVersion[j]).Round(time.Microsecond), p50(dVerify[j]).Round(time.Microsecond))
 	}
 	return p50(dEmpty)
+}
+
+// buildFloor builds a Go program that does nothing but import what imports
+// says, with the release flags, into home/bin/name.
+func buildFloor(t *testing.T, home, name, imports string) string {
+	t.Helper()
+	src := filepath.Join(home, name)
+	os.MkdirAll(src, 0o755)
+	os.WriteFile(filepath.Join(src, "go.mod"), []byte("module "+name+"\n"), 0o644)
+	os.WriteFile(filepath.Join(src, "main.go"), []byte("package main\n\n"+imports+"\n\nfunc main() {}\n"), 0o644)
+	bin := filepath.Join(home, "bin", name)
+	build := exec.Command("go", append(append([]string{"build", "-o", bin}, releaseFlags...), ".")...)
+	build.Dir = src
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building the %s Go program: %v\n%s", name, err, out)
+	}
+	return bin
 }
 
 // makeSignedCommits writes n signed commits on top of HEAD, signed in this
