@@ -40,6 +40,9 @@ import (
 	"sort"
 	"time"
 
+	"golang.org/x/crypto/cryptobyte"
+	casn1 "golang.org/x/crypto/cryptobyte/asn1"
+
 	"github.com/waxseal/waxseal/common/tlog"
 )
 
@@ -148,90 +151,193 @@ func ParsePEM(data []byte) (*Signature, error) {
 	return Parse(blk.Bytes)
 }
 
-// Parse parses a DER signature.
+// Parse parses a DER signature. It reads the DER with cryptobyte rather
+// than encoding/asn1's reflection, which cost a cold gitsign process more
+// than the rest of parsing; TestParseAgreesWithReference and
+// FuzzParseAgreesWithReference hold it to the reflection-based parser it
+// replaced.
 func Parse(der []byte) (*Signature, error) {
 	if len(der) > MaxSize {
 		return nil, errors.New("signature too large")
 	}
-	var ci contentInfo
-	if err := unmarshalAll(der, &ci); err != nil {
-		return nil, fmt.Errorf("CMS content info: %w", err)
+	in := cryptobyte.String(der)
+	var ci, content cryptobyte.String
+	var contentType asn1.ObjectIdentifier
+	if !in.ReadASN1(&ci, casn1.SEQUENCE) || !in.Empty() ||
+		!ci.ReadASN1ObjectIdentifier(&contentType) ||
+		!ci.ReadASN1(&content, casn1.Tag(0).Constructed().ContextSpecific()) || !ci.Empty() {
+		return nil, errors.New("CMS content info: malformed")
 	}
-	if !ci.ContentType.Equal(OIDSignedData) {
-		return nil, fmt.Errorf("CMS content type is %v, want signedData", ci.ContentType)
+	if !contentType.Equal(OIDSignedData) {
+		return nil, fmt.Errorf("CMS content type is %v, want signedData", contentType)
 	}
-	var sd signedData
-	if err := unmarshalAll(ci.Content.Bytes, &sd); err != nil {
+	sd, err := parseSignedData(content)
+	if err != nil {
 		return nil, fmt.Errorf("CMS signed data: %w", err)
 	}
-	if !sd.EncapContentInfo.EContentType.Equal(OIDData) {
-		return nil, fmt.Errorf("CMS encapsulated content type is %v, want id-data", sd.EncapContentInfo.EContentType)
+	if !sd.eContentType.Equal(OIDData) {
+		return nil, fmt.Errorf("CMS encapsulated content type is %v, want id-data", sd.eContentType)
 	}
-	if len(sd.EncapContentInfo.EContent.FullBytes) != 0 {
+	if sd.eContent {
 		return nil, errors.New("CMS signature is not detached")
 	}
-	if len(sd.SignerInfos) != 1 {
-		return nil, fmt.Errorf("CMS signature has %d signers, want 1", len(sd.SignerInfos))
+	if len(sd.signerInfos) != 1 {
+		return nil, fmt.Errorf("CMS signature has %d signers, want 1", len(sd.signerInfos))
 	}
-	si := sd.SignerInfos[0]
-	certs, err := parseCertificates(sd.Certificates)
+	si := sd.signerInfos[0]
+	certs, err := parseCertificates(sd.certificates, sd.hasCertificates)
 	if err != nil {
 		return nil, err
 	}
-	leaf, err := findSigner(si.SID, certs)
+	leaf, err := findSigner(si.sid, si.sidTag, certs)
 	if err != nil {
 		return nil, err
 	}
-	s := &Signature{Certificate: leaf, Signature: si.Signature}
-	if s.Hash, err = hashFor(si.DigestAlgorithm.Algorithm); err != nil {
+	s := &Signature{Certificate: leaf, Signature: si.signature}
+	if s.Hash, err = hashFor(si.digestAlgorithm); err != nil {
 		return nil, err
 	}
-	if err := checkSignatureAlgorithm(si.SignatureAlgorithm.Algorithm, s.Hash, leaf); err != nil {
+	if err := checkSignatureAlgorithm(si.signatureAlgorithm, s.Hash, leaf); err != nil {
 		return nil, err
 	}
-	if len(si.SignedAttrs.FullBytes) == 0 {
+	if !si.hasSignedAttrs {
 		return nil, errors.New("CMS signer has no signed attributes")
 	}
 	// The signature covers the attributes with their SET OF tag, not the
 	// [0] IMPLICIT tag they carry inside SignerInfo (RFC 5652 §5.4).
-	s.SignedAttrs = append([]byte{0x31}, si.SignedAttrs.FullBytes[1:]...)
-	if err := s.parseSignedAttrs(si.SignedAttrs.Bytes); err != nil {
+	s.SignedAttrs = append([]byte{0x31}, si.signedAttrsDER[1:]...)
+	if err := s.parseSignedAttrs(si.signedAttrs); err != nil {
 		return nil, err
 	}
-	if len(si.UnsignedAttrs.FullBytes) != 0 {
-		if err := s.parseUnsignedAttrs(si.UnsignedAttrs.Bytes); err != nil {
+	if si.hasUnsignedAttrs {
+		if err := s.parseUnsignedAttrs(si.unsignedAttrs); err != nil {
 			return nil, err
 		}
 	}
 	return s, nil
 }
 
-func unmarshalAll(der []byte, v any) error {
-	rest, err := asn1.Unmarshal(der, v)
-	if err != nil {
-		return err
-	}
-	if len(rest) != 0 {
-		return errors.New("trailing data")
-	}
-	return nil
+// parsedSignedData is a SignedData, its parts still DER where Parse reads
+// them itself.
+type parsedSignedData struct {
+	eContentType    asn1.ObjectIdentifier
+	eContent        bool // present: not detached
+	certificates    cryptobyte.String
+	hasCertificates bool
+	signerInfos     []parsedSignerInfo
 }
 
-func parseCertificates(raw asn1.RawValue) ([]*x509.Certificate, error) {
-	if len(raw.FullBytes) == 0 {
+type parsedSignerInfo struct {
+	sid                                 cryptobyte.String // with its tag
+	sidTag                              casn1.Tag
+	digestAlgorithm, signatureAlgorithm asn1.ObjectIdentifier
+	signedAttrs, unsignedAttrs          cryptobyte.String // SET OF contents
+	signedAttrsDER                      []byte            // with the [0] tag
+	hasSignedAttrs, hasUnsignedAttrs    bool
+	signature                           []byte
+}
+
+var (
+	tagCtx0 = casn1.Tag(0).Constructed().ContextSpecific()
+	tagCtx1 = casn1.Tag(1).Constructed().ContextSpecific()
+)
+
+func parseSignedData(content cryptobyte.String) (*parsedSignedData, error) {
+	var sd, digestAlgs, encap, signerInfos cryptobyte.String
+	var version int64
+	if !content.ReadASN1(&sd, casn1.SEQUENCE) || !content.Empty() ||
+		!sd.ReadASN1Integer(&version) ||
+		!sd.ReadASN1(&digestAlgs, casn1.SET) ||
+		!sd.ReadASN1(&encap, casn1.SEQUENCE) {
+		return nil, errors.New("malformed")
+	}
+	for !digestAlgs.Empty() {
+		if _, err := readAlgorithm(&digestAlgs); err != nil {
+			return nil, err
+		}
+	}
+	p := &parsedSignedData{}
+	var eContent cryptobyte.String
+	if !encap.ReadASN1ObjectIdentifier(&p.eContentType) ||
+		!encap.ReadOptionalASN1(&eContent, &p.eContent, tagCtx0) || !encap.Empty() {
+		return nil, errors.New("malformed encapsulated content info")
+	}
+	if !sd.ReadOptionalASN1(&p.certificates, &p.hasCertificates, tagCtx0) ||
+		!sd.SkipOptionalASN1(tagCtx1) || // CRLs
+		!sd.ReadASN1(&signerInfos, casn1.SET) || !sd.Empty() {
+		return nil, errors.New("malformed")
+	}
+	for !signerInfos.Empty() {
+		si, err := parseSignerInfo(&signerInfos)
+		if err != nil {
+			return nil, err
+		}
+		p.signerInfos = append(p.signerInfos, si)
+	}
+	return p, nil
+}
+
+func parseSignerInfo(in *cryptobyte.String) (parsedSignerInfo, error) {
+	var si parsedSignerInfo
+	var der cryptobyte.String
+	var version int64
+	if !in.ReadASN1(&der, casn1.SEQUENCE) || !der.ReadASN1Integer(&version) ||
+		!der.ReadAnyASN1Element(&si.sid, &si.sidTag) {
+		return si, errors.New("malformed signer info")
+	}
+	var err error
+	if si.digestAlgorithm, err = readAlgorithm(&der); err != nil {
+		return si, err
+	}
+	if der.PeekASN1Tag(tagCtx0) {
+		var signedAttrsDER cryptobyte.String
+		if !der.ReadASN1Element(&signedAttrsDER, tagCtx0) {
+			return si, errors.New("malformed signed attributes")
+		}
+		si.hasSignedAttrs, si.signedAttrsDER = true, signedAttrsDER
+		if !signedAttrsDER.ReadASN1(&si.signedAttrs, tagCtx0) {
+			return si, errors.New("malformed signed attributes")
+		}
+	}
+	if si.signatureAlgorithm, err = readAlgorithm(&der); err != nil {
+		return si, err
+	}
+	var sig cryptobyte.String
+	if !der.ReadASN1(&sig, casn1.OCTET_STRING) ||
+		!der.ReadOptionalASN1(&si.unsignedAttrs, &si.hasUnsignedAttrs, tagCtx1) || !der.Empty() {
+		return si, errors.New("malformed signer info")
+	}
+	si.signature = sig
+	return si, nil
+}
+
+// readAlgorithm reads an AlgorithmIdentifier and returns its algorithm.
+func readAlgorithm(in *cryptobyte.String) (asn1.ObjectIdentifier, error) {
+	var alg cryptobyte.String
+	var oid asn1.ObjectIdentifier
+	if !in.ReadASN1(&alg, casn1.SEQUENCE) || !alg.ReadASN1ObjectIdentifier(&oid) {
+		return nil, errors.New("malformed algorithm identifier")
+	}
+	var params cryptobyte.String
+	var tag casn1.Tag
+	if !alg.Empty() && (!alg.ReadAnyASN1Element(&params, &tag) || !alg.Empty()) {
+		return nil, errors.New("malformed algorithm identifier")
+	}
+	return oid, nil
+}
+
+func parseCertificates(raw cryptobyte.String, present bool) ([]*x509.Certificate, error) {
+	if !present {
 		return nil, errors.New("CMS signature carries no certificate")
 	}
-	if !raw.IsCompound {
-		return nil, errors.New("CMS certificates: not a set")
-	}
 	var certs []*x509.Certificate
-	for rest := raw.Bytes; len(rest) > 0; {
-		var c asn1.RawValue
-		var err error
-		if rest, err = asn1.Unmarshal(rest, &c); err != nil {
-			return nil, fmt.Errorf("CMS certificates: %w", err)
+	for !raw.Empty() {
+		var der cryptobyte.String
+		var tag casn1.Tag
+		if !raw.ReadAnyASN1Element(&der, &tag) {
+			return nil, errors.New("CMS certificates: malformed")
 		}
-		cert, err := x509.ParseCertificate(c.FullBytes)
+		cert, err := x509.ParseCertificate(der)
 		if err != nil {
 			return nil, fmt.Errorf("CMS certificate: %w", err)
 		}
@@ -240,16 +346,18 @@ func parseCertificates(raw asn1.RawValue) ([]*x509.Certificate, error) {
 	return certs, nil
 }
 
-func findSigner(sid asn1.RawValue, certs []*x509.Certificate) (*x509.Certificate, error) {
-	if sid.Class != asn1.ClassUniversal || sid.Tag != asn1.TagSequence {
+func findSigner(sid cryptobyte.String, tag casn1.Tag, certs []*x509.Certificate) (*x509.Certificate, error) {
+	if tag != casn1.SEQUENCE {
 		return nil, errors.New("CMS signer is not identified by issuer and serial number")
 	}
-	var ias issuerAndSerial
-	if err := unmarshalAll(sid.FullBytes, &ias); err != nil {
-		return nil, fmt.Errorf("CMS signer identifier: %w", err)
+	var ias, issuer cryptobyte.String
+	serial := new(big.Int)
+	if !sid.ReadASN1(&ias, casn1.SEQUENCE) || !ias.ReadASN1Element(&issuer, casn1.SEQUENCE) ||
+		!ias.ReadASN1Integer(serial) || !ias.Empty() {
+		return nil, errors.New("CMS signer identifier: malformed")
 	}
 	for _, c := range certs {
-		if c.SerialNumber.Cmp(ias.Serial) == 0 && bytes.Equal(c.RawIssuer, ias.Issuer.FullBytes) {
+		if c.SerialNumber.Cmp(serial) == 0 && bytes.Equal(c.RawIssuer, issuer) {
 			return c, nil
 		}
 	}
@@ -297,88 +405,141 @@ func signatureOID(h crypto.Hash) (asn1.ObjectIdentifier, error) {
 	return nil, fmt.Errorf("no ECDSA signature algorithm for %v", h)
 }
 
-func parseAttrs(der []byte) ([]attribute, error) {
-	var attrs []attribute
-	for rest := der; len(rest) > 0; {
-		var a attribute
-		var err error
-		if rest, err = asn1.Unmarshal(rest, &a); err != nil {
-			return nil, err
+// parsedAttribute is an Attribute: its type and its values, a SET OF.
+type parsedAttribute struct {
+	typ    asn1.ObjectIdentifier
+	values cryptobyte.String
+}
+
+func parseAttrs(der cryptobyte.String) ([]parsedAttribute, error) {
+	var attrs []parsedAttribute
+	for !der.Empty() {
+		var a parsedAttribute
+		var attr cryptobyte.String
+		if !der.ReadASN1(&attr, casn1.SEQUENCE) || !attr.ReadASN1ObjectIdentifier(&a.typ) {
+			return nil, errors.New("malformed attribute")
 		}
-		if a.Values.Class != asn1.ClassUniversal || a.Values.Tag != asn1.TagSet {
-			return nil, fmt.Errorf("attribute %v: values are not a SET", a.Type)
+		var tag casn1.Tag
+		var values cryptobyte.String
+		if !attr.ReadAnyASN1(&values, &tag) || !attr.Empty() {
+			return nil, fmt.Errorf("attribute %v: malformed", a.typ)
 		}
+		if tag != casn1.SET {
+			return nil, fmt.Errorf("attribute %v: values are not a SET", a.typ)
+		}
+		a.values = values
 		attrs = append(attrs, a)
 	}
 	return attrs, nil
 }
 
-// singleValue returns the only value of an attribute.
-func singleValue(a attribute) (asn1.RawValue, error) {
-	var v asn1.RawValue
-	rest, err := asn1.Unmarshal(a.Values.Bytes, &v)
-	if err != nil {
-		return v, fmt.Errorf("attribute %v: %w", a.Type, err)
+// singleValue returns the only value of an attribute, with its tag.
+func singleValue(a parsedAttribute) (cryptobyte.String, error) {
+	values := a.values
+	var v cryptobyte.String
+	var tag casn1.Tag
+	if !values.ReadAnyASN1Element(&v, &tag) {
+		return nil, fmt.Errorf("attribute %v: malformed value", a.typ)
 	}
-	if len(rest) != 0 {
-		return v, fmt.Errorf("attribute %v has more than one value", a.Type)
+	if !values.Empty() {
+		return nil, fmt.Errorf("attribute %v has more than one value", a.typ)
 	}
 	return v, nil
 }
 
-func (s *Signature) parseSignedAttrs(der []byte) error {
+func (s *Signature) parseSignedAttrs(der cryptobyte.String) error {
 	attrs, err := parseAttrs(der)
 	if err != nil {
 		return fmt.Errorf("CMS signed attributes: %w", err)
 	}
-	seen := map[string]bool{}
+	var sawContentType, sawDigest bool
 	for _, a := range attrs {
-		k := a.Type.String()
-		if seen[k] {
-			return fmt.Errorf("CMS signed attribute %v appears twice", a.Type)
+		s.SignedAttrTypes = append(s.SignedAttrTypes, a.typ)
+		if err := checkOnce(s.SignedAttrTypes, a.typ); err != nil {
+			return err
 		}
-		seen[k] = true
-		s.SignedAttrTypes = append(s.SignedAttrTypes, a.Type)
 		v, err := singleValue(a)
 		if err != nil {
 			return fmt.Errorf("CMS signed %w", err)
 		}
 		switch {
-		case a.Type.Equal(OIDContentType):
+		case a.typ.Equal(OIDContentType):
+			sawContentType = true
 			var ct asn1.ObjectIdentifier
-			if err := unmarshalAll(v.FullBytes, &ct); err != nil || !ct.Equal(OIDData) {
+			if !v.ReadASN1ObjectIdentifier(&ct) || !v.Empty() || !ct.Equal(OIDData) {
 				return errors.New("CMS content-type attribute is not id-data")
 			}
-		case a.Type.Equal(OIDMessageDigest):
-			if err := unmarshalAll(v.FullBytes, &s.MessageDigest); err != nil {
-				return fmt.Errorf("CMS message-digest attribute: %w", err)
+		case a.typ.Equal(OIDMessageDigest):
+			sawDigest = true
+			var md cryptobyte.String
+			if !v.ReadASN1(&md, casn1.OCTET_STRING) || !v.Empty() {
+				return errors.New("CMS message-digest attribute: not an OCTET STRING")
 			}
+			s.MessageDigest = md
 			if len(s.MessageDigest) != s.Hash.Size() {
 				return errors.New("CMS message-digest attribute has the wrong length")
 			}
-		case a.Type.Equal(OIDSigningTime):
-			if err := unmarshalAll(v.FullBytes, &s.SigningTime); err != nil {
+		case a.typ.Equal(OIDSigningTime):
+			t, err := readTime(v)
+			if err != nil {
 				return fmt.Errorf("CMS signing-time attribute: %w", err)
 			}
+			s.SigningTime = t
 		}
 	}
-	if !seen[OIDContentType.String()] {
+	if !sawContentType {
 		return errors.New("CMS signed attributes lack the content type")
 	}
-	if !seen[OIDMessageDigest.String()] {
+	if !sawDigest {
 		return errors.New("CMS signed attributes lack the message digest")
 	}
 	return nil
 }
 
-func (s *Signature) parseUnsignedAttrs(der []byte) error {
+// checkOnce refuses an attribute type that appears twice in types.
+func checkOnce(types []asn1.ObjectIdentifier, typ asn1.ObjectIdentifier) error {
+	n := 0
+	for _, t := range types {
+		if t.Equal(typ) {
+			n++
+		}
+	}
+	if n > 1 {
+		return fmt.Errorf("CMS signed attribute %v appears twice", typ)
+	}
+	return nil
+}
+
+// readTime reads a UTCTime or GeneralizedTime, as encoding/asn1 reads one
+// into a time.Time.
+func readTime(v cryptobyte.String) (time.Time, error) {
+	var t time.Time
+	switch {
+	case v.PeekASN1Tag(casn1.UTCTime):
+		if !v.ReadASN1UTCTime(&t) {
+			return t, errors.New("malformed UTCTime")
+		}
+	case v.PeekASN1Tag(casn1.GeneralizedTime):
+		if !v.ReadASN1GeneralizedTime(&t) {
+			return t, errors.New("malformed GeneralizedTime")
+		}
+	default:
+		return t, errors.New("not a time")
+	}
+	if !v.Empty() {
+		return t, errors.New("trailing data")
+	}
+	return t, nil
+}
+
+func (s *Signature) parseUnsignedAttrs(der cryptobyte.String) error {
 	attrs, err := parseAttrs(der)
 	if err != nil {
 		return fmt.Errorf("CMS unsigned attributes: %w", err)
 	}
 	for _, a := range attrs {
-		s.UnsignedAttrTypes = append(s.UnsignedAttrTypes, a.Type)
-		if !a.Type.Equal(OIDTransparencyLog) {
+		s.UnsignedAttrTypes = append(s.UnsignedAttrTypes, a.typ)
+		if !a.typ.Equal(OIDTransparencyLog) {
 			continue // e.g. an RFC 3161 timestamp; not used here
 		}
 		if s.Entry != nil {
@@ -388,9 +549,9 @@ func (s *Signature) parseUnsignedAttrs(der []byte) error {
 		if err != nil {
 			return fmt.Errorf("CMS unsigned %w", err)
 		}
-		var raw []byte
-		if err := unmarshalAll(v.FullBytes, &raw); err != nil {
-			return fmt.Errorf("CMS transparency log attribute: %w", err)
+		var raw cryptobyte.String
+		if !v.ReadASN1(&raw, casn1.OCTET_STRING) || !v.Empty() {
+			return errors.New("CMS transparency log attribute: not an OCTET STRING")
 		}
 		e := new(tlog.TLE)
 		if err := e.UnmarshalProto(raw); err != nil {
