@@ -249,22 +249,11 @@ func agree(der []byte) (diff string, stricter bool) {
 		}
 		return s.Entry.MarshalProto()
 	}
-	oids := func(a, b []asn1.ObjectIdentifier) bool {
-		if len(a) != len(b) {
-			return false
-		}
-		for i := range a {
-			if !a[i].Equal(b[i]) {
-				return false
-			}
-		}
-		return true
-	}
 	if !bytes.Equal(got.Certificate.Raw, want.Certificate.Raw) || got.Hash != want.Hash ||
 		!bytes.Equal(got.SignedAttrs, want.SignedAttrs) || !bytes.Equal(got.MessageDigest, want.MessageDigest) ||
 		!got.SigningTime.Equal(want.SigningTime) || !bytes.Equal(got.Signature, want.Signature) ||
 		!bytes.Equal(entry(got), entry(want)) || (got.Entry == nil) != (want.Entry == nil) ||
-		!oids(got.SignedAttrTypes, want.SignedAttrTypes) || !oids(got.UnsignedAttrTypes, want.UnsignedAttrTypes) {
+		!equalOIDs(got.SignedAttrTypes, want.SignedAttrTypes) || !equalOIDs(got.UnsignedAttrTypes, want.UnsignedAttrTypes) {
 		return fmt.Sprintf("Parse: %+v\nreference: %+v", got, want), false
 	}
 	return "", false
