@@ -131,14 +131,7 @@ func TestGitBench(t *testing.T) {
 	os.WriteFile(signers, []byte("alice@example.com alice@example.com "+stack.Issuer()+"\n"), 0o644)
 	os.MkdirAll(b.dir, 0o755)
 	b.run(nil, "git", "init", "-q", "-b", "main", b.dir)
-	sc, err := os.ReadFile(stack.SigningConfigPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := trust.ParseSigningConfig(sc, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := stack.SigningConfig(t)
 	for _, kv := range [][2]string{
 		{"user.name", "Alice"}, {"user.email", "alice@example.com"},
 		{"gpg.format", "x509"}, {"gpg.x509.program", bin},

@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/waxseal/waxseal/common/agent"
 	"github.com/waxseal/waxseal/common/trust"
@@ -473,20 +472,6 @@ func TestRebaseWithAgent(t *testing.T) {
 	}
 }
 
-// signingConfig is the stack's signing config.
-func signingConfig(t *testing.T, stack *servertest.Stack) *trust.SigningConfig {
-	t.Helper()
-	data, err := os.ReadFile(stack.SigningConfigPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc, err := trust.ParseSigningConfig(data, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sc
-}
-
 // useAgent starts a `waxseal agent` logged in as email to loginStack's CA,
 // and has r's git and gitsign use it instead of SIGSTORE_ID_TOKEN. The
 // returned client stays open for the test.
@@ -499,7 +484,7 @@ func useAgent(t *testing.T, r *repo, loginStack *servertest.Stack, email string)
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	if _, err := c.Login(ctx, agent.LoginRequest{Token: loginStack.Token(t, email), CAURL: signingConfig(t, loginStack).CAURL}); err != nil {
+	if _, err := c.Login(ctx, agent.LoginRequest{Token: loginStack.Token(t, email), CAURL: loginStack.SigningConfig(t).CAURL}); err != nil {
 		t.Fatal(err)
 	}
 	r.unsetenv("SIGSTORE_ID_TOKEN")

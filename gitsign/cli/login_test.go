@@ -150,7 +150,7 @@ func TestAgentForAnotherInstance(t *testing.T) {
 	r := newRepo(t, stack, "erin@example.com")
 	r.allow("erin@example.com erin@example.com " + issuerPlaceholder)
 	c := useAgent(t, r, other, "erin@example.com")
-	otherCA := signingConfig(t, other).CAURL
+	otherCA := other.SigningConfig(t).CAURL
 	browserLog, opened := useBrowser(t, r, "erin@example.com")
 	r.commit("one", "-S")
 	r.commit("two", "-S")
@@ -172,7 +172,7 @@ func TestAgentForAnotherInstance(t *testing.T) {
 	for _, st := range all {
 		cas[st.CAURL] = st.LoggedIn
 	}
-	if len(cas) != 2 || !cas[otherCA] || !cas[signingConfig(t, stack).CAURL] {
+	if len(cas) != 2 || !cas[otherCA] || !cas[stack.SigningConfig(t).CAURL] {
 		t.Errorf("agent sessions %+v, want the other instance's and this one's", all)
 	}
 }

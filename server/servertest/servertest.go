@@ -95,6 +95,21 @@ func StartWith(t testing.TB, opts Options) *Stack {
 	return s
 }
 
+// SigningConfig is the stack's signing config, parsed: its CA, log and
+// issuer URLs.
+func (s *Stack) SigningConfig(t testing.TB) *trust.SigningConfig {
+	t.Helper()
+	data, err := os.ReadFile(s.SigningConfigPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := trust.ParseSigningConfig(data, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sc
+}
+
 // Issuer is the dev OIDC issuer's URL (email identities).
 func (s *Stack) Issuer() string { return s.URL + "/oidc" }
 
