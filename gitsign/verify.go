@@ -105,12 +105,12 @@ func (v *Verifier) Verify(payload, signature []byte, email string) (*Result, err
 		return failProvenance(errors.New("the signature carries no transparency log entry (signed by sigstore's gitsign in online mode?)"))
 	}
 	// The log entry is over a hashedrekord body the signature does not
-	// carry: write it from the signature, and hand Check the entry it was
+	// carry: write it from the signature, and hand Identify the entry it was
 	// written from rather than have it parse the JSON back.
 	body := hashedRekordEntry(keys.RekorName(s.Hash), digest, s.Signature, s.Certificate)
 	s.Entry.Body = body.Body
 	// Who signed is judged below, by v.Identity or the allowed signers.
-	res, entry, err := provenance.Identify(provenance.Material{
+	res, _, err := provenance.Identify(provenance.Material{
 		Certificate:           s.Certificate,
 		Entry:                 s.Entry,
 		RequireInclusionProof: true,
@@ -124,12 +124,9 @@ func (v *Verifier) Verify(payload, signature []byte, email string) (*Result, err
 			return failProvenance(err)
 		}
 	}
-	// The entry records this digest, signature and certificate, having
-	// been written from them, so what provenance.CheckHashedRekord would
-	// compare is known equal: only the signature is left to verify.
-	if entry.Kind != tlog.KindHashedRekord {
-		return failProvenance(fmt.Errorf("signature recorded as %q, want hashedrekord", entry.Kind))
-	}
+	// The entry is the hashedrekord written from this digest, signature
+	// and certificate, so what provenance.CheckHashedRekord would compare
+	// is known equal: only the signature is left to verify.
 	if err := keys.VerifyDigest(s.Certificate.PublicKey, s.Hash, digest, s.Signature); err != nil {
 		return fail(Bad, fmt.Errorf("the signature value does not verify: %w", err))
 	}
@@ -192,11 +189,9 @@ func appendPEM(b []byte, typ string, der []byte) []byte {
 	b = append(b, "-----BEGIN "...)
 	b = append(b, typ...)
 	b = append(b, "-----\n"...)
-	line := make([]byte, 0, 64)
 	for len(der) > 0 {
-		n := min(48, len(der))
-		line = base64.StdEncoding.AppendEncode(line[:0], der[:n])
-		b = append(append(b, line...), '\n')
+		n := min(48, len(der)) // 64 characters a line
+		b = append(base64.StdEncoding.AppendEncode(b, der[:n]), '\n')
 		der = der[n:]
 	}
 	b = append(b, "-----END "...)

@@ -264,10 +264,10 @@ func TestGitBench(t *testing.T) {
 	}
 }
 
-// program is a gitsign binary under test.
 // releaseFlags are .goreleaser.yaml's build flags.
 var releaseFlags = []string{"-trimpath", "-ldflags=-s -w"}
 
+// program is a gitsign binary under test.
 type program struct {
 	label string // "" for the one built from this tree
 	bin   string
