@@ -74,7 +74,7 @@ func (s *Signer) Digest(ctx context.Context, h crypto.Hash, digest []byte) (*bun
 	if err != nil {
 		return nil, err
 	}
-	tle, err := s.upload(ctx, proposed)
+	tle, err := s.Log.Record(ctx, proposed)
 	if err != nil {
 		return nil, err
 	}
@@ -98,23 +98,11 @@ func (s *Signer) DSSE(ctx context.Context, payloadType string, payload []byte) (
 	if err != nil {
 		return nil, err
 	}
-	tle, err := s.upload(ctx, proposed)
+	tle, err := s.Log.Record(ctx, proposed)
 	if err != nil {
 		return nil, err
 	}
 	return bundle.NewDSSE(s.Credential.Certificate, payloadType, payload, sig, tle), nil
-}
-
-func (s *Signer) upload(ctx context.Context, proposed []byte) (*tlog.TLE, error) {
-	_, entry, _, err := s.Log.Upload(ctx, proposed)
-	if err != nil {
-		return nil, fmt.Errorf("recording the signature in the transparency log: %w", err)
-	}
-	tle, err := tlog.ToTLE(entry)
-	if err != nil {
-		return nil, fmt.Errorf("transparency log answer: %w", err)
-	}
-	return tle, nil
 }
 
 func keyName(pub crypto.PublicKey) string {

@@ -81,13 +81,9 @@ func (s *Signer) Sign(ctx context.Context, payload []byte) (*Signed, error) {
 	if err != nil {
 		return nil, err
 	}
-	_, value, _, err := s.Log.Upload(ctx, proposed)
+	tle, err := s.Log.Record(ctx, proposed)
 	if err != nil {
-		return nil, fmt.Errorf("recording the signature in the transparency log: %w", err)
-	}
-	tle, err := tlog.ToTLE(value)
-	if err != nil {
-		return nil, fmt.Errorf("transparency log answer: %w", err)
+		return nil, err
 	}
 	der, err := u.Finish(sig, tle)
 	if err != nil {

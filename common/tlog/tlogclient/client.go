@@ -105,6 +105,21 @@ func single(le tlog.LogEntry) (string, tlog.LogEntryValue, error) {
 	panic("unreachable")
 }
 
+// Record uploads a proposed entry and returns it as the transparency-log
+// entry a signature carries: with its signed entry timestamp and inclusion
+// proof. An entry the log already had is returned the same way.
+func (c *Client) Record(ctx context.Context, proposed []byte) (*tlog.TLE, error) {
+	_, e, _, err := c.Upload(ctx, proposed)
+	if err != nil {
+		return nil, fmt.Errorf("recording the signature in the transparency log: %w", err)
+	}
+	tle, err := tlog.ToTLE(e)
+	if err != nil {
+		return nil, fmt.Errorf("transparency log answer: %w", err)
+	}
+	return tle, nil
+}
+
 // Upload proposes an entry. It returns the entry ID and the entry; if the
 // log already had the entry (HTTP 409), it returns that entry and
 // existed = true.
