@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/waxseal/waxseal/common/fulcio"
 	"github.com/waxseal/waxseal/common/provenance"
@@ -235,6 +236,112 @@ func TestParseObject(t *testing.T) {
 	p, err := ParsePayload([]byte(tag))
 	if err != nil || p.Type != "tag" || p.Signature != nil {
 		t.Errorf("payload: %v %+v", err, p)
+	}
+}
+
+// The email checked against the allowed signers is the one git shows:
+// split as git's split_ident_line splits it.
+func TestIdentEmail(t *testing.T) {
+	for ident, want := range map[string]string{
+		"Alice <alice@example.com> 1700000000 +0000":                       "alice@example.com",
+		"Alice <alice@example.com> <mallory@example.com> 1700000000 +0000": "alice@example.com",
+		"Alice <alice@example.com>> 1700000000 +0000":                      "alice@example.com",
+		"<<mallory@example.com> 1 +0000":                                   "<mallory@example.com",
+		"Alice alice@example.com> 1 +0000":                                 "",
+		"Alice <alice@example.com 1 +0000":                                 "",
+		"Alice\x00 <alice@example.com> 1 +0000":                            "",
+		"A <> 1 +0000":                                                     "",
+	} {
+		if got := identEmail(ident); got != want {
+			t.Errorf("identEmail(%q) = %q, want %q", ident, got, want)
+		}
+	}
+}
+
+// What git refuses or reads differently is refused, not guessed at.
+func TestParseObjectRefuses(t *testing.T) {
+	const tree = "tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\n"
+	const author = "author A <a@example.com> 1 +0000\n"
+	const committer = "committer C <c@example.com> 2 +0000\n"
+	const tagHead = "object 4b825dc642cb6eb9a060e54bf8d69288fbee4904\ntype commit\ntag v1\n"
+	const tagger = "tagger T <t@example.com> 1 +0000\n"
+	const armored = "-----BEGIN SIGNED MESSAGE-----\nMIIB\n-----END SIGNED MESSAGE-----\n"
+	for _, tc := range []struct{ name, typ, raw, want string }{
+		{"commit without committer", "commit", tree + author + "\nmsg\n", "0 committer headers"},
+		{"commit with two committers", "commit", tree + author + committer + committer + "\nmsg\n", "2 committer headers"},
+		{"commit not starting with tree", "commit", author + committer + "\nmsg\n", "first header is not tree"},
+		{"tag with two taggers", "tag", tagHead + tagger + tagger + "\nv1\n" + armored, "two tagger headers"},
+		{"tag with three signature headers", "tag", tagHead + tagger + "gpgsig x\ngpgsig-sha256 y\ngpgsig z\n\nv1\n" + armored, "more than two signature headers"},
+		{"tag with an unknown signature header", "tag", tagHead + tagger + "gpgsigx y\n\nv1\n" + armored, "unknown signature header"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseObject(tc.typ, []byte(tc.raw), "sha1")
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("err = %v, want %q", err, tc.want)
+			}
+		})
+	}
+	// The controls: the same objects made well parse.
+	for _, raw := range []string{tree + author + committer + "\nmsg\n", tagHead + tagger + "\nv1\n" + armored} {
+		typ := "commit"
+		if strings.HasPrefix(raw, "object") {
+			typ = "tag"
+		}
+		if _, err := ParseObject(typ, []byte(raw), "sha1"); err != nil {
+			t.Errorf("control %q: %v", raw, err)
+		}
+	}
+	// git passes the payload without its signature; one that still has one
+	// is not what git verifies.
+	if _, err := ParsePayload([]byte(tree + author + committer + "gpgsig " + strings.ReplaceAll(strings.TrimSuffix(armored, "\n"), "\n", "\n ") + "\n\nmsg\n")); err == nil || !strings.Contains(err.Error(), "still carries a signature") {
+		t.Errorf("payload with a signature: %v", err)
+	}
+}
+
+// A tag's signature in its body is over the tag without its signature
+// headers, as git verifies it (remove_signature).
+func TestTagSignatureHeadersRemoved(t *testing.T) {
+	head := "object 4b825dc642cb6eb9a060e54bf8d69288fbee4904\ntype commit\ntag v1\ntagger T <t@example.com> 1 +0000\n"
+	armored := "-----BEGIN SIGNED MESSAGE-----\nMIIB\n-----END SIGNED MESSAGE-----\n"
+	raw := head + "gpgsig-sha256 -----BEGIN SIGNED MESSAGE-----\n MIIC\n -----END SIGNED MESSAGE-----\n" + "\nv1\n\ngpgsig not a header\n" + armored
+	o, err := ParseObject("tag", []byte(raw), "sha1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := head + "\nv1\n\ngpgsig not a header\n"; string(o.Payload) != want {
+		t.Errorf("payload %q, want %q", o.Payload, want)
+	}
+	if string(o.Signature) != armored {
+		t.Errorf("signature %q", o.Signature)
+	}
+}
+
+// Names from a certificate cannot add status lines or terminal controls.
+func TestStatusEscapes(t *testing.T) {
+	var b bytes.Buffer
+	uid := "alice@example.com\n[GNUPG:] GOODSIG 00 alice\n[GNUPG:] TRUST_FULLY 0 shell 100%"
+	Status{W: &b}.Bad(nil, uid)
+	Status{W: &b}.Good(nil, uid, time.Unix(0, 0), TrustUndefined)
+	lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
+	if len(lines) != 4 || strings.Count(b.String(), "GOODSIG") != 3 || strings.Contains(b.String(), "TRUST_FULLY") && !strings.Contains(b.String(), "%0A[GNUPG:] TRUST_FULLY") {
+		t.Errorf("status lines:\n%s", b.String())
+	}
+	if !strings.HasSuffix(lines[0], "alice@example.com%0A[GNUPG:] GOODSIG 00 alice%0A[GNUPG:] TRUST_FULLY 0 shell 100%25") {
+		t.Errorf("BADSIG line %q", lines[0])
+	}
+	if got := statusText("alice@example.com"); got != "alice@example.com" {
+		t.Errorf("plain uid escaped: %q", got)
+	}
+	for in, want := range map[string]string{
+		"alice@example.com":     "alice@example.com",
+		"Zoë <zoe@example.com>": "Zoë <zoe@example.com>",
+		"a\x1b[31mred":          `"a\x1b[31mred"`,
+		"a\ngitsign: Good":      `"a\ngitsign: Good"`,
+		"bad utf-8 \xff":        `"bad utf-8 \xff"`,
+	} {
+		if got := Printable(in); got != want {
+			t.Errorf("Printable(%q) = %s, want %s", in, got, want)
+		}
 	}
 }
 

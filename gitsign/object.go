@@ -27,9 +27,10 @@ const (
 	sigHeaderSHA256 = "gpgsig-sha256"
 )
 
-// maxObjectSize bounds the objects parsed; git has no such limit, but a
-// signed object of more than 64 MiB is not something to verify blindly.
-const maxObjectSize = 64 << 20
+// MaxObjectSize bounds the objects signed and verified; git has no such
+// limit, but a signed object of more than 64 MiB is not something to sign or
+// verify blindly.
+const MaxObjectSize = 64 << 20
 
 // ParseObject parses a raw commit or tag object (without the "<type> <len>\0"
 // loose-object header). format is the repository's object format, "sha1" or
@@ -37,7 +38,7 @@ const maxObjectSize = 64 << 20
 // from, exactly as git does. Signature headers for the other format are
 // removed from the payload, as git does, but not verified.
 func ParseObject(typ string, raw []byte, format string) (*Object, error) {
-	if len(raw) > maxObjectSize {
+	if len(raw) > MaxObjectSize {
 		return nil, errors.New("object too large")
 	}
 	switch typ {
@@ -201,10 +202,59 @@ func parseTag(raw []byte) (*Object, error) {
 	o.Payload = raw[:match:match]
 	if match < len(raw) {
 		o.Signature = raw[match:]
+		// git verifies the body's signature over the tag without its
+		// signature headers (gpg-interface.c parse_signature).
+		if o.Payload, err = removeSignatureHeaders(o.Payload); err != nil {
+			return nil, fmt.Errorf("tag: %w", err)
+		}
 	}
 	o.Subject = subject(raw[min(bodyStart+1, match):match])
 	o.Email = identEmail(o.Ident)
 	return o, nil
+}
+
+// removeSignatureHeaders removes the gpgsig and gpgsig-sha256 headers, with
+// their continuation lines, from a tag's payload, as git does before
+// verifying the signature in its body (commit.c remove_signature). git
+// handles at most two such headers and treats a line that only starts with
+// "gpgsig" in ways that depend on the line before; such tags are refused
+// rather than verified over bytes git might not use.
+func removeSignatureHeaders(payload []byte) ([]byte, error) {
+	var keep []byte
+	removed, inSig := 0, false
+	for off := 0; off < len(payload); {
+		end := off + lineEnd(payload[off:])
+		line := payload[off:end]
+		switch {
+		case line[0] == '\n':
+			// The message: kept whole.
+			if keep == nil {
+				return payload, nil
+			}
+			return append(keep, payload[off:]...), nil
+		case inSig && line[0] == ' ':
+		case bytes.HasPrefix(line, []byte(sigHeaderSHA256+" ")), bytes.HasPrefix(line, []byte(sigHeaderSHA1+" ")):
+			if removed++; removed > 2 {
+				return nil, errors.New("more than two signature headers")
+			}
+			if keep == nil {
+				keep = append(make([]byte, 0, len(payload)), payload[:off]...)
+			}
+			inSig = true
+		case bytes.HasPrefix(line, []byte("gpgsig")):
+			return nil, fmt.Errorf("unknown signature header %q", truncate(string(bytes.TrimSuffix(line, []byte("\n")))))
+		default:
+			inSig = false
+			if keep != nil {
+				keep = append(keep, line...)
+			}
+		}
+		off = end
+	}
+	if keep == nil {
+		return payload, nil
+	}
+	return keep, nil
 }
 
 func subject(msg []byte) string {
@@ -212,14 +262,25 @@ func subject(msg []byte) string {
 	return strings.TrimSpace(s)
 }
 
-// identEmail extracts the email of "Name <email> ts tz".
+// identEmail extracts the email of "Name <email> ts tz" exactly as git does
+// (ident.c split_ident_line): from the first '<' before any NUL to the first
+// '>' after it. This is the email git shows (%ae, %ce) and the one the
+// allowed signers are checked against; an ident with more angle brackets
+// cannot show one email and be checked as another.
 func identEmail(ident string) string {
-	i := strings.LastIndexByte(ident, '<')
-	j := strings.LastIndexByte(ident, '>')
-	if i < 0 || j < i {
+	head := ident
+	if n := strings.IndexByte(head, 0); n >= 0 {
+		head = head[:n]
+	}
+	i := strings.IndexByte(head, '<')
+	if i < 0 {
 		return ""
 	}
-	return ident[i+1 : j]
+	j := strings.IndexByte(ident[i+1:], '>')
+	if j < 0 {
+		return ""
+	}
+	return ident[i+1 : i+1+j]
 }
 
 func truncate(s string) string {

@@ -5,8 +5,11 @@ import (
 	"crypto/x509"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Trust is the trust level reported to git (TRUST_* status lines).
@@ -66,14 +69,14 @@ func (s Status) NewSig() { s.line("NEWSIG") }
 // Good reports a valid signature by uid, then its trust.
 func (s Status) Good(cert *x509.Certificate, uid string, at time.Time, trust Trust) {
 	fpr := Fingerprint(cert)
-	s.line("GOODSIG %s %s", fpr, uid)
+	s.line("GOODSIG %s %s", fpr, statusText(uid))
 	s.line("VALIDSIG %s %s %d 0 0 0 %d %d 00 %s", fpr, at.UTC().Format("2006-01-02"), at.Unix(), pgpECDSA, pgpSHA256, fpr)
 	s.line("TRUST_%s 0 shell", trust)
 }
 
 // Bad reports a signature that does not match the object.
 func (s Status) Bad(cert *x509.Certificate, uid string) {
-	s.line("BADSIG %s %s", Fingerprint(cert), uid)
+	s.line("BADSIG %s %s", Fingerprint(cert), statusText(uid))
 }
 
 // Err reports a signature that could not be checked (malformed, or not
@@ -81,4 +84,41 @@ func (s Status) Bad(cert *x509.Certificate, uid string) {
 func (s Status) Err(cert *x509.Certificate, at time.Time) {
 	fpr := Fingerprint(cert)
 	s.line("ERRSIG %s %d %d 00 %d 9 %s", fpr, pgpECDSA, pgpSHA256, at.Unix(), fpr)
+}
+
+// statusText escapes a user ID for a status line as gpgsm does: '%' and
+// control characters become %XX. A certificate's names come from whoever
+// made it, and one holding a line break could otherwise add status lines
+// of its own.
+func statusText(s string) string {
+	if !strings.ContainsFunc(s, needsEscape) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == '%' || c < 0x20 || c == 0x7f {
+			fmt.Fprintf(&b, "%%%02X", c)
+		} else {
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+func needsEscape(r rune) bool { return r == '%' || r < 0x20 || r == 0x7f }
+
+// Printable returns s for a human to read on a terminal: as it is when it
+// holds only printable characters, quoted with Go's escapes otherwise, so
+// that names from a certificate or an object cannot move the cursor, change
+// colours or forge lines of their own.
+func Printable(s string) string {
+	if !utf8.ValidString(s) {
+		return strconv.Quote(s)
+	}
+	for _, r := range s {
+		if !unicode.IsPrint(r) {
+			return strconv.Quote(s)
+		}
+	}
+	return s
 }

@@ -3,7 +3,6 @@ package gitsign
 import (
 	"bytes"
 	"crypto/x509"
-	"encoding/asn1"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -78,8 +77,8 @@ func (v *Verifier) Verify(payload, signature []byte, email string) (*Result, err
 	if err != nil {
 		return nil, &Error{Kind: Unverifiable, Err: err}
 	}
-	id, iss := CertIdentity(s.Certificate)
 	fail := func(kind string, err error) (*Result, error) {
+		id, _ := CertIdentity(s.Certificate)
 		return nil, &Error{Kind: kind, Certificate: s.Certificate, Identity: id, Err: err}
 	}
 
@@ -131,6 +130,8 @@ func (v *Verifier) Verify(payload, signature []byte, email string) (*Result, err
 		return fail(Bad, fmt.Errorf("the signature value does not verify: %w", err))
 	}
 
+	// Who signed, as the identity policy above read it.
+	id, iss := res.Identity.SAN, res.Identity.Issuer
 	r := &Result{
 		Certificate:    s.Certificate,
 		Identity:       id,
@@ -199,32 +200,14 @@ func appendPEM(b []byte, typ string, der []byte) []byte {
 	return append(b, "-----\n"...)
 }
 
-// Fulcio's OIDC issuer extensions: the DER UTF8String (v2) and the raw
-// string (v1, deprecated).
-var (
-	oidIssuerV2 = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 57264, 1, 8}
-	oidIssuerV1 = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 57264, 1, 1}
-)
-
-// CertIdentity returns a Fulcio certificate's identity (its email or URI
-// SAN) and OIDC issuer, for display; verification uses common/provenance.
+// CertIdentity returns who a Fulcio certificate names (its SAN) and the
+// OIDC issuer that vouched for it, read exactly as verification reads them
+// (fulcio.Identity), for display when a certificate could not be verified.
+// It is empty where the certificate names no one.
 func CertIdentity(c *x509.Certificate) (identity, issuer string) {
-	switch {
-	case len(c.EmailAddresses) > 0:
-		identity = c.EmailAddresses[0]
-	case len(c.URIs) > 0:
-		identity = c.URIs[0].String()
+	id, err := fulcio.Identity(c)
+	if err != nil {
+		return "", ""
 	}
-	for _, ext := range c.Extensions {
-		switch {
-		case ext.Id.Equal(oidIssuerV2):
-			var s string
-			if _, err := asn1.UnmarshalWithParams(ext.Value, &s, "utf8"); err == nil {
-				issuer = s
-			}
-		case ext.Id.Equal(oidIssuerV1) && issuer == "":
-			issuer = string(ext.Value)
-		}
-	}
-	return identity, issuer
+	return id.SAN, id.Issuer
 }

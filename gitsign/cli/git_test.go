@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +16,8 @@ import (
 
 	"github.com/waxseal/waxseal/common/agent"
 	"github.com/waxseal/waxseal/common/trust"
+	"github.com/waxseal/waxseal/gitsign"
+	"github.com/waxseal/waxseal/gitsign/cms"
 	"github.com/waxseal/waxseal/gitsign/gpg"
 	"github.com/waxseal/waxseal/server/servertest"
 )
@@ -166,10 +170,15 @@ func (r *repo) commit(msg string, extra ...string) string {
 
 // gitsign runs `gitsign ARGS` in the repository.
 func (r *repo) gitsign(args ...string) (code int, stdout, stderr string) {
+	return r.gitsignIn(nil, args...)
+}
+
+// gitsignIn runs `gitsign ARGS` in the repository with stdin.
+func (r *repo) gitsignIn(stdin io.Reader, args ...string) (code int, stdout, stderr string) {
 	var o, e bytes.Buffer
 	// As a process, so that it sees the repository's isolated environment.
 	cmd := exec.Command(filepath.Join(binDir, "gitsign"), args...)
-	cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = r.dir, r.env, &o, &e
+	cmd.Dir, cmd.Env, cmd.Stdin, cmd.Stdout, cmd.Stderr = r.dir, r.env, stdin, &o, &e
 	err := cmd.Run()
 	code = 0
 	if ee, ok := err.(*exec.ExitError); ok {
@@ -584,11 +593,116 @@ func TestTampering(t *testing.T) {
 		})
 	}
 
+	// The signature value alone altered, the CMS still well formed: git
+	// must hear BADSIG (B), not ERRSIG.
+	t.Run("signature value", func(t *testing.T) {
+		armored := unfoldSig(sigOf(raw))
+		block, _ := pem.Decode([]byte(armored))
+		s, err := cms.ParsePEM([]byte(armored))
+		if block == nil || err != nil {
+			t.Fatal(block, err)
+		}
+		der := bytes.Clone(block.Bytes)
+		i := bytes.Index(der, s.Signature)
+		der[i+len(s.Signature)-3] ^= 0x01 // inside the ECDSA s value
+		if _, err := cms.Parse(der); err != nil {
+			t.Fatalf("altered signature no longer parses: %v", err)
+		}
+		id := write(strings.Replace(raw, sigOf(raw), foldSig(string(cms.EncodePEM(der))), 1))
+		if got := r.format(id, "%G?"); got != "B" {
+			t.Errorf("%%G? = %q, want B", got)
+		}
+		code, stdout, _ := r.gitsign("verify", id)
+		if code != 1 || !strings.Contains(stdout, " bad ") {
+			t.Errorf("gitsign verify = %d\n%s", code, stdout)
+		}
+	})
+
 	// An unsigned commit fails gitsign verify.
 	unsigned := r.commit("unsigned")
 	code, stdout, _ := r.gitsign("verify", unsigned)
 	if code != 1 || !strings.Contains(stdout, "unsigned") {
 		t.Errorf("unsigned: %d\n%s", code, stdout)
+	}
+}
+
+// foldSig makes an armored signature a gpgsig header; unfoldSig undoes it.
+func foldSig(armored string) string {
+	return "gpgsig " + strings.ReplaceAll(strings.TrimSuffix(armored, "\n"), "\n", "\n ") + "\n"
+}
+
+func unfoldSig(header string) string {
+	return strings.ReplaceAll(strings.TrimPrefix(header, "gpgsig "), "\n ", "\n")
+}
+
+// signedCommit signs a commit object written by hand, as the current
+// identity, and stores it.
+func (r *repo) signedCommit(obj string) string {
+	r.t.Helper()
+	code, sig, stderr := r.gitsignIn(strings.NewReader(obj), "--status-fd=2", "-bsau", "key")
+	if code != 0 {
+		r.t.Fatalf("signing: %d\n%s", code, stderr)
+	}
+	head, body, _ := strings.Cut(obj, "\n\n")
+	cmd := r.cmd("hash-object", "-t", "commit", "-w", "--stdin", "--literally")
+	cmd.Stdin = strings.NewReader(head + "\n" + foldSig(sig) + "\n" + body)
+	out, err := cmd.Output()
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// A committer line with a second address cannot show one email in git and
+// be checked as another: the allowed signers see what git shows.
+func TestCommitterEmailAsGitReadsIt(t *testing.T) {
+	stack := servertest.Start(t)
+	r := newRepo(t, stack, "alice@example.com")
+	r.allow("alice@example.com alice@example.com "+issuerPlaceholder, "mallory@example.com mallory@example.com "+issuerPlaceholder)
+	r.commit("base", "-S")
+	tree := strings.TrimSpace(r.git("rev-parse", "HEAD^{tree}"))
+	parent := strings.TrimSpace(r.git("rev-parse", "HEAD"))
+	obj := func(ident string) string {
+		return "tree " + tree + "\nparent " + parent + "\nauthor " + ident + "\ncommitter " + ident + "\n\nchange\n"
+	}
+	r.as("mallory@example.com")
+	// The control: mallory as herself is allowed.
+	own := r.signedCommit(obj("Mallory <mallory@example.com> 1700000000 +0000"))
+	if got := r.format(own, "%G? %ce"); got != "G mallory@example.com" {
+		t.Fatalf("mallory's own commit: %q, want G", got)
+	}
+	forged := r.signedCommit(obj("Alice <alice@example.com> <mallory@example.com> 1700000000 +0000"))
+	if got := r.format(forged, "%G? %ce"); got != "U alice@example.com" {
+		t.Errorf("mallory's commit as alice: %q, want U alice@example.com", got)
+	}
+	if code, stdout, _ := r.gitsign("verify", forged); code != 1 || !strings.Contains(stdout, "untrusted") {
+		t.Errorf("gitsign verify = %d\n%s", code, stdout)
+	}
+}
+
+// git passes the whole object; gitsign verifies all of it or refuses,
+// never a prefix.
+func TestVerifyRefusesOversizedObject(t *testing.T) {
+	stack := servertest.Start(t)
+	r := newRepo(t, stack, "alice@example.com")
+	r.allow("alice@example.com alice@example.com " + issuerPlaceholder)
+	payload := bytes.Repeat([]byte("x"), gitsign.MaxObjectSize)
+	code, sig, stderr := r.gitsignIn(bytes.NewReader(payload), "--status-fd=2", "-bsau", "key")
+	if code != 0 {
+		t.Fatalf("signing 64 MiB: %d\n%s", code, stderr)
+	}
+	sigFile := filepath.Join(t.TempDir(), "sig")
+	if err := os.WriteFile(sigFile, []byte(sig), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, status, _ := r.gitsignIn(bytes.NewReader(payload), "--status-fd=1", "--verify", sigFile, "-")
+	if code != 0 || !strings.Contains(status, "GOODSIG") {
+		t.Fatalf("the signed 64 MiB: %d\n%s", code, status)
+	}
+	longer := io.MultiReader(bytes.NewReader(payload), strings.NewReader("\nappended\n"))
+	code, status, stderr = r.gitsignIn(longer, "--status-fd=1", "--verify", sigFile, "-")
+	if code != 1 || !strings.Contains(status, "ERRSIG") || strings.Contains(status, "GOODSIG") || !strings.Contains(stderr, "larger than 64 MiB") {
+		t.Errorf("64 MiB and more: %d\n%s%s", code, status, stderr)
 	}
 }
 

@@ -29,11 +29,11 @@ func (e *env) gpgSign(ctx context.Context, cfg *gpg.Config, st gitsign.Status) i
 	ctx, stop := interruptible(ctx)
 	defer stop()
 	st.BeginSigning()
-	payload, err := io.ReadAll(io.LimitReader(e.Stdin, 64<<20+1))
+	payload, err := io.ReadAll(io.LimitReader(e.Stdin, gitsign.MaxObjectSize+1))
 	if err != nil {
 		return e.reportSigning(fmt.Errorf("reading the object to sign: %w", err))
 	}
-	if len(payload) > 64<<20 {
+	if len(payload) > gitsign.MaxObjectSize {
 		return e.reportSigning(errors.New("object to sign is larger than 64 MiB"))
 	}
 	signer, err := e.signer(ctx, cfg)

@@ -201,18 +201,24 @@ func (e *env) printLine(l verifyLine) {
 	if l.LogIndex != nil {
 		logIndex = strconv.FormatInt(*l.LogIndex, 10)
 	}
-	signer, issuer := orDash(l.Signer), orDash(l.Issuer)
-	fmt.Fprintf(e.Stdout, "%s %-9s %s %s log=%s %s\n", l.Object, l.Verdict, signer, issuer, logIndex, l.Subject)
+	signer, issuer := field(l.Signer), field(l.Issuer)
+	fmt.Fprintf(e.Stdout, "%s %-9s %s %s log=%s %s\n", l.Object, l.Verdict, signer, issuer, logIndex, gitsign.Printable(l.Subject))
 	if l.Reason != "" {
-		fmt.Fprintf(e.Stdout, "    %s\n", l.Reason)
+		fmt.Fprintf(e.Stdout, "    %s\n", gitsign.Printable(l.Reason))
 	}
 }
 
-func orDash(s string) string {
-	if s == "" {
+// field is one column of a verification line: "-" when empty, quoted when
+// it holds a space or anything unprintable, so that the columns stay apart
+// whatever a certificate says.
+func field(s string) string {
+	switch {
+	case s == "":
 		return "-"
+	case strings.ContainsRune(s, ' '):
+		return strconv.Quote(s)
 	}
-	return s
+	return gitsign.Printable(s)
 }
 
 // verifyAll verifies the objects list hands out in parallel, while list is
@@ -363,7 +369,9 @@ func (r *repository) list(ctx context.Context, revs []string, emit func(id strin
 		} else {
 			args = []string{"rev-parse", "--verify", "--end-of-options", rev}
 		}
-		cmd := exec.CommandContext(ctx, "git", append([]string{"-C", r.dir}, args...)...)
+		// Without replace refs: the commits listed are the ones whose raw
+		// bytes are read and verified, not replacements' parents.
+		cmd := exec.CommandContext(ctx, "git", append([]string{"--no-replace-objects", "-C", r.dir}, args...)...)
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		out, err := cmd.StdoutPipe()
@@ -419,7 +427,7 @@ func (r *repository) readGoGit(id string) (string, []byte, error) {
 			st.Close()
 		}
 	}()
-	return st.read(id, 64<<20)
+	return st.read(id, gitsign.MaxObjectSize)
 }
 
 // checkID recomputes an object's ID from its bytes.
@@ -446,7 +454,7 @@ type catFile struct {
 }
 
 func startCatFile(dir string) (*catFile, error) {
-	cmd := exec.Command("git", "-C", dir, "cat-file", "--batch")
+	cmd := exec.Command("git", "--no-replace-objects", "-C", dir, "cat-file", "--batch")
 	in, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, err
@@ -474,8 +482,15 @@ func (c *catFile) read(id string) (string, []byte, error) {
 		return "", nil, fmt.Errorf("reading %s: %s", id, strings.TrimSpace(hdr))
 	}
 	size, err := strconv.Atoi(f[2])
-	if err != nil || size < 0 || size > 64<<20 {
+	if err != nil || size < 0 {
 		return "", nil, fmt.Errorf("reading %s: bad size %q", id, f[2])
+	}
+	if size > gitsign.MaxObjectSize {
+		// Skipped, so that the next object is read from its own header.
+		if _, err := io.CopyN(io.Discard, c.out, int64(size)+1); err != nil {
+			return "", nil, err
+		}
+		return "", nil, fmt.Errorf("%s %s is larger than 64 MiB", f[1], id)
 	}
 	buf := make([]byte, size+1)
 	if _, err := io.ReadFull(c.out, buf); err != nil {

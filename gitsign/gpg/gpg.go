@@ -239,7 +239,12 @@ func (e *Env) verify(ctx context.Context, cfg *Config, st gitsign.Status, sigFil
 		st.Err(nil, time.Now())
 		return e.Report(fmt.Errorf("reading the signature: %w", err))
 	}
-	payload, err := io.ReadAll(io.LimitReader(e.Stdin, 64<<20))
+	// One byte over the limit is read, so that a longer object is refused
+	// rather than verified on its first 64 MiB only.
+	payload, err := io.ReadAll(io.LimitReader(e.Stdin, gitsign.MaxObjectSize+1))
+	if err == nil && len(payload) > gitsign.MaxObjectSize {
+		err = errors.New("it is larger than 64 MiB")
+	}
 	if err != nil {
 		st.Err(nil, time.Now())
 		return e.Report(fmt.Errorf("reading the signed object: %w", err))
@@ -259,14 +264,14 @@ func (e *Env) verify(ctx context.Context, cfg *Config, st gitsign.Status, sigFil
 		errors.As(err, &ve)
 		if ve != nil && ve.Kind == gitsign.Bad {
 			st.Bad(ve.Certificate, ve.Identity)
-			fmt.Fprintf(e.Stderr, "gitsign: BAD signature from %s: %v\n", ve.Identity, err)
+			fmt.Fprintf(e.Stderr, "gitsign: BAD signature from %s: %s\n", gitsign.Printable(ve.Identity), gitsign.Printable(err.Error()))
 		} else {
 			var cert *x509.Certificate
 			if ve != nil {
 				cert = ve.Certificate
 			}
 			st.Err(cert, time.Now())
-			fmt.Fprintf(e.Stderr, "gitsign: cannot verify the signature: %v\n", err)
+			fmt.Fprintf(e.Stderr, "gitsign: cannot verify the signature: %s\n", gitsign.Printable(err.Error()))
 		}
 		return clierr.ExitFail
 	}
@@ -276,18 +281,19 @@ func (e *Env) verify(ctx context.Context, cfg *Config, st gitsign.Status, sigFil
 }
 
 // Describe is the human explanation git shows for verify-commit and
-// log --show-signature.
+// log --show-signature. Names from the certificate and the object are shown
+// escaped when they hold anything but printable characters.
 func Describe(w io.Writer, r *gitsign.Result) {
-	fmt.Fprintf(w, "gitsign: Good signature from %s (%s)\n", r.Identity, r.Issuer)
+	fmt.Fprintf(w, "gitsign: Good signature from %s (%s)\n", gitsign.Printable(r.Identity), gitsign.Printable(r.Issuer))
 	fmt.Fprintf(w, "gitsign: logged at %s, transparency log index %d; certificate %s\n",
 		r.IntegratedTime.UTC().Format(time.RFC3339), r.LogIndex, gitsign.Fingerprint(r.Certificate))
 	if r.Trust == gitsign.TrustFully {
 		fmt.Fprintf(w, "gitsign: signer is allowed\n")
 	} else {
-		fmt.Fprintf(w, "gitsign: WARNING: signer is not trusted: %s\n", r.Untrusted)
+		fmt.Fprintf(w, "gitsign: WARNING: signer is not trusted: %s\n", gitsign.Printable(r.Untrusted))
 	}
 	if r.Warning != "" {
-		fmt.Fprintf(w, "gitsign: WARNING: %s\n", r.Warning)
+		fmt.Fprintf(w, "gitsign: WARNING: %s\n", gitsign.Printable(r.Warning))
 	}
 }
 
