@@ -133,23 +133,33 @@ type attribute struct {
 const MaxSize = 1 << 20
 
 // ParsePEM parses an armored signature. Only whitespace may surround the
-// PEM block.
+// PEM block, and the block has no headers.
 func ParsePEM(data []byte) (*Signature, error) {
 	if len(data) > MaxSize {
 		return nil, errors.New("signature too large")
 	}
+	data = bytes.TrimLeft(data, " \t\r\n")
+	if !bytes.HasPrefix(data, pemBegin) {
+		return nil, errors.New("signature is not PEM, or has data before the PEM block")
+	}
 	blk, rest := pem.Decode(data)
-	if blk == nil {
+	// pem.Decode skips a malformed block and returns the next one.
+	if blk == nil || bytes.Count(data[:len(data)-len(rest)], pemBegin) != 1 {
 		return nil, errors.New("signature is not PEM")
 	}
 	if blk.Type != PEMType {
 		return nil, fmt.Errorf("signature is PEM %q, want %q", blk.Type, PEMType)
+	}
+	if len(blk.Headers) != 0 {
+		return nil, errors.New("signature's PEM block has headers")
 	}
 	if len(bytes.TrimSpace(rest)) != 0 {
 		return nil, errors.New("trailing data after the signature")
 	}
 	return Parse(blk.Bytes)
 }
+
+var pemBegin = []byte("-----BEGIN ")
 
 // Parse parses a DER signature. It reads the DER with cryptobyte rather
 // than encoding/asn1's reflection, which cost a cold gitsign process more
