@@ -106,11 +106,11 @@ func (r *configReader) set(e configEntry) {
 	section, name := strings.ToLower(e.section), strings.ToLower(e.name)
 	switch {
 	case section == "gitsign" || section == "user":
-		if e.subsection != "" {
+		if e.hasSub {
 			section += "." + e.subsection
 		}
 		r.vals[section+"."+name] = e.value
-	case e.subsection == "" && section == "extensions" && name == "worktreeconfig":
+	case !e.hasSub && section == "extensions" && name == "worktreeconfig":
 		r.worktreeConfig = e.bare || gitBool(e.value)
 	}
 }
@@ -135,12 +135,12 @@ func (r *configReader) file(path string, depth int) error {
 		sec := strings.ToLower(e.section)
 		name := strings.ToLower(e.name)
 		switch {
-		case sec == "include" && e.subsection == "" && name == "path":
+		case sec == "include" && !e.hasSub && name == "path":
 			if err := r.include(path, e.value, depth); err != nil {
 				return err
 			}
 			continue
-		case sec == "includeif" && name == "path":
+		case sec == "includeif" && e.hasSub && name == "path":
 			ok, err := r.condition(e.subsection, path)
 			if err != nil {
 				return err
@@ -395,7 +395,7 @@ func (r *configReader) param(key, value string, bare bool) error {
 	e := configEntry{section: key[:first], name: key[last+1:], value: value, bare: bare}
 	if first != last {
 		// git lowercases a command-line key's subsection too.
-		e.subsection = strings.ToLower(key[first+1 : last])
+		e.subsection, e.hasSub = strings.ToLower(key[first+1:last]), true
 	}
 	switch strings.ToLower(e.section) {
 	case "include", "includeif":
@@ -518,6 +518,7 @@ func gitBool(v string) bool {
 
 type configEntry struct {
 	section, subsection, name, value string
+	hasSub                           bool // [section "subsection"], even "": git keys [s ""] n as s..n
 	bare                             bool // "name" without "=": true for booleans, no value for git config --get
 }
 
@@ -532,9 +533,10 @@ func parseGitConfig(data []byte) ([]configEntry, error) {
 	var (
 		out                 []configEntry
 		section, subsection string
+		hasSub              bool
 		i                   int
 	)
-	isSpace := func(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v' }
+	isSpace := configSpace
 	skipComment := func() {
 		for i < len(data) && data[i] != '\n' {
 			i++
@@ -556,10 +558,10 @@ func parseGitConfig(data []byte) ([]configEntry, error) {
 			if i == len(data) {
 				return nil, errConfigSyntax
 			}
-			section, subsection = string(data[start:i]), ""
+			section, subsection, hasSub = string(data[start:i]), "", false
 			if data[i] == ']' {
 				if sec, sub, ok := strings.Cut(section, "."); ok {
-					section, subsection = sec, strings.ToLower(sub)
+					section, subsection, hasSub = sec, strings.ToLower(sub), true
 				}
 				i++
 				continue
@@ -596,7 +598,7 @@ func parseGitConfig(data []byte) ([]configEntry, error) {
 				return nil, errConfigSyntax
 			}
 			i++
-			subsection = sub.String()
+			subsection, hasSub = sub.String(), true
 			if strings.Contains(section, ".") {
 				return nil, errConfigSyntax
 			}
@@ -613,7 +615,7 @@ func parseGitConfig(data []byte) ([]configEntry, error) {
 				i++
 			}
 			if i == len(data) || data[i] == '\n' {
-				out = append(out, configEntry{section, subsection, name, "", true})
+				out = append(out, configEntry{section, subsection, name, "", hasSub, true})
 				continue
 			}
 			if data[i] != '=' {
@@ -625,7 +627,7 @@ func parseGitConfig(data []byte) ([]configEntry, error) {
 				return nil, err
 			}
 			i += n
-			out = append(out, configEntry{section, subsection, name, v, false})
+			out = append(out, configEntry{section, subsection, name, v, hasSub, false})
 		default:
 			return nil, errConfigSyntax
 		}
@@ -634,14 +636,15 @@ func parseGitConfig(data []byte) ([]configEntry, error) {
 }
 
 // parseConfigValue reads a value up to the end of its (logical) line, as
-// git's parse_value does: leading space dropped, inner space kept, trailing
-// space outside quotes dropped, a comment ending the value outside quotes.
+// git's parse_value does: leading space dropped, each space character
+// inside the value kept as a space (a tab or CR too), trailing space
+// outside quotes dropped, a comment ending the value outside quotes.
 func parseConfigValue(data []byte) (string, int, error) {
 	var (
 		b       []byte
 		quoted  bool
 		comment bool
-		trimLen int
+		spaces  int // held until something follows them
 		i       int
 	)
 	for {
@@ -659,12 +662,9 @@ func parseConfigValue(data []byte) (string, int, error) {
 		if comment {
 			continue
 		}
-		if !quoted && (c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v') {
-			if trimLen == 0 {
-				trimLen = len(b)
-			}
+		if !quoted && configSpace(c) {
 			if len(b) > 0 {
-				b = append(b, c)
+				spaces++
 			}
 			continue
 		}
@@ -672,7 +672,9 @@ func parseConfigValue(data []byte) (string, int, error) {
 			comment = true
 			continue
 		}
-		trimLen = 0
+		for ; spaces > 0; spaces-- {
+			b = append(b, ' ')
+		}
 		switch c {
 		case '"':
 			quoted = !quoted
@@ -703,11 +705,12 @@ func parseConfigValue(data []byte) (string, int, error) {
 	if quoted {
 		return "", 0, errConfigSyntax
 	}
-	if trimLen > 0 {
-		b = b[:trimLen]
-	}
 	return string(b), i, nil
 }
+
+// configSpace is git's isspace in configuration files: space, tab and CR
+// (a CR before LF is gone already), not form feed or vertical tab.
+func configSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' }
 
 func isAlpha(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
 func isAlnum(c byte) bool { return isAlpha(c) || c >= '0' && c <= '9' }

@@ -183,6 +183,58 @@ func TestParseGitConfigValues(t *testing.T) {
 	}
 }
 
+// The parser reads what git reads: keys and values as `git config --list`
+// prints them, for the corners of the syntax.
+func TestParseGitConfigAgreesWithGit(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Fatal("git not installed")
+	}
+	for _, in := range []string{
+		"[gitsign]\n\tallowedSigners = a b\n",
+		"[gitsign \"\"]\n\tallowedSigners = x\n",
+		"[gitsign \"Sub\"]\n\tallowedSigners = x\n[gitsign.Old]\nk = v\n",
+		"[s]\na = x\t\ty\n",
+		"[s]\na = x \t y \t \n",
+		"[s]\na = x\ry\n",
+		"[s]\r\na = x\r\n",
+		"[s]\na = x \"  q \"  z\n",
+		"[s]\na = \"\" x ; c\n",
+		"[s]\na = x\\\n\ty\n",
+		"[s]\n\tflag\nb = \"#\" # c\n",
+		"[include \"\"]\npath = nowhere\n",
+	} {
+		f := filepath.Join(t.TempDir(), "config")
+		if err := os.WriteFile(f, []byte(in), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, err := exec.Command("git", "config", "-f", f, "-z", "--list").Output()
+		if err != nil {
+			t.Fatalf("%q: git: %v", in, err)
+		}
+		want := string(out)
+		entries, err := parseGitConfig([]byte(in))
+		if err != nil {
+			t.Errorf("%q: %v", in, err)
+			continue
+		}
+		var got strings.Builder
+		for _, e := range entries {
+			key := strings.ToLower(e.section)
+			if e.hasSub {
+				key += "." + e.subsection
+			}
+			got.WriteString(key + "." + strings.ToLower(e.name))
+			if !e.bare {
+				got.WriteString("\n" + e.value)
+			}
+			got.WriteByte(0)
+		}
+		if got.String() != want {
+			t.Errorf("%q:\n got  %q\n git  %q", in, got.String(), want)
+		}
+	}
+}
+
 // wildmatchRegexp is wildmatch written as a regular expression, which is
 // how gitsign matched includeIf gitdir patterns before; the matcher must
 // agree with it everywhere.
