@@ -45,7 +45,7 @@ func ParseObject(typ string, raw []byte, format string) (*Object, error) {
 	case "commit":
 		return parseCommit(raw, format)
 	case "tag":
-		return parseTag(raw)
+		return parseTag(raw, true)
 	}
 	return nil, fmt.Errorf("cannot verify a %s object", typ)
 }
@@ -54,11 +54,15 @@ func ParseObject(typ string, raw []byte, format string) (*Object, error) {
 // tag with its signature already removed. Its type is told by its first
 // header.
 func ParsePayload(payload []byte) (*Object, error) {
-	typ := "commit"
-	if bytes.HasPrefix(payload, []byte("object ")) {
-		typ = "tag"
+	if len(payload) > MaxObjectSize {
+		return nil, errors.New("object too large")
 	}
-	o, err := ParseObject(typ, payload, "sha1")
+	if bytes.HasPrefix(payload, []byte("object ")) {
+		// git split the tag at its last signature line already: what
+		// looks like one in the payload is quoted in the message.
+		return parseTag(payload, false)
+	}
+	o, err := parseCommit(payload, "sha1")
 	if err != nil {
 		return nil, err
 	}
@@ -170,8 +174,9 @@ var sigMarkers = [][]byte{
 }
 
 // parseTag splits a tag where git does: at the start of the last line that
-// begins a signature (gpg-interface.c parse_signed_buffer).
-func parseTag(raw []byte) (*Object, error) {
+// begins a signature (gpg-interface.c parse_signed_buffer). Without split,
+// raw is the payload git already split off.
+func parseTag(raw []byte, split bool) (*Object, error) {
 	hs, body, err := splitHeaders(raw)
 	if err != nil {
 		return nil, fmt.Errorf("tag: %w", err)
@@ -192,7 +197,7 @@ func parseTag(raw []byte) (*Object, error) {
 	}
 	match := len(raw)
 	bodyStart := body
-	for off := 0; off < len(raw); off += lineEnd(raw[off:]) {
+	for off := 0; split && off < len(raw); off += lineEnd(raw[off:]) {
 		for _, m := range sigMarkers {
 			if bytes.HasPrefix(raw[off:], m) {
 				match = off

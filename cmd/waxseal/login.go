@@ -213,7 +213,7 @@ Examples:
    waxseal login --oidc-provider device          # over SSH
    waxseal login --identity-token @/var/run/token`,
 		Flags: append([]cli.Flag{identityTokenFlag, serverFlag, signingConfigFlag,
-			&cli.StringFlag{Name: "key-type", Value: string(keys.Default), Usage: "ephemeral key type: ecdsa-p256, ecdsa-p384, ed25519, rsa-2048, rsa-3072, rsa-4096"},
+			&cli.StringFlag{Name: "key-type", Value: string(keys.Default), Usage: "ephemeral key type: ecdsa-p256, ecdsa-p384, ed25519, rsa-2048, rsa-3072, rsa-4096 (gitsign signs only with ecdsa-*)"},
 			jsonFlag}, tokenFlags...),
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/waxseal/waxseal/gitsign/gpg"
@@ -77,13 +78,16 @@ DESCRIPTION:
       issuer          GITSIGN_OIDC_ISSUER        OIDC issuer for interactive login
       clientID        GITSIGN_OIDC_CLIENT_ID     OIDC client ID (default sigstore)
       redirectURL     GITSIGN_OIDC_REDIRECT_URL  loopback redirect URL
-      tokenProvider   GITSIGN_TOKEN_PROVIDER     force one token source (token, file, github-actions, browser, device, ...)
+      tokenProvider   GITSIGN_TOKEN_PROVIDER     force one token source: env (SIGSTORE_ID_TOKEN), github-actions,
+                                                 gitlab, buildkite, agent, browser or device
       trustedRoot     GITSIGN_TRUSTED_ROOT       trusted_root.json (default: pinned by 'waxseal trust init')
       allowedSigners  GITSIGN_ALLOWED_SIGNERS    allowed-signers file (relative to the repository)
       logPath         GITSIGN_LOG                copy messages to this file (git hides them)
-      matchCommitter  GITSIGN_MATCH_COMMITTER    refuse to sign unless the identity is user.email
-   An identity token in SIGSTORE_ID_TOKEN is used first, then CI credentials,
-   then an interactive login.
+      matchCommitter  GITSIGN_MATCH_COMMITTER    refuse to sign, before anything is logged, unless the identity
+                                                 is the object's committer (or tagger) email
+   An identity token in SIGSTORE_ID_TOKEN is used first (one that cannot be
+   used is an error, not skipped), then CI credentials, then the credential of
+   a running 'waxseal agent', then an interactive login.
 
    Exit codes: 0 success, 1 failure (a signature that does not verify included), 2 usage error.
 
@@ -109,10 +113,7 @@ func (e *env) human(ctx context.Context, args []string) error {
 		}
 		fmt.Fprintf(e.Stdout, appHelp, version())
 		return nil
-	case "-v", "--version", "-version":
-		fmt.Fprintf(e.Stdout, "gitsign version %s\n", version())
-		return nil
-	case "version":
+	case "-v", "--version", "-version", "version":
 		fmt.Fprintf(e.Stdout, "gitsign (waxseal) %s\n", version())
 		return nil
 	case "verify":
@@ -135,6 +136,10 @@ var Version = ""
 func version() string {
 	if Version != "" {
 		return Version
+	}
+	// Built with go install: the module version it was built from.
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
 	}
 	return "devel"
 }

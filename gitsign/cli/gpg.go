@@ -7,8 +7,10 @@ import (
 	"io"
 	"strings"
 
+	"github.com/waxseal/waxseal/common/credential"
 	"github.com/waxseal/waxseal/gitsign"
 	"github.com/waxseal/waxseal/gitsign/gpg"
+	"github.com/waxseal/waxseal/gitsign/signing"
 	"github.com/waxseal/waxseal/internal/clierr"
 )
 
@@ -40,15 +42,14 @@ func (e *env) gpgSign(ctx context.Context, cfg *gpg.Config, st gitsign.Status) i
 	if err != nil {
 		return e.reportSigning(err)
 	}
+	if cfg.MatchCommitter {
+		if signer.Credentials, err = matchCommitter(signer.Credentials, payload); err != nil {
+			return e.reportSigning(err)
+		}
+	}
 	signed, err := signer.Sign(ctx, payload)
 	if err != nil {
 		return e.reportSigning(err)
-	}
-	if cfg.MatchCommitter {
-		if id, _ := gitsign.CertIdentity(signed.Certificate); !strings.EqualFold(id, cfg.UserEmail) {
-			return e.reportSigning(clierr.WithHint(fmt.Errorf("signed as %s, but user.email is %s", id, cfg.UserEmail),
-				"log in as %s, or unset gitsign.matchCommitter", cfg.UserEmail))
-		}
 	}
 	if _, err := e.Stdout.Write(signed.PEM); err != nil {
 		return e.reportSigning(err)
@@ -57,4 +58,32 @@ func (e *env) gpgSign(ctx context.Context, cfg *gpg.Config, st gitsign.Status) i
 	id, iss := gitsign.CertIdentity(signed.Certificate)
 	fmt.Fprintf(e.Stderr, "gitsign: signed as %s (%s), transparency log index %d\n", id, iss, signed.Entry.LogIndex)
 	return clierr.ExitOK
+}
+
+// matchCommitter wraps creds so that a credential for anyone but the
+// object's committer (or tagger) is refused before anything is signed or
+// logged: the log is public and permanent.
+func matchCommitter(creds signing.Credentials, payload []byte) (signing.Credentials, error) {
+	o, err := gitsign.ParsePayload(payload)
+	if err == nil && o.Email == "" {
+		err = errors.New("it names no email")
+	}
+	who := "committer"
+	if o != nil && o.Type == "tag" {
+		who = "tagger"
+	}
+	if err != nil {
+		return nil, fmt.Errorf("gitsign.matchCommitter: cannot read the %s of the object to sign: %w", who, err)
+	}
+	return signing.CredentialsFunc(func(ctx context.Context) (*credential.Credential, error) {
+		cred, err := creds.Credential(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if id, _ := gitsign.CertIdentity(cred.Certificate); !strings.EqualFold(id, o.Email) {
+			return nil, clierr.WithHint(fmt.Errorf("the %s is %s, but the credential is for %s: nothing was signed", who, o.Email, id),
+				"log in as %s, or unset gitsign.matchCommitter", o.Email)
+		}
+		return cred, nil
+	}), nil
 }

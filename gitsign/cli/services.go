@@ -2,6 +2,9 @@ package cli
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -144,6 +147,11 @@ func (e *env) signer(ctx context.Context, cfg *gpg.Config) (*signing.Signer, err
 // rest of a rebase) need no login. The instructions of an interactive login
 // go to the terminal: git captures gitsign's stderr while signing.
 func (e *env) login(ctx context.Context, cfg *gpg.Config, ep *endpoints, ca *fulcioclient.Client) (*credential.Credential, error) {
+	switch cfg.TokenProvider {
+	case oidc.ProviderToken, oidc.ProviderFile, oidc.ProviderCommand:
+		return nil, clierr.WithHint(fmt.Errorf("gitsign.tokenProvider %q needs a token, file or command that gitsign has no setting for", cfg.TokenProvider),
+			"put the token in SIGSTORE_ID_TOKEN (gitsign.tokenProvider env), or hand it to 'waxseal login' with the agent running (agent)")
+	}
 	out, tty, closeOut := e.UserTerminal()
 	defer closeOut()
 	chain, err := oidc.Chain(oidc.Options{
@@ -182,6 +190,10 @@ func (e *env) login(ctx context.Context, cfg *gpg.Config, ep *endpoints, ca *ful
 			cred, err := c.CredentialFrom(ctx, ep.CA)
 			ag = c // left open: its credential signs through this connection
 			if err == nil && cred.Valid(time.Now()) {
+				if _, ok := cred.Certificate.PublicKey.(*ecdsa.PublicKey); !ok {
+					return nil, clierr.WithHint(fmt.Errorf("the agent's credential has a %s key: git signatures need ECDSA", keyName(cred.Certificate.PublicKey)),
+						"log the agent in with an ECDSA key: waxseal login --key-type ecdsa-p256")
+				}
 				return cred, nil
 			}
 			if err != nil && !errors.Is(err, agent.ErrNoCredential) && !errors.Is(err, agent.ErrExpired) {
@@ -190,6 +202,12 @@ func (e *env) login(ctx context.Context, cfg *gpg.Config, ep *endpoints, ca *ful
 			continue
 		}
 		tok, err := p.Source.Token(ctx)
+		if err != nil && !p.Interactive {
+			// A token given or found (SIGSTORE_ID_TOKEN, CI) names who is
+			// to sign: one that cannot be used is an error, never a reason
+			// to sign as the agent's identity instead.
+			return nil, clierr.WithHint(err, "replace the token, or unset it to sign with the agent's credential or an interactive login")
+		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", p.Name, err))
 			continue
@@ -204,11 +222,30 @@ func (e *env) login(ctx context.Context, cfg *gpg.Config, ep *endpoints, ca *ful
 		if ag == nil && p.Interactive {
 			fmt.Fprintln(out, "gitsign: this login signs one object; with 'waxseal agent' running, one login signs a whole rebase")
 		}
-		return credential.LoginWithToken(ctx, ca, tok, keys.Default)
+		cred, err := credential.LoginWithToken(ctx, ca, tok, keys.Default)
+		if err != nil && !p.Interactive {
+			from := p.Name
+			if from == oidc.ProviderEnv {
+				from = "$" + oidc.EnvVar
+			}
+			return nil, fmt.Errorf("%w (with the token from %s)", err, from)
+		}
+		return cred, err
 	}
 	if len(errs) == 0 {
 		return nil, clierr.WithHint(oidc.ErrNoToken, "set SIGSTORE_ID_TOKEN, run 'waxseal login', or set gitsign.server / gitsign.issuer for an interactive login")
 	}
 	return nil, clierr.WithHint(fmt.Errorf("no identity token: %w", errors.Join(errs...)),
 		"set SIGSTORE_ID_TOKEN, or run 'waxseal agent' and 'waxseal login' before signing")
+}
+
+// keyName names a public key's type for a message.
+func keyName(pub any) string {
+	switch pub.(type) {
+	case ed25519.PublicKey:
+		return "Ed25519"
+	case *rsa.PublicKey:
+		return "RSA"
+	}
+	return fmt.Sprintf("%T", pub)
 }

@@ -63,9 +63,14 @@ type gpgArgs struct {
 	files                       []string
 }
 
-// IsInvocation tells git's calls (flags first) from the human commands.
+// IsInvocation tells git's calls (flags first) from the human commands,
+// whose only flags are help and version.
 func IsInvocation(args []string) bool {
-	return strings.HasPrefix(args[0], "-") && args[0] != "-h" && args[0] != "--help" && args[0] != "--version"
+	switch args[0] {
+	case "-h", "-help", "--help", "-v", "-version", "--version":
+		return false
+	}
+	return strings.HasPrefix(args[0], "-")
 }
 
 // parseGPGArgs accepts gpg's option syntax: grouped short options ("-bsau
@@ -350,7 +355,7 @@ func LoadPinned() (*trust.Pinned, error) {
 // pinHint adds to an error that nothing is pinned how to pin or what to set.
 func pinHint(err error) error {
 	if errors.Is(err, trust.ErrNotPinned) {
-		return clierr.WithHint(err, "run 'waxseal trust init --from URL', or set gitsign.server / gitsign.trustedRoot")
+		return clierr.WithHint(err, "pin your instance's trusted root with 'waxseal trust init --from URL', or name one with git config gitsign.trustedRoot FILE")
 	}
 	return err
 }

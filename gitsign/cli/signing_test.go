@@ -1,0 +1,155 @@
+package cli
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/waxseal/waxseal/common/agent"
+	"github.com/waxseal/waxseal/server/servertest"
+)
+
+const logEntries = "/api/v1/log/entries"
+
+// sign runs gitsign as git does to sign payload, so that its stderr (which
+// git 2.39 drops) can be read.
+func (r *repo) sign(payload string) (code int, stderr string) {
+	code, _, stderr = r.gitsignIn(strings.NewReader(payload), "--status-fd=2", "-bsau", "key")
+	return code, stderr
+}
+
+func (r *repo) setenv(kv string) {
+	k, _, _ := strings.Cut(kv, "=")
+	r.unsetenv(k)
+	r.env = append(r.env, kv)
+}
+
+// A SIGSTORE_ID_TOKEN that cannot be used names who was meant to sign: it
+// is an error, not a reason to sign as the agent's identity instead.
+func TestBadTokenIsNotSkippedForTheAgent(t *testing.T) {
+	stack := servertest.Start(t)
+	r := newRepo(t, stack, "alice@example.com")
+	r.allow("alice@example.com alice@example.com " + issuerPlaceholder)
+	useAgent(t, r, stack, "alice@example.com")
+	payload := "tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor A <alice@example.com> 1 +0000\ncommitter A <alice@example.com> 1 +0000\n\nmsg\n"
+
+	// The control: without a token, the agent signs.
+	if code, stderr := r.sign(payload); code != 0 {
+		t.Fatalf("with the agent alone: %d\n%s", code, stderr)
+	}
+	logged := stack.Requests("POST", logEntries)
+	for _, tok := range []string{"garbage", stack.Token(t, "bob@example.com") + "x"} {
+		r.setenv("SIGSTORE_ID_TOKEN=" + tok)
+		code, stderr := r.sign(payload)
+		if code != 1 || !strings.Contains(stderr, "SIGSTORE_ID_TOKEN") || strings.Contains(stderr, "signed as") {
+			t.Errorf("token %.10q...: %d\n%s", tok, code, stderr)
+		}
+		if _, _, err := r.try("commit", "-q", "-S", "--allow-empty", "-m", "meant as bob"); err == nil {
+			t.Errorf("git commit -S with token %.10q... succeeded", tok)
+		}
+	}
+	if got := stack.Requests("POST", logEntries) - logged; got != 0 {
+		t.Errorf("%d log entries written with an unusable token", got)
+	}
+}
+
+// gitsign.matchCommitter refuses before anything reaches the public log,
+// and compares with the object's committer, not user.email.
+func TestMatchCommitterRefusesBeforeLogging(t *testing.T) {
+	stack := servertest.Start(t)
+	r := newRepo(t, stack, "alice@example.com")
+	r.allow("alice@example.com alice@example.com " + issuerPlaceholder)
+	r.git("config", "gitsign.matchCommitter", "true")
+	r.commit("base", "-S") // the control: alice as alice
+
+	logged := stack.Requests("POST", logEntries)
+	r.setenv("GIT_COMMITTER_EMAIL=mallory@example.com")
+	if _, _, err := r.try("commit", "-q", "-S", "--allow-empty", "-m", "as mallory"); err == nil {
+		t.Error("signed as alice for committer mallory")
+	}
+	if got := stack.Requests("POST", logEntries) - logged; got != 0 {
+		t.Errorf("refused signature was logged (%d entries)", got)
+	}
+	payload := "tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor A <alice@example.com> 1 +0000\ncommitter M <mallory@example.com> 1 +0000\n\nmsg\n"
+	if code, stderr := r.sign(payload); code != 1 || !strings.Contains(stderr, "committer is mallory@example.com, but the credential is for alice@example.com") {
+		t.Errorf("sign for mallory: %d\n%s", code, stderr)
+	}
+
+	// The committer counts, whatever user.email says (CI often sets none).
+	r.git("config", "--global", "--unset", "user.email")
+	r.setenv("GIT_COMMITTER_EMAIL=alice@example.com")
+	r.setenv("GIT_AUTHOR_EMAIL=alice@example.com")
+	if out, stderr, err := r.try("commit", "-q", "-S", "--allow-empty", "-m", "committer alice, no user.email"); err != nil {
+		t.Fatalf("refused alice as committer: %v\n%s%s", err, out, stderr)
+	}
+	if got := r.format("HEAD", "%G? %ce"); got != "G alice@example.com" {
+		t.Errorf("%q, want G alice@example.com", got)
+	}
+
+	// Tags are held to their tagger.
+	r.setenv("GIT_COMMITTER_EMAIL=mallory@example.com")
+	if _, _, err := r.try("tag", "-s", "-m", "v1", "v1"); err == nil {
+		t.Error("tag by mallory signed as alice")
+	}
+}
+
+// A tag message may quote an armored signature: git splits the tag at the
+// last one, and so does gitsign, in both ways it verifies.
+func TestTagQuotingASignature(t *testing.T) {
+	stack := servertest.Start(t)
+	r := newRepo(t, stack, "alice@example.com")
+	r.allow("alice@example.com alice@example.com " + issuerPlaceholder)
+	r.commit("base", "-S")
+	msg := filepath.Join(t.TempDir(), "msg")
+	quoted := "quoting a signature\n\n-----BEGIN PGP SIGNATURE-----\nfoo\n-----END PGP SIGNATURE-----\nend\n"
+	if err := os.WriteFile(msg, []byte(quoted), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r.git("tag", "-s", "-F", msg, "quoted")
+	if _, stderr, err := r.try("-c", "gpg.minTrustLevel=fully", "verify-tag", "quoted"); err != nil {
+		t.Errorf("verify-tag: %v\n%s", err, stderr)
+	}
+	if code, stdout, stderr := r.gitsign("verify", "quoted"); code != 0 || !strings.Contains(stdout, " good ") {
+		t.Errorf("gitsign verify = %d\n%s%s", code, stdout, stderr)
+	}
+}
+
+// gitsign signs only with ECDSA keys; an agent holding another kind says so
+// and how to fix it.
+func TestAgentWithAnotherKeyType(t *testing.T) {
+	stack := servertest.Start(t)
+	r := newRepo(t, stack, "alice@example.com")
+	sock := startAgent(t)
+	c, err := agent.Dial(context.Background(), sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Login(context.Background(), agent.LoginRequest{Token: stack.Token(t, "alice@example.com"), CAURL: stack.SigningConfig(t).CAURL, KeyType: "ed25519"}); err != nil {
+		t.Fatal(err)
+	}
+	r.unsetenv("SIGSTORE_ID_TOKEN")
+	r.setenv(agent.SocketEnv + "=" + sock)
+	code, stderr := r.sign("tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\ncommitter A <alice@example.com> 1 +0000\n\nmsg\n")
+	if code != 1 || !strings.Contains(stderr, "Ed25519 key: git signatures need ECDSA") || !strings.Contains(stderr, "--key-type ecdsa-p256") {
+		t.Errorf("%d\n%s", code, stderr)
+	}
+}
+
+// The help and version flags are commands, not gpg invocations.
+func TestHelpAndVersionFlags(t *testing.T) {
+	stack := servertest.Start(t)
+	r := newRepo(t, stack, "alice@example.com")
+	for _, arg := range []string{"-v", "-version", "--version", "version"} {
+		if code, stdout, stderr := r.gitsign(arg); code != 0 || !strings.HasPrefix(stdout, "gitsign (waxseal) ") {
+			t.Errorf("gitsign %s = %d\n%s%s", arg, code, stdout, stderr)
+		}
+	}
+	for _, arg := range []string{"-h", "-help", "--help", "help"} {
+		if code, stdout, stderr := r.gitsign(arg); code != 0 || !strings.Contains(stdout, "COMMANDS:") {
+			t.Errorf("gitsign %s = %d\n%s%s", arg, code, stdout, stderr)
+		}
+	}
+}
