@@ -5,8 +5,10 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/asn1"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 )
@@ -129,21 +131,82 @@ var (
 	// ErrUnknownCTLog is returned when no embedded SCT is from a log the caller trusts.
 	ErrUnknownCTLog = errors.New("fulcio: no embedded SCT is from a known CT log")
 	// ErrBadSCT is wrapped by the error returned when SCTs from trusted logs exist but
-	// none verifies; the error says why the last one failed (bad signature, timestamp
-	// in the future, unsupported algorithm, ...).
-	ErrBadSCT = errors.New("fulcio: embedded SCT signature does not verify")
+	// none counts; the error says, log by log, why each failed (bad signature, timestamp
+	// in the future or outside the log's validity, unsupported algorithm, ...).
+	ErrBadSCT = errors.New("fulcio: no embedded SCT verifies")
 )
 
-// VerifyEmbeddedSCTs checks that at least one SCT embedded in leaf verifies against a CT
-// log in logs (keyed by RFC 6962 log ID, SHA-256 of the log key's DER SPKI), by rebuilding
-// the precertificate entry the log signed: issuer's key hash plus leaf's TBSCertificate
-// without the SCT list. SCTs timestamped after now, and SCTs from other logs, are ignored.
-// Log keys may be ECDSA P-256 or RSA of 2048 bits or more, signing SHA-256 (RFC 6962 §2.1.4).
-//
-// It returns ErrNoSCT if leaf has no SCT list, ErrUnknownCTLog if no SCT is from a log in
-// logs, and an error wrapping ErrBadSCT if none of those verifies. issuer must be leaf's
-// direct issuer; a Precertificate Signing Certificate (RFC 6962 §3.1) is not supported.
+// CTLog is a certificate-transparency log as a trusted root lists it: its key
+// and the time range in which the log was trusted to issue SCTs. A log is
+// retired by closing its range, so that the SCTs it issued before then still
+// count and any it issued after do not.
+type CTLog struct {
+	// URL names the log in errors; the hex log ID stands in when it is empty.
+	URL string
+	Key crypto.PublicKey
+	// NotBefore and NotAfter bound the SCT timestamps the log is trusted for,
+	// both included. A zero bound is open.
+	NotBefore, NotAfter time.Time
+}
+
+// trusts reports whether the log was trusted at t.
+func (l *CTLog) trusts(t time.Time) bool {
+	return (l.NotBefore.IsZero() || !t.Before(l.NotBefore)) && (l.NotAfter.IsZero() || !t.After(l.NotAfter))
+}
+
+func (l *CTLog) name(id [32]byte) string {
+	if l.URL != "" {
+		return l.URL
+	}
+	return fmt.Sprintf("%x", id)
+}
+
+func (l *CTLog) window() string {
+	const layout = "2006-01-02T15:04:05.999Z07:00"
+	switch {
+	case l.NotBefore.IsZero() && l.NotAfter.IsZero():
+		return "always"
+	case l.NotAfter.IsZero():
+		return "from " + l.NotBefore.UTC().Format(layout)
+	case l.NotBefore.IsZero():
+		return "until " + l.NotAfter.UTC().Format(layout)
+	}
+	return "from " + l.NotBefore.UTC().Format(layout) + " to " + l.NotAfter.UTC().Format(layout)
+}
+
+// VerifyEmbeddedSCTs is [VerifyEmbeddedSCTsFromLogs] for logs known by their
+// keys alone, each trusted at every time. A verifier with a trusted root
+// must use VerifyEmbeddedSCTsFromLogs, which honours the root's validity
+// windows: with this function a retired log's SCTs count for ever.
 func VerifyEmbeddedSCTs(leaf, issuer *x509.Certificate, logs map[[32]byte]crypto.PublicKey, now time.Time) error {
+	return verifyEmbeddedSCTs(leaf, issuer, func(id [32]byte) (CTLog, bool) {
+		key, ok := logs[id]
+		return CTLog{Key: key}, ok
+	}, now)
+}
+
+// VerifyEmbeddedSCTsFromLogs checks that at least one SCT embedded in leaf
+// verifies against a CT log in logs (keyed by RFC 6962 log ID, SHA-256 of the
+// log key's DER SPKI), by rebuilding the precertificate entry the log signed:
+// issuer's key hash plus leaf's TBSCertificate without the SCT list. An SCT
+// counts only if its log was trusted at the time the SCT claims (its
+// timestamp, as sigstore-go judges it), and that time is not after now. SCTs
+// from other logs are ignored. Log keys may be ECDSA P-256 or RSA of 2048
+// bits or more, signing SHA-256 (RFC 6962 §2.1.4).
+//
+// It returns ErrNoSCT if leaf has no SCT list, ErrUnknownCTLog if no SCT is
+// from a log in logs, and an error wrapping ErrBadSCT that names each
+// trusted log whose SCT failed, and why, if none counts. issuer must be
+// leaf's direct issuer; a Precertificate Signing Certificate (RFC 6962 §3.1)
+// is not supported.
+func VerifyEmbeddedSCTsFromLogs(leaf, issuer *x509.Certificate, logs map[[32]byte]CTLog, now time.Time) error {
+	return verifyEmbeddedSCTs(leaf, issuer, func(id [32]byte) (CTLog, bool) {
+		l, ok := logs[id]
+		return l, ok
+	}, now)
+}
+
+func verifyEmbeddedSCTs(leaf, issuer *x509.Certificate, lookup func([32]byte) (CTLog, bool), now time.Time) error {
 	scts, err := embeddedSCTs(leaf)
 	if err != nil {
 		return fmt.Errorf("fulcio: parsing embedded SCTs: %w", err)
@@ -157,25 +220,32 @@ func VerifyEmbeddedSCTs(leaf, issuer *x509.Certificate, logs map[[32]byte]crypto
 		built  bool
 	)
 	known := false
-	var lastErr error
+	var failures []string
 	for i := range scts {
 		s := &scts[i]
-		key, ok := logs[s.logID]
+		log, ok := lookup(s.logID)
 		if !ok {
 			continue
 		}
 		known = true
-		if t := s.time(); t.After(now) {
-			lastErr = fmt.Errorf("SCT timestamp %v is in the future", t)
+		fail := func(err error) { failures = append(failures, fmt.Sprintf("CT log %s: %v", log.name(s.logID), err)) }
+		t := s.time()
+		if !log.trusts(t) {
+			fail(fmt.Errorf("SCT timestamp %s is outside the log's validity in the trusted root (%s)",
+				t.UTC().Format("2006-01-02T15:04:05.999Z07:00"), log.window()))
 			continue
 		}
-		ck, cacheable := sctCacheKey(leaf, issuer, key)
+		if t.After(now) {
+			fail(fmt.Errorf("SCT timestamp %v is in the future", t))
+			continue
+		}
+		ck, cacheable := sctCacheKey(leaf, issuer, log.Key, s)
 		if cacheable && verifiedSCTs.has(ck) {
 			return nil
 		}
 		if isPrecertSigningCert(issuer) {
-			lastErr = errors.New("the issuer is a precertificate signing certificate (EKU 1.3.6.1.4.1.11129.2.4.4), " +
-				"which is unsupported: pass the certificate authority that issued leaf")
+			fail(errors.New("the issuer is a precertificate signing certificate (EKU 1.3.6.1.4.1.11129.2.4.4), " +
+				"which is unsupported: pass the certificate authority that issued leaf"))
 			continue
 		}
 		if !built {
@@ -183,11 +253,11 @@ func VerifyEmbeddedSCTs(leaf, issuer *x509.Certificate, logs map[[32]byte]crypto
 			built = true
 		}
 		if tbsErr != nil {
-			lastErr = tbsErr
+			fail(tbsErr)
 			continue
 		}
-		if err := verifySCT(key, s, sha256.Sum256(issuer.RawSubjectPublicKeyInfo), tbs); err != nil {
-			lastErr = err
+		if err := verifySCT(log.Key, s, sha256.Sum256(issuer.RawSubjectPublicKeyInfo), tbs); err != nil {
+			fail(err)
 			continue
 		}
 		if cacheable {
@@ -198,13 +268,13 @@ func VerifyEmbeddedSCTs(leaf, issuer *x509.Certificate, logs map[[32]byte]crypto
 	if !known {
 		return ErrUnknownCTLog
 	}
-	return fmt.Errorf("%w: %v", ErrBadSCT, lastErr)
+	return fmt.Errorf("%w: %s", ErrBadSCT, strings.Join(failures, "; "))
 }
 
-// verifiedSCTs remembers SCT signatures that verified, by certificate, issuer
-// and log key: a keyless certificate signs a whole batch, and its SCT need not be
-// checked again for every artifact. A hit still requires the caller to trust
-// the very key that verified it.
+// verifiedSCTs remembers SCT signatures that verified, by certificate, issuer,
+// log key and SCT: a keyless certificate signs a whole batch, and its SCT need
+// not be checked again for every artifact. A hit still requires the caller to
+// trust the very key that verified it, at the time the very SCT claims.
 var verifiedSCTs = &sctCache{m: map[[96]byte]struct{}{}}
 
 type sctCache struct {
@@ -217,15 +287,23 @@ const sctCacheSize = 4096
 // sctCacheKey identifies an SCT check by certificate, issuer and the log
 // key itself rather than the log ID the caller filed it under: the IDs come
 // from trusted roots, and a process that verifies against two roots must not
-// take one's verdict for a different key under the same ID.
-func sctCacheKey(leaf, issuer *x509.Certificate, key crypto.PublicKey) ([96]byte, bool) {
+// take one's verdict for a different key under the same ID. It names the SCT
+// too: whether an SCT counts depends on its own timestamp, so one SCT's
+// verdict must not stand for another's from the same log.
+func sctCacheKey(leaf, issuer *x509.Certificate, key crypto.PublicKey, s *sct) ([96]byte, bool) {
 	var k [96]byte
 	der, err := x509.MarshalPKIXPublicKey(key)
 	if err != nil {
 		return k, false
 	}
-	l, i, p := sha256.Sum256(leaf.Raw), sha256.Sum256(issuer.Raw), sha256.Sum256(der)
-	copy(k[:32], l[:])
+	h := sha256.New()
+	h.Write(leaf.Raw)
+	h.Write(binary.BigEndian.AppendUint64(nil, s.timestamp))
+	h.Write(binary.BigEndian.AppendUint32(nil, uint32(len(s.extensions))))
+	h.Write(s.extensions)
+	h.Write(s.signature)
+	i, p := sha256.Sum256(issuer.Raw), sha256.Sum256(der)
+	h.Sum(k[:0])
 	copy(k[32:64], i[:])
 	copy(k[64:], p[:])
 	return k, true

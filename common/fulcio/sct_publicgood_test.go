@@ -204,3 +204,103 @@ func TestVerifyEmbeddedSCTsPublicGood(t *testing.T) {
 		t.Fatal("no signed objects in", publicGood)
 	}
 }
+
+// publicGoodCTLogs reads the trusted root's CT logs with their validity
+// windows, by URL.
+func publicGoodCTLogs(t testing.TB) map[string]CTLog {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(publicGood, "trusted_root.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var root struct {
+		CTLogs []struct {
+			BaseURL   string `json:"baseUrl"`
+			PublicKey struct {
+				RawBytes []byte `json:"rawBytes"`
+				ValidFor struct {
+					Start, End time.Time
+				} `json:"validFor"`
+			} `json:"publicKey"`
+		} `json:"ctlogs"`
+	}
+	if err := json.Unmarshal(raw, &root); err != nil {
+		t.Fatal(err)
+	}
+	logs := map[string]CTLog{}
+	for _, l := range root.CTLogs {
+		key, err := x509.ParsePKIXPublicKey(l.PublicKey.RawBytes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		logs[l.BaseURL] = CTLog{URL: l.BaseURL, Key: key, NotBefore: l.PublicKey.ValidFor.Start, NotAfter: l.PublicKey.ValidFor.End}
+	}
+	return logs
+}
+
+// TestVerifyEmbeddedSCTsFromLogsPublicGood holds real public-good SCTs to
+// the windows of the public-good trusted root: they count in the window of
+// the log that issued them, and not in that of the retired test log.
+func TestVerifyEmbeddedSCTsFromLogsPublicGood(t *testing.T) {
+	cas, _ := publicGoodRoot(t)
+	byURL := publicGoodCTLogs(t)
+	retired, ok := byURL["https://ctfe.sigstore.dev/test"]
+	if !ok || retired.NotAfter.IsZero() || !retired.NotAfter.Before(time.Date(2022, 11, 1, 0, 0, 0, 0, time.UTC)) {
+		t.Fatalf("the trusted root does not retire ctfe.sigstore.dev/test in 2022: %+v", retired)
+	}
+	logs := map[[32]byte]CTLog{}
+	for _, l := range byURL {
+		der, err := x509.MarshalPKIXPublicKey(l.Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		logs[sha256.Sum256(der)] = l
+	}
+	entries, err := os.ReadDir(publicGood)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if !strings.HasSuffix(e.Name(), ".commit") && !strings.HasSuffix(e.Name(), ".tag") {
+			continue
+		}
+		t.Run(e.Name(), func(t *testing.T) {
+			leaf := signatureLeaf(t, e.Name())
+			var issuer *x509.Certificate
+			for _, c := range cas {
+				if leaf.CheckSignatureFrom(c) == nil {
+					issuer = c
+				}
+			}
+			if issuer == nil {
+				t.Fatal("no CA in the trusted root issued the leaf")
+			}
+			scts, err := embeddedSCTs(leaf)
+			if err != nil || len(scts) != 1 {
+				t.Fatalf("embeddedSCTs: %v (%d SCTs)", err, len(scts))
+			}
+			at := scts[0].time()
+			l, ok := logs[scts[0].logID]
+			if !ok {
+				t.Fatalf("SCT from log %x, not in the trusted root", scts[0].logID)
+			}
+			if err := VerifyEmbeddedSCTsFromLogs(leaf, issuer, logs, at); err != nil {
+				t.Fatalf("in the root's windows: %v", err)
+			}
+			// The same log, retired as the test log was.
+			asRetired := map[[32]byte]CTLog{scts[0].logID: {URL: l.URL, Key: l.Key, NotBefore: retired.NotBefore, NotAfter: retired.NotAfter}}
+			if err := VerifyEmbeddedSCTsFromLogs(leaf, issuer, asRetired, at); !errors.Is(err, ErrBadSCT) ||
+				!strings.Contains(err.Error(), "CT log "+l.URL+": SCT timestamp") || !strings.Contains(err.Error(), "to 2022-10-31T23:59:59.999Z)") {
+				t.Fatalf("log retired in 2022: %v", err)
+			}
+			// Retired a millisecond before the SCT, and trusted from a millisecond after it.
+			for _, w := range []CTLog{{NotAfter: at.Add(-time.Millisecond)}, {NotBefore: at.Add(time.Millisecond)}} {
+				w.URL, w.Key = l.URL, l.Key
+				if err := VerifyEmbeddedSCTsFromLogs(leaf, issuer, map[[32]byte]CTLog{scts[0].logID: w}, at); !errors.Is(err, ErrBadSCT) ||
+					!strings.Contains(err.Error(), "outside the log's validity") {
+					t.Fatalf("window %s: %v", w.window(), err)
+				}
+			}
+		})
+	}
+}

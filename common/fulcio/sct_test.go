@@ -13,6 +13,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"errors"
+	"fmt"
 	"math/big"
 	"strings"
 	"testing"
@@ -410,9 +411,15 @@ func TestVerifyEmbeddedSCTsAgreesWithCTGo(t *testing.T) {
 			if err := VerifyEmbeddedSCTs(is.leaf, ca.cert, logs, time.Now()); err != nil {
 				t.Fatalf("VerifyEmbeddedSCTs: %v", err)
 			}
+			scts, err := embeddedSCTs(is.leaf)
+			if err != nil {
+				t.Fatal(err)
+			}
 			for _, l := range tc.trust {
-				if k, ok := sctCacheKey(is.leaf, ca.cert, l.key.Public()); ok && verifiedSCTs.has(k) {
-					return
+				for i := range scts {
+					if k, ok := sctCacheKey(is.leaf, ca.cert, l.key.Public(), &scts[i]); ok && verifiedSCTs.has(k) {
+						return
+					}
 				}
 			}
 			t.Fatal("a verified SCT was not cached")
@@ -658,5 +665,118 @@ func TestSCTCacheIsPerKey(t *testing.T) {
 	other := map[[32]byte]crypto.PublicKey{log.id: impostor.key.Public()}
 	if err := VerifyEmbeddedSCTs(is.leaf, ca.cert, other, time.Now()); !errors.Is(err, ErrBadSCT) {
 		t.Fatalf("another key under the log's ID, after a cached success: err %v, want ErrBadSCT", err)
+	}
+}
+
+// TestVerifyEmbeddedSCTsFromLogsWindows: an SCT counts only if its log was
+// trusted at the SCT's timestamp, both ends of the window included, and the
+// error names each log whose SCT did not count and why.
+func TestVerifyEmbeddedSCTsFromLogsWindows(t *testing.T) {
+	ca := newTestCA(t, "ca", nil)
+	retired, current := newTestLog(t, false), newTestLog(t, true)
+	ts := nowMillis() - 60_000
+	at := time.UnixMilli(int64(ts))
+	ms := time.Millisecond
+	both := issue(t, ca, leafTemplate(false), ts, nil, retired, current)
+	one := issue(t, ca, leafTemplate(false), ts, nil, retired)
+
+	ctlog := func(l *testLog, url string, from, to time.Time) map[[32]byte]CTLog {
+		return map[[32]byte]CTLog{l.id: {URL: url, Key: l.key.Public(), NotBefore: from, NotAfter: to}}
+	}
+	var zero time.Time
+	for _, tc := range []struct {
+		name   string
+		leaf   *x509.Certificate
+		logs   map[[32]byte]CTLog
+		now    time.Time
+		reason []string // nil: must verify
+	}{
+		{name: "open window", leaf: one.leaf, logs: ctlog(retired, "https://ct.test/a", zero, zero)},
+		{name: "window around the SCT", leaf: one.leaf, logs: ctlog(retired, "https://ct.test/a", at.Add(-time.Hour), at.Add(time.Hour))},
+		{name: "window ends at the SCT", leaf: one.leaf, logs: ctlog(retired, "https://ct.test/a", at.Add(-time.Hour), at)},
+		{name: "window starts at the SCT", leaf: one.leaf, logs: ctlog(retired, "https://ct.test/a", at, zero)},
+		{name: "retired before the SCT", leaf: one.leaf, logs: ctlog(retired, "https://ct.test/a", at.Add(-time.Hour), at.Add(-ms)),
+			reason: []string{"CT log https://ct.test/a: SCT timestamp " + at.UTC().Format("2006-01-02T15:04:05.999Z07:00") +
+				" is outside the log's validity in the trusted root (from " + at.Add(-time.Hour).UTC().Format("2006-01-02T15:04:05.999Z07:00") +
+				" to " + at.Add(-ms).UTC().Format("2006-01-02T15:04:05.999Z07:00") + ")"}},
+		{name: "trusted only after the SCT", leaf: one.leaf, logs: ctlog(retired, "https://ct.test/a", at.Add(ms), zero),
+			reason: []string{"CT log https://ct.test/a:", "outside the log's validity", "(from " + at.Add(ms).UTC().Format("2006-01-02T15:04:05.999Z07:00") + ")"}},
+		{name: "unnamed log", leaf: one.leaf, logs: ctlog(retired, "", zero, at.Add(-ms)),
+			reason: []string{fmt.Sprintf("CT log %x:", retired.id), "(until "}},
+		{name: "in the window but in the future", leaf: one.leaf, logs: ctlog(retired, "https://ct.test/a", zero, zero), now: at.Add(-ms),
+			reason: []string{"CT log https://ct.test/a: SCT timestamp", "in the future"}},
+		{name: "one retired log, one current", leaf: both.leaf, logs: map[[32]byte]CTLog{
+			retired.id: {URL: "https://ct.test/a", Key: retired.key.Public(), NotAfter: at.Add(-ms)},
+			current.id: {URL: "https://ct.test/b", Key: current.key.Public(), NotBefore: at},
+		}},
+		{name: "both retired", leaf: both.leaf, logs: map[[32]byte]CTLog{
+			retired.id: {URL: "https://ct.test/a", Key: retired.key.Public(), NotAfter: at.Add(-ms)},
+			current.id: {URL: "https://ct.test/b", Key: current.key.Public(), NotBefore: at.Add(ms)},
+		}, reason: []string{"CT log https://ct.test/a: SCT timestamp", "; CT log https://ct.test/b: SCT timestamp"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			now := tc.now
+			if now.IsZero() {
+				now = time.Now()
+			}
+			// First with an open window, so that a cached verdict is there to
+			// be wrongly taken.
+			open := map[[32]byte]CTLog{}
+			for id, l := range tc.logs {
+				open[id] = CTLog{URL: l.URL, Key: l.Key}
+			}
+			if err := VerifyEmbeddedSCTsFromLogs(tc.leaf, ca.cert, open, time.Now()); err != nil {
+				t.Fatalf("with open windows: %v", err)
+			}
+			err := VerifyEmbeddedSCTsFromLogs(tc.leaf, ca.cert, tc.logs, now)
+			if tc.reason == nil {
+				if err != nil {
+					t.Fatalf("rejected: %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, ErrBadSCT) {
+				t.Fatalf("got %v, want ErrBadSCT", err)
+			}
+			for _, r := range tc.reason {
+				if !strings.Contains(err.Error(), r) {
+					t.Fatalf("error %q does not say %q", err, r)
+				}
+			}
+			// Keys alone trust every log at every time.
+			keys := map[[32]byte]crypto.PublicKey{}
+			for id, l := range tc.logs {
+				keys[id] = l.Key
+			}
+			if err := VerifyEmbeddedSCTs(tc.leaf, ca.cert, keys, time.Now()); err != nil {
+				t.Fatalf("VerifyEmbeddedSCTs without windows: %v", err)
+			}
+		})
+	}
+}
+
+// TestSCTCacheIsPerSCT: whether an SCT counts depends on its own timestamp,
+// so a verdict cached for one SCT does not stand for another from the same
+// log: here a forged SCT that only a second root's window lets through.
+func TestSCTCacheIsPerSCT(t *testing.T) {
+	ca := newTestCA(t, "ca", nil)
+	log := newTestLog(t, false)
+	ts := nowMillis() - 60_000
+	good := issue(t, ca, leafTemplate(false), ts, nil, log)
+	forged := *good.scts[0]
+	forged.Timestamp = ts - 3_600_000
+	forged.Signature.Signature = bytes.Clone(forged.Signature.Signature)
+	forged.Signature.Signature[len(forged.Signature.Signature)/2] ^= 1
+	leaf := good.withList(t, sctListValue(t, good.scts[0], &forged))
+	resetSCTCache()
+
+	at := time.UnixMilli(int64(ts))
+	key := log.key.Public()
+	if err := VerifyEmbeddedSCTsFromLogs(leaf, ca.cert, map[[32]byte]CTLog{log.id: {Key: key, NotBefore: at}}, time.Now()); err != nil {
+		t.Fatalf("the genuine SCT in its window: %v", err)
+	}
+	err := VerifyEmbeddedSCTsFromLogs(leaf, ca.cert, map[[32]byte]CTLog{log.id: {Key: key, NotAfter: at.Add(-time.Millisecond)}}, time.Now())
+	if !errors.Is(err, ErrBadSCT) || !strings.Contains(err.Error(), "does not verify") || !strings.Contains(err.Error(), "outside the log's validity") {
+		t.Fatalf("only the forged SCT in the window, after the genuine one was cached: %v", err)
 	}
 }

@@ -12,8 +12,9 @@
 //  3. the certificate chains to a CA in the trusted root at the time the log
 //     integrated the entry — not now: keyless certificates live ten minutes
 //     (check "certificate chain");
-//  4. an embedded SCT verifies against a CT log in the trusted root, when the
-//     root lists any (check "certificate transparency");
+//  4. an embedded SCT verifies against a CT log in the trusted root that the
+//     root trusted at the SCT's timestamp, when the root lists any (check
+//     "certificate transparency");
 //  5. the certificate's identity matches the policy: SAN and OIDC issuer, each
 //     exact or by regular expression, and optional CI claims (check "identity").
 //
@@ -34,6 +35,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"sync"
 	"time"
 
@@ -240,7 +242,7 @@ func Identify(m Material, root *trust.Root) (*Result, *tlog.Entry, error) {
 	if len(root.CTLogs) > 0 {
 		// Integrated time has one-second resolution and SCTs one-millisecond:
 		// an SCT from the same second as the log entry is not from the future.
-		if err := fulcio.VerifyEmbeddedSCTs(m.Certificate, issuer, root.CTLogKeys(), integrated.Add(time.Second)); err != nil {
+		if err := fulcio.VerifyEmbeddedSCTsFromLogs(m.Certificate, issuer, ctLogs(root), integrated.Add(time.Second)); err != nil {
 			return nil, nil, &Error{CheckSCT, err}
 		}
 	}
@@ -252,6 +254,20 @@ func Identify(m Material, root *trust.Root) (*Result, *tlog.Entry, error) {
 	}
 	res.Identity = id
 	return res, entry, nil
+}
+
+// ctLogs is the root's CT logs with their validity windows: an SCT counts
+// only if the root trusted its log at the time the SCT claims, as
+// sigstore-go judges it. A retired log's window is closed, and its SCTs from
+// after then must not count.
+func ctLogs(root *trust.Root) map[[32]byte]fulcio.CTLog {
+	m := make(map[[32]byte]fulcio.CTLog, len(root.CTLogs))
+	for _, l := range root.CTLogs {
+		if len(l.ID) == 32 {
+			m[[32]byte(l.ID)] = fulcio.CTLog{URL: l.BaseURL, Key: l.Key, NotBefore: l.ValidFor.Start, NotAfter: l.ValidFor.End}
+		}
+	}
+	return m
 }
 
 // CheckHashedRekord checks that a hashedrekord entry records exactly this
@@ -277,6 +293,11 @@ func CheckHashedRekord(entry *tlog.Entry, h crypto.Hash, digest, sig []byte, key
 }
 
 func verifyChain(cert *x509.Certificate, root *trust.Root, at time.Time) (*x509.Certificate, error) {
+	// crypto/x509 takes a leaf without extended key usages as good for
+	// any; a signing certificate names code signing (Fulcio's always do).
+	if !slices.Contains(cert.ExtKeyUsage, x509.ExtKeyUsageCodeSigning) {
+		return nil, Fail(CheckChain, "certificate is not issued for code signing (no CodeSigning extended key usage)")
+	}
 	var lastErr error = errors.New("trusted root lists no certificate authority")
 	for _, ca := range root.CAs {
 		if !ca.ValidFor.Contains(at) {

@@ -1,0 +1,460 @@
+package provenance_test
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"math/big"
+	"strings"
+	"testing"
+	"time"
+
+	ct "github.com/google/certificate-transparency-go"
+	ctx509util "github.com/google/certificate-transparency-go/x509util"
+
+	"github.com/waxseal/waxseal/common/credential"
+	"github.com/waxseal/waxseal/common/fulcio/fulcioclient"
+	"github.com/waxseal/waxseal/common/keys"
+	"github.com/waxseal/waxseal/common/provenance"
+	"github.com/waxseal/waxseal/common/tlog"
+	"github.com/waxseal/waxseal/common/tlog/tlogclient"
+	"github.com/waxseal/waxseal/common/trust"
+	"github.com/waxseal/waxseal/server/servertest"
+)
+
+// These tests hold each check of provenance.Identify to real material: a
+// certificate from the embedded stack's CA with an SCT from its CT log, and
+// the entry its log recorded. Each failure case comes with the case that
+// passes, so that none passes because something else failed.
+
+// signed is a certificate and the log entry of a signature made with its key.
+type signed struct {
+	stack *servertest.Stack
+	cert  *x509.Certificate
+	tle   *tlog.TLE
+}
+
+// signWithStack logs in to the stack's CA as alice and records a signature.
+func signWithStack(t *testing.T) *signed {
+	t.Helper()
+	stack := servertest.Start(t)
+	cred, err := credential.LoginWithToken(context.Background(), &fulcioclient.Client{BaseURL: stack.URL},
+		stack.Token(t, "alice@example.com"), keys.ECDSAP256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &signed{stack: stack, cert: cred.Certificate, tle: record(t, stack, cred.Certificate, cred.Signer)}
+}
+
+// record signs an artifact with key and records it, as a hashedrekord
+// entry with cert, in the stack's log.
+func record(t *testing.T, stack *servertest.Stack, cert *x509.Certificate, key crypto.Signer) *tlog.TLE {
+	t.Helper()
+	digest := sha256.Sum256([]byte("the artifact " + hex.EncodeToString(cert.SerialNumber.Bytes()) + "\n"))
+	sig, err := keys.SignDigest(key, digest[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	proposed, err := tlog.NewHashedRekord(keys.RekorName(crypto.SHA256), digest[:], sig,
+		pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tle, err := (&tlogclient.Client{BaseURL: stack.URL}).Record(context.Background(), proposed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tle.SET) == 0 || tle.Proof == nil {
+		t.Fatalf("the log answered without a SET or inclusion proof: %+v", tle)
+	}
+	return tle
+}
+
+// material is what a bundle made from s carries.
+func (s *signed) material() provenance.Material {
+	return provenance.Material{Certificate: s.cert, Entry: s.tle.Clone(), RequireInclusionProof: true}
+}
+
+func (s *signed) integrated() time.Time { return time.Unix(s.tle.IntegratedTime, 0) }
+
+// editRoot returns a copy of root, edited by edit; root is left alone.
+func editRoot(root *trust.Root, edit func(*trust.Root)) *trust.Root {
+	r := *root
+	r.CAs = append([]trust.CA(nil), root.CAs...)
+	r.TLogs = append([]trust.Log(nil), root.TLogs...)
+	r.CTLogs = append([]trust.Log(nil), root.CTLogs...)
+	edit(&r)
+	return &r
+}
+
+// wantCheck checks that err is a failure of check whose text says each of says.
+func wantCheck(t *testing.T, err error, check string, says ...string) {
+	t.Helper()
+	var pe *provenance.Error
+	if !errors.As(err, &pe) {
+		t.Fatalf("got %v, want a %q failure", err, check)
+	}
+	if pe.Check != check {
+		t.Fatalf("failed check %q (%v), want %q", pe.Check, err, check)
+	}
+	for _, s := range says {
+		if !strings.Contains(err.Error(), s) {
+			t.Fatalf("error %q does not say %q", err, s)
+		}
+	}
+}
+
+func identify(t *testing.T, m provenance.Material, root *trust.Root) error {
+	t.Helper()
+	res, _, err := provenance.Identify(m, root)
+	if err == nil && (res.Identity == nil || res.Identity.SAN == "") {
+		t.Fatalf("verified without an identity: %+v", res)
+	}
+	return err
+}
+
+func mustPass(t *testing.T, what string, m provenance.Material, root *trust.Root) {
+	t.Helper()
+	if err := identify(t, m, root); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// TestIdentifyStack is the positive control the other tests start from:
+// the stack's material verifies against its own trusted root.
+func TestIdentifyStack(t *testing.T) {
+	t.Parallel()
+	s := signWithStack(t)
+	res, _, err := provenance.Check(s.material(), s.stack.Root,
+		provenance.Policy{Identity: "alice@example.com", Issuer: s.stack.Issuer()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Identity.SAN != "alice@example.com" || !res.IntegratedTime.Equal(s.integrated()) {
+		t.Fatalf("result %+v", res)
+	}
+}
+
+// TestSETRequired: an entry with only an inclusion proof has no signed
+// time, and its unsigned integratedTime must not decide when the
+// certificate is checked.
+func TestSETRequired(t *testing.T) {
+	t.Parallel()
+	s := signWithStack(t)
+	mustPass(t, "with its SET", s.material(), s.stack.Root)
+
+	m := s.material()
+	m.Entry.SET = nil
+	wantCheck(t, identify(t, m, s.stack.Root), provenance.CheckTLog, "no signed entry timestamp")
+
+	// Not even when the inclusion proof verifies and the claimed time makes
+	// an expired certificate look valid: the claimed time is the attacker's.
+	m = s.material()
+	m.Entry.SET = nil
+	m.Entry.IntegratedTime = s.cert.NotAfter.Add(time.Hour).Unix()
+	wantCheck(t, identify(t, m, s.stack.Root), provenance.CheckTLog, "no signed entry timestamp")
+}
+
+// TestTLogValidFor: the log key must be trusted at the integrated time,
+// both ends of its window included.
+func TestTLogValidFor(t *testing.T) {
+	t.Parallel()
+	s := signWithStack(t)
+	at := s.integrated()
+	window := func(v trust.Validity) *trust.Root {
+		return editRoot(s.stack.Root, func(r *trust.Root) { r.TLogs[0].ValidFor = v })
+	}
+	mustPass(t, "window of one second", s.material(), window(trust.Validity{Start: at, End: at}))
+	wantCheck(t, identify(t, s.material(), window(trust.Validity{Start: at.Add(-time.Hour), End: at.Add(-time.Second)})),
+		provenance.CheckTLog, "log key was not trusted at integrated time "+at.UTC().Format(time.RFC3339))
+	wantCheck(t, identify(t, s.material(), window(trust.Validity{Start: at.Add(time.Second)})),
+		provenance.CheckTLog, "log key was not trusted at integrated time")
+}
+
+// TestCAValidFor: the CA must be trusted at the integrated time, both ends
+// of its window included.
+func TestCAValidFor(t *testing.T) {
+	t.Parallel()
+	s := signWithStack(t)
+	at := s.integrated()
+	window := func(v trust.Validity) *trust.Root {
+		return editRoot(s.stack.Root, func(r *trust.Root) { r.CAs[0].ValidFor = v })
+	}
+	mustPass(t, "window of one second", s.material(), window(trust.Validity{Start: at, End: at}))
+	uri := s.stack.Root.CAs[0].URI
+	wantCheck(t, identify(t, s.material(), window(trust.Validity{Start: at.Add(-time.Hour), End: at.Add(-time.Second)})),
+		provenance.CheckChain, "CA "+uri+" was not trusted at "+at.UTC().Format(time.RFC3339))
+	wantCheck(t, identify(t, s.material(), window(trust.Validity{Start: at.Add(time.Second)})),
+		provenance.CheckChain, "was not trusted at")
+}
+
+// sctTime is the timestamp of the certificate's one SCT, read with
+// certificate-transparency-go.
+func sctTime(t *testing.T, cert *x509.Certificate) time.Time {
+	t.Helper()
+	scts, err := ctx509util.ParseSCTsFromCertificate(cert.Raw)
+	if err != nil || len(scts) != 1 {
+		t.Fatalf("parsing SCTs: %v (%d SCTs)", err, len(scts))
+	}
+	return ct.TimestampToTime(scts[0].Timestamp)
+}
+
+// TestCTLogValidFor: an SCT counts only if the trusted root trusted its CT
+// log at the SCT's timestamp. A log retired after the SCT still vouches for
+// it; one retired before does not, and the error names the log.
+func TestCTLogValidFor(t *testing.T) {
+	t.Parallel()
+	s := signWithStack(t)
+	at := sctTime(t, s.cert)
+	if at.After(s.integrated().Add(time.Second)) || at.Before(s.cert.NotBefore) {
+		t.Fatalf("SCT time %v, certificate from %v, integrated %v", at, s.cert.NotBefore, s.integrated())
+	}
+	window := func(v trust.Validity) *trust.Root {
+		return editRoot(s.stack.Root, func(r *trust.Root) { r.CTLogs[0].ValidFor = v })
+	}
+	log := s.stack.Root.CTLogs[0].BaseURL
+	if log == "" {
+		t.Fatal("the stack's CT log has no URL")
+	}
+	ms := time.Millisecond
+	mustPass(t, "retired at the SCT", s.material(), window(trust.Validity{Start: at.Add(-time.Hour), End: at}))
+	mustPass(t, "trusted from the SCT", s.material(), window(trust.Validity{Start: at}))
+	wantCheck(t, identify(t, s.material(), window(trust.Validity{Start: at.Add(-time.Hour), End: at.Add(-ms)})),
+		provenance.CheckSCT, "CT log "+log+": SCT timestamp", "outside the log's validity in the trusted root")
+	wantCheck(t, identify(t, s.material(), window(trust.Validity{Start: at.Add(ms)})),
+		provenance.CheckSCT, "CT log "+log+": SCT timestamp", "outside the log's validity in the trusted root")
+
+	// Through trusted_root.json, as a verifier reads it: the stack's root
+	// with its CT log retired before the SCT.
+	retired := trustedRootJSON(t, s.stack, at.Add(-time.Hour), at.Add(-ms))
+	wantCheck(t, identify(t, s.material(), retired), provenance.CheckSCT, "CT log "+log+": SCT timestamp")
+	mustPass(t, "retired after the SCT", s.material(), trustedRootJSON(t, s.stack, at.Add(-time.Hour), at.Add(ms)))
+}
+
+// trustedRootJSON is the stack's trusted_root.json with the CT log's
+// validFor set to start..end.
+func trustedRootJSON(t *testing.T, stack *servertest.Stack, start, end time.Time) *trust.Root {
+	t.Helper()
+	var doc map[string]any
+	if err := json.Unmarshal(stack.Root.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	ctlogs, _ := doc["ctlogs"].([]any)
+	if len(ctlogs) != 1 {
+		t.Fatalf("the stack's root lists %d CT logs", len(ctlogs))
+	}
+	key := ctlogs[0].(map[string]any)["publicKey"].(map[string]any)
+	key["validFor"] = map[string]any{"start": start.UTC().Format(time.RFC3339Nano), "end": end.UTC().Format(time.RFC3339Nano)}
+	edited, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := trust.ParseRoot(edited)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, edited)
+	}
+	if got := r.CTLogs[0].ValidFor; !got.Start.Equal(start) || !got.End.Equal(end) {
+		t.Fatalf("edited root's CT log is valid %v, want %v to %v", got, start, end)
+	}
+	return r
+}
+
+// TestChainCacheRechecksValidity: a certificate verified once is refused
+// later at a time outside its validity, when its chain comes from the cache.
+// The times come from SETs of a log the test runs, over the stack's entry.
+func TestChainCacheRechecksValidity(t *testing.T) {
+	t.Parallel()
+	s := signWithStack(t)
+	logKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logID, err := tlog.LogID(logKey.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := editRoot(s.stack.Root, func(r *trust.Root) {
+		r.TLogs = []trust.Log{{BaseURL: "https://log.test", ID: logID, Key: logKey.Public(),
+			ValidFor: trust.Validity{Start: s.cert.NotBefore.Add(-24 * time.Hour)}}}
+	})
+	at := func(when time.Time) provenance.Material {
+		set, err := tlog.SignSET(logKey, s.tle.Body, when.Unix(), hex.EncodeToString(logID), 7)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return provenance.Material{Certificate: s.cert, Entry: &tlog.TLE{
+			LogIndex: 7, LogID: logID, Kind: s.tle.Kind, Version: s.tle.Version,
+			IntegratedTime: when.Unix(), SET: set, Body: s.tle.Body,
+		}}
+	}
+	expired := s.cert.NotAfter.Add(time.Second)
+	early := s.cert.NotBefore.Add(-time.Second)
+
+	// Before the chain is cached, crypto/x509 refuses it.
+	wantCheck(t, identify(t, at(expired), root), provenance.CheckChain, "certificate was not valid when the log saw the signature")
+	// Verified, and so cached, within the validity; its last second included.
+	mustPass(t, "at the integrated time", at(s.integrated()), root)
+	mustPass(t, "at NotAfter", at(s.cert.NotAfter), root)
+	// From the cache, refused outside it.
+	wantCheck(t, identify(t, at(expired), root), provenance.CheckChain,
+		"certificate was not valid when the log saw the signature ("+expired.UTC().Format(time.RFC3339))
+	wantCheck(t, identify(t, at(early), root), provenance.CheckChain,
+		"certificate was not valid when the log saw the signature ("+early.UTC().Format(time.RFC3339))
+	mustPass(t, "at the integrated time, again", at(s.integrated()), root)
+}
+
+// testCA is a certificate authority the test runs: a root and an
+// intermediate that issues Fulcio-like leaves.
+type testCA struct {
+	root, inter *x509.Certificate
+	key         crypto.Signer
+}
+
+func newTestCA(t *testing.T) *testCA {
+	t.Helper()
+	now := time.Now()
+	rootKey, interKey := mustKey(t), mustKey(t)
+	root := mustCert(t, &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{Organization: []string{"test"}, CommonName: "test root"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
+		KeyUsage: x509.KeyUsageCertSign, BasicConstraintsValid: true, IsCA: true,
+	}, nil, rootKey.Public(), rootKey)
+	inter := mustCert(t, &x509.Certificate{
+		SerialNumber: big.NewInt(2), Subject: pkix.Name{Organization: []string{"test"}, CommonName: "test intermediate"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
+		KeyUsage: x509.KeyUsageCertSign, BasicConstraintsValid: true, IsCA: true,
+	}, root, interKey.Public(), rootKey)
+	return &testCA{root: root, inter: inter, key: interKey}
+}
+
+// issue issues a leaf for bob with the given extended key usages and no SCT.
+func (ca *testCA) issue(t *testing.T, eku ...x509.ExtKeyUsage) (*x509.Certificate, crypto.Signer) {
+	t.Helper()
+	issuer, err := asn1.MarshalWithParams("https://issuer.test", "utf8")
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := mustKey(t)
+	now := time.Now().Truncate(time.Second)
+	serial, err := rand.Int(rand.Reader, big.NewInt(1<<62))
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf := mustCert(t, &x509.Certificate{
+		SerialNumber: serial, NotBefore: now.Add(-time.Minute), NotAfter: now.Add(10 * time.Minute),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: eku,
+		EmailAddresses:  []string{"bob@example.com"},
+		ExtraExtensions: []pkix.Extension{{Id: asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 57264, 1, 8}, Value: issuer}},
+	}, ca.inter, key.Public(), ca.key)
+	return leaf, key
+}
+
+// trustedRoot is a trusted_root.json around the test CA, the stack's log
+// and the given CT logs.
+func (ca *testCA) trustedRoot(t *testing.T, stack *servertest.Stack, ctlogs ...trust.LogSpec) *trust.Root {
+	t.Helper()
+	doc, err := trust.NewRoot(trust.RootSpec{
+		CAURI:   "https://ca.test",
+		CAChain: []*x509.Certificate{ca.inter, ca.root},
+		TLogs:   []trust.LogSpec{{BaseURL: stack.URL, Key: stack.Root.TLogs[0].Key}},
+		CTLogs:  ctlogs,
+		Start:   time.Now().Add(-time.Hour),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := trust.ParseRoot(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func mustKey(t *testing.T) crypto.Signer {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func mustCert(t *testing.T, tmpl, parent *x509.Certificate, pub crypto.PublicKey, key crypto.Signer) *x509.Certificate {
+	t.Helper()
+	if parent == nil {
+		parent = tmpl
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, pub, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestCodeSigningRequired: the certificate must be for code signing; one
+// for TLS servers or email, from the same CA, is refused.
+func TestCodeSigningRequired(t *testing.T) {
+	t.Parallel()
+	stack := servertest.Start(t)
+	ca := newTestCA(t)
+	root := ca.trustedRoot(t, stack)
+	material := func(eku ...x509.ExtKeyUsage) provenance.Material {
+		leaf, key := ca.issue(t, eku...)
+		return provenance.Material{Certificate: leaf, Entry: record(t, stack, leaf, key), RequireInclusionProof: true}
+	}
+	mustPass(t, "code signing", material(x509.ExtKeyUsageCodeSigning), root)
+	for name, eku := range map[string][]x509.ExtKeyUsage{
+		"server auth":      {x509.ExtKeyUsageServerAuth},
+		"email protection": {x509.ExtKeyUsageEmailProtection},
+		"none":             nil, // crypto/x509 alone would take it for any use
+	} {
+		t.Run(name, func(t *testing.T) {
+			wantCheck(t, identify(t, material(eku...), root), provenance.CheckChain, "not issued for code signing")
+		})
+	}
+}
+
+// TestSCTRequired: when the trusted root lists CT logs, a certificate needs
+// an SCT from one of them.
+func TestSCTRequired(t *testing.T) {
+	t.Parallel()
+	s := signWithStack(t)
+	stackCT := trust.LogSpec{BaseURL: s.stack.Root.CTLogs[0].BaseURL, Key: s.stack.Root.CTLogs[0].Key}
+
+	// Without an SCT at all: it verifies only where the root lists no CT log.
+	ca := newTestCA(t)
+	leaf, key := ca.issue(t, x509.ExtKeyUsageCodeSigning)
+	m := provenance.Material{Certificate: leaf, Entry: record(t, s.stack, leaf, key), RequireInclusionProof: true}
+	mustPass(t, "no SCT, no CT log in the root", m, ca.trustedRoot(t, s.stack))
+	wantCheck(t, identify(t, m, ca.trustedRoot(t, s.stack, stackCT)), provenance.CheckSCT, "no embedded SCT")
+
+	// With an SCT from a log the root does not list.
+	mustPass(t, "SCT from the root's CT log", s.material(), s.stack.Root)
+	otherLog := mustKey(t).Public()
+	der, err := x509.MarshalPKIXPublicKey(otherLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := sha256.Sum256(der)
+	other := editRoot(s.stack.Root, func(r *trust.Root) {
+		r.CTLogs = []trust.Log{{BaseURL: "https://ct.test", ID: id[:], Key: otherLog, ValidFor: r.CTLogs[0].ValidFor}}
+	})
+	wantCheck(t, identify(t, s.material(), other), provenance.CheckSCT, "no embedded SCT is from a known CT log")
+	// With the right log ID but another key: the signature does not verify.
+	impostor := editRoot(s.stack.Root, func(r *trust.Root) { r.CTLogs[0].Key = otherLog })
+	wantCheck(t, identify(t, s.material(), impostor), provenance.CheckSCT, "does not verify")
+}
