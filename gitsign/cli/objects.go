@@ -69,67 +69,127 @@ func (s *objectStore) addDir(dir string, depth int) {
 	}
 }
 
-// read returns an object's type and content, at most limit bytes plus one
-// (so that the caller can tell an object that is too large).
+// read returns an object's type and content, or an error for an object
+// larger than limit bytes (without reading it).
 func (s *objectStore) read(id string, limit int64) (typ string, raw []byte, err error) {
 	h := plumbing.NewHash(id)
 	if h.String() != id {
 		return "", nil, fmt.Errorf("bad object ID %q", id)
 	}
 	for _, dir := range s.dirs {
-		typ, raw, err := readLoose(filepath.Join(dir, id[:2], id[2:]), limit)
-		if err == nil {
-			return typ, raw, nil
-		}
+		typ, raw, err := readLoose(id, filepath.Join(dir, id[:2], id[2:]), limit)
 		if !errors.Is(err, os.ErrNotExist) {
-			return "", nil, fmt.Errorf("reading %s: %w", id, err)
+			return typ, raw, err
 		}
 	}
 	if err := s.openPacks(); err != nil {
 		return "", nil, err
 	}
 	for _, p := range s.packs {
-		if ok, _ := p.idx.Contains(h); !ok {
-			continue
+		if ok, _ := p.idx.Contains(h); ok {
+			return p.read(h, limit)
 		}
-		obj, err := p.pack.Get(h)
-		if err != nil {
-			return "", nil, fmt.Errorf("reading %s: %w", id, err)
-		}
-		rd, err := obj.Reader()
-		if err != nil {
-			return "", nil, fmt.Errorf("reading %s: %w", id, err)
-		}
-		defer rd.Close()
-		raw, err := io.ReadAll(io.LimitReader(rd, limit+1))
-		if err != nil {
-			return "", nil, fmt.Errorf("reading %s: %w", id, err)
-		}
-		return obj.Type().String(), raw, nil
 	}
 	return "", nil, fmt.Errorf("reading %s: %w", id, plumbing.ErrObjectNotFound)
 }
 
-func readLoose(path string, limit int64) (string, []byte, error) {
+func readLoose(id, path string, limit int64) (string, []byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return "", nil, err
+		return "", nil, fmt.Errorf("reading %s: %w", id, err)
 	}
 	defer f.Close()
 	r, err := objfile.NewReader(f)
 	if err != nil {
-		return "", nil, err
+		return "", nil, fmt.Errorf("reading %s: %w", id, err)
 	}
 	defer r.Close()
-	t, _, err := r.Header()
+	t, size, err := r.Header()
 	if err != nil {
-		return "", nil, err
+		return "", nil, fmt.Errorf("reading %s: %w", id, err)
 	}
+	if size > limit {
+		return "", nil, tooLarge(t, id, limit)
+	}
+	raw, err := readAtMost(r, t, id, limit)
+	return t.String(), raw, err
+}
+
+func (p *packReader) read(h plumbing.Hash, limit int64) (string, []byte, error) {
+	id := h.String()
+	// The size first: Get reads the whole object into memory.
+	off, err := p.idx.FindOffset(h)
+	if err != nil {
+		return "", nil, fmt.Errorf("reading %s: %w", id, err)
+	}
+	size, err := p.pack.GetSizeByOffset(off)
+	if err != nil {
+		return "", nil, fmt.Errorf("reading %s: %w", id, err)
+	}
+	if size > limit {
+		t, err := p.typeAt(off)
+		if err != nil {
+			return "", nil, fmt.Errorf("reading %s: %w", id, err)
+		}
+		return "", nil, tooLarge(t, id, limit)
+	}
+	obj, err := p.pack.Get(h)
+	if err != nil {
+		return "", nil, fmt.Errorf("reading %s: %w", id, err)
+	}
+	rd, err := obj.Reader()
+	if err != nil {
+		return "", nil, fmt.Errorf("reading %s: %w", id, err)
+	}
+	defer rd.Close()
+	raw, err := readAtMost(rd, obj.Type(), id, limit)
+	return obj.Type().String(), raw, err
+}
+
+// typeAt is the type of the packed object at off, from the headers of its
+// delta chain alone. It reads through a scanner of its own: the packfile's
+// would inflate the last object it looked at before its next.
+func (p *packReader) typeAt(off int64) (plumbing.ObjectType, error) {
+	st, err := p.file.Stat()
+	if err != nil {
+		return plumbing.InvalidObject, err
+	}
+	sc := packfile.NewScanner(io.NewSectionReader(p.file, 0, st.Size()))
+	for range 1 << 12 { // git's deepest delta chain is 4095
+		h, err := sc.SeekObjectHeader(off)
+		if err != nil {
+			return plumbing.InvalidObject, err
+		}
+		switch h.Type {
+		case plumbing.OFSDeltaObject:
+			off = h.OffsetReference
+		case plumbing.REFDeltaObject:
+			if off, err = p.idx.FindOffset(h.Reference); err != nil {
+				return plumbing.InvalidObject, err
+			}
+		default:
+			return h.Type, nil
+		}
+	}
+	return plumbing.InvalidObject, errors.New("delta chain too long")
+}
+
+// readAtMost reads r to the end, failing once it has read more than limit
+// bytes: a header's size is checked, but not trusted.
+func readAtMost(r io.Reader, t plumbing.ObjectType, id string, limit int64) ([]byte, error) {
 	raw, err := io.ReadAll(io.LimitReader(r, limit+1))
 	if err != nil {
-		return "", nil, err
+		return nil, fmt.Errorf("reading %s: %w", id, err)
 	}
-	return t.String(), raw, nil
+	if int64(len(raw)) > limit {
+		return nil, tooLarge(t, id, limit)
+	}
+	return raw, nil
+}
+
+// tooLarge is worded as the SHA-256 repositories' cat-file reader words it.
+func tooLarge(t plumbing.ObjectType, id string, limit int64) error {
+	return fmt.Errorf("%s %s is larger than %d MiB", t, id, limit>>20)
 }
 
 // openPacks opens every pack's index, once.

@@ -32,16 +32,30 @@ func TestObjectStore(t *testing.T) {
 	os.Mkdir(repo, 0o755)
 	git(repo, "init", "-q")
 	big := bytes.Repeat([]byte("line of a file that changes a little in every commit\n"), 200)
+	// Blobs just over 1 MiB, one packed and one loose, read with a 1 MiB limit.
+	overMiB := func(name string) string {
+		os.WriteFile(filepath.Join(repo, name), bytes.Repeat([]byte(name), 1<<20+1), 0o644)
+		return strings.TrimSpace(git(repo, "hash-object", "-w", name))
+	}
+	overLimit := []string{overMiB("p")}
 	for i := range 20 {
 		big = append(big, fmt.Sprintf("change %d\n", i)...)
 		os.WriteFile(filepath.Join(repo, "f"), big, 0o644)
-		git(repo, "add", "f")
+		git(repo, "add", "f", "p")
 		git(repo, "commit", "-q", "-m", fmt.Sprintf("commit %d", i))
 		if i == 10 {
 			git(repo, "gc", "-q", "--aggressive") // packs with deltas; the rest stays loose
 		}
 	}
 	git(repo, "tag", "-a", "-m", "a tag", "v1")
+	overLimit = append(overLimit, overMiB("l"))
+	loose := func(id string) bool {
+		_, err := os.Stat(filepath.Join(repo, ".git", "objects", id[:2], id[2:]))
+		return err == nil
+	}
+	if loose(overLimit[0]) || !loose(overLimit[1]) {
+		t.Fatal("want one blob over 1 MiB packed, the other loose")
+	}
 	// A clone that borrows the objects through objects/info/alternates.
 	clone := filepath.Join(base, "clone")
 	git(base, "clone", "-q", "--shared", repo, clone)
@@ -70,9 +84,18 @@ func TestObjectStore(t *testing.T) {
 			if err := checkID("sha1", id, typ, raw); err != nil {
 				t.Error(err)
 			}
+			// Over the limit, the type is still told, deltas or not.
+			if _, _, err := s.read(id, 0); err == nil || err.Error() != typ+" "+id+" is larger than 0 MiB" {
+				t.Errorf("%s with no room: %v", id, err)
+			}
 		}
 		if _, _, err := s.read(strings.Repeat("0", 40), 64<<20); err == nil {
 			t.Error("missing object: no error")
+		}
+		for _, id := range overLimit {
+			if _, raw, err := s.read(id, 1<<20); err == nil || err.Error() != "blob "+id+" is larger than 1 MiB" {
+				t.Errorf("%s, over the limit: %d bytes, %v", id, len(raw), err)
+			}
 		}
 		s.Close()
 	}

@@ -14,8 +14,10 @@ import (
 	"hash"
 	"io"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -32,26 +34,37 @@ const verifyHelp = `NAME:
    gitsign verify - verify the signatures of commits and annotated tags, e.g. origin/main..HEAD
 
 USAGE:
-   gitsign verify [options] [REV | RANGE]...
+   gitsign verify [options] [--] [REV | RANGE]...
 
 DESCRIPTION:
-   Verifies every commit in each RANGE (git rev-list syntax, e.g. origin/main..HEAD)
-   and each REV (a commit, or an annotated tag), reading the raw objects from the
-   repository. An identity policy is required: --certificate-identity[-regexp] and
+   Verifies the objects the arguments name (default: HEAD), reading the raw
+   objects from the repository, each once, in the order first listed.
+
+   With a RANGE among the arguments (A..B, A...B, ^A, A^!, A^@, A^- or A^-N),
+   they are read together as git rev-list reads them, e.g. origin/main..HEAD
+   or ^v1 main topic, and every commit listed is verified. Without one, each
+   REV names one object: a commit, or an annotated tag, verified as a tag.
+   A range that names no commits (an empty pull request) is no failure, but
+   says so on stderr.
+
+   Options may come before or after the revisions; every argument after "--"
+   is a revision.
+
+   An identity policy is required: --certificate-identity[-regexp] and
    --certificate-oidc-issuer[-regexp], or an allowed-signers file (--allowed-signers
    or git config gitsign.allowedSigners). Prints one line per object:
      <object> <verdict> <signer> <issuer> log=<index> <subject>
    with verdict good, untrusted (valid, identity not allowed), bad, error or unsigned.
-   Exits 1 unless every object is good.
+   Exits 1 unless every object is good, 2 on a usage error or a bad revision.
 
 OPTIONS:
    --certificate-identity value            the signer's exact identity (email or URI)
-   --certificate-identity-regexp value     a regexp the signer's identity must match
+   --certificate-identity-regexp value     a regexp the signer's identity must match in full
    --certificate-oidc-issuer value         the exact OIDC issuer
-   --certificate-oidc-issuer-regexp value  a regexp the OIDC issuer must match
+   --certificate-oidc-issuer-regexp value  a regexp the OIDC issuer must match in full
    --allowed-signers FILE                  allowed-signers FILE (default: git config gitsign.allowedSigners)
    --trusted-root FILE                     trusted_root.json FILE (default: gitsign.trustedRoot, else the pinned root)
-   -C DIR                                  run in DIR (default: ".")
+   -C DIR                                  run in DIR, and read relative FILEs from it, as git -C (default: ".")
    --json                                  print machine-readable JSON on stdout (default: false)
    --help, -h                              show help
 `
@@ -65,6 +78,9 @@ type verifyOptions struct {
 	policySet                                      bool // a --certificate-* flag was given, even empty
 }
 
+// parseVerifyArgs takes flags anywhere before a "--", as git does: the flag
+// package alone stops at the first revision, and would take the --json of
+// `gitsign verify origin/main..HEAD --json` for one.
 func parseVerifyArgs(args []string) (*verifyOptions, error) {
 	o := &verifyOptions{}
 	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
@@ -77,16 +93,45 @@ func parseVerifyArgs(args []string) (*verifyOptions, error) {
 	fs.StringVar(&o.trustedRoot, "trusted-root", "", "")
 	fs.StringVar(&o.dir, "C", ".", "")
 	fs.BoolVar(&o.json, "json", false, "")
-	if err := fs.Parse(args); err != nil {
-		return nil, err
+	for len(args) > 0 {
+		switch a := args[0]; {
+		case a == "--":
+			o.revs = append(o.revs, args[1:]...)
+			args = nil
+		case len(a) < 2 || a[0] != '-':
+			o.revs = append(o.revs, a)
+			args = args[1:]
+		default:
+			// One flag at a time, with its value: Parse would take a
+			// "--" value for the end of the flags.
+			n := min(flagArgs(fs, a), len(args))
+			if err := fs.Parse(args[:n]); err != nil {
+				return nil, err
+			}
+			args = args[n:]
+		}
 	}
-	o.revs = fs.Args()
 	fs.Visit(func(f *flag.Flag) {
 		if strings.HasPrefix(f.Name, "certificate-") {
 			o.policySet = true
 		}
 	})
 	return o, nil
+}
+
+// flagArgs is how many arguments the flag arg takes up: two for "-name
+// value", else one ("-name=value", a boolean, or a flag fs does not know,
+// which Parse reports).
+func flagArgs(fs *flag.FlagSet, arg string) int {
+	name, _, hasValue := strings.Cut(strings.TrimLeft(arg, "-"), "=")
+	f := fs.Lookup(name)
+	if hasValue || f == nil {
+		return 1
+	}
+	if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
+		return 1
+	}
+	return 2
 }
 
 func (e *env) verifyCommand(ctx context.Context, args []string) error {
@@ -128,7 +173,7 @@ func (e *env) verify(ctx context.Context, o *verifyOptions) error {
 	e.Dir = dir
 	cfg := gpg.LoadConfig(ctx, dir, e.Getenv)
 	if o.trustedRoot != "" {
-		cfg.TrustedRoot = o.trustedRoot
+		cfg.TrustedRoot = inDir(dir, o.trustedRoot)
 	}
 	var identity func(*fulcio.CertIdentity) error
 	if o.policySet {
@@ -149,7 +194,7 @@ func (e *env) verify(ctx context.Context, o *verifyOptions) error {
 		return clierr.WithHint(clierr.Usagef("no identity policy: who may sign?"),
 			"pass --certificate-identity and --certificate-oidc-issuer, or --allowed-signers FILE, or set git config gitsign.allowedSigners")
 	}
-	v, err := e.Verifier(ctx, cfg, identity, o.allowedSigners)
+	v, err := e.Verifier(ctx, cfg, identity, inDir(dir, o.allowedSigners))
 	if err != nil {
 		return err
 	}
@@ -167,6 +212,15 @@ func (e *env) verify(ctx context.Context, o *verifyOptions) error {
 		return err
 	}
 
+	if len(lines) == 0 {
+		// Not a failure (a pull request may be empty), but a CI job
+		// verifying a stale range should not pass unnoticed.
+		verb := "names"
+		if len(revs) > 1 {
+			verb = "name"
+		}
+		fmt.Fprintf(e.Stderr, "gitsign: nothing to verify: %s %s no commits\n", strings.Join(revs, " "), verb)
+	}
 	failed := 0
 	for _, l := range lines {
 		if l.Verdict != verdictGood {
@@ -194,6 +248,15 @@ func (e *env) verify(ctx context.Context, o *verifyOptions) error {
 		return clierr.ExitCode(clierr.ExitFail)
 	}
 	return nil
+}
+
+// inDir makes a relative path given with -C DIR relative to DIR, as git -C
+// does. "~/" is left for the Verifier to expand.
+func inDir(dir, path string) string {
+	if path == "" || filepath.IsAbs(path) || strings.HasPrefix(path, "~/") {
+		return path
+	}
+	return filepath.Join(dir, path)
 }
 
 func (e *env) printLine(l verifyLine) {
@@ -325,14 +388,21 @@ type repository struct {
 
 func openRepo(ctx context.Context, dir string) (*repository, error) {
 	out, err := exec.CommandContext(ctx, "git", "-C", dir, "rev-parse", "--path-format=absolute", "--git-common-dir", "--show-object-format").Output()
-	f := strings.Fields(string(out))
-	if err != nil || len(f) != 2 {
+	if errors.Is(err, exec.ErrNotFound) {
+		return nil, err
+	}
+	// One line each, and the directory's may hold spaces, even newlines.
+	common, format, ok := cutLast(strings.TrimSuffix(string(out), "\n"), "\n")
+	if err != nil || !ok {
+		if abs, err := filepath.Abs(dir); err == nil {
+			dir = abs
+		}
 		return nil, clierr.WithHint(fmt.Errorf("%s is not a git repository", dir), "run in a repository or pass -C DIR")
 	}
-	r := &repository{dir: dir, format: f[1]}
+	r := &repository{dir: dir, format: format}
 	switch r.format {
 	case "sha1":
-		r.gitDir = f[0]
+		r.gitDir = common
 		r.stores = make(chan *objectStore, runtime.GOMAXPROCS(0))
 	case "sha256":
 		if r.batch, err = startCatFile(dir); err != nil {
@@ -342,6 +412,14 @@ func openRepo(ctx context.Context, dir string) (*repository, error) {
 		return nil, fmt.Errorf("unsupported object format %q", r.format)
 	}
 	return r, nil
+}
+
+// cutLast is strings.Cut at the last sep.
+func cutLast(s, sep string) (before, after string, found bool) {
+	if i := strings.LastIndex(s, sep); i >= 0 {
+		return s[:i], s[i+len(sep):], true
+	}
+	return s, "", false
 }
 
 func (r *repository) Close() {
@@ -359,37 +437,73 @@ func (r *repository) Close() {
 }
 
 // list expands revisions and ranges into object IDs, handing each to emit
-// as git prints it: every commit of a range (git rev-list), or the object
-// a revision names (an annotated tag stays a tag).
+// once, as git prints it. With any range-like argument, all of them are git
+// rev-list's, so that "^A B" or "A..B C" mean what they mean to git;
+// otherwise each names one object (an annotated tag stays a tag).
 func (r *repository) list(ctx context.Context, revs []string, emit func(id string)) error {
 	for _, rev := range revs {
-		var args []string
-		if strings.Contains(rev, "..") {
-			args = []string{"rev-list", "--end-of-options", rev}
-		} else {
-			args = []string{"rev-parse", "--verify", "--end-of-options", rev}
+		if rev == "--" {
+			// To rev-list, what follows would be paths, and a range only
+			// the commits that touch them.
+			return clierr.Usagef(`bad revision "--"`)
 		}
-		// Without replace refs: the commits listed are the ones whose raw
-		// bytes are read and verified, not replacements' parents.
-		cmd := exec.CommandContext(ctx, "git", append([]string{"--no-replace-objects", "-C", r.dir}, args...)...)
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		out, err := cmd.StdoutPipe()
+	}
+	if slices.ContainsFunc(revs, rangeLike) {
+		// rev-list lists each commit once.
+		return r.revs(ctx, "git rev-list", emit, append(append([]string{"rev-list", "--end-of-options"}, revs...), "--")...)
+	}
+	seen := map[string]bool{}
+	for _, rev := range revs {
+		err := r.revs(ctx, fmt.Sprintf("bad revision %q", rev), func(id string) {
+			if !seen[id] {
+				seen[id] = true
+				emit(id)
+			}
+		}, "rev-parse", "--verify", "--end-of-options", rev)
 		if err != nil {
 			return err
 		}
-		if err := cmd.Start(); err != nil {
-			return err
+	}
+	return nil
+}
+
+// rangeLike reports whether git rev-list reads rev as more than a commit
+// and its ancestors: A..B, A...B, ^A, A^!, A^@, A^-, A^-N.
+func rangeLike(rev string) bool {
+	if strings.Contains(rev, "..") || strings.HasPrefix(rev, "^") || strings.HasSuffix(rev, "^!") || strings.HasSuffix(rev, "^@") {
+		return true
+	}
+	_, n, ok := cutLast(rev, "^-")
+	return ok && strings.Trim(n, "0123456789") == ""
+}
+
+// revs runs git with args and hands emit each object ID it prints, while it
+// runs. A failure is a usage error, what git says prefixed with what.
+func (r *repository) revs(ctx context.Context, what string, emit func(id string), args ...string) error {
+	// Without replace refs: the commits listed are the ones whose raw
+	// bytes are read and verified, not replacements' parents.
+	cmd := exec.CommandContext(ctx, "git", append([]string{"--no-replace-objects", "-C", r.dir}, args...)...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		for _, id := range strings.Fields(sc.Text()) {
+			emit(id)
 		}
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			for _, id := range strings.Fields(sc.Text()) {
-				emit(id)
-			}
+	}
+	if err := cmd.Wait(); err != nil {
+		msg := strings.TrimPrefix(strings.TrimSpace(stderr.String()), "fatal: ")
+		if msg == "" {
+			msg = err.Error()
 		}
-		if err := cmd.Wait(); err != nil {
-			return clierr.Usagef("bad revision %q: %s", rev, strings.TrimSpace(stderr.String()))
-		}
+		return clierr.Usagef("%s: %s", what, msg)
 	}
 	return nil
 }

@@ -1,0 +1,300 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/waxseal/waxseal/server/servertest"
+)
+
+// gitsignFrom runs `gitsign ARGS` with dir as the working directory, and
+// fails the test if it does not finish within two minutes.
+func (r *repo) gitsignFrom(dir string, args ...string) (code int, stdout, stderr string) {
+	r.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var o, e bytes.Buffer
+	cmd := exec.CommandContext(ctx, filepath.Join(binDir, "gitsign"), args...)
+	cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = dir, r.env, &o, &e
+	cmd.WaitDelay = 5 * time.Second
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		r.t.Fatalf("gitsign %s: still running after two minutes\n%s%s", strings.Join(args, " "), o.String(), e.String())
+	}
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		r.t.Fatal(err)
+	}
+	return code, o.String(), e.String()
+}
+
+// verifyJSON runs `gitsign verify --json ARGS` in the repository and
+// returns its lines.
+func (r *repo) verifyJSON(args ...string) (code int, lines []verifyLine, stderr string) {
+	r.t.Helper()
+	code, stdout, stderr := r.gitsignFrom(r.dir, append([]string{"verify", "--json"}, args...)...)
+	if code == 0 || code == 1 {
+		if err := json.Unmarshal([]byte(stdout), &lines); err != nil {
+			r.t.Fatalf("gitsign verify --json %s: %v\n%s", strings.Join(args, " "), err, stdout)
+		}
+	}
+	return code, lines, stderr
+}
+
+func objects(lines []verifyLine) []string {
+	var ids []string
+	for _, l := range lines {
+		ids = append(ids, l.Object)
+	}
+	return ids
+}
+
+func TestVerifyPathWithSpace(t *testing.T) {
+	stack := servertest.Start(t)
+	r := newRepo(t, stack, "alice@example.com")
+	r.dir = filepath.Join(filepath.Dir(r.dir), "my repo")
+	r.git("init", "-q", "-b", "main", r.dir)
+	r.allow("alice@example.com alice@example.com " + issuerPlaceholder)
+	r.commit("in a directory with a space", "-S")
+	code, stdout, stderr := r.gitsign("verify", "HEAD")
+	if code != 0 || strings.Count(stdout, " good ") != 1 {
+		t.Errorf("gitsign verify in %q = %d\n%s%s", r.dir, code, stdout, stderr)
+	}
+	code, stdout, stderr = r.gitsignFrom(t.TempDir(), "verify", "-C", r.dir, "HEAD")
+	if code != 0 || strings.Count(stdout, " good ") != 1 {
+		t.Errorf("gitsign verify -C %q = %d\n%s%s", r.dir, code, stdout, stderr)
+	}
+
+	// Outside a repository, the error names the directory.
+	notRepo := filepath.Join(t.TempDir(), "not a repo")
+	if err := os.Mkdir(notRepo, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr = r.gitsignFrom(notRepo, "verify", "--certificate-identity", "alice@example.com", "--certificate-oidc-issuer", stack.Issuer())
+	if code == 0 || !strings.Contains(stderr, "gitsign: error: "+notRepo+" is not a git repository") {
+		t.Errorf("gitsign verify outside a repository = %d\n%s", code, stderr)
+	}
+}
+
+// TestVerifyRevisions: any range-like argument makes all of them one
+// git rev-list; otherwise each names one object. Either way each object is
+// verified once, in the order first listed.
+func TestVerifyRevisions(t *testing.T) {
+	stack := servertest.Start(t)
+	r := newRepo(t, stack, "alice@example.com")
+	r.allow("alice@example.com alice@example.com " + issuerPlaceholder)
+	c0 := r.commit("first", "-S")
+	c1 := r.commit("second", "-S")
+	c2 := r.commit("third", "-S")
+	r.git("tag", "-s", "-m", "release", "v1")
+	tag := strings.TrimSpace(r.git("rev-parse", "v1"))
+
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"^HEAD~1", "HEAD"}, []string{c2}},
+		{[]string{"HEAD", "^HEAD~1"}, []string{c2}},
+		{[]string{"HEAD^!"}, []string{c2}},
+		{[]string{"HEAD^@"}, []string{c1, c0}},
+		{[]string{"HEAD^-"}, []string{c2}},
+		{[]string{"HEAD^-1"}, []string{c2}},
+		{[]string{"HEAD~1...HEAD"}, []string{c2}},
+		{[]string{"HEAD~2..HEAD", "HEAD~1"}, []string{c2, c1}},
+		{[]string{"HEAD~1..HEAD", "v1"}, []string{c2}}, // rev-list peels the tag
+		// No range: each argument is one object, an annotated tag a tag.
+		{[]string{"HEAD~1", "HEAD", "main", "HEAD~1"}, []string{c1, c2}},
+		{[]string{"v1", "HEAD"}, []string{tag, c2}},
+		{nil, []string{c2}},
+	} {
+		code, lines, stderr := r.verifyJSON(tc.args...)
+		if got := objects(lines); code != 0 || !slices.Equal(got, tc.want) || stderr != "" {
+			t.Errorf("verify %q = %d %v, want 0 %v\n%s", tc.args, code, got, tc.want, stderr)
+		}
+		for _, l := range lines {
+			if l.Verdict != verdictGood {
+				t.Errorf("verify %q: %s %s %s", tc.args, l.Object, l.Verdict, l.Reason)
+			}
+		}
+	}
+	if _, lines, _ := r.verifyJSON("v1"); len(lines) != 1 || lines[0].Type != "tag" {
+		t.Errorf("verify v1 = %+v, want the tag", lines)
+	}
+
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"nope..HEAD"}, "nope..HEAD"},
+		{[]string{"HEAD~1..HEAD", "nope"}, "nope"},
+		{[]string{"nope"}, "nope"},
+		// A second "--" would make the rest paths, and the range only the
+		// commits that touch them.
+		{[]string{"--", "HEAD~2..HEAD", "--", "other.txt"}, `"--"`},
+	} {
+		code, stdout, stderr := r.gitsign(append([]string{"verify"}, tc.args...)...)
+		if code != 2 || stdout != "" || !strings.Contains(stderr, "gitsign: error: ") || !strings.Contains(stderr, tc.want) {
+			t.Errorf("verify %q = %d, want 2 and an error naming %s\n%s%s", tc.args, code, tc.want, stdout, stderr)
+		}
+	}
+}
+
+func TestVerifyArgs(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want verifyOptions
+		err  string
+	}{
+		{args: []string{"HEAD~1..HEAD", "--json"}, want: verifyOptions{dir: ".", json: true, revs: []string{"HEAD~1..HEAD"}}},
+		{args: []string{"HEAD", "-C", "d", "v1", "--trusted-root=r.json"}, want: verifyOptions{dir: "d", trustedRoot: "r.json", revs: []string{"HEAD", "v1"}}},
+		{args: []string{"a", "--certificate-identity", "x@example.com", "b"}, want: verifyOptions{dir: ".", identity: "x@example.com", policySet: true, revs: []string{"a", "b"}}},
+		{args: []string{"--json", "--", "--all", "-C", "x"}, want: verifyOptions{dir: ".", json: true, revs: []string{"--all", "-C", "x"}}},
+		{args: []string{"a", "--", "--", "b"}, want: verifyOptions{dir: ".", revs: []string{"a", "--", "b"}}},
+		// A flag's value is never the end of the flags.
+		{args: []string{"HEAD", "--allowed-signers", "--", "--json"}, want: verifyOptions{dir: ".", allowedSigners: "--", json: true, revs: []string{"HEAD"}}},
+		{args: []string{"-", "--json=false"}, want: verifyOptions{dir: ".", revs: []string{"-"}}},
+		{args: []string{"HEAD", "-C"}, err: "flag needs an argument: -C"},
+		{args: []string{"HEAD", "--frob"}, err: "flag provided but not defined: -frob"},
+		{args: []string{"HEAD", "--json=maybe"}, err: "invalid boolean value"},
+		{args: []string{"HEAD", "-h"}, err: "flag: help requested"},
+	} {
+		o, err := parseVerifyArgs(tc.args)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("parseVerifyArgs(%q) = %v, want an error %q", tc.args, err, tc.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("parseVerifyArgs(%q): %v", tc.args, err)
+			continue
+		}
+		if o.identity != tc.want.identity || o.allowedSigners != tc.want.allowedSigners || o.trustedRoot != tc.want.trustedRoot ||
+			o.dir != tc.want.dir || o.json != tc.want.json || o.policySet != tc.want.policySet || !slices.Equal(o.revs, tc.want.revs) {
+			t.Errorf("parseVerifyArgs(%q) = %+v, want %+v", tc.args, *o, tc.want)
+		}
+	}
+
+	// The help says what the parser and the policy do.
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"gitsign", "verify", "--help"}, strings.NewReader(""), &out, &errOut); code != 0 {
+		t.Fatalf("verify --help = %d\n%s", code, errOut.String())
+	}
+	for _, want := range []string{"A^!", "A^@", "^A", "before or after the revisions", `after "--"`,
+		"identity must match in full", "issuer must match in full", "relative FILEs"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("verify --help does not say %q:\n%s", want, out.String())
+		}
+	}
+}
+
+// TestVerifyFlagsAfterRevisions: flags come anywhere before "--", as in git.
+func TestVerifyFlagsAfterRevisions(t *testing.T) {
+	stack := servertest.Start(t)
+	r := newRepo(t, stack, "alice@example.com")
+	r.allow("alice@example.com alice@example.com " + issuerPlaceholder)
+	r.commit("first", "-S")
+	head := r.commit("second", "-S")
+	code, stdout, stderr := r.gitsign("verify", "HEAD~1..HEAD", "--json")
+	var lines []verifyLine
+	if err := json.Unmarshal([]byte(stdout), &lines); err != nil || code != 0 || len(lines) != 1 || lines[0].Object != head {
+		t.Errorf("verify HEAD~1..HEAD --json = %d %v\n%s%s", code, err, stdout, stderr)
+	}
+	code, stdout, stderr = r.gitsign("verify", "HEAD", "--certificate-identity", "bob@example.com", "--certificate-oidc-issuer", stack.Issuer())
+	if code != 1 || !strings.Contains(stdout, " error ") {
+		t.Errorf("verify HEAD --certificate-identity bob = %d, want the policy applied\n%s%s", code, stdout, stderr)
+	}
+	code, stdout, stderr = r.gitsign("verify", "--", "--json")
+	if code != 2 || !strings.Contains(stderr, "--json") {
+		t.Errorf("verify -- --json = %d, want --json taken for a revision\n%s%s", code, stdout, stderr)
+	}
+}
+
+// TestVerifyEmptyRange: an empty range passes (an empty pull request is
+// legitimate) but says so, so that a stale CI range shows.
+func TestVerifyEmptyRange(t *testing.T) {
+	stack := servertest.Start(t)
+	r := newRepo(t, stack, "alice@example.com")
+	r.allow("alice@example.com alice@example.com " + issuerPlaceholder)
+	r.commit("first", "-S")
+	code, stdout, stderr := r.gitsign("verify", "main..main")
+	if code != 0 || stdout != "" || stderr != "gitsign: nothing to verify: main..main names no commits\n" {
+		t.Errorf("verify main..main = %d\n%s%s", code, stdout, stderr)
+	}
+	code, lines, stderr := r.verifyJSON("HEAD..main", "^main")
+	if code != 0 || lines == nil || len(lines) != 0 || stderr != "gitsign: nothing to verify: HEAD..main ^main name no commits\n" {
+		t.Errorf("verify --json HEAD..main ^main = %d %v\n%s", code, lines, stderr)
+	}
+}
+
+// TestVerifyRelativeToDir: with -C DIR, relative --allowed-signers and
+// --trusted-root are relative to DIR, as with git -C.
+func TestVerifyRelativeToDir(t *testing.T) {
+	stack := servertest.Start(t)
+	r := newRepo(t, stack, "alice@example.com")
+	r.allow("alice@example.com alice@example.com " + issuerPlaceholder)
+	r.commit("first", "-S")
+	root, _ := trustDocs(t, stack)
+	if err := os.WriteFile(filepath.Join(r.dir, "root.json"), root, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := r.gitsignFrom(t.TempDir(), "verify", "-C", r.dir, "--allowed-signers", ".gitsigners", "HEAD")
+	if code != 0 || strings.Count(stdout, " good ") != 1 {
+		t.Errorf("verify -C DIR --allowed-signers FILE = %d\n%s%s", code, stdout, stderr)
+	}
+	r.git("config", "--global", "--unset", "gitsign.trustedRoot")
+	code, stdout, stderr = r.gitsignFrom(t.TempDir(), "verify", "-C", r.dir, "--allowed-signers", ".gitsigners", "--trusted-root", "root.json", "HEAD")
+	if code != 0 || strings.Count(stdout, " good ") != 1 {
+		t.Errorf("verify -C DIR --allowed-signers FILE --trusted-root FILE = %d\n%s%s", code, stdout, stderr)
+	}
+	// Absolute paths stay as they are.
+	code, stdout, stderr = r.gitsignFrom(t.TempDir(), "verify", "-C", r.dir, "--allowed-signers", filepath.Join(r.dir, ".gitsigners"),
+		"--trusted-root", stack.TrustedRootPath, "HEAD")
+	if code != 0 || strings.Count(stdout, " good ") != 1 {
+		t.Errorf("verify -C DIR with absolute files = %d\n%s%s", code, stdout, stderr)
+	}
+}
+
+// TestVerifyOversizedObject: an object over 64 MiB is an error line of its
+// own, in either object format, and the others of the run still verify.
+func TestVerifyOversizedObject(t *testing.T) {
+	stack := servertest.Start(t)
+	for _, format := range []string{"sha1", "sha256"} {
+		t.Run(format, func(t *testing.T) {
+			r := newRepo(t, stack, "alice@example.com", "--object-format="+format)
+			r.allow("alice@example.com alice@example.com " + issuerPlaceholder)
+			c0 := r.commit("first", "-S")
+			big := filepath.Join(r.dir, "big")
+			if err := os.WriteFile(big, nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Truncate(big, 65<<20); err != nil {
+				t.Fatal(err)
+			}
+			r.git("add", "big")
+			c1 := r.commit("second", "-S")
+			blob := strings.TrimSpace(r.git("rev-parse", "HEAD:big"))
+			code, lines, stderr := r.verifyJSON("HEAD:big", "HEAD", "HEAD~1")
+			if code != 1 || !slices.Equal(objects(lines), []string{blob, c1, c0}) {
+				t.Fatalf("verify HEAD:big HEAD HEAD~1 = %d %v\n%s", code, objects(lines), stderr)
+			}
+			if l := lines[0]; l.Verdict != verdictError || l.Reason != "blob "+blob+" is larger than 64 MiB" {
+				t.Errorf("the 65 MiB blob: %s %q", l.Verdict, l.Reason)
+			}
+			for _, l := range lines[1:] {
+				if l.Verdict != verdictGood {
+					t.Errorf("%s: %s %s, want good", l.Object, l.Verdict, l.Reason)
+				}
+			}
+		})
+	}
+}
