@@ -80,7 +80,7 @@ DESCRIPTION:
       redirectURL     GITSIGN_OIDC_REDIRECT_URL  loopback redirect URL
       tokenProvider   GITSIGN_TOKEN_PROVIDER     force one token source: env (SIGSTORE_ID_TOKEN), github-actions,
                                                  gitlab, buildkite, agent, browser or device
-      trustedRoot     GITSIGN_TRUSTED_ROOT       trusted_root.json (default: pinned by 'waxseal trust init')
+      trustedRoot     GITSIGN_TRUSTED_ROOT       trusted_root.json (relative to the repository; default: pinned by 'waxseal trust init')
       allowedSigners  GITSIGN_ALLOWED_SIGNERS    allowed-signers file (relative to the repository)
       logPath         GITSIGN_LOG                copy messages to this file (git hides them)
       matchCommitter  GITSIGN_MATCH_COMMITTER    refuse to sign, before anything is logged, unless the identity

@@ -262,6 +262,22 @@ func TestVerifyRelativeToDir(t *testing.T) {
 	if code != 0 || strings.Count(stdout, " good ") != 1 {
 		t.Errorf("verify -C DIR with absolute files = %d\n%s%s", code, stdout, stderr)
 	}
+	// A relative gitsign.trustedRoot in git config is the repository's, as
+	// gitsign.allowedSigners is: from -C DIR, a subdirectory, and for git.
+	r.git("config", "gitsign.trustedRoot", "root.json")
+	sub := filepath.Join(r.dir, "sub")
+	if err := os.Mkdir(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, from := range [][]string{{t.TempDir(), "-C", r.dir}, {sub}} {
+		code, stdout, stderr = r.gitsignFrom(from[0], append(append([]string{"verify"}, from[1:]...), "HEAD")...)
+		if code != 0 || strings.Count(stdout, " good ") != 1 {
+			t.Errorf("verify from %s with gitsign.trustedRoot root.json = %d\n%s%s", from, code, stdout, stderr)
+		}
+	}
+	if got := r.format("HEAD", "%G?"); got != "G" {
+		t.Errorf("git with gitsign.trustedRoot root.json: %%G? = %q", got)
+	}
 }
 
 // TestVerifyOversizedObject: an object over 64 MiB is an error line of its

@@ -308,9 +308,19 @@ func Describe(w io.Writer, r *gitsign.Result) {
 // it) gitsign.allowedSigners, relative to the work tree's top level.
 func (e *Env) Verifier(ctx context.Context, cfg *Config, identity func(*fulcio.CertIdentity) error, signersFile string) (*gitsign.Verifier, error) {
 	home, _ := os.UserHomeDir()
+	// Relative paths in the configuration are the repository's: git runs
+	// its helpers from the top of the work tree; elsewhere, ask git where
+	// that is.
+	inRepo := func(p string) string {
+		base := e.Dir
+		if !e.CalledByGit && !filepath.IsAbs(p) && !strings.HasPrefix(p, "~/") {
+			base = TopLevel(ctx, e.Dir)
+		}
+		return Resolve(p, base, home)
+	}
 	var root *trust.Root
 	if cfg.TrustedRoot != "" {
-		r, err := trust.LoadRoot(Resolve(cfg.TrustedRoot, "", home))
+		r, err := trust.LoadRoot(inRepo(cfg.TrustedRoot))
 		if err != nil {
 			return nil, err
 		}
@@ -325,13 +335,7 @@ func (e *Env) Verifier(ctx context.Context, cfg *Config, identity func(*fulcio.C
 	v := &gitsign.Verifier{Root: root, Identity: identity}
 	file := signersFile
 	if file == "" && cfg.AllowedSigners != "" && identity == nil {
-		// git runs its helpers from the top of the work tree; elsewhere,
-		// ask git where that is.
-		base := e.Dir
-		if !e.CalledByGit && !filepath.IsAbs(cfg.AllowedSigners) && !strings.HasPrefix(cfg.AllowedSigners, "~/") {
-			base = TopLevel(ctx, e.Dir)
-		}
-		file = Resolve(cfg.AllowedSigners, base, home)
+		file = inRepo(cfg.AllowedSigners)
 	}
 	if file != "" {
 		s, err := gitsign.LoadAllowedSigners(file)
