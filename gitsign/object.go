@@ -51,8 +51,8 @@ func ParseObject(typ string, raw []byte, format string) (*Object, error) {
 }
 
 // ParsePayload parses what git passes on stdin when verifying: a commit or
-// tag with its signature already removed. Its type is told by its first
-// header.
+// tag with its signature already removed, or a push certificate. Its type
+// is told by its first header.
 func ParsePayload(payload []byte) (*Object, error) {
 	if len(payload) > MaxObjectSize {
 		return nil, errors.New("object too large")
@@ -61,6 +61,9 @@ func ParsePayload(payload []byte) (*Object, error) {
 		// git split the tag at its last signature line already: what
 		// looks like one in the payload is quoted in the message.
 		return parseTag(payload, false)
+	}
+	if bytes.HasPrefix(payload, []byte("certificate version ")) {
+		return parsePushCert(payload)
 	}
 	o, err := parseCommit(payload, "sha1")
 	if err != nil {
@@ -260,6 +263,28 @@ func removeSignatureHeaders(payload []byte) ([]byte, error) {
 		return payload, nil
 	}
 	return keep, nil
+}
+
+// parsePushCert reads the pusher of a push certificate (git push --signed),
+// which git signs and verifies as it does commits and tags.
+func parsePushCert(raw []byte) (*Object, error) {
+	hs, _, err := splitHeaders(raw)
+	if err != nil {
+		return nil, fmt.Errorf("push certificate: %w", err)
+	}
+	o := &Object{Type: "push-cert", Payload: raw}
+	pushers := 0
+	for _, h := range hs {
+		if h.name == "pusher" {
+			pushers++
+			o.Ident = h.value
+		}
+	}
+	if pushers != 1 {
+		return nil, fmt.Errorf("push certificate: %d pusher headers", pushers)
+	}
+	o.Email = identEmail(o.Ident)
+	return o, nil
 }
 
 func subject(msg []byte) string {

@@ -309,8 +309,13 @@ func TestWithoutCore(t *testing.T) {
 	if _, stderr, err := r.try("verify-commit", head); err != nil || !strings.Contains(stderr, "Good signature from alice@example.com") {
 		t.Errorf("verify-commit without gitsign-core: %v\n%s", err, stderr)
 	}
-	if _, _, err := r.try("commit", "-q", "-S", "--allow-empty", "-m", "no core"); err == nil {
+	logPath := filepath.Join(t.TempDir(), "gitsign.log")
+	if _, _, err := r.try("-c", "gitsign.logPath="+logPath, "commit", "-q", "-S", "--allow-empty", "-m", "no core"); err == nil {
 		t.Error("signed without gitsign-core")
+	}
+	// git 2.39 drops what gitsign says while signing: the log keeps it.
+	if b, err := os.ReadFile(logPath); err != nil || !strings.Contains(string(b), "is neither next to gitsign") {
+		t.Errorf("gitsign.logPath without gitsign-core: %v\n%s", err, b)
 	}
 	cmd := exec.Command(filepath.Join(lone, "gitsign"), "version")
 	cmd.Dir, cmd.Env = r.dir, r.env
@@ -589,6 +594,13 @@ func TestTampering(t *testing.T) {
 			code, stdout, _ := r.gitsign("verify", id)
 			if code != 1 || strings.Contains(stdout, " good ") {
 				t.Errorf("gitsign verify = %d\n%s", code, stdout)
+			}
+			// Nothing vouched for the certificate: it names no signer.
+			if f := strings.Fields(stdout); len(f) < 3 || f[2] != "-" {
+				t.Errorf("gitsign verify shows a signer:\n%s", stdout)
+			}
+			if tc.want == "B" && !strings.Contains(stdout, "(the certificate names alice@example.com, unverified)") {
+				t.Errorf("gitsign verify does not say whom the certificate names:\n%s", stdout)
 			}
 		})
 	}

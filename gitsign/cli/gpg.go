@@ -69,8 +69,11 @@ func matchCommitter(creds signing.Credentials, payload []byte) (signing.Credenti
 		err = errors.New("it names no email")
 	}
 	who := "committer"
-	if o != nil && o.Type == "tag" {
+	switch {
+	case o != nil && o.Type == "tag":
 		who = "tagger"
+	case o != nil && o.Type == "push-cert":
+		who = "pusher"
 	}
 	if err != nil {
 		return nil, fmt.Errorf("gitsign.matchCommitter: cannot read the %s of the object to sign: %w", who, err)

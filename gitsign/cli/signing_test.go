@@ -153,3 +153,62 @@ func TestHelpAndVersionFlags(t *testing.T) {
 		}
 	}
 }
+
+// What git hands gitsign to verify must be something gitsign can read the
+// signer's email from (a commit, tag or push certificate); anything else is
+// ERRSIG, not a signature judged without the email.
+func TestVerifyRefusesMalformedPayload(t *testing.T) {
+	stack := servertest.Start(t)
+	r := newRepo(t, stack, "alice@example.com")
+	r.allow("alice@example.com alice@example.com " + issuerPlaceholder)
+	sigFile := filepath.Join(t.TempDir(), "sig")
+	verify := func(payload string) (int, string, string) {
+		code, sig, stderr := r.gitsignIn(strings.NewReader(payload), "--status-fd=2", "-bsau", "key")
+		if code != 0 {
+			t.Fatalf("signing: %d\n%s", code, stderr)
+		}
+		if err := os.WriteFile(sigFile, []byte(sig), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return r.gitsignIn(strings.NewReader(payload), "--status-fd=1", "--verify", sigFile, "-")
+	}
+	const tree = "tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\n"
+	const alice = "A <alice@example.com> 1 +0000\n"
+	// The controls: a commit and a push certificate are G.
+	for _, payload := range []string{
+		tree + "author " + alice + "committer " + alice + "\nmsg\n",
+		"certificate version 0.1\npusher " + alice + "pushee file:///srv/repo.git\nnonce 1-abc\n\n0000 1111 refs/heads/main\n",
+	} {
+		if code, status, stderr := verify(payload); code != 0 || !strings.Contains(status, "TRUST_FULLY") {
+			t.Errorf("%.30q: %d\n%s%s", payload, code, status, stderr)
+		}
+	}
+	code, status, stderr := verify(tree + "author " + alice + "committer " + alice + "committer " + alice + "\nmsg\n")
+	if code != 1 || !strings.Contains(status, "ERRSIG") || strings.Contains(status, "GOODSIG") || !strings.Contains(stderr, "2 committer headers") {
+		t.Errorf("two committers: %d\n%s%s", code, status, stderr)
+	}
+}
+
+// git push --signed: gitsign signs the push certificate (held to the
+// pusher with gitsign.matchCommitter) and verifies it for the receiving
+// repository's hooks.
+func TestSignedPush(t *testing.T) {
+	stack := servertest.Start(t)
+	r := newRepo(t, stack, "alice@example.com")
+	r.allow("alice@example.com alice@example.com " + issuerPlaceholder)
+	r.git("config", "gitsign.matchCommitter", "true")
+	r.commit("base", "-S")
+	remote := filepath.Join(t.TempDir(), "remote.git")
+	r.git("init", "-q", "--bare", remote)
+	r.git("-C", remote, "config", "receive.certNonceSeed", "test seed")
+	r.git("-C", remote, "config", "gitsign.allowedSigners", filepath.Join(r.dir, ".gitsigners"))
+	hook := "#!/bin/sh\necho \"$GIT_PUSH_CERT_STATUS $GIT_PUSH_CERT_SIGNER $GIT_PUSH_CERT_NONCE_STATUS\" > \"$GIT_DIR/cert-status\"\n"
+	if err := os.WriteFile(filepath.Join(remote, "hooks", "pre-receive"), []byte(hook), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r.git("push", "-q", "--signed", remote, "main")
+	got, err := os.ReadFile(filepath.Join(remote, "cert-status"))
+	if err != nil || strings.TrimSpace(string(got)) != "G alice@example.com OK" {
+		t.Errorf("push certificate as the receiving hook sees it: %q %v", got, err)
+	}
+}

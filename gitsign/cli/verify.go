@@ -256,6 +256,10 @@ func inDir(dir, path string) string {
 	if path == "" || filepath.IsAbs(path) || strings.HasPrefix(path, "~/") {
 		return path
 	}
+	// Absolute, so that nothing later reads it against another directory.
+	if abs, err := filepath.Abs(filepath.Join(dir, path)); err == nil {
+		return abs
+	}
 	return filepath.Join(dir, path)
 }
 
@@ -351,11 +355,13 @@ func verifyOne(repo *repository, v *gitsign.Verifier, id string) verifyLine {
 	if err != nil {
 		var ve *gitsign.Error
 		l.Verdict, l.Reason = verdictError, err.Error()
-		if errors.As(err, &ve) {
-			l.Signer = ve.Identity
-			if ve.Kind == gitsign.Bad {
-				l.Verdict = verdictBad
-			}
+		if errors.As(err, &ve) && ve.Kind == gitsign.Bad {
+			l.Verdict = verdictBad
+		}
+		// No signer: nothing vouched for the certificate's name. It is in
+		// the reason, for the one reading it.
+		if ve != nil && ve.Identity != "" {
+			l.Reason = fmt.Sprintf("%s (the certificate names %s, unverified)", l.Reason, ve.Identity)
 		}
 		return l
 	}

@@ -262,6 +262,20 @@ func TestVerifyRelativeToDir(t *testing.T) {
 	if code != 0 || strings.Count(stdout, " good ") != 1 {
 		t.Errorf("verify -C DIR with absolute files = %d\n%s%s", code, stdout, stderr)
 	}
+	// Relative to -C DIR when DIR is relative too, and to the current
+	// directory without -C, each read once.
+	sub0 := filepath.Join(r.dir, "sub0")
+	if err := os.Mkdir(sub0, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr = r.gitsignFrom(filepath.Dir(r.dir), "verify", "-C", filepath.Join(filepath.Base(r.dir), "sub0"), "--trusted-root", "../root.json", "HEAD")
+	if code != 0 || strings.Count(stdout, " good ") != 1 {
+		t.Errorf("verify -C REL --trusted-root ../root.json = %d\n%s%s", code, stdout, stderr)
+	}
+	code, stdout, stderr = r.gitsignFrom(sub0, "verify", "--trusted-root", "../root.json", "HEAD")
+	if code != 0 || strings.Count(stdout, " good ") != 1 {
+		t.Errorf("verify --trusted-root ../root.json from a subdirectory = %d\n%s%s", code, stdout, stderr)
+	}
 	// A relative gitsign.trustedRoot in git config is the repository's, as
 	// gitsign.allowedSigners is: from -C DIR, a subdirectory, and for git.
 	r.git("config", "gitsign.trustedRoot", "root.json")
@@ -277,6 +291,13 @@ func TestVerifyRelativeToDir(t *testing.T) {
 	}
 	if got := r.format("HEAD", "%G?"); got != "G" {
 		t.Errorf("git with gitsign.trustedRoot root.json: %%G? = %q", got)
+	}
+	// git run from outside the work tree that GIT_WORK_TREE names stays
+	// where it was started; the relative paths are still the repository's.
+	cmd := exec.Command("git", "log", "-1", "--format=%G?")
+	cmd.Dir, cmd.Env = t.TempDir(), append(slices.Clone(r.env), "GIT_DIR="+filepath.Join(r.dir, ".git"), "GIT_WORK_TREE="+r.dir)
+	if out, err := cmd.Output(); err != nil || strings.TrimSpace(string(out)) != "G" {
+		t.Errorf("git log from outside with GIT_WORK_TREE: %q %v", out, err)
 	}
 }
 

@@ -259,11 +259,14 @@ func (e *Env) verify(ctx context.Context, cfg *Config, st gitsign.Status, sigFil
 		st.Err(nil, time.Now())
 		return e.Report(err)
 	}
-	email := ""
-	if o, err := gitsign.ParsePayload(payload); err == nil {
-		email = o.Email
+	// The email the allowed signers are checked against: the committer's,
+	// tagger's or pusher's. What cannot be read is not verified.
+	o, err := gitsign.ParsePayload(payload)
+	if err != nil {
+		st.Err(nil, time.Now())
+		return e.Report(fmt.Errorf("the signed object is malformed: %w", err))
 	}
-	res, err := v.Verify(payload, sig, email)
+	res, err := v.Verify(payload, sig, o.Email)
 	if err != nil {
 		var ve *gitsign.Error
 		errors.As(err, &ve)
@@ -313,8 +316,14 @@ func (e *Env) Verifier(ctx context.Context, cfg *Config, identity func(*fulcio.C
 	// that is.
 	inRepo := func(p string) string {
 		base := e.Dir
-		if !e.CalledByGit && !filepath.IsAbs(p) && !strings.HasPrefix(p, "~/") {
+		switch {
+		case filepath.IsAbs(p) || strings.HasPrefix(p, "~/"):
+		case !e.CalledByGit:
 			base = TopLevel(ctx, e.Dir)
+		case e.Getenv("GIT_WORK_TREE") != "":
+			// Run from outside the work tree it names, git stays where
+			// it was started.
+			base = e.Getenv("GIT_WORK_TREE")
 		}
 		return Resolve(p, base, home)
 	}

@@ -519,6 +519,8 @@ func TestRejections(t *testing.T) {
 		{"unverified email", pubKeyBody(t, e.email.token(t, with(map[string]any{"email_verified": false})), key.Public(), popSign(t, key, email)), "", 401, "not verified"},
 		{"missing email_verified", pubKeyBody(t, e.email.token(t, with(map[string]any{"email_verified": nil})), key.Public(), popSign(t, key, email)), "", 401, "not verified"},
 		{"no email", pubKeyBody(t, e.email.token(t, with(map[string]any{"email": nil})), key.Public(), popSign(t, key, email)), "", 401, "no email claim"},
+		{"email with a control character", pubKeyBody(t, e.email.token(t, with(map[string]any{"email": "alice@example.com\n"})), key.Public(), popSign(t, key, "alice@example.com\n")), "", 400, "must be printable ASCII"},
+		{"email beyond ASCII", pubKeyBody(t, e.email.token(t, with(map[string]any{"email": "al\u202eice@example.com"})), key.Public(), popSign(t, key, "al\u202eice@example.com")), "", 400, "must be printable ASCII"},
 		{"not a JWT", pubKeyBody(t, "abc", key.Public(), popSign(t, key, email)), "", 401, "malformed token"},
 		{"no token", pubKeyBody(t, "", key.Public(), popSign(t, key, email)), "", 401, "no OIDC identity token"},
 		{"PoP by another key", pubKeyBody(t, tok, key.Public(), popSign(t, other, email)), "", 400, "proof of possession failed"},

@@ -8,6 +8,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"fmt"
+	"strings"
 	"time"
 
 	ct "github.com/google/certificate-transparency-go"
@@ -39,6 +40,11 @@ func (c *CA) template(p *principal, pub crypto.PublicKey) (*x509.Certificate, er
 	}
 	switch {
 	case p.email != "":
+		// An rfc822Name is an IA5String; control characters in it would
+		// reach every tool that shows who signed.
+		if strings.ContainsFunc(p.email, func(r rune) bool { return r < 0x21 || r > 0x7e }) {
+			return nil, errBadRequest("the token's email %q cannot be a certificate's: it must be printable ASCII without spaces", p.email)
+		}
 		t.EmailAddresses = []string{p.email}
 	case p.uri != "":
 		u, err := parseURI(p.uri)
