@@ -73,9 +73,13 @@ func (e EnvToken) Token(ctx context.Context) (string, error) {
 	if name == "" {
 		name = EnvVar
 	}
-	s := strings.TrimSpace(os.Getenv(name))
-	if s == "" {
+	v, set := os.LookupEnv(name)
+	s := strings.TrimSpace(v)
+	switch {
+	case !set:
 		return "", fmt.Errorf("%w: %s is not set", ErrNoToken, name)
+	case s == "":
+		return "", fmt.Errorf("%w: %s is empty", ErrNoToken, name)
 	}
 	return s, nil
 }

@@ -141,7 +141,9 @@ func (e *env) verifyCommand(ctx context.Context, args []string) error {
 		return nil
 	}
 	if err != nil {
-		return clierr.UsageError{Msg: err.Error()}
+		// The flag package names every flag with one dash.
+		msg := strings.Replace(err.Error(), "defined: -", "defined: --", 1)
+		return clierr.WithHint(clierr.UsageError{Msg: msg}, "run 'gitsign verify --help'")
 	}
 	return e.verify(ctx, o)
 }
