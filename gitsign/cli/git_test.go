@@ -698,7 +698,9 @@ func TestVerifyRefusesOversizedObject(t *testing.T) {
 	stack := servertest.Start(t)
 	r := newRepo(t, stack, "alice@example.com")
 	r.allow("alice@example.com alice@example.com " + issuerPlaceholder)
-	payload := bytes.Repeat([]byte("x"), gitsign.MaxObjectSize)
+	// A commit of exactly 64 MiB: its message pads it.
+	payload := []byte("tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor A <alice@example.com> 1 +0000\ncommitter A <alice@example.com> 1 +0000\n\n")
+	payload = append(payload, bytes.Repeat([]byte("x"), gitsign.MaxObjectSize-len(payload))...)
 	code, sig, stderr := r.gitsignIn(bytes.NewReader(payload), "--status-fd=2", "-bsau", "key")
 	if code != 0 {
 		t.Fatalf("signing 64 MiB: %d\n%s", code, stderr)
