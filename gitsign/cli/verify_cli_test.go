@@ -299,6 +299,25 @@ func TestVerifyRelativeToDir(t *testing.T) {
 	if out, err := cmd.Output(); err != nil || strings.TrimSpace(string(out)) != "G" {
 		t.Errorf("git log from outside with GIT_WORK_TREE: %q %v", out, err)
 	}
+	// A bare repository has no work tree: its relative paths are its git
+	// directory's, also for git --git-dir=REPO.git from elsewhere.
+	parent := t.TempDir()
+	bare := filepath.Join(parent, "bare.git")
+	r.git("clone", "-q", "--bare", r.dir, bare)
+	signers, err := os.ReadFile(filepath.Join(r.dir, ".gitsigners"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(bare, "signers"), signers, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r.git("-C", bare, "config", "gitsign.allowedSigners", "signers")
+	r.git("-C", bare, "config", "gitsign.trustedRoot", stack.TrustedRootPath)
+	cmd = exec.Command("git", "--git-dir=bare.git", "log", "-1", "--format=%G?")
+	cmd.Dir, cmd.Env = parent, r.env
+	if out, err := cmd.Output(); err != nil || strings.TrimSpace(string(out)) != "G" {
+		t.Errorf("git --git-dir=bare.git log from its parent: %q %v", out, err)
+	}
 }
 
 // TestVerifyOversizedObject: an object over 64 MiB is an error line of its

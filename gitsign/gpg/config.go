@@ -23,8 +23,7 @@ type Config struct {
 	AllowedSigners string // allowed-signers file, relative to the repository's top level
 	LogPath        string // tee stderr here (git swallows it)
 	MatchCommitter bool   // refuse to sign when the identity is not the committer's email
-
-	UserEmail string
+	Bare           bool   // core.bare: the repository has no work tree
 }
 
 // configKeys maps git config keys (lowercased, as git prints them) and
@@ -44,7 +43,6 @@ var configKeys = []struct {
 	{"gitsign.trustedroot", []string{"GITSIGN_TRUSTED_ROOT"}, func(c *Config) *string { return &c.TrustedRoot }},
 	{"gitsign.allowedsigners", []string{"GITSIGN_ALLOWED_SIGNERS"}, func(c *Config) *string { return &c.AllowedSigners }},
 	{"gitsign.logpath", []string{"GITSIGN_LOG"}, func(c *Config) *string { return &c.LogPath }},
-	{"user.email", nil, func(c *Config) *string { return &c.UserEmail }},
 }
 
 // LoadConfig reads git's configuration, from its files when readGitConfig
@@ -73,6 +71,7 @@ func LoadConfig(ctx context.Context, dir string, getenv func(string) string) *Co
 		mc = v
 	}
 	c.MatchCommitter = mc == "true" || mc == "1" || mc == "yes" || mc == "on"
+	c.Bare = gitBool(vals["core.bare"])
 	return c
 }
 
@@ -80,7 +79,7 @@ func LoadConfig(ctx context.Context, dir string, getenv func(string) string) *Co
 // repository it returns what it can.
 func gitConfig(ctx context.Context, dir string) map[string]string {
 	vals := map[string]string{}
-	cmd := exec.CommandContext(ctx, "git", "config", "-z", "--get-regexp", `^(gitsign|user)\.`)
+	cmd := exec.CommandContext(ctx, "git", "config", "-z", "--get-regexp", `^(gitsign\.|user\.|core\.bare$)`)
 	cmd.Dir = dir
 	if out, err := cmd.Output(); err == nil || len(out) > 0 {
 		for _, kv := range bytes.Split(out, []byte{0}) {

@@ -110,6 +110,11 @@ func (r *configReader) set(e configEntry) {
 			section += "." + e.subsection
 		}
 		r.vals[section+"."+name] = e.value
+	case !e.hasSub && section == "core" && name == "bare":
+		r.vals["core.bare"] = e.value
+		if e.bare {
+			r.vals["core.bare"] = "true"
+		}
 	case !e.hasSub && section == "extensions" && name == "worktreeconfig":
 		r.worktreeConfig = e.bare || gitBool(e.value)
 	}

@@ -324,6 +324,10 @@ func (e *Env) Verifier(ctx context.Context, cfg *Config, identity func(*fulcio.C
 			// Run from outside the work tree it names, git stays where
 			// it was started.
 			base = e.Getenv("GIT_WORK_TREE")
+		case cfg.Bare && e.Getenv("GIT_DIR") != "":
+			// git --git-dir=REPO.git, from elsewhere: no work tree, so the
+			// repository is its git directory.
+			base = e.Getenv("GIT_DIR")
 		}
 		return Resolve(p, base, home)
 	}
