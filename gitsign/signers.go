@@ -82,7 +82,7 @@ func (a *AllowedSigners) Check(email, identity, issuer string) error {
 		}
 	}
 	if known {
-		return fmt.Errorf("committer email %q is not bound to signer %s (%s) in %s", email, identity, issuer, a.Source)
+		return fmt.Errorf("email %q (the committer's, tagger's or pusher's) is not bound to signer %s (%s) in %s", email, identity, issuer, a.Source)
 	}
 	return fmt.Errorf("signer %s (%s) is not in %s", identity, issuer, a.Source)
 }
