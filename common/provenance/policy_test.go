@@ -41,6 +41,10 @@ func TestPolicy(t *testing.T) {
 		{"both identities", Policy{Identity: "a", IdentityRegexp: "a", Issuer: gh}, alice, CheckPolicyArgs, "exactly one"},
 		{"no issuer", Policy{Identity: "alice@example.com"}, alice, CheckPolicyArgs, "certificate-oidc-issuer"},
 		{"bad regexp", Policy{IdentityRegexp: "(", Issuer: gh}, alice, CheckPolicyArgs, "identity regexp"},
+		// Pasted into the anchoring group unchecked, each would match anyone.
+		{"regexp closing the anchor", Policy{IdentityRegexp: "nobody)|(.*", Issuer: "https://accounts.example.com"}, alice, CheckPolicyArgs, "identity regexp: error parsing regexp: unexpected ): `nobody)|(.*`"},
+		{"regexp closing the anchor, empty", Policy{IdentityRegexp: "x)|(", Issuer: "https://accounts.example.com"}, alice, CheckPolicyArgs, "identity regexp"},
+		{"issuer regexp closing the anchor", Policy{Identity: "alice@example.com", IssuerRegexp: "https://nothing)|(.*"}, alice, CheckPolicyArgs, "issuer regexp"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := tc.policy.Compile()

@@ -102,22 +102,29 @@ func (p Policy) Compile() (*Matcher, error) {
 	}
 	var err error
 	if p.IdentityRegexp != "" {
-		if c.identityRE, err = regexp.Compile(anchor(p.IdentityRegexp)); err != nil {
+		if c.identityRE, err = anchored(p.IdentityRegexp); err != nil {
 			return nil, Fail(CheckPolicyArgs, "identity regexp: %v", err)
 		}
 	}
 	if p.IssuerRegexp != "" {
-		if c.issRE, err = regexp.Compile(anchor(p.IssuerRegexp)); err != nil {
+		if c.issRE, err = anchored(p.IssuerRegexp); err != nil {
 			return nil, Fail(CheckPolicyArgs, "issuer regexp: %v", err)
 		}
 	}
 	return c, nil
 }
 
-// anchor makes a regexp match the whole string, as cosign's do not by
-// default: an unanchored "alice@example.com" would accept
-// "alice@example.com.evil.test".
-func anchor(re string) string { return "^(?:" + re + ")$" }
+// anchored compiles a regexp that must match the whole string, as cosign's
+// do not by default: an unanchored "alice@example.com" would accept
+// "alice@example.com.evil.test". The pattern is compiled alone first: put
+// between "^(?:" and ")$" unchecked, "x)|(.*" would close the group and
+// match anyone.
+func anchored(re string) (*regexp.Regexp, error) {
+	if _, err := regexp.Compile(re); err != nil {
+		return nil, err
+	}
+	return regexp.Compile("^(?:" + re + ")$")
+}
 
 // Check says whether a certificate identity satisfies the policy; a
 // mismatch is an [Error] of check "identity".
