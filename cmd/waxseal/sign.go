@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/urfave/cli/v2"
 
@@ -61,6 +62,11 @@ Examples:
 			if err != nil {
 				return clierr.Usagef("%v", err)
 			}
+			// Every signature goes into a public log for good: what
+			// would fail after it is checked before anything is signed.
+			if err := checkSignArgs(files, c.String("bundle")); err != nil {
+				return err
+			}
 			return e.sign(c.Context, c, files, kt)
 		},
 	}
@@ -90,15 +96,23 @@ func (e *env) sign(ctx context.Context, c *cli.Context, files []string, kt keys.
 			out = f + ".sigstore.json"
 		}
 		b, err := e.signOne(ctx, s, f, c.Bool("in-toto"))
+		if err == nil {
+			var data []byte
+			if data, err = b.Marshal(); err == nil {
+				err = atomicfile.Write(out, data, 0o644)
+			}
+		}
 		if err != nil {
+			// Say what was done before the failure: those bundles are
+			// written, and their signatures logged.
+			if c.Bool("json") && len(results) > 0 {
+				enc := json.NewEncoder(e.stdout)
+				enc.SetIndent("", "  ")
+				enc.Encode(results)
+			} else if len(results) > 0 {
+				fmt.Fprintf(e.stderr, "waxseal: signed %d of %d files before this error\n", len(results), len(files))
+			}
 			return fmt.Errorf("%s: %w", f, err)
-		}
-		data, err := b.Marshal()
-		if err != nil {
-			return err
-		}
-		if err := atomicfile.Write(out, data, 0o644); err != nil {
-			return err
 		}
 		tle := b.GetVerificationMaterial().GetTlogEntries()[0]
 		results = append(results, signResult{File: f, Bundle: out, LogIndex: tle.GetLogIndex()})
@@ -138,4 +152,43 @@ func (e *env) signOne(ctx context.Context, s *sign.Signer, file string, inToto b
 		return s.DSSE(ctx, dsse.InTotoPayloadType, payload)
 	}
 	return s.Artifact(ctx, r)
+}
+
+// checkSignArgs checks, before a login or a log entry, that every input is
+// a readable file and that no bundle would be written over an input or
+// into a directory that does not exist.
+func checkSignArgs(files []string, bundleOut string) error {
+	inputs := map[string]bool{}
+	for _, f := range files {
+		if f == "-" {
+			continue
+		}
+		st, err := os.Stat(f)
+		if err != nil {
+			return err
+		}
+		if st.IsDir() {
+			return clierr.Usagef("%s is a directory: name the files to sign", f)
+		}
+		if abs, err := filepath.Abs(f); err == nil {
+			inputs[abs] = true
+		}
+	}
+	for _, f := range files {
+		out := bundleOut
+		if out == "" {
+			out = f + ".sigstore.json"
+		}
+		abs, err := filepath.Abs(out)
+		if err != nil {
+			return err
+		}
+		if inputs[abs] {
+			return clierr.Usagef("the bundle %s would be written over a file being signed", out)
+		}
+		if st, err := os.Stat(filepath.Dir(abs)); err != nil || !st.IsDir() {
+			return clierr.Usagef("cannot write the bundle %s: directory %s does not exist", out, filepath.Dir(out))
+		}
+	}
+	return nil
 }
