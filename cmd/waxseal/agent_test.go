@@ -214,6 +214,10 @@ func TestLoginFlows(t *testing.T) {
 	t.Run("refused", func(t *testing.T) {
 		ctx := testCtx(t)
 		other := servertest.Start(t)
+		file := filepath.Join(t.TempDir(), "x")
+		if err := os.WriteFile(file, []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
 		for _, tc := range []struct {
 			name  string
 			token string
@@ -227,7 +231,7 @@ func TestLoginFlows(t *testing.T) {
 			for _, cmd := range [][]string{{"login", "--socket", sock}, {"sign", "--oidc-provider", "token"}} {
 				args := append(cmd, "--server", stack.URL, "--identity-token", tc.token)
 				if cmd[0] == "sign" {
-					args = append(args, "x")
+					args = append(args, file)
 				}
 				_, errs, code := runCLI(ctx, t, nil, args...)
 				if code != 1 || !strings.Contains(errs, tc.want) {

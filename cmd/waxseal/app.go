@@ -59,6 +59,18 @@ Exit codes: 0 success, 1 failure (a signature that does not verify included), 2 
 			e.logoutCommand(),
 		},
 	}
+	// A command's usage error is the app's: one line and a hint on stderr,
+	// not the command's help on stdout, where --json readers look.
+	var quiet func([]*cli.Command)
+	quiet = func(cmds []*cli.Command) {
+		for _, c := range cmds {
+			if c.OnUsageError == nil {
+				c.OnUsageError = app.OnUsageError
+			}
+			quiet(c.Subcommands)
+		}
+	}
+	quiet(app.Commands)
 	if err := applyUserConfig(app); err != nil {
 		return e.report(err)
 	}
