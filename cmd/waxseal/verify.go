@@ -8,6 +8,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"strings"
 	"time"
@@ -114,21 +115,34 @@ type verifyOutput struct {
 }
 
 func (e *env) verify(c *cli.Context, target, bpath string, key crypto.PublicKey) error {
-	root, err := loadRoot(c)
-	if err != nil {
+	out := verifyOutput{File: target}
+	// What stops verification before it starts is still an answer for
+	// --json readers: the check is what could not be read.
+	early := func(check string, err error) error {
+		var ue clierr.UsageError
+		if c.Bool("json") && !errors.As(err, &ue) {
+			out.Check, out.Error = check, err.Error()
+			e.printJSON(out)
+		}
 		return err
 	}
-	b, err := bundle.Load(bpath)
+	root, err := loadRoot(c)
 	if err != nil {
-		return err
+		return early("trusted root", err)
 	}
 	art, closeArt, err := e.openArtifact(target)
 	if err != nil {
-		return err
+		return early("artifact", err)
 	}
 	defer closeArt()
+	b, err := bundle.Load(bpath)
+	if errors.Is(err, fs.ErrNotExist) {
+		err = clierr.WithHint(err, "sign it first (waxseal sign FILE writes FILE.sigstore.json), or name its bundle with --bundle")
+	}
+	if err != nil {
+		return early("bundle", err)
+	}
 	res, err := verify.Verify(b, art, root, policyFrom(c), verify.Options{Key: key})
-	out := verifyOutput{File: target}
 	if err != nil {
 		var ve *verify.Error
 		if errors.As(err, &ve) && ve.Check == verify.CheckPolicyArgs {
