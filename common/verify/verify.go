@@ -92,8 +92,12 @@ func Verify(b *bundle.Bundle, art Artifact, root *trust.Root, policy Policy, opt
 		return nil, fail(CheckBundle, "bundle carries no certificate (key-signed bundles need --key)")
 	}
 	tles := b.TLogEntries()
-	if len(tles) == 0 {
+	switch {
+	case len(tles) == 0:
 		return nil, fail(CheckTLog, "bundle has no transparency log entry")
+	case len(tles) > 1:
+		// One signature, one entry: others would be carried unchecked.
+		return nil, fail(CheckTLog, "bundle has %d transparency log entries; a signature is logged once", len(tles))
 	}
 	if opts.Key != nil {
 		cert = nil

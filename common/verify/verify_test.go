@@ -163,6 +163,12 @@ func TestVerify(t *testing.T) {
 		{name: "entry from another signature", mutate: func(b *bundle.Bundle) {
 			b.VerificationMaterial.TlogEntries = []*rekorpb.TransparencyLogEntry{proto.Clone(tle(other)).(*rekorpb.TransparencyLogEntry)}
 		}, check: verify.CheckEntry, contains: ""},
+		{name: "a second log entry, for another signature", mutate: func(b *bundle.Bundle) {
+			b.VerificationMaterial.TlogEntries = append(b.VerificationMaterial.TlogEntries, proto.Clone(tle(other)).(*rekorpb.TransparencyLogEntry))
+		}, check: verify.CheckTLog, contains: "2 transparency log entries"},
+		{name: "the same log entry twice", mutate: func(b *bundle.Bundle) {
+			b.VerificationMaterial.TlogEntries = append(b.VerificationMaterial.TlogEntries, proto.Clone(tle(b)).(*rekorpb.TransparencyLogEntry))
+		}, check: verify.CheckTLog, contains: "2 transparency log entries"},
 		{name: "signature swapped", mutate: func(b *bundle.Bundle) {
 			b.GetMessageSignature().Signature = other.GetMessageSignature().GetSignature()
 			b.GetMessageSignature().MessageDigest = other.GetMessageSignature().GetMessageDigest()
