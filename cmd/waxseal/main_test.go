@@ -31,6 +31,12 @@ func TestScripts(t *testing.T) {
 			env.Setenv("ISSUER", stack.Issuer())
 			env.Setenv("TRUSTED_ROOT", stack.TrustedRootPath)
 			env.Setenv("SIGNING_CONFIG", stack.SigningConfigPath)
+			// Another instance's root, for signatures it did not log.
+			publicGood, err := filepath.Abs(filepath.Join("..", "..", "testdata", "gitsign-public-good", "trusted_root.json"))
+			if err != nil {
+				return err
+			}
+			env.Setenv("OTHER_ROOT", publicGood)
 			env.Setenv("WAXSEAL_CONFIG_DIR", filepath.Join(env.WorkDir, "config"))
 			return nil
 		},

@@ -16,6 +16,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/waxseal/waxseal/common/bundle"
+	"github.com/waxseal/waxseal/common/tlog"
 	"github.com/waxseal/waxseal/common/verify"
 	"github.com/waxseal/waxseal/internal/clierr"
 )
@@ -154,6 +155,10 @@ func (e *env) verify(c *cli.Context, target, bpath string, key crypto.PublicKey)
 				out.Check = ve.Check
 			}
 			e.printJSON(out)
+		}
+		if errors.Is(err, tlog.ErrUnknownLog) {
+			return clierr.WithHint(fmt.Errorf("verification failed: %w", err),
+				"signed with another instance? verify with its root (--trusted-root FILE), or pin it: waxseal trust init --from URL")
 		}
 		return fmt.Errorf("verification failed: %w", err)
 	}

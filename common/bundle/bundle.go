@@ -56,7 +56,7 @@ func Parse(data []byte) (*Bundle, error) {
 	}
 	var pb bundlepb.Bundle
 	if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(data, &pb); err != nil {
-		return nil, fmt.Errorf("bundle: %w", err)
+		return nil, fmt.Errorf("bundle: not a Sigstore bundle (its JSON does not parse: %w)", err)
 	}
 	b := &Bundle{&pb}
 	if err := b.validate(); err != nil {
