@@ -187,9 +187,19 @@ func readAtMost(r io.Reader, t plumbing.ObjectType, id string, limit int64) ([]b
 	return raw, nil
 }
 
-// tooLarge is worded as the SHA-256 repositories' cat-file reader words it.
+// tooLarge is the error for an object over the limit, read from either
+// kind of repository.
 func tooLarge(t plumbing.ObjectType, id string, limit int64) error {
-	return fmt.Errorf("%s %s is larger than %d MiB", t, id, limit>>20)
+	return &tooLargeError{typ: t.String(), id: id, limit: limit}
+}
+
+type tooLargeError struct {
+	typ, id string
+	limit   int64
+}
+
+func (e *tooLargeError) Error() string {
+	return fmt.Sprintf("%s %s is larger than %d MiB", e.typ, e.id, e.limit>>20)
 }
 
 // openPacks opens every pack's index, once.

@@ -340,6 +340,9 @@ func verifyOne(repo *repository, v *gitsign.Verifier, id string) verifyLine {
 	typ, raw, err := repo.read(id)
 	if err != nil {
 		l.Verdict, l.Reason = verdictError, err.Error()
+		if tl := (*tooLargeError)(nil); errors.As(err, &tl) {
+			l.Type = tl.typ
+		}
 		return l
 	}
 	l.Type = typ
@@ -612,7 +615,7 @@ func (c *catFile) read(id string) (string, []byte, error) {
 		if _, err := io.CopyN(io.Discard, c.out, int64(size)+1); err != nil {
 			return "", nil, err
 		}
-		return "", nil, fmt.Errorf("%s %s is larger than 64 MiB", f[1], id)
+		return "", nil, &tooLargeError{typ: f[1], id: id, limit: gitsign.MaxObjectSize}
 	}
 	buf := make([]byte, size+1)
 	if _, err := io.ReadFull(c.out, buf); err != nil {

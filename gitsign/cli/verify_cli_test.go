@@ -343,8 +343,8 @@ func TestVerifyOversizedObject(t *testing.T) {
 			if code != 1 || !slices.Equal(objects(lines), []string{blob, c1, c0}) {
 				t.Fatalf("verify HEAD:big HEAD HEAD~1 = %d %v\n%s", code, objects(lines), stderr)
 			}
-			if l := lines[0]; l.Verdict != verdictError || l.Reason != "blob "+blob+" is larger than 64 MiB" {
-				t.Errorf("the 65 MiB blob: %s %q", l.Verdict, l.Reason)
+			if l := lines[0]; l.Verdict != verdictError || l.Type != "blob" || l.Reason != "blob "+blob+" is larger than 64 MiB" {
+				t.Errorf("the 65 MiB blob: %s %q %q", l.Verdict, l.Type, l.Reason)
 			}
 			for _, l := range lines[1:] {
 				if l.Verdict != verdictGood {
