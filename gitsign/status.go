@@ -96,7 +96,7 @@ func statusText(s string) string {
 	}
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c == '%' || c < 0x20 || c == 0x7f {
+		if c := s[i]; needsEscape(rune(c)) {
 			fmt.Fprintf(&b, "%%%02X", c)
 		} else {
 			b.WriteByte(c)

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"time"
 
 	"github.com/waxseal/waxseal/internal/clierr"
 )
@@ -41,16 +40,11 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		// git that hides it looks.
 		out := e.Stderr
 		if len(args) > 1 && IsInvocation(args[1:]) {
-			var closeOut func()
+			var closeOut, closeLog func()
 			out, _, closeOut = e.UserTerminal()
 			defer closeOut()
-			if p := LoadConfig(ctx, e.Dir, e.Getenv).LogPath; p != "" {
-				if f, ferr := os.OpenFile(p, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600); ferr == nil {
-					defer f.Close()
-					fmt.Fprintf(f, "--- %s gitsign %s\n", time.Now().Format(time.RFC3339), strings.Join(args[1:], " "))
-					out = io.MultiWriter(out, f)
-				}
-			}
+			out, closeLog = alsoToLog(out, LoadConfig(ctx, e.Dir, e.Getenv).LogPath, args[1:])
+			defer closeLog()
 		}
 		return clierr.Report(out, "gitsign", err, "")
 	}

@@ -209,13 +209,9 @@ func Run(ctx context.Context, e *Env, args []string, sign SignFunc) int {
 		return e.Report(err)
 	}
 	cfg := LoadConfig(ctx, e.Dir, e.Getenv)
-	if cfg.LogPath != "" {
-		if f, err := os.OpenFile(cfg.LogPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600); err == nil {
-			defer f.Close()
-			fmt.Fprintf(f, "--- %s gitsign %s\n", time.Now().Format(time.RFC3339), strings.Join(args, " "))
-			e.Stderr = io.MultiWriter(e.Stderr, f)
-		}
-	}
+	var closeLog func()
+	e.Stderr, closeLog = alsoToLog(e.Stderr, cfg.LogPath, args)
+	defer closeLog()
 	w, closeStatus := e.statusWriter(g.statusFD)
 	defer closeStatus()
 	st := gitsign.Status{W: w}
@@ -235,6 +231,21 @@ func Run(ctx context.Context, e *Env, args []string, sign SignFunc) int {
 	w.Write(status.Bytes())
 	out.Write(stderr.Bytes())
 	return code
+}
+
+// alsoToLog returns w copied to gitsign.logPath, if one is set and opens,
+// after a line naming the invocation: git hides what gitsign says while it
+// signs.
+func alsoToLog(w io.Writer, logPath string, args []string) (io.Writer, func()) {
+	if logPath == "" {
+		return w, func() {}
+	}
+	f, err := os.OpenFile(logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return w, func() {}
+	}
+	fmt.Fprintf(f, "--- %s gitsign %s\n", time.Now().Format(time.RFC3339), strings.Join(args, " "))
+	return io.MultiWriter(w, f), func() { f.Close() }
 }
 
 func (e *Env) verify(ctx context.Context, cfg *Config, st gitsign.Status, sigFile string) int {
