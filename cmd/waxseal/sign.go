@@ -106,9 +106,7 @@ func (e *env) sign(ctx context.Context, c *cli.Context, files []string, kt keys.
 			// Say what was done before the failure: those bundles are
 			// written, and their signatures logged.
 			if c.Bool("json") && len(results) > 0 {
-				enc := json.NewEncoder(e.stdout)
-				enc.SetIndent("", "  ")
-				enc.Encode(results)
+				e.printJSON(results)
 			} else if len(results) > 0 {
 				fmt.Fprintf(e.stderr, "waxseal: signed %d of %d files before this error\n", len(results), len(files))
 			}
@@ -121,9 +119,7 @@ func (e *env) sign(ctx context.Context, c *cli.Context, files []string, kt keys.
 		}
 	}
 	if c.Bool("json") {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(results)
+		return e.printJSON(results)
 	}
 	return nil
 }

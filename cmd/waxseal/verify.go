@@ -117,9 +117,9 @@ type verifyOutput struct {
 
 func (e *env) verify(c *cli.Context, target, bpath string, key crypto.PublicKey) error {
 	out := verifyOutput{File: target}
-	// What stops verification before it starts is still an answer for
-	// --json readers: the check is what could not be read.
-	early := func(check string, err error) error {
+	// A failure is still an answer for --json readers, naming the check
+	// that failed, or what could not be read before verification started.
+	failed := func(check string, err error) error {
 		var ue clierr.UsageError
 		if c.Bool("json") && !errors.As(err, &ue) {
 			out.Check, out.Error = check, err.Error()
@@ -129,11 +129,11 @@ func (e *env) verify(c *cli.Context, target, bpath string, key crypto.PublicKey)
 	}
 	root, err := loadRoot(c)
 	if err != nil {
-		return early("trusted root", err)
+		return failed("trusted root", err)
 	}
 	art, closeArt, err := e.openArtifact(target)
 	if err != nil {
-		return early("artifact", err)
+		return failed("artifact", err)
 	}
 	defer closeArt()
 	b, err := bundle.Load(bpath)
@@ -141,7 +141,7 @@ func (e *env) verify(c *cli.Context, target, bpath string, key crypto.PublicKey)
 		err = clierr.WithHint(err, "sign it first (waxseal sign FILE writes FILE.sigstore.json), or name its bundle with --bundle")
 	}
 	if err != nil {
-		return early("bundle", err)
+		return failed("bundle", err)
 	}
 	res, err := verify.Verify(b, art, root, policyFrom(c), verify.Options{Key: key})
 	if err != nil {
@@ -149,13 +149,11 @@ func (e *env) verify(c *cli.Context, target, bpath string, key crypto.PublicKey)
 		if errors.As(err, &ve) && ve.Check == verify.CheckPolicyArgs {
 			return clierr.WithHint(clierr.Usagef("%v", ve.Err), "name who must have signed: --certificate-identity alice@example.com --certificate-oidc-issuer https://issuer.example")
 		}
-		if c.Bool("json") {
-			out.Error = err.Error()
-			if errors.As(err, &ve) {
-				out.Check = ve.Check
-			}
-			e.printJSON(out)
+		check := ""
+		if errors.As(err, &ve) {
+			check = ve.Check
 		}
+		failed(check, err)
 		if errors.Is(err, tlog.ErrUnknownLog) {
 			return clierr.WithHint(fmt.Errorf("verification failed: %w", err),
 				"signed with another instance? verify with its root (--trusted-root FILE), or pin it: waxseal trust init --from URL")
