@@ -265,6 +265,10 @@ func TestCommitSignVerify(t *testing.T) {
 	if code != 2 || !strings.Contains(stderr, "identity regexp") {
 		t.Errorf("bad identity regexp = %d\n%s", code, stderr)
 	}
+	code, _, stderr = r.gitsign("verify", "--certificate-identity", "alice@example.com", "HEAD")
+	if code != 2 || !strings.Contains(stderr, "exactly one of --certificate-oidc-issuer or --certificate-oidc-issuer-regexp") {
+		t.Errorf("no issuer flag = %d\n%s", code, stderr)
+	}
 	// Alice signs a commit whose committer claims to be carol: flagged.
 	r.git("config", "user.email", "carol@example.com")
 	r.commit("carol's?", "-S")

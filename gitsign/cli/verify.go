@@ -183,11 +183,12 @@ func (e *env) verify(ctx context.Context, o *verifyOptions) error {
 			Identity: o.identity, IdentityRegexp: o.identityRegexp,
 			Issuer: o.issuer, IssuerRegexp: o.issuerRegexp,
 		}
-		if (p.Identity == "") == (p.IdentityRegexp == "") || (p.Issuer == "") == (p.IssuerRegexp == "") {
-			return clierr.Usagef("give exactly one of --certificate-identity[-regexp] and one of --certificate-oidc-issuer[-regexp]")
-		}
-		m, err := p.Compile()
+		m, err := p.Compile() // exactly one identity and one issuer flag
 		if err != nil {
+			var pe *provenance.Error
+			if errors.As(err, &pe) {
+				err = pe.Err
+			}
 			return clierr.Usagef("%v", err)
 		}
 		identity = m.Check
