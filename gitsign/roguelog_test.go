@@ -2,15 +2,11 @@ package gitsign
 
 import (
 	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/asn1"
 	"encoding/hex"
 	"errors"
-	"math/big"
 	"strings"
 	"testing"
 	"time"
@@ -19,32 +15,19 @@ import (
 	"github.com/waxseal/waxseal/common/tlog"
 	"github.com/waxseal/waxseal/common/trust"
 	"github.com/waxseal/waxseal/gitsign/cms"
+	"github.com/waxseal/waxseal/internal/testca"
 )
 
 // A log that records a signature that does not verify (a buggy log, or a
 // rogue one that signs whatever it is sent) cannot make it good: after the
 // log's promises and the certificate, gitsign checks the signature itself.
-// The log and CA here are the test's own, with real keys, so that it can
-// record what a real log would refuse.
+// The log and CA here are the test's own (internal/testca), with real
+// keys, so that it can record what a real log would refuse.
 func TestLogRecordingABadSignature(t *testing.T) {
 	now := time.Now().Truncate(time.Second)
-	caKey, leafKey, logKey := newP256(t), newP256(t), newP256(t)
-	ca := createCert(t, &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test CA"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}, nil, caKey, caKey)
-	issuerExt, err := asn1.MarshalWithParams("https://issuer.test", "utf8")
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf := createCert(t, &x509.Certificate{
-		SerialNumber: big.NewInt(2), NotBefore: now.Add(-time.Minute), NotAfter: now.Add(10 * time.Minute),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning},
-		EmailAddresses:  []string{"alice@example.com"},
-		ExtraExtensions: []pkix.Extension{{Id: asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 57264, 1, 8}, Value: issuerExt}},
-	}, ca, leafKey, caKey)
-	doc, err := trust.NewRoot(trust.RootSpec{CAURI: "https://ca.test", CAChain: []*x509.Certificate{ca},
+	ca, logKey := testca.New(t), testca.Key(t)
+	leaf, leafKey := ca.Issue(t, "alice@example.com", x509.ExtKeyUsageCodeSigning)
+	doc, err := trust.NewRoot(trust.RootSpec{CAURI: "https://ca.test", CAChain: ca.Chain(),
 		TLogs: []trust.LogSpec{{BaseURL: "https://log.test", Key: logKey.Public()}}, Start: now.Add(-time.Hour)})
 	if err != nil {
 		t.Fatal(err)
@@ -117,29 +100,4 @@ func TestLogRecordingABadSignature(t *testing.T) {
 	if !errors.As(err, &ve) || ve.Kind != Bad || !strings.Contains(err.Error(), "signature value does not verify") {
 		t.Errorf("logged bad signature: %v", err)
 	}
-}
-
-func newP256(t *testing.T) *ecdsa.PrivateKey {
-	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
-
-func createCert(t *testing.T, tmpl, parent *x509.Certificate, key, signer *ecdsa.PrivateKey) *x509.Certificate {
-	t.Helper()
-	if parent == nil {
-		parent = tmpl
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, key.Public(), signer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
 }

@@ -8,13 +8,10 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/asn1"
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
-	"math/big"
 	"strings"
 	"testing"
 	"time"
@@ -29,6 +26,7 @@ import (
 	"github.com/waxseal/waxseal/common/tlog"
 	"github.com/waxseal/waxseal/common/tlog/tlogclient"
 	"github.com/waxseal/waxseal/common/trust"
+	"github.com/waxseal/waxseal/internal/testca"
 	"github.com/waxseal/waxseal/server/servertest"
 )
 
@@ -313,59 +311,13 @@ func TestChainCacheRechecksValidity(t *testing.T) {
 	mustPass(t, "at the integrated time, again", at(s.integrated()), root)
 }
 
-// testCA is a certificate authority the test runs: a root and an
-// intermediate that issues Fulcio-like leaves.
-type testCA struct {
-	root, inter *x509.Certificate
-	key         crypto.Signer
-}
-
-func newTestCA(t *testing.T) *testCA {
-	t.Helper()
-	now := time.Now()
-	rootKey, interKey := mustKey(t), mustKey(t)
-	root := mustCert(t, &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{Organization: []string{"test"}, CommonName: "test root"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
-		KeyUsage: x509.KeyUsageCertSign, BasicConstraintsValid: true, IsCA: true,
-	}, nil, rootKey.Public(), rootKey)
-	inter := mustCert(t, &x509.Certificate{
-		SerialNumber: big.NewInt(2), Subject: pkix.Name{Organization: []string{"test"}, CommonName: "test intermediate"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
-		KeyUsage: x509.KeyUsageCertSign, BasicConstraintsValid: true, IsCA: true,
-	}, root, interKey.Public(), rootKey)
-	return &testCA{root: root, inter: inter, key: interKey}
-}
-
-// issue issues a leaf for bob with the given extended key usages and no SCT.
-func (ca *testCA) issue(t *testing.T, eku ...x509.ExtKeyUsage) (*x509.Certificate, crypto.Signer) {
-	t.Helper()
-	issuer, err := asn1.MarshalWithParams("https://issuer.test", "utf8")
-	if err != nil {
-		t.Fatal(err)
-	}
-	key := mustKey(t)
-	now := time.Now().Truncate(time.Second)
-	serial, err := rand.Int(rand.Reader, big.NewInt(1<<62))
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf := mustCert(t, &x509.Certificate{
-		SerialNumber: serial, NotBefore: now.Add(-time.Minute), NotAfter: now.Add(10 * time.Minute),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: eku,
-		EmailAddresses:  []string{"bob@example.com"},
-		ExtraExtensions: []pkix.Extension{{Id: asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 57264, 1, 8}, Value: issuer}},
-	}, ca.inter, key.Public(), ca.key)
-	return leaf, key
-}
-
-// trustedRoot is a trusted_root.json around the test CA, the stack's log
+// trustedRootFor is a trusted_root.json around a test CA, the stack's log
 // and the given CT logs.
-func (ca *testCA) trustedRoot(t *testing.T, stack *servertest.Stack, ctlogs ...trust.LogSpec) *trust.Root {
+func trustedRootFor(t *testing.T, ca *testca.CA, stack *servertest.Stack, ctlogs ...trust.LogSpec) *trust.Root {
 	t.Helper()
 	doc, err := trust.NewRoot(trust.RootSpec{
 		CAURI:   "https://ca.test",
-		CAChain: []*x509.Certificate{ca.inter, ca.root},
+		CAChain: ca.Chain(),
 		TLogs:   []trust.LogSpec{{BaseURL: stack.URL, Key: stack.Root.TLogs[0].Key}},
 		CTLogs:  ctlogs,
 		Start:   time.Now().Add(-time.Hour),
@@ -380,40 +332,15 @@ func (ca *testCA) trustedRoot(t *testing.T, stack *servertest.Stack, ctlogs ...t
 	return r
 }
 
-func mustKey(t *testing.T) crypto.Signer {
-	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
-
-func mustCert(t *testing.T, tmpl, parent *x509.Certificate, pub crypto.PublicKey, key crypto.Signer) *x509.Certificate {
-	t.Helper()
-	if parent == nil {
-		parent = tmpl
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, pub, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
 // TestCodeSigningRequired: the certificate must be for code signing; one
 // for TLS servers or email, from the same CA, is refused.
 func TestCodeSigningRequired(t *testing.T) {
 	t.Parallel()
 	stack := servertest.Start(t)
-	ca := newTestCA(t)
-	root := ca.trustedRoot(t, stack)
+	ca := testca.New(t)
+	root := trustedRootFor(t, ca, stack)
 	material := func(eku ...x509.ExtKeyUsage) provenance.Material {
-		leaf, key := ca.issue(t, eku...)
+		leaf, key := ca.Issue(t, "bob@example.com", eku...)
 		return provenance.Material{Certificate: leaf, Entry: record(t, stack, leaf, key), RequireInclusionProof: true}
 	}
 	mustPass(t, "code signing", material(x509.ExtKeyUsageCodeSigning), root)
@@ -436,15 +363,15 @@ func TestSCTRequired(t *testing.T) {
 	stackCT := trust.LogSpec{BaseURL: s.stack.Root.CTLogs[0].BaseURL, Key: s.stack.Root.CTLogs[0].Key}
 
 	// Without an SCT at all: it verifies only where the root lists no CT log.
-	ca := newTestCA(t)
-	leaf, key := ca.issue(t, x509.ExtKeyUsageCodeSigning)
+	ca := testca.New(t)
+	leaf, key := ca.Issue(t, "bob@example.com", x509.ExtKeyUsageCodeSigning)
 	m := provenance.Material{Certificate: leaf, Entry: record(t, s.stack, leaf, key), RequireInclusionProof: true}
-	mustPass(t, "no SCT, no CT log in the root", m, ca.trustedRoot(t, s.stack))
-	wantCheck(t, identify(t, m, ca.trustedRoot(t, s.stack, stackCT)), provenance.CheckSCT, "no embedded SCT")
+	mustPass(t, "no SCT, no CT log in the root", m, trustedRootFor(t, ca, s.stack))
+	wantCheck(t, identify(t, m, trustedRootFor(t, ca, s.stack, stackCT)), provenance.CheckSCT, "no embedded SCT")
 
 	// With an SCT from a log the root does not list.
 	mustPass(t, "SCT from the root's CT log", s.material(), s.stack.Root)
-	otherLog := mustKey(t).Public()
+	otherLog := testca.Key(t).Public()
 	der, err := x509.MarshalPKIXPublicKey(otherLog)
 	if err != nil {
 		t.Fatal(err)
