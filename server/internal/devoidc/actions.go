@@ -125,9 +125,10 @@ func (p *Provider) lookupWorkload(token string) (Workload, bool) {
 // token as a bearer credential and an optional audience; the answer is {"value": JWT}.
 func (p *Provider) serveActionsToken(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
-	auth := r.Header.Get("Authorization")
-	tok, ok := strings.CutPrefix(auth, "Bearer ")
-	if !ok || tok == "" {
+	// The scheme is case-insensitive (RFC 9110, section 11.1): cosign's
+	// GitHub provider, which sigstore's gitsign uses too, sends "bearer".
+	scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="devoidc actions"`)
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"message": "missing bearer request token"})
 		return

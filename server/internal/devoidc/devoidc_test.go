@@ -488,9 +488,18 @@ func TestDeviceFlow(t *testing.T) {
 
 func actionsToken(t *testing.T, u, bearer string) (int, string) {
 	t.Helper()
+	if bearer == "" {
+		return actionsTokenAuth(t, u, "")
+	}
+	return actionsTokenAuth(t, u, "Bearer "+bearer)
+}
+
+// actionsTokenAuth asks for a token with the whole Authorization header.
+func actionsTokenAuth(t *testing.T, u, authorization string) (int, string) {
+	t.Helper()
 	req, _ := http.NewRequest("GET", u, nil)
-	if bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+bearer)
+	if authorization != "" {
+		req.Header.Set("Authorization", authorization)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -552,6 +561,20 @@ func TestActionsToken(t *testing.T) {
 	for _, bearer := range []string{"", "wrong", DefaultWorkloadToken + "x"} {
 		if status, v := actionsToken(t, p.Issuer()+"/actions/token", bearer); status != 401 || v != "" {
 			t.Errorf("bearer %q: %d %q", bearer, status, v)
+		}
+	}
+
+	// The scheme is case-insensitive: cosign's GitHub provider sends
+	// "bearer". Another scheme, or none, is refused.
+	for auth, want := range map[string]int{
+		"bearer " + DefaultWorkloadToken: 200,
+		"BEARER " + DefaultWorkloadToken: 200,
+		"Basic " + DefaultWorkloadToken:  401,
+		DefaultWorkloadToken:             401,
+		"Bearer":                         401,
+	} {
+		if status, v := actionsTokenAuth(t, p.Issuer()+"/actions/token?api-version=2.0&audience=sigstore", auth); status != want || (want == 200) != (v != "") {
+			t.Errorf("Authorization %q: %d %q, want %d", auth, status, v, want)
 		}
 	}
 }
