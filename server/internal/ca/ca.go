@@ -8,6 +8,7 @@
 //	GET  /api/v2/trustBundle     -> {"chains":[{"certificates":[intermediate, root]}]}
 //	GET  /api/v2/configuration   -> {"issuers":[{"issuerUrl","audience","challengeClaim","issuerType",...}]}
 //	GET  /api/v1/rootCert        -> PEM chain (intermediate, root)
+//	POST /api/v1/signingCert     -> 201 PEM chain (leaf, intermediate, root): Fulcio's legacy API
 //
 // A signingCert request carries the token either in the body or in an "Authorization: Bearer"
 // header (sigstore-go sends the header, sigstore-js the body), and either
@@ -18,7 +19,13 @@
 //
 // where the challenge is the UTF-8 `email` claim for email issuers and `sub` otherwise, or
 // {"certificateSigningRequest":"<base64 of a PEM PKCS#10 CSR>"} whose self-signature is the
-// proof of possession.
+// proof of possession. The legacy v1 request, which sigstore's gitsign sends, has the token
+// in the header and either
+//
+//	{"publicKey":{"algorithm":"ecdsa","content":"<base64 DER or PEM SPKI>"},
+//	 "signedEmailAddress":"<base64 signature over the challenge>"}
+//
+// or {"certificateSigningRequest":"<base64 of a PEM or DER CSR>"}.
 //
 // Issuance follows RFC 6962's precertificate flow: a precertificate carrying the critical
 // poison extension is signed by the intermediate and logged with the CT log, and the final

@@ -703,3 +703,117 @@ func FuzzParseSigningCertRequest(f *testing.F) {
 		unverifiedIssuer(req.token)
 	})
 }
+
+// postV1 sends a request to Fulcio's legacy v1 endpoint, the token in the
+// header as v1 clients send it.
+func (e *env) postV1(t testing.TB, body any, bearer string) (int, http.Header, []byte) {
+	t.Helper()
+	b, _ := json.Marshal(body)
+	req, _ := http.NewRequest("POST", e.srv.URL+"/api/v1/signingCert", bytes.NewReader(b))
+	req.Header.Set("Content-Type", "application/json")
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	resp, err := e.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, out
+}
+
+// v1Request is sigstore's Fulcio v1 CertificateRequest: encoding/json
+// sends its byte slices as standard base64.
+type v1Request struct {
+	PublicKey struct {
+		Content   []byte `json:"content"`
+		Algorithm string `json:"algorithm,omitempty"`
+	} `json:"publicKey"`
+	SignedEmailAddress        []byte `json:"signedEmailAddress"`
+	CertificateSigningRequest []byte `json:"certificateSigningRequest"`
+}
+
+// TestLegacySigningCert issues through the v1 API as sigstore's gitsign
+// asks (a DER key, and a signature over SHA-256 of the token's subject),
+// and as a CSR; the answer is 201 with the PEM chain, leaf first, whose
+// embedded SCT verifies.
+func TestLegacySigningCert(t *testing.T) {
+	e := newEnv(t)
+	const email = "alice@example.com"
+	tok := e.email.token(t, map[string]any{"sub": "alice-id", "email": email, "email_verified": true})
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	der, _ := x509.MarshalPKIXPublicKey(key.Public())
+
+	csrDER, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{}, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var withKey, withPEMKey, withCSR, withPEMCSR v1Request
+	withKey.PublicKey.Content, withKey.PublicKey.Algorithm = der, "ecdsa"
+	withKey.SignedEmailAddress = popSign(t, key, email)
+	withPEMKey = withKey
+	withPEMKey.PublicKey.Content = []byte(pubPEM(t, key.Public()))
+	withCSR.CertificateSigningRequest = csrDER
+	withPEMCSR.CertificateSigningRequest = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: csrDER})
+
+	for name, req := range map[string]v1Request{"der-key": withKey, "pem-key": withPEMKey, "der-csr": withCSR, "pem-csr": withPEMCSR} {
+		t.Run(name, func(t *testing.T) {
+			code, h, body := e.postV1(t, req, tok)
+			if code != http.StatusCreated {
+				t.Fatalf("status %d: %s", code, body)
+			}
+			if ct := h.Get("Content-Type"); ct != "application/pem-certificate-chain" {
+				t.Errorf("Content-Type %q", ct)
+			}
+			var chain []*x509.Certificate
+			for rest := body; ; {
+				var blk *pem.Block
+				if blk, rest = pem.Decode(rest); blk == nil {
+					break
+				}
+				c, err := x509.ParseCertificate(blk.Bytes)
+				if err != nil {
+					t.Fatal(err)
+				}
+				chain = append(chain, c)
+			}
+			if len(chain) != 3 || !chain[2].Equal(e.ca.Root()) {
+				t.Fatalf("chain of %d certificates, want leaf, intermediate, root:\n%s", len(chain), body)
+			}
+			if !publicKeysEqual(key.Public(), chain[0].PublicKey) {
+				t.Errorf("certificate key is not the submitted key")
+			}
+			if got := chain[0].EmailAddresses; len(got) != 1 || got[0] != email {
+				t.Errorf("SAN emails = %v", got)
+			}
+			e.checkSCT(t, chain)
+		})
+	}
+
+	other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	wrongPoP := withKey
+	wrongPoP.SignedEmailAddress = popSign(t, other, email)
+	noPoP := withKey
+	noPoP.SignedEmailAddress = nil
+	both := withKey
+	both.CertificateSigningRequest = csrDER
+	for name, c := range map[string]struct {
+		req    any
+		bearer string
+		code   int
+		msg    string
+	}{
+		"no token":           {withKey, "", 401, ""},
+		"proof by other key": {wrongPoP, tok, 400, "proof of possession failed"},
+		"no proof":           {noPoP, tok, 400, "signedEmailAddress is empty"},
+		"key and csr":        {both, tok, 400, "both"},
+		"empty":              {v1Request{}, tok, 400, "neither"},
+		"not json":           {"nope", tok, 400, "malformed JSON"},
+	} {
+		code, _, body := e.postV1(t, c.req, c.bearer)
+		if code != c.code || !strings.Contains(string(body), c.msg) {
+			t.Errorf("%s: %d %s, want %d containing %q", name, code, body, c.code, c.msg)
+		}
+	}
+}

@@ -43,13 +43,14 @@ func parseURI(s string) (*url.URL, error) {
 	return u, nil
 }
 
-// Handler serves the Fulcio API at its full paths (/api/v2/..., /api/v1/rootCert).
+// Handler serves the Fulcio API at its full paths (/api/v2/..., /api/v1/...).
 func (c *CA) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/v2/signingCert", c.serveSigningCert)
 	mux.HandleFunc("GET /api/v2/trustBundle", c.serveTrustBundle)
 	mux.HandleFunc("GET /api/v2/configuration", c.serveConfiguration)
 	mux.HandleFunc("GET /api/v1/rootCert", c.serveRootCert)
+	mux.HandleFunc("POST /api/v1/signingCert", c.serveLegacySigningCert)
 	return mux
 }
 
@@ -80,33 +81,7 @@ type certChain struct {
 }
 
 func (c *CA) serveSigningCert(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, c.cfg.MaxRequestBytes))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			writeError(w, &httpError{http.StatusRequestEntityTooLarge, fmt.Sprintf("request body exceeds %d bytes", c.cfg.MaxRequestBytes)})
-			return
-		}
-		writeError(w, errBadRequest("reading request body: %v", err))
-		return
-	}
-	req, err := parseSigningCertRequest(body, r.Header.Get("Authorization"))
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	p, err := c.authenticate(r.Context(), req.token)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	if req.pop != nil {
-		if err := verifyPoP(req.pub, p.challenge, req.pop); err != nil {
-			writeError(w, errBadRequest("proof of possession failed: the signature over %q does not verify with the submitted public key (it must be made by that key over the UTF-8 %s)", p.challenge, c.challengeClaim(p.issuer)))
-			return
-		}
-	}
-	cert, err := c.issue(r.Context(), p, req.pub)
+	cert, err := c.signingCert(w, r, parseSigningCertRequest)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -117,6 +92,48 @@ func (c *CA) serveSigningCert(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"signedCertificateEmbeddedSct": map[string]any{"chain": chain}})
+}
+
+// serveLegacySigningCert is Fulcio's v1 API, which sigstore's gitsign and
+// older cosign still call: 201 Created with the PEM chain (leaf first) as
+// the body. An SCT is embedded in the leaf, so the SCT header, where v1
+// carries a detached one, is absent.
+func (c *CA) serveLegacySigningCert(w http.ResponseWriter, r *http.Request) {
+	cert, err := c.signingCert(w, r, parseLegacySigningCertRequest)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/pem-certificate-chain")
+	w.WriteHeader(http.StatusCreated)
+	io.WriteString(w, pemString(cert)+pemString(c.keys.inter)+pemString(c.keys.root))
+}
+
+// signingCert reads and parses a request with parse, authenticates its
+// token, checks its proof of possession and issues the certificate.
+func (c *CA) signingCert(w http.ResponseWriter, r *http.Request, parse func(body []byte, authorization string) (*parsedRequest, error)) (*x509.Certificate, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, c.cfg.MaxRequestBytes))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, &httpError{http.StatusRequestEntityTooLarge, fmt.Sprintf("request body exceeds %d bytes", c.cfg.MaxRequestBytes)}
+		}
+		return nil, errBadRequest("reading request body: %v", err)
+	}
+	req, err := parse(body, r.Header.Get("Authorization"))
+	if err != nil {
+		return nil, err
+	}
+	p, err := c.authenticate(r.Context(), req.token)
+	if err != nil {
+		return nil, err
+	}
+	if req.pop != nil {
+		if err := verifyPoP(req.pub, p.challenge, req.pop); err != nil {
+			return nil, errBadRequest("proof of possession failed: the signature over %q does not verify with the submitted public key (it must be made by that key over the UTF-8 %s)", p.challenge, c.challengeClaim(p.issuer))
+		}
+	}
+	return c.issue(r.Context(), p, req.pub)
 }
 
 func (c *CA) challengeClaim(iss string) string {

@@ -137,6 +137,55 @@ func parseSigningCertRequest(body []byte, authorization string) (*parsedRequest,
 	return out, nil
 }
 
+// legacyRequest is Fulcio's v1 CertificateRequest. Its bytes fields are
+// encoding/json's: standard base64.
+type legacyRequest struct {
+	PublicKey struct {
+		Content   []byte `json:"content"`
+		Algorithm string `json:"algorithm"` // ignored: the key says what it is
+	} `json:"publicKey"`
+	SignedEmailAddress []byte `json:"signedEmailAddress"`
+	CSR                []byte `json:"certificateSigningRequest"`
+}
+
+// parseLegacySigningCertRequest parses a v1 request body and its
+// Authorization header, the only place v1 carries the token, into the
+// request the v2 API would have made: the same key checks, proof of
+// possession and CSR checks apply.
+func parseLegacySigningCertRequest(body []byte, authorization string) (*parsedRequest, error) {
+	var l legacyRequest
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(&l); err != nil {
+		return nil, errBadRequest("malformed JSON request: %v", err)
+	}
+	if dec.More() {
+		return nil, errBadRequest("malformed JSON request: trailing data after the object")
+	}
+	var v2 signingCertRequest
+	switch {
+	case len(l.PublicKey.Content) > 0 && len(l.CSR) > 0:
+		return nil, errBadRequest("request has both publicKey and certificateSigningRequest")
+	case len(l.CSR) > 0:
+		v2.CSR = base64.StdEncoding.EncodeToString(l.CSR)
+	case len(l.PublicKey.Content) > 0:
+		if len(l.SignedEmailAddress) == 0 {
+			return nil, errBadRequest("signedEmailAddress is empty: it is the proof of possession, a signature by the key over the challenge")
+		}
+		v2.PublicKeyRequest = &publicKeyRequest{ProofOfPossession: base64.StdEncoding.EncodeToString(l.SignedEmailAddress)}
+		v2.PublicKeyRequest.PublicKey = &struct {
+			Algorithm json.RawMessage `json:"algorithm"`
+			Content   string          `json:"content"`
+		}{Content: base64.StdEncoding.EncodeToString(l.PublicKey.Content)}
+	default:
+		return nil, errBadRequest("request has neither publicKey nor certificateSigningRequest")
+	}
+	b, err := json.Marshal(v2)
+	if err != nil {
+		return nil, err
+	}
+	return parseSigningCertRequest(b, authorization)
+}
+
 // decodeBytes decodes a protojson bytes field: standard or URL-safe base64, padded or not.
 func decodeBytes(s string) ([]byte, error) {
 	s = strings.TrimRight(s, "=")
@@ -152,8 +201,11 @@ func parsePublicKey(content string) (crypto.PublicKey, error) {
 		der = blk.Bytes
 	} else if b, err := decodeBytes(content); err == nil {
 		// protojson sends bytes as base64; Fulcio's content is a string holding PEM, but a
-		// base64 DER SPKI is accepted too.
+		// base64 DER SPKI is accepted too, and (from the v1 API) base64 PEM.
 		der = b
+		if blk, _ := pem.Decode(b); blk != nil {
+			der = blk.Bytes
+		}
 	}
 	pub, err := x509.ParsePKIXPublicKey(der)
 	if err != nil {
