@@ -1,0 +1,204 @@
+package cli
+
+import (
+	"crypto/x509"
+	"encoding/pem"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/waxseal/waxseal/common/oidc"
+	"github.com/waxseal/waxseal/internal/tufrepo"
+	"github.com/waxseal/waxseal/server/servertest"
+)
+
+// These tests run sigstore's own gitsign (v0.14.0) against the embedded
+// stack, beside ours: a commit or tag signed by either verifies with the
+// other, given the same trusted root.
+
+// sigstoreGitsign finds sigstore's gitsign, which .ci/run builds as
+// sigstore-gitsign. Under CI a missing one fails the test; elsewhere it
+// skips.
+func sigstoreGitsign(t *testing.T) string {
+	t.Helper()
+	if p, err := exec.LookPath("sigstore-gitsign"); err == nil {
+		return p
+	}
+	if gp, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
+		p := filepath.Join(strings.TrimSpace(string(gp)), "bin", "sigstore-gitsign")
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("sigstore's gitsign is not installed as sigstore-gitsign (bash .ci/run builds it)")
+	}
+	t.Skip("sigstore's gitsign is not installed as sigstore-gitsign; run bash .ci/run")
+	return ""
+}
+
+// sigstoreEnv is the environment in which sigstore's gitsign trusts the
+// stack, set up as its users set up a private instance: the trusted root
+// through a TUF repository (served here on loopback), and the CA chain,
+// the log's key and the CT log's key as files. When verifying, the log's
+// URL is a closed port: verification is offline.
+func sigstoreEnv(t *testing.T, stack *servertest.Stack, signing bool) []string {
+	t.Helper()
+	dir := t.TempDir()
+	write := func(name string, body []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, body, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	pubKey := func(k any) []byte {
+		der, err := x509.MarshalPKIXPublicKey(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
+	}
+	var chain []byte
+	for _, c := range stack.Root.CAs[0].Chain {
+		chain = append(chain, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})...)
+	}
+	root, err := os.ReadFile(stack.TrustedRootPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tufRoot, err := tufrepo.Write(filepath.Join(dir, "tuf"), map[string][]byte{"trusted_root.json": root}, time.Now().Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tuf := httptest.NewServer(http.FileServer(http.Dir(filepath.Join(dir, "tuf"))))
+	t.Cleanup(tuf.Close)
+
+	rekor := "http://127.0.0.1:1"
+	if signing {
+		rekor = stack.URL
+	}
+	return []string{
+		"TUF_MIRROR=" + tuf.URL,
+		"TUF_ROOT_JSON=" + write("tuf-root.json", tufRoot),
+		"TUF_ROOT=" + filepath.Join(dir, "tuf-cache"),
+		"SIGSTORE_ROOT_FILE=" + write("fulcio.pem", chain),
+		"SIGSTORE_REKOR_PUBLIC_KEY=" + write("rekor.pub", pubKey(stack.Root.TLogs[0].Key)),
+		"SIGSTORE_CT_LOG_PUBLIC_KEY_FILE=" + write("ctfe.pub", pubKey(stack.Root.CTLogs[0].Key)),
+		"GITSIGN_FULCIO_URL=" + stack.URL,
+		"GITSIGN_REKOR_URL=" + rekor,
+		"GITSIGN_REKOR_MODE=offline", // the log entry inside the signature, as ours writes it
+	}
+}
+
+// with runs git in the repository with sigstore's gitsign as the x509
+// program and env added.
+func (r *repo) with(sg string, env []string, args ...string) (stdout, stderr string, err error) {
+	cmd := r.cmd(append([]string{"-c", "gpg.x509.program=" + sg}, args...)...)
+	cmd.Env = append(cmd.Env, env...)
+	var o, e strings.Builder
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err = cmd.Run()
+	return o.String(), e.String(), err
+}
+
+// TestSigstoreGitsignVerifiesOurs: a commit and a tag signed by our
+// gitsign verify with sigstore's, through git and through its `gitsign
+// verify` with identity flags, without reaching the log; a wrong identity
+// and a tampered commit are refused.
+func TestSigstoreGitsignVerifiesOurs(t *testing.T) {
+	sg := sigstoreGitsign(t)
+	stack := servertest.Start(t)
+	r := newRepo(t, stack, "alice@example.com")
+	head := r.commit("signed by waxseal's gitsign", "-S")
+	r.git("tag", "-s", "-m", "release", "v1")
+	env := sigstoreEnv(t, stack, false)
+
+	if out, stderr, err := r.with(sg, env, "verify-commit", head); err != nil || !strings.Contains(stderr, "Good signature from [alice@example.com]") {
+		t.Errorf("sigstore's gitsign, git verify-commit: %v\n%s%s", err, out, stderr)
+	}
+	if out, stderr, err := r.with(sg, env, "verify-tag", "v1"); err != nil || !strings.Contains(stderr, "Good signature from [alice@example.com]") {
+		t.Errorf("sigstore's gitsign, git verify-tag: %v\n%s%s", err, out, stderr)
+	}
+	if out, stderr, err := r.with(sg, env, "log", "-1", "--format=%G?", head); err != nil || strings.TrimSpace(out) != "G" {
+		t.Errorf("sigstore's gitsign, %%G? = %q: %v\n%s", out, err, stderr)
+	}
+
+	verify := func(identity, rev string) (string, error) {
+		cmd := exec.Command(sg, "verify", "--certificate-identity", identity, "--certificate-oidc-issuer", stack.Issuer(), rev)
+		cmd.Dir, cmd.Env = r.dir, append(append([]string(nil), r.env...), env...)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	if out, err := verify("alice@example.com", head); err != nil || !strings.Contains(out, "Validated Certificate claims: true") {
+		t.Errorf("sigstore's gitsign verify: %v\n%s", err, out)
+	}
+	if out, err := verify("bob@example.com", head); err == nil {
+		t.Errorf("sigstore's gitsign verify accepted alice's commit as bob's:\n%s", out)
+	}
+	raw := r.git("cat-file", "commit", head)
+	cmd := r.cmd("hash-object", "-t", "commit", "-w", "--stdin")
+	cmd.Stdin = strings.NewReader(strings.Replace(raw, "signed by waxseal's", "signed by someone's", 1))
+	tampered, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, stderr, err := r.with(sg, env, "verify-commit", strings.TrimSpace(string(tampered))); err == nil {
+		t.Errorf("sigstore's gitsign accepted a commit whose message changed after signing:\n%s%s", out, stderr)
+	}
+}
+
+// TestOursVerifiesSigstoreGitsign: sigstore's gitsign signs a commit and a
+// tag against the stack (its Fulcio v1 client, its Rekor client, a GitHub
+// Actions workflow identity), and ours verifies them: G for an allowed
+// workflow, through git and `gitsign verify`.
+func TestOursVerifiesSigstoreGitsign(t *testing.T) {
+	sg := sigstoreGitsign(t)
+	stack := servertest.Start(t)
+	r := newRepo(t, stack, "ci@example.com")
+	r.unsetenv("SIGSTORE_ID_TOKEN")
+	env := append(sigstoreEnv(t, stack, true),
+		oidc.ActionsRequestURLEnv+"="+stack.Issuer()+"/actions/token?api-version=2.0",
+		oidc.ActionsRequestTokenEnv+"=waxseal-dev-actions-request-token", // devoidc.DefaultWorkloadToken
+	)
+	certs := stack.Requests("POST", "/api/v1/signingCert")
+
+	f := filepath.Join(r.dir, "file.txt")
+	if err := os.WriteFile(f, []byte("built in CI\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r.git("add", "file.txt")
+	if out, stderr, err := r.with(sg, env, "commit", "-q", "-S", "-m", "signed by sigstore's gitsign"); err != nil {
+		t.Fatalf("sigstore's gitsign, git commit -S: %v\n%s%s", err, out, stderr)
+	}
+	if out, stderr, err := r.with(sg, env, "tag", "-s", "-m", "release", "v1"); err != nil {
+		t.Fatalf("sigstore's gitsign, git tag -s: %v\n%s%s", err, out, stderr)
+	}
+	if n := stack.Requests("POST", "/api/v1/signingCert") - certs; n != 2 {
+		t.Errorf("sigstore's gitsign got %d certificates through Fulcio's v1 API, want 2", n)
+	}
+	head := strings.TrimSpace(r.git("rev-parse", "HEAD"))
+
+	const workflow = "https://github.com/waxseal/demo/.github/workflows/release.yml@refs/heads/main"
+	r.allow("ci@example.com " + workflow + " " + issuerPlaceholder + "/actions")
+	if got := r.format(head, "%G? %GS"); got != "G "+workflow {
+		t.Errorf("%%G? %%GS = %q, want G %s", got, workflow)
+	}
+	if out, stderr, err := r.try("verify-tag", "--raw", "v1"); err != nil || !strings.Contains(stderr, "TRUST_FULLY") {
+		t.Errorf("git verify-tag: %v\n%s%s", err, out, stderr)
+	}
+	code, stdout, stderr := r.gitsign("verify", "--certificate-identity", workflow, "--certificate-oidc-issuer", stack.Issuer()+"/actions", head, "v1")
+	if code != 0 || strings.Count(stdout, " good ") != 2 {
+		t.Errorf("gitsign verify = %d\n%s%s", code, stdout, stderr)
+	}
+	// Another workflow is not allowed: U, not G.
+	r.allow("ci@example.com https://github.com/waxseal/demo/.github/workflows/other.yml@refs/heads/main " + issuerPlaceholder + "/actions")
+	if got := r.format(head, "%G?"); got != "U" {
+		t.Errorf("%%G? = %q for a workflow not allowed, want U", got)
+	}
+}
