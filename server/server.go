@@ -32,6 +32,7 @@ import (
 	"strings"
 
 	"github.com/waxseal/waxseal/common/trust"
+	"github.com/waxseal/waxseal/internal/tufrepo"
 	"github.com/waxseal/waxseal/server/internal/ca"
 	"github.com/waxseal/waxseal/server/internal/ctlog"
 	"github.com/waxseal/waxseal/server/internal/devoidc"
@@ -75,6 +76,7 @@ type Server struct {
 	mux     *http.ServeMux
 	root    []byte
 	signing []byte
+	tuf     *tufRepo
 }
 
 // New opens the stack's data directory, creating keys on first start.
@@ -173,6 +175,13 @@ func (s *Server) open(ctx context.Context, u *url.URL) error {
 	s.mux.Handle("/api/v1/index/", logH)
 	s.mux.HandleFunc("GET "+trust.TrustedRootPath, s.serveDoc(s.root))
 	s.mux.HandleFunc("GET "+trust.SigningConfigPath, s.serveDoc(s.signing))
+	if s.tuf, err = openTUF(filepath.Join(cfg.Dir, "tuf"), map[string][]byte{
+		"trusted_root.json":        s.root,
+		"signing_config.v0.2.json": s.signing,
+	}); err != nil {
+		return fmt.Errorf("server: TUF repository: %w", err)
+	}
+	s.mux.Handle("GET "+TUFPath+"/", s.tuf)
 	s.mux.HandleFunc("GET /{$}", s.index)
 	return nil
 }
@@ -190,6 +199,7 @@ func (s *Server) index(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintf(w, "waxseal keyless signing stack at %s\n\n", s.cfg.URL)
 	fmt.Fprintf(w, "trusted root:    %s%s  (%s)\n", s.cfg.URL, trust.TrustedRootPath, trust.Fingerprint(s.root))
 	fmt.Fprintf(w, "signing config:  %s%s\n", s.cfg.URL, trust.SigningConfigPath)
+	fmt.Fprintf(w, "TUF repository:  %s%s  (root %s%s/%s, for cosign initialize and other Sigstore clients)\n", s.cfg.URL, TUFPath, s.cfg.URL, TUFPath, tufrepo.RootFile)
 	if s.dev != nil {
 		fmt.Fprintf(w, "dev OIDC issuer: %s  (development only)\n", s.dev.Issuer())
 	}

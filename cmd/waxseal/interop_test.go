@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +15,8 @@ import (
 	sgroot "github.com/sigstore/sigstore-go/pkg/root"
 	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
 
+	"github.com/waxseal/waxseal/internal/tufrepo"
+	"github.com/waxseal/waxseal/server"
 	"github.com/waxseal/waxseal/server/servertest"
 )
 
@@ -123,6 +127,43 @@ func TestCosignVerifiesOurBundles(t *testing.T) {
 		"--certificate-identity", "mallory@example.com", "--certificate-oidc-issuer", stack.Issuer(), artifact)
 	cmd.Env = append(os.Environ(), "TUF_ROOT="+t.TempDir())
 	if out, err := cmd.CombinedOutput(); err == nil {
+		t.Fatalf("cosign accepted another identity:\n%s", out)
+	}
+}
+
+// TestCosignInitializeFromOurTUF: cosign initialized from the instance's
+// TUF repository, as its users point it at a private deployment, verifies
+// our bundle with no --trusted-root.
+func TestCosignInitializeFromOurTUF(t *testing.T) {
+	cosign := cosignPath(t)
+	stack := servertest.Start(t)
+	artifact, bpath := signedArtifact(t, stack, "frank@example.com")
+	resp, err := http.Get(stack.URL + server.TUFPath + "/" + tufrepo.RootFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tufRoot, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	rootPath := filepath.Join(t.TempDir(), "root.json")
+	if err := os.WriteFile(rootPath, tufRoot, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := append(os.Environ(), "TUF_ROOT="+t.TempDir())
+	cosignRun := func(args ...string) (string, error) {
+		cmd := exec.Command(cosign, args...)
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	if out, err := cosignRun("initialize", "--mirror", stack.URL+server.TUFPath, "--root", rootPath); err != nil {
+		t.Fatalf("cosign initialize: %v\n%s", err, out)
+	}
+	if out, err := cosignRun("verify-blob", "--bundle", bpath, "--new-bundle-format",
+		"--certificate-identity", "frank@example.com", "--certificate-oidc-issuer", stack.Issuer(), artifact); err != nil {
+		t.Fatalf("cosign verify-blob with the trust it took from our TUF repository: %v\n%s", err, out)
+	}
+	if out, err := cosignRun("verify-blob", "--bundle", bpath, "--new-bundle-format",
+		"--certificate-identity", "mallory@example.com", "--certificate-oidc-issuer", stack.Issuer(), artifact); err == nil {
 		t.Fatalf("cosign accepted another identity:\n%s", out)
 	}
 }

@@ -3,17 +3,17 @@ package cli
 import (
 	"crypto/x509"
 	"encoding/pem"
+	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/waxseal/waxseal/common/oidc"
 	"github.com/waxseal/waxseal/internal/tufrepo"
+	"github.com/waxseal/waxseal/server"
 	"github.com/waxseal/waxseal/server/servertest"
 )
 
@@ -43,10 +43,10 @@ func sigstoreGitsign(t *testing.T) string {
 }
 
 // sigstoreEnv is the environment in which sigstore's gitsign trusts the
-// stack, set up as its users set up a private instance: the trusted root
-// through a TUF repository (served here on loopback), and the CA chain,
-// the log's key and the CT log's key as files. When verifying, the log's
-// URL is a closed port: verification is offline.
+// stack, set up as the README tells its users: the trusted root through
+// the stack's TUF repository, and the CA chain, the log's key and the CT
+// log's key as files. When verifying, the log's URL is a closed port:
+// verification is offline.
 func sigstoreEnv(t *testing.T, stack *servertest.Stack, signing bool) []string {
 	t.Helper()
 	dir := t.TempDir()
@@ -68,23 +68,22 @@ func sigstoreEnv(t *testing.T, stack *servertest.Stack, signing bool) []string {
 	for _, c := range stack.Root.CAs[0].Chain {
 		chain = append(chain, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})...)
 	}
-	root, err := os.ReadFile(stack.TrustedRootPath)
+	resp, err := http.Get(stack.URL + server.TUFPath + "/" + tufrepo.RootFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tufRoot, err := tufrepo.Write(filepath.Join(dir, "tuf"), map[string][]byte{"trusted_root.json": root}, time.Now().Add(time.Hour))
-	if err != nil {
-		t.Fatal(err)
+	tufRoot, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("TUF root: %s %v", resp.Status, err)
 	}
-	tuf := httptest.NewServer(http.FileServer(http.Dir(filepath.Join(dir, "tuf"))))
-	t.Cleanup(tuf.Close)
 
 	rekor := "http://127.0.0.1:1"
 	if signing {
 		rekor = stack.URL
 	}
 	return []string{
-		"TUF_MIRROR=" + tuf.URL,
+		"TUF_MIRROR=" + stack.URL + server.TUFPath,
 		"TUF_ROOT_JSON=" + write("tuf-root.json", tufRoot),
 		"TUF_ROOT=" + filepath.Join(dir, "tuf-cache"),
 		"SIGSTORE_ROOT_FILE=" + write("fulcio.pem", chain),

@@ -1,84 +1,114 @@
-// Package tufrepo writes a TUF repository whose targets are files such as a
-// Sigstore trusted_root.json. Sigstore's own clients (cosign, sigstore-go,
-// sigstore's gitsign) take their trust only through TUF, so tests that run
-// those clients against the embedded stack serve them one of these.
+// Package tufrepo makes the metadata of a TUF repository whose targets are
+// an instance's trust documents (trusted_root.json, and
+// signing_config.v0.2.json). Sigstore's own clients (cosign, sigstore-go,
+// sigstore's gitsign) take their trusted root only through TUF, so the
+// server publishes one of these for them.
 //
-// The repository has consistent snapshots, as Sigstore's do: clients fetch
-// timestamp.json, then N.snapshot.json, N.targets.json and
-// targets/SHA256.NAME. One fresh Ed25519 key signs all four roles.
+// The repository has consistent snapshots, as Sigstore's do: clients are
+// given 1.root.json out of band, then fetch timestamp.json,
+// V.snapshot.json, V.targets.json and targets/SHA256.NAME. One key signs
+// all four roles: the server holds it online, as it holds its CA and log
+// keys.
 package tufrepo
 
 import (
 	"crypto"
-	"crypto/ed25519"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/sigstore/sigstore/pkg/signature"
 	"github.com/theupdateframework/go-tuf/v2/metadata"
 )
 
-// Write writes the repository for targets (name -> content) into dir,
-// valid until expires, and returns its root metadata: the trust anchor a
-// client is given out of band (cosign's `initialize --root`, TUF_ROOT_JSON).
-func Write(dir string, targets map[string][]byte, expires time.Time) (rootJSON []byte, err error) {
-	pub, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		return nil, err
-	}
-	signer, err := signature.LoadSigner(priv, crypto.Hash(0))
-	if err != nil {
-		return nil, err
-	}
-	key, err := metadata.KeyFromPublicKey(pub)
-	if err != nil {
-		return nil, err
-	}
+// RootFile is the path of the root metadata, the trust anchor.
+const RootFile = "1.root.json"
 
-	if err := os.MkdirAll(filepath.Join(dir, "targets"), 0o755); err != nil {
+func signer(key crypto.Signer) (signature.Signer, error) {
+	return signature.LoadSigner(key, crypto.SHA256) // Ed25519 ignores the hash
+}
+
+// NewRoot makes version-1 root metadata that names key's public key for
+// all four roles, valid until expires.
+func NewRoot(key crypto.Signer, expires time.Time) ([]byte, error) {
+	s, err := signer(key)
+	if err != nil {
 		return nil, err
 	}
+	k, err := metadata.KeyFromPublicKey(key.Public())
+	if err != nil {
+		return nil, err
+	}
+	root := metadata.Root(expires.UTC())
+	for _, role := range []string{metadata.ROOT, metadata.TARGETS, metadata.SNAPSHOT, metadata.TIMESTAMP} {
+		if err := root.Signed.AddKey(k, role); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := root.Sign(s); err != nil {
+		return nil, err
+	}
+	return root.ToBytes(true)
+}
+
+// Files returns the repository's files by path: rootJSON as RootFile, and
+// targets, snapshot and timestamp metadata at version (which must grow
+// from one call to the next, for clients to take the new one), signed by
+// key and valid until expires, with the target files themselves. It fails
+// if rootJSON does not name key for those roles.
+func Files(key crypto.Signer, rootJSON []byte, targets map[string][]byte, version int64, expires time.Time) (map[string][]byte, error) {
+	s, err := signer(key)
+	if err != nil {
+		return nil, err
+	}
+	expires = expires.UTC()
+	files := map[string][]byte{RootFile: rootJSON}
 	tgts := metadata.Targets(expires)
+	tgts.Signed.Version = version
 	for name, body := range targets {
 		tf, err := metadata.TargetFile().FromBytes(name, body, "sha256")
 		if err != nil {
-			return nil, fmt.Errorf("target %s: %w", name, err)
+			return nil, fmt.Errorf("tufrepo: target %s: %w", name, err)
 		}
 		tgts.Signed.Targets[name] = tf
 		sum := sha256.Sum256(body)
-		if err := os.WriteFile(filepath.Join(dir, "targets", hex.EncodeToString(sum[:])+"."+name), body, 0o644); err != nil {
-			return nil, err
-		}
+		files["targets/"+hex.EncodeToString(sum[:])+"."+name] = body
 	}
-	root := metadata.Root(expires)
-	for _, role := range []string{metadata.ROOT, metadata.TARGETS, metadata.SNAPSHOT, metadata.TIMESTAMP} {
-		if err := root.Signed.AddKey(key, role); err != nil {
-			return nil, err
-		}
-	}
-	snapshot := metadata.Snapshot(expires)   // lists targets.json version 1
-	timestamp := metadata.Timestamp(expires) // lists snapshot.json version 1
+	snapshot := metadata.Snapshot(expires)
+	snapshot.Signed.Version = version
+	snapshot.Signed.Meta["targets.json"] = metadata.MetaFile(version)
+	timestamp := metadata.Timestamp(expires)
+	timestamp.Signed.Version = version
+	timestamp.Signed.Meta["snapshot.json"] = metadata.MetaFile(version)
 
 	for name, md := range map[string]interface {
 		Sign(signature.Signer) (*metadata.Signature, error)
-		ToFile(string, bool) error
+		ToBytes(bool) ([]byte, error)
 	}{
-		"1.root.json":     root,
-		"1.targets.json":  tgts,
-		"1.snapshot.json": snapshot,
-		"timestamp.json":  timestamp,
+		fmt.Sprintf("%d.targets.json", version):  tgts,
+		fmt.Sprintf("%d.snapshot.json", version): snapshot,
+		"timestamp.json":                          timestamp,
 	} {
-		if _, err := md.Sign(signer); err != nil {
-			return nil, fmt.Errorf("signing %s: %w", name, err)
+		if _, err := md.Sign(s); err != nil {
+			return nil, fmt.Errorf("tufrepo: signing %s: %w", name, err)
 		}
-		if err := md.ToFile(filepath.Join(dir, name), true); err != nil {
+		b, err := md.ToBytes(true)
+		if err != nil {
 			return nil, err
 		}
+		files[name] = b
 	}
-	return os.ReadFile(filepath.Join(dir, "1.root.json"))
+	// A root that does not name key (another data directory's, say) would
+	// fail at every client: fail here instead.
+	root, err := metadata.Root().FromBytes(rootJSON)
+	if err != nil {
+		return nil, fmt.Errorf("tufrepo: root metadata: %w", err)
+	}
+	for role, md := range map[string]any{metadata.TARGETS: tgts, metadata.SNAPSHOT: snapshot, metadata.TIMESTAMP: timestamp} {
+		if err := root.VerifyDelegate(role, md); err != nil {
+			return nil, fmt.Errorf("tufrepo: the root does not accept the %s metadata this key signs: %w", role, err)
+		}
+	}
+	return files, nil
 }

@@ -1,54 +1,115 @@
 package tufrepo
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/sigstore/sigstore-go/pkg/tuf"
 )
 
-// TestSigstoreGoFetchesTarget has sigstore-go's TUF client, over HTTP,
-// fetch a target from a repository Write made; and refuse it once the
-// target's bytes are changed on the server.
-func TestSigstoreGoFetchesTarget(t *testing.T) {
-	dir := t.TempDir()
-	want := []byte(`{"mediaType":"application/vnd.dev.sigstore.trustedroot+json;version=0.1"}`)
-	rootJSON, err := Write(dir, map[string][]byte{"trusted_root.json": want}, time.Now().Add(time.Hour))
+// served serves a changing set of files over HTTP.
+type served struct {
+	mu    sync.Mutex
+	files map[string][]byte
+}
+
+func (s *served) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	b, ok := s.files[strings.TrimPrefix(r.URL.Path, "/")]
+	s.mu.Unlock()
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	w.Write(b)
+}
+
+func (s *served) set(files map[string][]byte) {
+	s.mu.Lock()
+	s.files = files
+	s.mu.Unlock()
+}
+
+// TestSigstoreGoFetchesTargets has sigstore-go's TUF client, over HTTP,
+// fetch targets from the repository; take a new version of them, with a
+// client that has the old one cached; and refuse a target whose bytes
+// changed on the server, and metadata signed by another key.
+func TestSigstoreGoFetchesTargets(t *testing.T) {
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	rootJSON, err := NewRoot(key, time.Now().Add(24*time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(http.FileServer(http.Dir(dir)))
-	t.Cleanup(srv.Close)
+	v1 := []byte(`{"mediaType":"application/vnd.dev.sigstore.trustedroot+json;version=0.1"}`)
+	files, err := Files(key, rootJSON, map[string][]byte{"trusted_root.json": v1, "signing_config.v0.2.json": []byte("{}")}, 1, time.Now().Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &served{files: files}
+	hs := httptest.NewServer(srv)
+	t.Cleanup(hs.Close)
 
-	fetch := func() ([]byte, error) {
+	cache := t.TempDir()
+	fetch := func(cache string) (string, error) {
 		opts := tuf.DefaultOptions()
-		opts.RepositoryBaseURL, opts.Root, opts.CachePath = srv.URL, rootJSON, t.TempDir()
+		opts.RepositoryBaseURL, opts.Root, opts.CachePath = hs.URL, rootJSON, cache
 		c, err := tuf.New(opts)
 		if err != nil {
-			return nil, err
+			return "", err
 		}
-		return c.GetTarget("trusted_root.json")
+		b, err := c.GetTarget("trusted_root.json")
+		return string(b), err
 	}
-	got, err := fetch()
-	if err != nil {
-		t.Fatalf("sigstore-go TUF client: %v", err)
-	}
-	if string(got) != string(want) {
-		t.Fatalf("target = %q, want %q", got, want)
+	if got, err := fetch(cache); err != nil || got != string(v1) {
+		t.Fatalf("sigstore-go TUF client: %q, %v", got, err)
 	}
 
-	files, _ := filepath.Glob(filepath.Join(dir, "targets", "*.trusted_root.json"))
-	if len(files) != 1 {
-		t.Fatalf("targets: %v", files)
-	}
-	if err := os.WriteFile(files[0], append(want, ' '), 0o644); err != nil {
+	v2 := append([]byte(nil), v1...)
+	v2 = append(v2[:len(v2)-1], `,"x":1}`...)
+	files, err = Files(key, rootJSON, map[string][]byte{"trusted_root.json": v2}, 2, time.Now().Add(time.Hour))
+	if err != nil {
 		t.Fatal(err)
 	}
-	if got, err := fetch(); err == nil {
+	srv.set(files)
+	if got, err := fetch(cache); err != nil || got != string(v2) {
+		t.Fatalf("after a new version, with the old one cached: %q, %v", got, err)
+	}
+
+	for path := range files {
+		if strings.HasPrefix(path, "targets/") {
+			changed := map[string][]byte{}
+			for p, b := range files {
+				changed[p] = b
+			}
+			changed[path] = append([]byte(nil), v1...)
+			srv.set(changed)
+		}
+	}
+	if got, err := fetch(t.TempDir()); err == nil {
 		t.Fatalf("a changed target was accepted: %q", got)
+	}
+
+	// Metadata signed by another key: Files refuses to make it, and a
+	// client refuses it.
+	other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if _, err := Files(other, rootJSON, map[string][]byte{"trusted_root.json": v1}, 3, time.Now().Add(time.Hour)); err == nil {
+		t.Error("Files signed with a key the root does not name")
+	}
+	otherRoot, _ := NewRoot(other, time.Now().Add(time.Hour))
+	forged, err := Files(other, otherRoot, map[string][]byte{"trusted_root.json": v1}, 3, time.Now().Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged[RootFile] = rootJSON
+	srv.set(forged)
+	if got, err := fetch(t.TempDir()); err == nil {
+		t.Fatalf("metadata signed by a key the root does not name was accepted: %q", got)
 	}
 }

@@ -1,0 +1,118 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sigstore/sigstore-go/pkg/tuf"
+
+	"github.com/waxseal/waxseal/server"
+)
+
+func get(t *testing.T, url string) []byte {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET %s: %s %s", url, resp.Status, b)
+	}
+	return b
+}
+
+// serve runs a server on dir, listening on addr, until stop is called.
+func serve(t *testing.T, dir, addr string) (srv *server.Server, url string, stop func()) {
+	t.Helper()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	url = "http://" + ln.Addr().String()
+	srv, err = server.New(context.Background(), server.Config{Dir: dir, URL: url, DevOIDC: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &http.Server{Handler: srv.Handler()}
+	go hs.Serve(ln)
+	return srv, url, func() { hs.Close(); srv.Close() }
+}
+
+// TestTUFRepository: sigstore-go's TUF client, given the root the server
+// publishes, fetches the instance's trusted root and signing config from
+// it; after a restart the root is the same and a client with the first
+// run's cache fetches again.
+func TestTUFRepository(t *testing.T) {
+	dir := t.TempDir()
+	cache := t.TempDir()
+	fetch := func(url string, root []byte, name string) []byte {
+		t.Helper()
+		opts := tuf.DefaultOptions()
+		opts.RepositoryBaseURL, opts.Root, opts.CachePath = url+server.TUFPath, root, cache
+		c, err := tuf.New(opts)
+		if err != nil {
+			t.Fatalf("sigstore-go TUF client: %v", err)
+		}
+		b, err := c.GetTarget(name)
+		if err != nil {
+			t.Fatalf("target %s: %v", name, err)
+		}
+		return b
+	}
+
+	srv, url, stop := serve(t, dir, "127.0.0.1:0")
+	root := get(t, url+server.TUFPath+"/1.root.json")
+	ts1 := get(t, url+server.TUFPath+"/timestamp.json")
+	if got := fetch(url, root, "trusted_root.json"); !bytes.Equal(got, srv.TrustedRoot()) {
+		t.Errorf("trusted_root.json through TUF differs from the one served:\n%s", got)
+	}
+	if got := fetch(url, root, "signing_config.v0.2.json"); !bytes.Equal(got, srv.SigningConfig()) {
+		t.Errorf("signing_config.v0.2.json through TUF differs from the one served:\n%s", got)
+	}
+	stop()
+
+	// Restarted at the same address: the same TUF root, kept in the data
+	// directory, and a client with the first run's cache takes the new
+	// run's metadata.
+	srv, url, stop = serve(t, dir, strings.TrimPrefix(url, "http://"))
+	defer stop()
+	if again := get(t, url+server.TUFPath+"/1.root.json"); !bytes.Equal(again, root) {
+		t.Fatal("the TUF root changed across a restart")
+	}
+	version := func(ts []byte) int64 {
+		var m struct {
+			Signed struct{ Version int64 } `json:"signed"`
+		}
+		if err := json.Unmarshal(ts, &m); err != nil {
+			t.Fatal(err)
+		}
+		return m.Signed.Version
+	}
+	if v1, v2 := version(ts1), version(get(t, url+server.TUFPath+"/timestamp.json")); v2 <= v1 {
+		t.Errorf("timestamp version %d after a restart, was %d: clients would keep their cache", v2, v1)
+	}
+	if kept, err := os.ReadFile(filepath.Join(dir, "tuf", "1.root.json")); err != nil || !bytes.Equal(kept, root) {
+		t.Errorf("data directory's TUF root: %v", err)
+	}
+	if got := fetch(url, root, "trusted_root.json"); !bytes.Equal(got, srv.TrustedRoot()) {
+		t.Errorf("after restart, trusted_root.json through TUF differs from the one served")
+	}
+	resp, err := http.Get(url + server.TUFPath + "/2.root.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 404 {
+		t.Errorf("2.root.json: %s, want 404 (clients look for the next root and stop there)", resp.Status)
+	}
+}
