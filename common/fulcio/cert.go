@@ -80,6 +80,14 @@ func Identity(cert *x509.Certificate) (*CertIdentity, error) {
 	if id.Issuer == "" {
 		return nil, errors.New("fulcio: certificate has no OIDC issuer extension (1.3.6.1.4.1.57264.1.8 or .1.1)")
 	}
+	// Fulcio names one identity. With two, verifiers could each read a
+	// different one (sigstore-go reads an email before a URI, this code a
+	// URI before an email), so such a certificate names no one.
+	if n, err := sanCount(cert); err != nil {
+		return nil, err
+	} else if n > 1 {
+		return nil, fmt.Errorf("fulcio: certificate names %d subject alternative names; a signing certificate names exactly one identity", n)
+	}
 	switch {
 	case len(cert.URIs) > 0:
 		id.SAN = cert.URIs[0].String()
@@ -93,6 +101,22 @@ func Identity(cert *x509.Certificate) (*CertIdentity, error) {
 		id.SAN = san
 	}
 	return id, nil
+}
+
+// sanCount counts the names in the subject alternative name extension.
+func sanCount(cert *x509.Certificate) (int, error) {
+	n := 0
+	for _, e := range cert.Extensions {
+		if !e.Id.Equal(asn1.ObjectIdentifier{2, 5, 29, 17}) {
+			continue
+		}
+		var names []asn1.RawValue
+		if rest, err := asn1.Unmarshal(e.Value, &names); err != nil || len(rest) != 0 {
+			return 0, fmt.Errorf("fulcio: malformed SAN extension")
+		}
+		n += len(names)
+	}
+	return n, nil
 }
 
 func otherNameSAN(cert *x509.Certificate) (string, error) {

@@ -71,6 +71,10 @@ func (ca *CA) Issue(t testing.TB, email string, eku ...x509.ExtKeyUsage) (*x509.
 	return leaf, key
 }
 
+// Key is the intermediate's key, for tests that issue leaves of their own
+// shape with [Cert].
+func (ca *CA) Key() crypto.Signer { return ca.key }
+
 // Key is a new P-256 key.
 func Key(t testing.TB) *ecdsa.PrivateKey {
 	t.Helper()
