@@ -683,25 +683,46 @@ func FuzzParseSigningCertRequest(f *testing.F) {
 	f.Add([]byte(`{"public_key_request":{"public_key":{"content":"AAAA"},"proof_of_possession":"AA"}}`), "bearer x")
 	f.Add([]byte(`{"certificateSigningRequest":"LS0tLS1CRUdJTiBDRVJUSUZJQ0FURSBSRVFVRVNULS0tLS0K"}`), "")
 	f.Fuzz(func(t *testing.T, body []byte, auth string) {
-		req, err := parseSigningCertRequest(body, auth)
-		if err != nil {
-			if _, ok := err.(*httpError); !ok {
-				t.Fatalf("error %T is not an httpError", err)
-			}
-			if err.(*httpError).code/100 != 4 {
-				t.Fatalf("non-4xx %d", err.(*httpError).code)
-			}
-			return
-		}
-		if req.pub == nil {
-			t.Fatal("accepted without a key")
-		}
-		if checkKey(req.pub) != nil {
-			t.Fatal("accepted an unsupported key")
-		}
-		verifyPoP(req.pub, "x", req.pop)
-		unverifiedIssuer(req.token)
+		checkParsed(t, body, auth, parseSigningCertRequest)
 	})
+}
+
+// FuzzParseLegacySigningCertRequest is the same for Fulcio's v1 requests.
+func FuzzParseLegacySigningCertRequest(f *testing.F) {
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	der, _ := x509.MarshalPKIXPublicKey(key.Public())
+	csr, _ := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{}, key)
+	b, _ := json.Marshal(map[string]any{"publicKey": map[string]any{"content": der, "algorithm": "ecdsa"}, "signedEmailAddress": []byte("sig")})
+	f.Add(b, "Bearer a.b.c")
+	b, _ = json.Marshal(map[string]any{"certificateSigningRequest": csr})
+	f.Add(b, "bearer x")
+	f.Add([]byte(`{"public_key":{"content":"AAAA"},"signed_email_address":"AA"}`), "Bearer x")
+	f.Fuzz(func(t *testing.T, body []byte, auth string) {
+		checkParsed(t, body, auth, parseLegacySigningCertRequest)
+	})
+}
+
+// checkParsed holds a parser to its promises: 4xx errors only, and a
+// supported key in whatever it accepts.
+func checkParsed(t *testing.T, body []byte, auth string, parse func([]byte, string) (*parsedRequest, error)) {
+	req, err := parse(body, auth)
+	if err != nil {
+		if _, ok := err.(*httpError); !ok {
+			t.Fatalf("error %T is not an httpError", err)
+		}
+		if err.(*httpError).code/100 != 4 {
+			t.Fatalf("non-4xx %d", err.(*httpError).code)
+		}
+		return
+	}
+	if req.pub == nil {
+		t.Fatal("accepted without a key")
+	}
+	if checkKey(req.pub) != nil {
+		t.Fatal("accepted an unsupported key")
+	}
+	verifyPoP(req.pub, "x", req.pop)
+	unverifiedIssuer(req.token)
 }
 
 // postV1 sends a request to Fulcio's legacy v1 endpoint, the token in the
@@ -757,7 +778,21 @@ func TestLegacySigningCert(t *testing.T) {
 	withCSR.CertificateSigningRequest = csrDER
 	withPEMCSR.CertificateSigningRequest = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: csrDER})
 
-	for name, req := range map[string]v1Request{"der-key": withKey, "pem-key": withPEMKey, "der-csr": withCSR, "pem-csr": withPEMCSR} {
+	// grpc-gateway also takes unpadded and URL-safe base64, and proto
+	// field names.
+	pop := popSign(t, key, email)
+	rawURL := map[string]any{
+		"publicKey":          map[string]any{"content": base64.RawURLEncoding.EncodeToString(der)},
+		"signedEmailAddress": base64.RawURLEncoding.EncodeToString(pop),
+	}
+	snake := map[string]any{
+		"public_key":           map[string]any{"content": base64.RawStdEncoding.EncodeToString(der), "algorithm": "ecdsa"},
+		"signed_email_address": base64.StdEncoding.EncodeToString(pop),
+	}
+	snakeCSR := map[string]any{"certificate_signing_request": base64.RawURLEncoding.EncodeToString(csrDER)}
+
+	for name, req := range map[string]any{"der-key": withKey, "pem-key": withPEMKey, "der-csr": withCSR, "pem-csr": withPEMCSR,
+		"unpadded-url-safe": rawURL, "proto-names": snake, "proto-name-csr": snakeCSR} {
 		t.Run(name, func(t *testing.T) {
 			code, h, body := e.postV1(t, req, tok)
 			if code != http.StatusCreated {

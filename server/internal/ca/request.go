@@ -137,15 +137,21 @@ func parseSigningCertRequest(body []byte, authorization string) (*parsedRequest,
 	return out, nil
 }
 
-// legacyRequest is Fulcio's v1 CertificateRequest. Its bytes fields are
-// encoding/json's: standard base64.
+// legacyRequest is Fulcio's v1 CertificateRequest as its grpc-gateway
+// reads it: bytes fields in any base64 protojson takes, and each field
+// under its JSON name or its proto name.
 type legacyRequest struct {
-	PublicKey struct {
-		Content   []byte `json:"content"`
-		Algorithm string `json:"algorithm"` // ignored: the key says what it is
-	} `json:"publicKey"`
-	SignedEmailAddress []byte `json:"signedEmailAddress"`
-	CSR                []byte `json:"certificateSigningRequest"`
+	PublicKey           *legacyKey `json:"publicKey"`
+	PublicKey2          *legacyKey `json:"public_key"`
+	SignedEmailAddress  string     `json:"signedEmailAddress"`
+	SignedEmailAddress2 string     `json:"signed_email_address"`
+	CSR                 string     `json:"certificateSigningRequest"`
+	CSR2                string     `json:"certificate_signing_request"`
+}
+
+type legacyKey struct {
+	Content   string `json:"content"`
+	Algorithm string `json:"algorithm"` // ignored: the key says what it is
 }
 
 // parseLegacySigningCertRequest parses a v1 request body and its
@@ -161,21 +167,38 @@ func parseLegacySigningCertRequest(body []byte, authorization string) (*parsedRe
 	if dec.More() {
 		return nil, errBadRequest("malformed JSON request: trailing data after the object")
 	}
+	if scheme, tok, ok := strings.Cut(authorization, " "); !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" {
+		return nil, errUnauthenticated("no OIDC identity token: the v1 API takes it in the header, Authorization: Bearer <token>")
+	}
+	key := l.PublicKey
+	if key == nil {
+		key = l.PublicKey2
+	}
+	var content string
+	if key != nil {
+		content = key.Content
+	}
+	csr := first(l.CSR, l.CSR2)
 	var v2 signingCertRequest
 	switch {
-	case len(l.PublicKey.Content) > 0 && len(l.CSR) > 0:
+	case content != "" && csr != "":
 		return nil, errBadRequest("request has both publicKey and certificateSigningRequest")
-	case len(l.CSR) > 0:
-		v2.CSR = base64.StdEncoding.EncodeToString(l.CSR)
-	case len(l.PublicKey.Content) > 0:
-		if len(l.SignedEmailAddress) == 0 {
+	case csr != "":
+		v2.CSR = csr
+	case content != "":
+		pop := first(l.SignedEmailAddress, l.SignedEmailAddress2)
+		if pop == "" {
 			return nil, errBadRequest("signedEmailAddress is empty: it is the proof of possession, a signature by the key over the challenge")
 		}
-		v2.PublicKeyRequest = &publicKeyRequest{ProofOfPossession: base64.StdEncoding.EncodeToString(l.SignedEmailAddress)}
+		der, err := decodeBytes(content)
+		if err != nil {
+			return nil, errBadRequest("publicKey.content is not base64: %v", err)
+		}
+		v2.PublicKeyRequest = &publicKeyRequest{ProofOfPossession: pop}
 		v2.PublicKeyRequest.PublicKey = &struct {
 			Algorithm json.RawMessage `json:"algorithm"`
 			Content   string          `json:"content"`
-		}{Content: base64.StdEncoding.EncodeToString(l.PublicKey.Content)}
+		}{Content: base64.StdEncoding.EncodeToString(der)}
 	default:
 		return nil, errBadRequest("request has neither publicKey nor certificateSigningRequest")
 	}
