@@ -30,6 +30,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/waxseal/waxseal/common/trust"
 	"github.com/waxseal/waxseal/internal/tufrepo"
@@ -178,7 +179,7 @@ func (s *Server) open(ctx context.Context, u *url.URL) error {
 	if s.tuf, err = openTUF(filepath.Join(cfg.Dir, "tuf"), map[string][]byte{
 		"trusted_root.json":        s.root,
 		"signing_config.v0.2.json": s.signing,
-	}); err != nil {
+	}, time.Now); err != nil {
 		return fmt.Errorf("server: TUF repository: %w", err)
 	}
 	s.mux.Handle("GET "+TUFPath+"/", s.tuf)
@@ -199,11 +200,12 @@ func (s *Server) index(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintf(w, "waxseal keyless signing stack at %s\n\n", s.cfg.URL)
 	fmt.Fprintf(w, "trusted root:    %s%s  (%s)\n", s.cfg.URL, trust.TrustedRootPath, trust.Fingerprint(s.root))
 	fmt.Fprintf(w, "signing config:  %s%s\n", s.cfg.URL, trust.SigningConfigPath)
-	fmt.Fprintf(w, "TUF repository:  %s%s  (root %s%s/%s, for cosign initialize and other Sigstore clients)\n", s.cfg.URL, TUFPath, s.cfg.URL, TUFPath, tufrepo.RootFile)
+	fmt.Fprintf(w, "TUF repository:  %s%s  (root %s%s/%s, sha256 %s)\n", s.cfg.URL, TUFPath, s.cfg.URL, TUFPath, tufrepo.RootFile, s.tuf.RootFingerprint())
 	if s.dev != nil {
 		fmt.Fprintf(w, "dev OIDC issuer: %s  (development only)\n", s.dev.Issuer())
 	}
 	fmt.Fprintf(w, "\npin it with:     waxseal trust init --from %s\n", s.cfg.URL)
+	fmt.Fprintf(w, "or, for cosign:  cosign initialize --mirror %s%s --root %s%s/%s --root-checksum %s\n", s.cfg.URL, TUFPath, s.cfg.URL, TUFPath, tufrepo.RootFile, s.tuf.RootFingerprint())
 }
 
 // Handler serves the whole stack.
@@ -211,6 +213,10 @@ func (s *Server) Handler() http.Handler { return s.mux }
 
 // TrustedRoot is this instance's trusted_root.json.
 func (s *Server) TrustedRoot() []byte { return s.root }
+
+// TUFRootFingerprint is the hex SHA-256 of the TUF repository's root
+// metadata (TUFPath/1.root.json), for cosign initialize --root-checksum.
+func (s *Server) TUFRootFingerprint() string { return s.tuf.RootFingerprint() }
 
 // SigningConfig is this instance's signing_config.json.
 func (s *Server) SigningConfig() []byte { return s.signing }

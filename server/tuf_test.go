@@ -107,7 +107,15 @@ func TestTUFRepository(t *testing.T) {
 	if got := fetch(url, root, "trusted_root.json"); !bytes.Equal(got, srv.TrustedRoot()) {
 		t.Errorf("after restart, trusted_root.json through TUF differs from the one served")
 	}
-	resp, err := http.Get(url + server.TUFPath + "/2.root.json")
+	resp, err := http.Get(url + server.TUFPath + "/timestamp.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if cc := resp.Header.Get("Cache-Control"); cc != "no-cache" {
+		t.Errorf("timestamp.json Cache-Control %q: caches between client and server would hide new versions", cc)
+	}
+	resp, err = http.Get(url + server.TUFPath + "/2.root.json")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -98,7 +98,8 @@ func (e *env) serve(ctx context.Context, ln net.Listener, cfg server.Config) err
 	go func() { errc <- hs.Serve(ln) }()
 	fmt.Fprintf(e.stdout, "waxseal: serving %s (data in %s)\n", cfg.URL, cfg.Dir)
 	fmt.Fprintf(e.stdout, "waxseal: trusted root %s%s %s\n", cfg.URL, trust.TrustedRootPath, trust.Fingerprint(srv.TrustedRoot()))
-	fmt.Fprintf(e.stdout, "waxseal: TUF repository %s%s (for cosign initialize --mirror %s%s --root %s%s/1.root.json)\n", cfg.URL, server.TUFPath, cfg.URL, server.TUFPath, cfg.URL, server.TUFPath)
+	fmt.Fprintf(e.stdout, "waxseal: TUF repository %s%s (cosign initialize --mirror %s%s --root %s%s/1.root.json --root-checksum %s)\n",
+		cfg.URL, server.TUFPath, cfg.URL, server.TUFPath, cfg.URL, server.TUFPath, srv.TUFRootFingerprint())
 	if iss := srv.DevIssuer(); iss != "" {
 		fmt.Fprintf(e.stdout, "waxseal: dev OIDC issuer %s\n", iss)
 	}

@@ -29,6 +29,11 @@ func signer(key crypto.Signer) (signature.Signer, error) {
 	return signature.LoadSigner(key, crypto.SHA256) // Ed25519 ignores the hash
 }
 
+// expiry is t as TUF writes expiry times: UTC, in whole seconds
+// ("2030-01-01T00:00:00Z"). Clients such as python-tuf, and so
+// sigstore-python, parse exactly that and refuse fractions of a second.
+func expiry(t time.Time) time.Time { return t.UTC().Truncate(time.Second) }
+
 // NewRoot makes version-1 root metadata that names key's public key for
 // all four roles, valid until expires.
 func NewRoot(key crypto.Signer, expires time.Time) ([]byte, error) {
@@ -40,7 +45,7 @@ func NewRoot(key crypto.Signer, expires time.Time) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	root := metadata.Root(expires.UTC())
+	root := metadata.Root(expiry(expires))
 	for _, role := range []string{metadata.ROOT, metadata.TARGETS, metadata.SNAPSHOT, metadata.TIMESTAMP} {
 		if err := root.Signed.AddKey(k, role); err != nil {
 			return nil, err
@@ -62,7 +67,7 @@ func Files(key crypto.Signer, rootJSON []byte, targets map[string][]byte, versio
 	if err != nil {
 		return nil, err
 	}
-	expires = expires.UTC()
+	expires = expiry(expires)
 	files := map[string][]byte{RootFile: rootJSON}
 	tgts := metadata.Targets(expires)
 	tgts.Signed.Version = version
@@ -111,4 +116,13 @@ func Files(key crypto.Signer, rootJSON []byte, targets map[string][]byte, versio
 		}
 	}
 	return files, nil
+}
+
+// RootExpires reads when root metadata expires.
+func RootExpires(rootJSON []byte) (time.Time, error) {
+	root, err := metadata.Root().FromBytes(rootJSON)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("tufrepo: root metadata: %w", err)
+	}
+	return root.Signed.Expires, nil
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -111,5 +112,31 @@ func TestSigstoreGoFetchesTargets(t *testing.T) {
 	srv.set(forged)
 	if got, err := fetch(t.TempDir()); err == nil {
 		t.Fatalf("metadata signed by a key the root does not name was accepted: %q", got)
+	}
+}
+
+// TestExpiresFormat: every expiry is written as the TUF specification
+// writes it, which is what python-tuf parses: no fractions of a second.
+func TestExpiresFormat(t *testing.T) {
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	when := time.Date(2030, 1, 2, 3, 4, 5, 678901234, time.FixedZone("x", 3600))
+	root, err := NewRoot(key, when)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := Files(key, root, map[string][]byte{"trusted_root.json": []byte("{}")}, 1, when)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{RootFile, "1.targets.json", "1.snapshot.json", "timestamp.json"} {
+		var m struct {
+			Signed struct{ Expires string } `json:"signed"`
+		}
+		if err := json.Unmarshal(files[name], &m); err != nil {
+			t.Fatal(err)
+		}
+		if m.Signed.Expires != "2030-01-02T02:04:05Z" {
+			t.Errorf("%s expires %q, want 2030-01-02T02:04:05Z", name, m.Signed.Expires)
+		}
 	}
 }
