@@ -2,11 +2,18 @@ package main
 
 import (
 	"context"
+	"crypto"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/waxseal/waxseal/common/trust"
 	"github.com/waxseal/waxseal/server/servertest"
 )
 
@@ -36,5 +43,70 @@ func TestVerifyWithPinnedTrust(t *testing.T) {
 	waxseal(t, "", verify...)
 	if out := waxseal(t, "", "trust", "show"); !strings.Contains(out, "fingerprint: sha256:") {
 		t.Errorf("trust show:\n%s", out)
+	}
+}
+
+// TestTrustExport writes the stack's CA chain and log keys as the PEM files
+// sigstore's tools read, and prints the environment naming them, quoted so
+// that a shell evaluates it as written.
+func TestTrustExport(t *testing.T) {
+	stack := servertest.Start(t)
+	dir := filepath.Join(t.TempDir(), "it's here")
+	out := waxseal(t, "", "trust", "export", "--trusted-root", stack.TrustedRootPath, dir)
+
+	sh := exec.Command("sh", "-c", out+`printf '%s\n%s\n%s\n' "$SIGSTORE_ROOT_FILE" "$SIGSTORE_REKOR_PUBLIC_KEY" "$SIGSTORE_CT_LOG_PUBLIC_KEY_FILE"`)
+	got, err := sh.Output()
+	if err != nil {
+		t.Fatalf("sh: %v\n%s", err, out)
+	}
+	paths := strings.Split(strings.TrimSpace(string(got)), "\n")
+	want := []string{filepath.Join(dir, "fulcio.pem"), filepath.Join(dir, "rekor.pub"), filepath.Join(dir, "ctfe.pub")}
+	if !slices.Equal(paths, want) {
+		t.Fatalf("environment names %q, want %q", paths, want)
+	}
+
+	certs, err := os.ReadFile(want[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var chain []*x509.Certificate
+	for rest := certs; ; {
+		var blk *pem.Block
+		if blk, rest = pem.Decode(rest); blk == nil {
+			break
+		}
+		c, err := x509.ParseCertificate(blk.Bytes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		chain = append(chain, c)
+	}
+	if len(chain) != len(stack.Root.CAs[0].Chain) || !chain[0].Equal(stack.Root.CAs[0].Chain[0]) || !chain[len(chain)-1].Equal(stack.Root.CAs[0].Chain[len(chain)-1]) {
+		t.Errorf("fulcio.pem holds %d certificates, not the CA's chain", len(chain))
+	}
+	for i, l := range []trust.Log{stack.Root.TLogs[0], stack.Root.CTLogs[0]} {
+		b, err := os.ReadFile(want[i+1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		blk, _ := pem.Decode(b)
+		if blk == nil || blk.Type != "PUBLIC KEY" {
+			t.Fatalf("%s is not a PEM public key", want[i+1])
+		}
+		k, err := x509.ParsePKIXPublicKey(blk.Bytes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if eq, ok := k.(interface{ Equal(crypto.PublicKey) bool }); !ok || !eq.Equal(l.Key) {
+			t.Errorf("%s is not the log's key", want[i+1])
+		}
+	}
+
+	var j map[string]string
+	if err := json.Unmarshal([]byte(waxseal(t, "", "trust", "export", "--json", "--trusted-root", stack.TrustedRootPath, dir)), &j); err != nil || j["SIGSTORE_ROOT_FILE"] != want[0] {
+		t.Errorf("--json: %v %v", j, err)
+	}
+	if _, errs, code := runCLI(context.Background(), t, nil, "trust", "export"); code != 2 || !strings.Contains(errs, "one directory") {
+		t.Errorf("no directory: exit %d, %s", code, errs)
 	}
 }
