@@ -23,7 +23,9 @@ type Verifier struct {
 	Root *trust.Root // required
 	// Identity, when set, is required of the signer: a compiled
 	// provenance.Policy's Check (SAN and OIDC issuer, exact or regexp). A
-	// mismatch is an error; a match makes the signature TrustFully.
+	// match makes a valid signature TrustFully (with Signers, if set, also
+	// allowing it); a mismatch leaves it TrustUndefined, the reason in
+	// Result.Untrusted.
 	Identity func(*fulcio.CertIdentity) error
 	// Signers, when set, must allow the signer for the committer's (or
 	// tagger's) email for TrustFully; otherwise the result is
@@ -118,11 +120,6 @@ func (v *Verifier) Verify(payload, signature []byte, email string) (*Result, err
 	if err != nil {
 		return failProvenance(err)
 	}
-	if v.Identity != nil {
-		if err := v.Identity(res.Identity); err != nil {
-			return failProvenance(err)
-		}
-	}
 	// The entry is the hashedrekord written from this digest, signature
 	// and certificate, so what provenance.CheckHashedRekord would compare
 	// is known equal: only the signature is left to verify.
@@ -140,18 +137,23 @@ func (v *Verifier) Verify(payload, signature []byte, email string) (*Result, err
 		LogIndex:       res.LogIndex,
 		SigningTime:    s.SigningTime,
 	}
-	// 3. Who may sign.
+	// 3. Who may sign: a valid signature from anyone else is untrusted
+	// (%G? "U"), not an error.
+	// Both, when both are given.
+	var notAllowed error
+	if v.Identity != nil {
+		notAllowed = v.Identity(res.Identity)
+	}
+	if v.Signers != nil && notAllowed == nil {
+		notAllowed = v.Signers.Check(email, id, iss)
+	}
 	switch {
-	case v.Signers != nil:
-		if err := v.Signers.Check(email, id, iss); err != nil {
-			r.Untrusted = err.Error()
-		} else {
-			r.Trust = TrustFully
-		}
-	case v.Identity != nil:
-		r.Trust = TrustFully
-	default:
+	case v.Identity == nil && v.Signers == nil:
 		r.Untrusted = "no allowed signers configured (git config gitsign.allowedSigners FILE), so no identity is trusted"
+	case notAllowed != nil:
+		r.Untrusted = notAllowed.Error()
+	default:
+		r.Trust = TrustFully
 	}
 	if v.Signers == nil && email != "" && strings.Contains(id, "@") && !strings.Contains(id, "://") && !strings.EqualFold(email, id) {
 		r.Warning = fmt.Sprintf("committer email %s is not the signer's identity %s", email, id)

@@ -258,7 +258,7 @@ func TestCommitSignVerify(t *testing.T) {
 		t.Errorf("identity regexp flags = %d\n%s", code, stderr)
 	}
 	code, stdout, _ = r.gitsign("verify", "--certificate-identity-regexp", `alice@example`, "--certificate-oidc-issuer", stack.Issuer(), "HEAD")
-	if code != 1 || !strings.Contains(stdout, "does not match") {
+	if code != 1 || !strings.Contains(stdout, " untrusted ") || !strings.Contains(stdout, "does not match") {
 		t.Errorf("identity regexps match the whole identity: = %d\n%s", code, stdout)
 	}
 	code, _, stderr = r.gitsign("verify", "--certificate-identity-regexp", "(", "--certificate-oidc-issuer", stack.Issuer(), "HEAD")
@@ -277,9 +277,16 @@ func TestCommitSignVerify(t *testing.T) {
 		t.Errorf("committer mismatch not flagged: %d\n%s", code, stdout)
 	}
 	r.git("config", "user.email", "alice@example.com")
+	// A valid signature from another identity is untrusted, as with the
+	// allowed-signers file, with its signer shown.
 	code, stdout, _ = r.gitsign("verify", "--certificate-identity", "bob@example.com", "--certificate-oidc-issuer", stack.Issuer(), "HEAD")
-	if code != 1 || !strings.Contains(stdout, " error ") {
+	if code != 1 || !strings.Contains(stdout, " untrusted alice@example.com "+stack.Issuer()) || !strings.Contains(stdout, "bob@example.com") {
 		t.Errorf("wrong identity flag = %d\n%s", code, stdout)
+	}
+	// Flags and a file together: both must allow the signer.
+	code, stdout, _ = r.gitsign("verify", "--allowed-signers", os.DevNull, "--certificate-identity", "alice@example.com", "--certificate-oidc-issuer", stack.Issuer(), "HEAD")
+	if code != 1 || !strings.Contains(stdout, " untrusted ") {
+		t.Errorf("identity flag allows, allowed-signers file does not = %d\n%s", code, stdout)
 	}
 }
 

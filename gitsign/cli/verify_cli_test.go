@@ -210,7 +210,7 @@ func TestVerifyFlagsAfterRevisions(t *testing.T) {
 		t.Errorf("verify HEAD~1..HEAD --json = %d %v\n%s%s", code, err, stdout, stderr)
 	}
 	code, stdout, stderr = r.gitsign("verify", "HEAD", "--certificate-identity", "bob@example.com", "--certificate-oidc-issuer", stack.Issuer())
-	if code != 1 || !strings.Contains(stdout, " error ") {
+	if code != 1 || !strings.Contains(stdout, " untrusted ") {
 		t.Errorf("verify HEAD --certificate-identity bob = %d, want the policy applied\n%s%s", code, stdout, stderr)
 	}
 	code, stdout, stderr = r.gitsign("verify", "--", "--json")
