@@ -20,6 +20,7 @@ import (
 	"context"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/x509"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -128,7 +129,13 @@ func (s *Server) open(ctx context.Context, u *url.URL) error {
 	if err != nil {
 		return fmt.Errorf("server: CT log key: %w", err)
 	}
-	if s.ct, err = ctlog.Open(ctx, ctlog.Config{Dir: filepath.Join(cfg.Dir, "ct", "log"), Signer: ctKey, Origin: u.Host + "/ct"}); err != nil {
+	// The CT log is public: it takes precertificates chaining to this CA
+	// only, and lists its root at get-roots.
+	caRoot, err := ca.LoadRoot(filepath.Join(cfg.Dir, "ca"), "")
+	if err != nil {
+		return fmt.Errorf("server: CA: %w", err)
+	}
+	if s.ct, err = ctlog.Open(ctx, ctlog.Config{Dir: filepath.Join(cfg.Dir, "ct", "log"), Signer: ctKey, Origin: u.Host + "/ct", Roots: []*x509.Certificate{caRoot}}); err != nil {
 		return fmt.Errorf("server: CT log: %w", err)
 	}
 	if s.ca, err = ca.New(ctx, ca.Config{Dir: filepath.Join(cfg.Dir, "ca"), Issuers: issuers, CT: s.ct}); err != nil {

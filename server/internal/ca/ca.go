@@ -178,3 +178,18 @@ func (c *CA) Chain() []*x509.Certificate {
 
 // Root is the CA's self-signed root certificate.
 func (c *CA) Root() *x509.Certificate { return c.keys.root }
+
+// LoadRoot returns the root certificate of the CA kept in dir, creating
+// the CA's keys there (for organization org, "waxseal" if empty) if there
+// are none: for the CT log, which must know the root it accepts chains to
+// before the CA, which logs through it, opens.
+func LoadRoot(dir, org string) (*x509.Certificate, error) {
+	if org == "" {
+		org = "waxseal"
+	}
+	k, err := loadOrCreateKeys(dir, org, time.Now())
+	if err != nil {
+		return nil, fmt.Errorf("ca: %w", err)
+	}
+	return k.root, nil
+}

@@ -3,17 +3,26 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
 	"encoding/json"
 	"io"
+	"math/big"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sigstore/sigstore-go/pkg/tuf"
 
+	"github.com/waxseal/waxseal/common/trust"
 	"github.com/waxseal/waxseal/server"
 )
 
@@ -122,5 +131,47 @@ func TestTUFRepository(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 404 {
 		t.Errorf("2.root.json: %s, want 404 (clients look for the next root and stop there)", resp.Status)
+	}
+}
+
+// TestCTLogTakesOnlyThisCA: the public CT log lists the CA's root at
+// get-roots and refuses a precertificate chain of anyone else's.
+func TestCTLogTakesOnlyThisCA(t *testing.T) {
+	srv, url, stop := serve(t, t.TempDir(), "127.0.0.1:0")
+	defer stop()
+	var roots struct{ Certificates [][]byte }
+	if err := json.Unmarshal(get(t, url+"/ct/ct/v1/get-roots"), &roots); err != nil || len(roots.Certificates) != 1 {
+		t.Fatalf("get-roots: %+v %v", roots, err)
+	}
+	tr, err := trust.ParseRoot(srv.TrustedRoot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	chain := tr.CAs[0].Chain
+	if !bytes.Equal(roots.Certificates[0], chain[len(chain)-1].Raw) {
+		t.Error("get-roots does not list the CA's root")
+	}
+
+	// A self-signed CA of someone else's, and a precertificate from it.
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "other"}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
+	caDER, _ := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, key.Public(), key)
+	other, _ := x509.ParseCertificate(caDER)
+	poison := pkix.Extension{Id: asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 11129, 2, 4, 3}, Critical: true, Value: []byte{5, 0}}
+	leafDER, err := x509.CreateCertificate(rand.Reader, &x509.Certificate{SerialNumber: big.NewInt(2), NotBefore: time.Now(), NotAfter: time.Now().Add(time.Minute),
+		EmailAddresses: []string{"spam@example.com"}, ExtraExtensions: []pkix.Extension{poison}}, other, key.Public(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := json.Marshal(map[string][][]byte{"chain": {leafDER, caDER}})
+	resp, err := http.Post(url+"/ct/ct/v1/add-pre-chain", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 400 {
+		t.Errorf("a precertificate from another CA: %s %s, want 400", resp.Status, b)
 	}
 }
