@@ -15,6 +15,7 @@ import (
 	sgroot "github.com/sigstore/sigstore-go/pkg/root"
 	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
 
+	"github.com/waxseal/waxseal/internal/peer"
 	"github.com/waxseal/waxseal/internal/tufrepo"
 	"github.com/waxseal/waxseal/server"
 	"github.com/waxseal/waxseal/server/servertest"
@@ -32,25 +33,8 @@ func waxseal(t *testing.T, stdin string, args ...string) string {
 	return out.String()
 }
 
-// cosignPath finds the cosign binary .ci/run installs. Under CI a missing
-// cosign fails the test; elsewhere it skips.
-func cosignPath(t *testing.T) string {
-	t.Helper()
-	if p, err := exec.LookPath("cosign"); err == nil {
-		return p
-	}
-	if gp, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
-		p := filepath.Join(strings.TrimSpace(string(gp)), "bin", "cosign")
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("cosign is not installed (bash .ci/run installs it)")
-	}
-	t.Skip("cosign not installed; run bash .ci/run")
-	return ""
-}
+// cosignPath is the cosign .ci/run installs.
+func cosignPath(t *testing.T) string { return peer.Tool(t, "cosign") }
 
 func signedArtifact(t *testing.T, stack *servertest.Stack, email string, extra ...string) (artifact, bundlePath string) {
 	t.Helper()

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/waxseal/waxseal/common/oidc"
+	"github.com/waxseal/waxseal/internal/peer"
 	"github.com/waxseal/waxseal/internal/tufrepo"
 	"github.com/waxseal/waxseal/server"
 	"github.com/waxseal/waxseal/server/servertest"
@@ -21,26 +22,9 @@ import (
 // stack, beside ours: a commit or tag signed by either verifies with the
 // other, given the same trusted root.
 
-// sigstoreGitsign finds sigstore's gitsign, which .ci/run builds as
-// sigstore-gitsign. Under CI a missing one fails the test; elsewhere it
-// skips.
-func sigstoreGitsign(t *testing.T) string {
-	t.Helper()
-	if p, err := exec.LookPath("sigstore-gitsign"); err == nil {
-		return p
-	}
-	if gp, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
-		p := filepath.Join(strings.TrimSpace(string(gp)), "bin", "sigstore-gitsign")
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("sigstore's gitsign is not installed as sigstore-gitsign (bash .ci/run builds it)")
-	}
-	t.Skip("sigstore's gitsign is not installed as sigstore-gitsign; run bash .ci/run")
-	return ""
-}
+// sigstoreGitsign is sigstore's gitsign, which .ci/run builds as
+// sigstore-gitsign.
+func sigstoreGitsign(t *testing.T) string { return peer.Tool(t, "sigstore-gitsign") }
 
 // sigstoreEnv is the environment in which sigstore's gitsign trusts the
 // stack, set up as the README tells its users: the trusted root through

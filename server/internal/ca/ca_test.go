@@ -154,7 +154,15 @@ func csrBody(t testing.TB, token string, s crypto.Signer) []byte {
 
 func (e *env) post(t testing.TB, body []byte, bearer string) (int, []byte) {
 	t.Helper()
-	req, _ := http.NewRequest("POST", e.srv.URL+"/api/v2/signingCert", bytes.NewReader(body))
+	code, _, b := e.postTo(t, "/api/v2/signingCert", body, bearer)
+	return code, b
+}
+
+// postTo posts a JSON body to path, with the token as a bearer header
+// when one is given.
+func (e *env) postTo(t testing.TB, path string, body []byte, bearer string) (int, http.Header, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", e.srv.URL+path, bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	if bearer != "" {
 		req.Header.Set("Authorization", "Bearer "+bearer)
@@ -165,7 +173,7 @@ func (e *env) post(t testing.TB, body []byte, bearer string) (int, []byte) {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, b
+	return resp.StatusCode, resp.Header, b
 }
 
 func parseChainResponse(t testing.TB, b []byte) []*x509.Certificate {
@@ -730,18 +738,7 @@ func checkParsed(t *testing.T, body []byte, auth string, parse func([]byte, stri
 func (e *env) postV1(t testing.TB, body any, bearer string) (int, http.Header, []byte) {
 	t.Helper()
 	b, _ := json.Marshal(body)
-	req, _ := http.NewRequest("POST", e.srv.URL+"/api/v1/signingCert", bytes.NewReader(b))
-	req.Header.Set("Content-Type", "application/json")
-	if bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+bearer)
-	}
-	resp, err := e.srv.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	out, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, resp.Header, out
+	return e.postTo(t, "/api/v1/signingCert", b, bearer)
 }
 
 // v1Request is sigstore's Fulcio v1 CertificateRequest: encoding/json
