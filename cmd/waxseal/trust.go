@@ -1,11 +1,7 @@
 package main
 
 import (
-	"crypto/x509"
-	"encoding/pem"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -13,7 +9,6 @@ import (
 
 	"github.com/waxseal/waxseal/common/trust"
 	"github.com/waxseal/waxseal/common/trust/trustfetch"
-	"github.com/waxseal/waxseal/internal/atomicfile"
 	"github.com/waxseal/waxseal/internal/clierr"
 )
 
@@ -86,16 +81,18 @@ printed at start (or pass it as --expect) before trusting it.`,
 			Description: `Writes, from the pinned (or given) trusted root, into DIR:
 
    fulcio.pem   the CAs' certificate chains
-   rekor.pub    the transparency logs' public keys
-   ctfe.pub     the certificate-transparency logs' public keys
+   rekor.pub    the current transparency logs' public keys, newest first
+   ctfe.pub     the current certificate-transparency logs' public keys, newest first
 
 and prints the environment that points sigstore's own tools at them, for
 example sigstore's gitsign verifying against this instance:
 
    eval "$(waxseal trust export ~/.config/waxseal/pem)"
 
-Those tools also read the trusted root through TUF: see the server's /tuf
-repository.`,
+A PEM file cannot say when a key or CA was trusted, and those tools read
+only the first key of a key file: logs the root has retired are left out,
+and what the files lose is printed as warnings. Those tools also read the
+trusted root through TUF: see the server's /tuf repository.`,
 			Flags: []cli.Flag{trustedRootFlag, jsonFlag},
 			Action: func(c *cli.Context) error {
 				if c.NArg() != 1 {
@@ -105,77 +102,23 @@ repository.`,
 				if err != nil {
 					return err
 				}
-				files, err := exportTrust(root, c.Args().First())
+				files, warnings, err := trust.ExportPEM(root, c.Args().First(), time.Now())
 				if err != nil {
 					return err
+				}
+				for _, w := range warnings {
+					fmt.Fprintf(e.stderr, "waxseal: warning: %s\n", w)
 				}
 				if c.Bool("json") {
 					return e.printJSON(files)
 				}
-				for _, v := range []string{"SIGSTORE_ROOT_FILE", "SIGSTORE_REKOR_PUBLIC_KEY", "SIGSTORE_CT_LOG_PUBLIC_KEY_FILE"} {
+				for _, v := range []string{trust.EnvRootFile, trust.EnvRekorKey, trust.EnvCTLogKeys} {
 					fmt.Fprintf(e.stdout, "export %s=%s\n", v, shellQuote(files[v]))
 				}
 				return nil
 			},
 		}},
 	}
-}
-
-// exportTrust writes root's CA chains and log keys as PEM files in dir and
-// returns their paths by the environment variable sigstore's tools read
-// each from.
-func exportTrust(root *trust.Root, dir string) (map[string]string, error) {
-	abs, err := filepath.Abs(dir)
-	if err != nil {
-		return nil, err
-	}
-	if err := os.MkdirAll(abs, 0o755); err != nil {
-		return nil, err
-	}
-	var certs []byte
-	for _, ca := range root.CAs {
-		for _, c := range ca.Chain {
-			certs = append(certs, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})...)
-		}
-	}
-	keys := func(logs []trust.Log) ([]byte, error) {
-		var out []byte
-		for _, l := range logs {
-			der, err := x509.MarshalPKIXPublicKey(l.Key)
-			if err != nil {
-				return nil, fmt.Errorf("log %s: %w", l.BaseURL, err)
-			}
-			out = append(out, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})...)
-		}
-		return out, nil
-	}
-	tlogs, err := keys(root.TLogs)
-	if err != nil {
-		return nil, err
-	}
-	ctlogs, err := keys(root.CTLogs)
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]string{}
-	for _, f := range []struct {
-		env, name string
-		body      []byte
-	}{
-		{"SIGSTORE_ROOT_FILE", "fulcio.pem", certs},
-		{"SIGSTORE_REKOR_PUBLIC_KEY", "rekor.pub", tlogs},
-		{"SIGSTORE_CT_LOG_PUBLIC_KEY_FILE", "ctfe.pub", ctlogs},
-	} {
-		if len(f.body) == 0 {
-			return nil, fmt.Errorf("the trusted root has nothing for %s", f.name)
-		}
-		p := filepath.Join(abs, f.name)
-		if err := atomicfile.Write(p, f.body, 0o644); err != nil {
-			return nil, err
-		}
-		out[f.env] = p
-	}
-	return out, nil
 }
 
 // shellQuote quotes s for a POSIX shell.
