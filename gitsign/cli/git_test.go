@@ -283,10 +283,21 @@ func TestCommitSignVerify(t *testing.T) {
 	if code != 1 || !strings.Contains(stdout, " untrusted alice@example.com "+stack.Issuer()) || !strings.Contains(stdout, "bob@example.com") {
 		t.Errorf("wrong identity flag = %d\n%s", code, stdout)
 	}
-	// Flags and a file together: both must allow the signer.
+	// Flags and a file together: both must allow the signer, either way round.
 	code, stdout, _ = r.gitsign("verify", "--allowed-signers", os.DevNull, "--certificate-identity", "alice@example.com", "--certificate-oidc-issuer", stack.Issuer(), "HEAD")
 	if code != 1 || !strings.Contains(stdout, " untrusted ") {
 		t.Errorf("identity flag allows, allowed-signers file does not = %d\n%s", code, stdout)
+	}
+	anyCommitter := filepath.Join(t.TempDir(), "signers")
+	if err := os.WriteFile(anyCommitter, []byte("* alice@example.com "+stack.Issuer()+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, stdout, _ = r.gitsign("verify", "--allowed-signers", anyCommitter, "HEAD"); code != 0 {
+		t.Errorf("the file alone = %d, want it to allow alice\n%s", code, stdout)
+	}
+	code, stdout, _ = r.gitsign("verify", "--allowed-signers", anyCommitter, "--certificate-identity", "bob@example.com", "--certificate-oidc-issuer", stack.Issuer(), "HEAD")
+	if code != 1 || !strings.Contains(stdout, " untrusted ") {
+		t.Errorf("allowed-signers file allows, identity flag does not = %d\n%s", code, stdout)
 	}
 }
 

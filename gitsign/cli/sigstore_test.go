@@ -1,8 +1,6 @@
 package cli
 
 import (
-	"crypto/x509"
-	"encoding/pem"
 	"io"
 	"net/http"
 	"os"
@@ -10,8 +8,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/waxseal/waxseal/common/oidc"
+	"github.com/waxseal/waxseal/common/trust"
 	"github.com/waxseal/waxseal/internal/peer"
 	"github.com/waxseal/waxseal/internal/tufrepo"
 	"github.com/waxseal/waxseal/server"
@@ -34,23 +34,9 @@ func sigstoreGitsign(t *testing.T) string { return peer.Tool(t, "sigstore-gitsig
 func sigstoreEnv(t *testing.T, stack *servertest.Stack, signing bool) []string {
 	t.Helper()
 	dir := t.TempDir()
-	write := func(name string, body []byte) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, body, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	pubKey := func(k any) []byte {
-		der, err := x509.MarshalPKIXPublicKey(k)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
-	}
-	var chain []byte
-	for _, c := range stack.Root.CAs[0].Chain {
-		chain = append(chain, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})...)
+	pems, _, err := trust.ExportPEM(stack.Root, filepath.Join(dir, "pem"), time.Now()) // waxseal trust export
+	if err != nil {
+		t.Fatal(err)
 	}
 	resp, err := http.Get(stack.URL + server.TUFPath + "/" + tufrepo.RootFile)
 	if err != nil {
@@ -61,18 +47,21 @@ func sigstoreEnv(t *testing.T, stack *servertest.Stack, signing bool) []string {
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("TUF root: %s %v", resp.Status, err)
 	}
-
+	tufRootPath := filepath.Join(dir, "tuf-root.json")
+	if err := os.WriteFile(tufRootPath, tufRoot, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	rekor := "http://127.0.0.1:1"
 	if signing {
 		rekor = stack.URL
 	}
 	return []string{
 		"TUF_MIRROR=" + stack.URL + server.TUFPath,
-		"TUF_ROOT_JSON=" + write("tuf-root.json", tufRoot),
+		"TUF_ROOT_JSON=" + tufRootPath,
 		"TUF_ROOT=" + filepath.Join(dir, "tuf-cache"),
-		"SIGSTORE_ROOT_FILE=" + write("fulcio.pem", chain),
-		"SIGSTORE_REKOR_PUBLIC_KEY=" + write("rekor.pub", pubKey(stack.Root.TLogs[0].Key)),
-		"SIGSTORE_CT_LOG_PUBLIC_KEY_FILE=" + write("ctfe.pub", pubKey(stack.Root.CTLogs[0].Key)),
+		trust.EnvRootFile + "=" + pems[trust.EnvRootFile],
+		trust.EnvRekorKey + "=" + pems[trust.EnvRekorKey],
+		trust.EnvCTLogKeys + "=" + pems[trust.EnvCTLogKeys],
 		"GITSIGN_FULCIO_URL=" + stack.URL,
 		"GITSIGN_REKOR_URL=" + rekor,
 		"GITSIGN_REKOR_MODE=offline", // the log entry inside the signature, as ours writes it
