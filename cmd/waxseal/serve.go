@@ -21,12 +21,14 @@ func (e *env) serveCommand() *cli.Command {
 		Name:      "serve",
 		Usage:     "run the keyless stack: CA, transparency logs and (optionally) a dev OIDC issuer",
 		UsageText: "waxseal serve [--data DIR] [--addr HOST:PORT] [--url URL] [--dev-oidc] [--config FILE]",
-		Description: `Runs a certificate authority (Fulcio v2 API), a certificate-transparency log,
-a signature transparency log (Rekor v1 API) and, with --dev-oidc, a development
-OpenID issuer, all on one port with one data directory. Keys are created on
-first start and reused after. Clients pin the instance with
-'waxseal trust init --from URL'; cosign and sigstore-go use its
-/trusted_root.json and /signing_config.json.
+		Description: `Runs a certificate authority (Fulcio v2 and legacy v1 APIs), a
+certificate-transparency log, a signature transparency log (Rekor v1 API) and,
+with --dev-oidc, a development OpenID issuer, all on one port with one data
+directory. Keys are created on first start and reused after. Clients pin the
+instance with 'waxseal trust init --from URL'; cosign and sigstore-go use its
+/trusted_root.json and /signing_config.json, or take them through its TUF
+repository at /tuf (the 'cosign initialize' line printed at start sets that
+up; 'waxseal trust export' writes the PEM files sigstore's gitsign also needs).
 
 The CA accepts tokens from the issuers in --config (Fulcio's JSON format:
 {"OIDCIssuers": {"<url>": {"IssuerURL": "<url>", "ClientID": "sigstore", "Type": "email"}}})
