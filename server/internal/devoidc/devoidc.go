@@ -8,6 +8,8 @@
 //	GET  /authorize                          authorization code + PKCE (RFC 7636, S256 only):
 //	                                         a login page that asks for an email, no password
 //	POST /authorize                          the login form: issues a code, 302 to redirect_uri
+//	                                         (a loopback URL), or shows it for redirect_uri
+//	                                         urn:ietf:wg:oauth:2.0:oob
 //	POST /token                              grants authorization_code and
 //	                                         urn:ietf:params:oauth:grant-type:device_code
 //	POST /device/code                        device authorization (RFC 8628)

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -670,5 +671,70 @@ func TestConfigAndBanner(t *testing.T) {
 	p.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/oidcx/keys", nil))
 	if rec.Code != 404 {
 		t.Errorf("/oidcx/keys: %d", rec.Code)
+	}
+}
+
+// TestOutOfBandCode: with the out-of-band redirect_uri, the login page
+// shows the code for the user to paste, and the code redeems, with PKCE,
+// for the same redirect_uri only. A bad request is shown, not redirected.
+func TestOutOfBandCode(t *testing.T) {
+	ctx := context.Background()
+	p, _ := start(t, Config{}, true)
+	op, f := newFlow(t, ctx, p.Issuer())
+	f.cfg.RedirectURL = OOBRedirect
+	f.authURL = f.cfg.AuthCodeURL(f.state, oidc.Nonce(f.nonce), oauth2.S256ChallengeOption(f.verifier))
+
+	u, _ := url.Parse(f.authURL)
+	form := u.Query()
+	form.Set("email", "olive@example.com")
+	u.RawQuery = ""
+	resp, err := browser().PostForm(u.String(), form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := regexp.MustCompile(`<code id="code">([^<]+)</code>`).FindSubmatch(page)
+	if resp.StatusCode != 200 || m == nil {
+		t.Fatalf("login POST: %s, no code shown:\n%s", resp.Status, page)
+	}
+	code := string(m[1])
+
+	other := f.cfg
+	other.RedirectURL = "http://127.0.0.1:41234/auth/callback"
+	if _, err := other.Exchange(ctx, code, oauth2.VerifierOption(f.verifier)); retrieveErr(t, err) != "invalid_grant" {
+		t.Errorf("redeemed for another redirect_uri: %v", err)
+	}
+	// That attempt spent the code: a new one for the real exchange.
+	resp, err = browser().PostForm(u.String(), form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	code = string(regexp.MustCompile(`<code id="code">([^<]+)</code>`).FindSubmatch(page)[1])
+	tok, err := f.cfg.Exchange(ctx, code, oauth2.VerifierOption(f.verifier))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := tok.Extra("id_token").(string)
+	if idt, err := op.Verifier(&oidc.Config{ClientID: "sigstore"}).Verify(ctx, raw); err != nil || idt.Subject != "olive@example.com" {
+		t.Fatalf("ID token: %v", err)
+	}
+
+	// Without PKCE: an error page, not a redirect to nowhere.
+	q := u.Query()
+	for k, v := range form {
+		q[k] = v
+	}
+	q.Del("code_challenge")
+	resp, err = browser().Get(u.String() + "?" + q.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 400 || !strings.Contains(string(page), "PKCE is required") {
+		t.Errorf("no PKCE, out of band: %s\n%s", resp.Status, page)
 	}
 }

@@ -67,6 +67,11 @@ func (p *Provider) serveKeys(w http.ResponseWriter, r *http.Request) {
 	}}})
 }
 
+// OOBRedirect is the out-of-band redirect_uri: the login page shows the
+// code for the user to paste into the client. Sigstore's clients (cosign,
+// sigstore's gitsign) fall back to it when they cannot open a browser.
+const OOBRedirect = "urn:ietf:wg:oauth:2.0:oob"
+
 // authRequest is a validated authorization request.
 type authRequest struct {
 	clientID, redirectURI, state, nonce, challenge, scope string
@@ -87,9 +92,11 @@ func (p *Provider) parseAuthRequest(v url.Values) (req authRequest, redirect *ur
 	if !slices.Contains(p.clients, req.clientID) {
 		return req, nil, "unauthorized_client", "unknown client_id " + quote(req.clientID)
 	}
+	// Out of band, the code is shown to the user instead (oobCodeTmpl), and
+	// errors are shown too: there is nowhere to redirect them.
 	u, ok := loopbackRedirect(req.redirectURI)
-	if !ok {
-		return req, nil, "invalid_request", "redirect_uri must be http://127.0.0.1:PORT, http://localhost:PORT or http://[::1]:PORT (loopback, RFC 8252), got " + quote(req.redirectURI)
+	if !ok && req.redirectURI != OOBRedirect {
+		return req, nil, "invalid_request", "redirect_uri must be http://127.0.0.1:PORT, http://localhost:PORT or http://[::1]:PORT (loopback, RFC 8252), or " + OOBRedirect + ", got " + quote(req.redirectURI)
 	}
 	switch {
 	case v.Get("response_type") != "code":
@@ -158,6 +165,10 @@ func (p *Provider) serveLogin(w http.ResponseWriter, r *http.Request) {
 		nonce: req.nonce, email: email, expiry: p.now().Add(authCodeTTL),
 	}
 	p.mu.Unlock()
+	if req.redirectURI == OOBRedirect {
+		renderPage(w, http.StatusOK, oobCodeTmpl, map[string]any{"Client": req.clientID, "Code": c, "TTL": authCodeTTL})
+		return
+	}
 	rq := redirect.Query()
 	rq.Set("code", c)
 	if req.state != "" {

@@ -36,6 +36,12 @@ var deviceTmpl = template.Must(template.New("device").Parse(pageHead + `
 </form></body></html>
 `))
 
+var oobCodeTmpl = template.Must(template.New("oob").Parse(pageHead + `
+<h1>Signed in</h1>
+<p>Paste this code where <code>{{.Client}}</code> asks for it (valid for {{.TTL}}, once):</p>
+<p><code id="code">{{.Code}}</code></p></body></html>
+`))
+
 var doneTmpl = template.Must(template.New("done").Parse(pageHead + `
 <p>{{.Message}}</p></body></html>
 `))
