@@ -1,12 +1,17 @@
 package cli
 
 import (
+	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -173,4 +178,119 @@ func TestOursVerifiesSigstoreGitsign(t *testing.T) {
 	if got := r.format(head, "%G?"); got != "U" {
 		t.Errorf("%%G? = %q for a workflow not allowed, want U", got)
 	}
+}
+
+// TestSigstoreGitsignLogsInOutOfBand: sigstore's gitsign on a terminal with
+// no browser to open prints a login link and asks for the code the
+// issuer's page then shows. Here `script` gives git a terminal, the test
+// logs in at the link as a user would and types the code; the commit is
+// signed against the stack, and ours finds it G.
+func TestSigstoreGitsignLogsInOutOfBand(t *testing.T) {
+	sg := sigstoreGitsign(t)
+	scriptBin, err := exec.LookPath("script")
+	if err != nil {
+		t.Fatalf("script (util-linux) gives git a terminal here: %v", err)
+	}
+	gitBin, err := exec.LookPath("git")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stack := servertest.Start(t)
+	r := newRepo(t, stack, "olive@example.com")
+	r.unsetenv("SIGSTORE_ID_TOKEN")
+	// A PATH with git and nothing else: no xdg-open, so no browser opens.
+	onlyGit := t.TempDir()
+	if err := os.Symlink(gitBin, filepath.Join(onlyGit, "git")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(r.dir, "file.txt"), []byte("out of band\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r.git("add", "file.txt")
+
+	cmd := exec.Command(scriptBin, "-qfec", "git -c gpg.x509.program="+sg+" commit -q -S -m 'logged in out of band'", os.DevNull)
+	cmd.Dir = r.dir
+	cmd.Env = append(append(slices.DeleteFunc(slices.Clone(r.env), func(kv string) bool { return strings.HasPrefix(kv, "PATH=") }),
+		sigstoreEnv(t, stack, true)...), "PATH="+onlyGit, "SHELL=/bin/sh", "GITSIGN_OIDC_ISSUER="+stack.Issuer())
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = cmd.Stdout
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	var (
+		mu  sync.Mutex
+		out strings.Builder
+	)
+	output := func() string { mu.Lock(); defer mu.Unlock(); return out.String() }
+	go func() {
+		link := regexp.MustCompile(`(http://\S+/oidc/authorize\?\S+)`)
+		buf := make([]byte, 4096)
+		typed := false
+		for {
+			n, err := stdout.Read(buf)
+			mu.Lock()
+			out.Write(buf[:n])
+			mu.Unlock()
+			if m := link.FindStringSubmatch(output()); m != nil && !typed && strings.Contains(output(), "verification code") {
+				typed = true
+				code, lerr := oobLogin(m[1], "olive@example.com")
+				if lerr != nil {
+					done <- lerr
+					return
+				}
+				io.WriteString(stdin, code+"\n")
+			}
+			if err != nil {
+				done <- nil
+				return
+			}
+		}
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("logging in at the link: %v\n%s", err, output())
+		}
+	case <-time.After(60 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("no login link or no end:\n%s", output())
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("git commit -S with sigstore's gitsign: %v\n%s", err, output())
+	}
+	r.allow("olive@example.com olive@example.com " + issuerPlaceholder)
+	if got := r.format("HEAD", "%G? %GS %s"); got != "G olive@example.com logged in out of band" {
+		t.Errorf("%%G? %%GS %%s = %q\n%s", got, output())
+	}
+}
+
+// oobLogin signs in at an authorization link as email, as a user in a
+// browser would, and returns the code the issuer's page shows.
+func oobLogin(link, email string) (string, error) {
+	u, err := url.Parse(link)
+	if err != nil {
+		return "", err
+	}
+	form := u.Query()
+	form.Set("email", email)
+	u.RawQuery = ""
+	resp, err := http.PostForm(u.String(), form)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	page, _ := io.ReadAll(resp.Body)
+	m := regexp.MustCompile(`<code id="code">([^<]+)</code>`).FindSubmatch(page)
+	if resp.StatusCode != 200 || m == nil {
+		return "", fmt.Errorf("login page: %s\n%s", resp.Status, page)
+	}
+	return string(m[1]), nil
 }
