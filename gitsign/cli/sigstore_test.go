@@ -130,6 +130,36 @@ func TestSigstoreGitsignVerifiesOurs(t *testing.T) {
 	}
 }
 
+// TestSigstoreGitsignSHA256: in a SHA-256 repository, where git hands the
+// programs the gpgsig-sha256 payload, each verifies the other's commit
+// through git.
+func TestSigstoreGitsignSHA256(t *testing.T) {
+	sg := sigstoreGitsign(t)
+	stack := servertest.Start(t)
+	r := newRepo(t, stack, "alice@example.com", "--object-format=sha256")
+	head := r.commit("sha256, signed by waxseal's gitsign", "-S")
+	if len(head) != 64 {
+		t.Fatalf("not a SHA-256 repository: %s", head)
+	}
+	env := sigstoreEnv(t, stack, false)
+	if out, stderr, err := r.with(sg, env, "verify-commit", head); err != nil || !strings.Contains(stderr, "Good signature from [alice@example.com]") {
+		t.Errorf("sigstore's gitsign, git verify-commit: %v\n%s%s", err, out, stderr)
+	}
+
+	// Theirs, SIGSTORE_ID_TOKEN being alice's: G with ours.
+	if err := os.WriteFile(filepath.Join(r.dir, "file.txt"), []byte("theirs\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r.git("add", "file.txt")
+	if out, stderr, err := r.with(sg, sigstoreEnv(t, stack, true), "commit", "-q", "-S", "-m", "sha256, signed by sigstore's gitsign"); err != nil {
+		t.Fatalf("sigstore's gitsign, git commit -S: %v\n%s%s", err, out, stderr)
+	}
+	r.allow("alice@example.com alice@example.com " + issuerPlaceholder)
+	if got := r.format("HEAD", "%G? %GS %s"); got != "G alice@example.com sha256, signed by sigstore's gitsign" {
+		t.Errorf("%%G? %%GS %%s = %q", got)
+	}
+}
+
 // TestOursVerifiesSigstoreGitsign: sigstore's gitsign signs a commit and a
 // tag against the stack (its Fulcio v1 client, its Rekor client, a GitHub
 // Actions workflow identity), and ours verifies them: G for an allowed
