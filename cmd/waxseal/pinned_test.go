@@ -31,9 +31,12 @@ func TestVerifyWithPinnedTrust(t *testing.T) {
 	}
 	ctx := context.Background()
 	verify := []string{"verify", f, "--certificate-identity", "pin@example.com", "--certificate-oidc-issuer", stack.Issuer()}
-	for _, args := range [][]string{verify, {"trust", "show"}} {
+	// The hint names the flag these commands take, not --server, which
+	// they do not.
+	for _, args := range [][]string{verify, {"trust", "show"}, {"trust", "export", filepath.Join(dir, "pem")}} {
 		_, errs, code := runCLI(ctx, t, nil, args...)
-		if code != 1 || !strings.Contains(errs, "no trusted root pinned") || !strings.Contains(errs, "waxseal trust init --from URL") {
+		if code != 1 || !strings.Contains(errs, "no trusted root pinned") || !strings.Contains(errs, "waxseal trust init --from URL") ||
+			!strings.Contains(errs, "--trusted-root FILE") || strings.Contains(errs, "--server") {
 			t.Errorf("waxseal %s with nothing pinned = %d\n%s", strings.Join(args, " "), code, errs)
 		}
 	}

@@ -77,15 +77,16 @@ func loadServices(ctx context.Context, c *cli.Context) (*services, error) {
 func loadPinned() (*trust.Pinned, error) {
 	p, err := trust.LoadUserPinned()
 	if err != nil {
-		return nil, pinHint(err)
+		return nil, pinHint(err, "--server URL")
 	}
 	return p, nil
 }
 
 // pinHint adds to an error that nothing is pinned how to pin or what to pass.
-func pinHint(err error) error {
+// alt is the flag that names the same thing on the command line.
+func pinHint(err error, alt string) error {
 	if errors.Is(err, trust.ErrNotPinned) {
-		return clierr.WithHint(err, "run 'waxseal trust init --from URL', or pass --trusted-root FILE / --server URL")
+		return clierr.WithHint(err, "run 'waxseal trust init --from URL', or pass %s", alt)
 	}
 	return err
 }
@@ -98,7 +99,7 @@ func loadRoot(c *cli.Context) (*trust.Root, error) {
 	}
 	r, err := trust.LoadUserPinnedRoot()
 	if err != nil {
-		return nil, pinHint(err)
+		return nil, pinHint(err, "--trusted-root FILE")
 	}
 	return r, nil
 }
