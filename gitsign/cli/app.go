@@ -78,6 +78,8 @@ DESCRIPTION:
       issuer          GITSIGN_OIDC_ISSUER        OIDC issuer for interactive login
       clientID        GITSIGN_OIDC_CLIENT_ID     OIDC client ID (default sigstore)
       redirectURL     GITSIGN_OIDC_REDIRECT_URL  loopback redirect URL
+      connectorID     GITSIGN_CONNECTOR_ID       upstream provider at a federating issuer, e.g. https://github.com/login/oauth
+                                                 at the public-good instance's (Dex's connector_id)
       tokenProvider   GITSIGN_TOKEN_PROVIDER     force one token source: env (SIGSTORE_ID_TOKEN), github-actions,
                                                  gitlab, buildkite, agent, browser or device
       trustedRoot     GITSIGN_TRUSTED_ROOT       trusted_root.json (relative to the repository; default: pinned by 'waxseal trust init')

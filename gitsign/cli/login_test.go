@@ -116,9 +116,17 @@ func TestInteractiveLoginInGit(t *testing.T) {
 	if n := opened(); n != 2 {
 		t.Fatalf("browser opened %d times for two commits without an agent, want 2", n)
 	}
-	if b, _ := os.ReadFile(browserLog); !strings.Contains(string(b), stack.Issuer()+"/authorize?") {
-		t.Errorf("browser was not sent to the issuer's authorization endpoint: %s", b)
+	if b, _ := os.ReadFile(browserLog); !strings.Contains(string(b), stack.Issuer()+"/authorize?") || strings.Contains(string(b), "connector_id") {
+		t.Errorf("browser was not sent to the issuer's authorization endpoint, or with a connector: %s", b)
 	}
+	// gitsign.connectorID, as sigstore's gitsign names it, picks the
+	// upstream provider at a federating issuer.
+	r.git("config", "gitsign.connectorID", "https://github.com/login/oauth")
+	r.commit("through a connector", "-S")
+	if b, _ := os.ReadFile(browserLog); !strings.Contains(string(b), "connector_id="+url.QueryEscape("https://github.com/login/oauth")) {
+		t.Errorf("gitsign.connectorID did not reach the authorization URL: %s", b)
+	}
+	r.git("config", "--unset", "gitsign.connectorID")
 
 	// With an empty agent: one login for the whole rebase.
 	r.env = append(r.env, agent.SocketEnv+"="+startAgent(t)) // the later setting wins

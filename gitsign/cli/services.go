@@ -159,6 +159,7 @@ func (e *env) login(ctx context.Context, cfg *gpg.Config, ep *endpoints, ca *ful
 		Issuer:      ep.Issuer,
 		ClientID:    cfg.ClientID,
 		RedirectURL: cfg.RedirectURL,
+		ConnectorID: cfg.ConnectorID,
 		OpenBrowser: oidc.OpenBrowser,
 		Out:         out,
 		HTTPClient:  httpClient,

@@ -17,6 +17,7 @@ type Config struct {
 	Issuer         string // OIDC issuer for interactive logins
 	ClientID       string
 	RedirectURL    string
+	ConnectorID    string // upstream provider at a federating issuer (Dex's connector_id)
 	TokenProvider  string // a name oidc.ParseProvider accepts
 	Server         string // a waxseal instance: its /signing_config.json names CA, log, issuer
 	TrustedRoot    string // trusted_root.json; default the root pinned by `waxseal trust init`
@@ -38,6 +39,7 @@ var configKeys = []struct {
 	{"gitsign.issuer", []string{"GITSIGN_OIDC_ISSUER", "SIGSTORE_OIDC_ISSUER"}, func(c *Config) *string { return &c.Issuer }},
 	{"gitsign.clientid", []string{"GITSIGN_OIDC_CLIENT_ID", "SIGSTORE_OIDC_CLIENT_ID"}, func(c *Config) *string { return &c.ClientID }},
 	{"gitsign.redirecturl", []string{"GITSIGN_OIDC_REDIRECT_URL", "SIGSTORE_OIDC_REDIRECT_URL"}, func(c *Config) *string { return &c.RedirectURL }},
+	{"gitsign.connectorid", []string{"GITSIGN_CONNECTOR_ID", "SIGSTORE_CONNECTOR_ID"}, func(c *Config) *string { return &c.ConnectorID }},
 	{"gitsign.tokenprovider", []string{"GITSIGN_TOKEN_PROVIDER", "SIGSTORE_TOKEN_PROVIDER"}, func(c *Config) *string { return &c.TokenProvider }},
 	{"gitsign.server", []string{"GITSIGN_SERVER"}, func(c *Config) *string { return &c.Server }},
 	{"gitsign.trustedroot", []string{"GITSIGN_TRUSTED_ROOT"}, func(c *Config) *string { return &c.TrustedRoot }},
