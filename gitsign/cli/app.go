@@ -87,6 +87,9 @@ DESCRIPTION:
       logPath         GITSIGN_LOG                copy messages to this file (git hides them)
       matchCommitter  GITSIGN_MATCH_COMMITTER    refuse to sign, before anything is logged, unless the identity
                                                  is the object's committer (or tagger) email
+   Sigstore gitsign's rekorMode and timestampServerURL have no counterpart:
+   the log entry always goes in the signature, and no RFC 3161 timestamp is
+   requested; signing warns when they are set.
    An identity token in SIGSTORE_ID_TOKEN is used first (one that cannot be
    used is an error, not skipped), then CI credentials, then the credential of
    a running 'waxseal agent', then an interactive login.

@@ -55,6 +55,9 @@ func (e *env) gpgSign(ctx context.Context, cfg *gpg.Config, st gitsign.Status) i
 		return e.reportSigning(err)
 	}
 	st.SigCreated(signed.Certificate, signed.Time)
+	for _, u := range cfg.Unused {
+		fmt.Fprintf(e.Stderr, "gitsign: warning: %s\n", u)
+	}
 	id, iss := gitsign.CertIdentity(signed.Certificate)
 	fmt.Fprintf(e.Stderr, "gitsign: signed as %s (%s), transparency log index %d\n", id, iss, signed.Entry.LogIndex)
 	return clierr.ExitOK

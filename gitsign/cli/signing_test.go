@@ -212,3 +212,24 @@ func TestSignedPush(t *testing.T) {
 		t.Errorf("push certificate as the receiving hook sees it: %q %v", got, err)
 	}
 }
+
+// TestUnusedSigstoreSettings: settings of sigstore's gitsign with no
+// counterpart here are named when signing, with what happens instead;
+// ones that change nothing are not.
+func TestUnusedSigstoreSettings(t *testing.T) {
+	stack := servertest.Start(t)
+	r := newRepo(t, stack, "alice@example.com")
+	payload := "tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor A <alice@example.com> 1 +0000\ncommitter A <alice@example.com> 1 +0000\n\nm\n"
+
+	r.git("config", "gitsign.rekorMode", "offline")
+	if code, stderr := r.sign(payload); code != 0 || strings.Contains(stderr, "warning") {
+		t.Errorf("rekorMode offline: %d\n%s", code, stderr)
+	}
+	r.git("config", "gitsign.rekorMode", "online")
+	r.setenv("SIGSTORE_TIMESTAMP_SERVER_URL=https://timestamp.example.com")
+	code, stderr := r.sign(payload)
+	if code != 0 || !strings.Contains(stderr, "warning: gitsign.rekorMode=online is not used: the log entry always goes in the signature") ||
+		!strings.Contains(stderr, "warning: SIGSTORE_TIMESTAMP_SERVER_URL=https://timestamp.example.com is not used: no RFC 3161 timestamp") {
+		t.Errorf("rekorMode online and a timestamp server: %d\n%s", code, stderr)
+	}
+}

@@ -3,6 +3,7 @@ package gpg
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -25,6 +26,24 @@ type Config struct {
 	LogPath        string // tee stderr here (git swallows it)
 	MatchCommitter bool   // refuse to sign when the identity is not the committer's email
 	Bare           bool   // core.bare: the repository has no work tree
+
+	// Unused says which settings of sigstore's gitsign are set that this
+	// gitsign does not act on, and what it does instead: signing warns.
+	Unused []string
+}
+
+// unusedSettings are sigstore gitsign's settings with no counterpart here.
+var unusedSettings = []struct {
+	git   string // as git prints it
+	name  string // as sigstore's gitsign documents it
+	env   []string
+	unset func(v string) bool // values that change nothing here
+	why   string
+}{
+	{"gitsign.timestampserverurl", "gitsign.timestampServerURL", []string{"GITSIGN_TIMESTAMP_SERVER_URL", "SIGSTORE_TIMESTAMP_SERVER_URL"}, func(v string) bool { return v == "" },
+		"no RFC 3161 timestamp is requested: the transparency log's time is the signing time verifiers trust"},
+	{"gitsign.rekormode", "gitsign.rekorMode", []string{"GITSIGN_REKOR_MODE"}, func(v string) bool { return v == "" || strings.EqualFold(v, "offline") },
+		"the log entry always goes in the signature (sigstore's offline mode), which sigstore's gitsign verifies in either mode"},
 }
 
 // configKeys maps git config keys (lowercased, as git prints them) and
@@ -74,6 +93,18 @@ func LoadConfig(ctx context.Context, dir string, getenv func(string) string) *Co
 	}
 	c.MatchCommitter = mc == "true" || mc == "1" || mc == "yes" || mc == "on"
 	c.Bare = gitBool(vals["core.bare"])
+	for _, u := range unusedSettings {
+		name, v := u.name, vals[u.git]
+		for _, e := range u.env {
+			if ev := getenv(e); ev != "" {
+				name, v = e, ev
+				break
+			}
+		}
+		if !u.unset(v) {
+			c.Unused = append(c.Unused, fmt.Sprintf("%s=%s is not used: %s", name, v, u.why))
+		}
+	}
 	return c
 }
 
