@@ -83,10 +83,12 @@ func Identity(cert *x509.Certificate) (*CertIdentity, error) {
 	// Fulcio names one identity. With two, verifiers could each read a
 	// different one (sigstore-go reads an email before a URI, this code a
 	// URI before an email), so such a certificate names no one.
-	if n, err := sanCount(cert); err != nil {
+	names, err := sanNames(cert)
+	if err != nil {
 		return nil, err
-	} else if n > 1 {
-		return nil, fmt.Errorf("fulcio: certificate names %d subject alternative names; a signing certificate names exactly one identity", n)
+	}
+	if len(names) > 1 {
+		return nil, fmt.Errorf("fulcio: certificate names %d subject alternative names; a signing certificate names exactly one identity", len(names))
 	}
 	switch {
 	case len(cert.URIs) > 0:
@@ -94,7 +96,7 @@ func Identity(cert *x509.Certificate) (*CertIdentity, error) {
 	case len(cert.EmailAddresses) > 0:
 		id.SAN = cert.EmailAddresses[0]
 	default:
-		san, err := otherNameSAN(cert)
+		san, err := otherNameSAN(names)
 		if err != nil {
 			return nil, err
 		}
@@ -103,46 +105,41 @@ func Identity(cert *x509.Certificate) (*CertIdentity, error) {
 	return id, nil
 }
 
-// sanCount counts the names in the subject alternative name extension.
-func sanCount(cert *x509.Certificate) (int, error) {
-	n := 0
+var oidSAN = asn1.ObjectIdentifier{2, 5, 29, 17}
+
+// sanNames returns the names in the subject alternative name extension, as
+// they are encoded: crypto/x509 keeps no OtherName.
+func sanNames(cert *x509.Certificate) ([]asn1.RawValue, error) {
+	var all []asn1.RawValue
 	for _, e := range cert.Extensions {
-		if !e.Id.Equal(asn1.ObjectIdentifier{2, 5, 29, 17}) {
+		if !e.Id.Equal(oidSAN) {
 			continue
 		}
 		var names []asn1.RawValue
 		if rest, err := asn1.Unmarshal(e.Value, &names); err != nil || len(rest) != 0 {
-			return 0, fmt.Errorf("fulcio: malformed SAN extension")
+			return nil, fmt.Errorf("fulcio: malformed SAN extension")
 		}
-		n += len(names)
+		all = append(all, names...)
 	}
-	return n, nil
+	return all, nil
 }
 
-func otherNameSAN(cert *x509.Certificate) (string, error) {
-	for _, e := range cert.Extensions {
-		if !e.Id.Equal(asn1.ObjectIdentifier{2, 5, 29, 17}) {
+// otherNameSAN is the UTF-8 value of the first OtherName among names.
+func otherNameSAN(names []asn1.RawValue) (string, error) {
+	for _, n := range names {
+		if n.Class != asn1.ClassContextSpecific || n.Tag != 0 {
 			continue
 		}
-		var names []asn1.RawValue
-		if _, err := asn1.Unmarshal(e.Value, &names); err != nil {
-			return "", fmt.Errorf("fulcio: malformed SAN: %w", err)
+		var on struct {
+			TypeID asn1.ObjectIdentifier
+			Value  asn1.RawValue `asn1:"explicit,tag:0"`
 		}
-		for _, n := range names {
-			if n.Class != asn1.ClassContextSpecific || n.Tag != 0 {
-				continue
-			}
-			var on struct {
-				TypeID asn1.ObjectIdentifier
-				Value  asn1.RawValue `asn1:"explicit,tag:0"`
-			}
-			if _, err := asn1.UnmarshalWithParams(n.FullBytes, &on, "tag:0"); err != nil {
-				continue
-			}
-			var s string
-			if _, err := asn1.UnmarshalWithParams(on.Value.FullBytes, &s, "utf8"); err == nil {
-				return s, nil
-			}
+		if _, err := asn1.UnmarshalWithParams(n.FullBytes, &on, "tag:0"); err != nil {
+			continue
+		}
+		var s string
+		if _, err := asn1.UnmarshalWithParams(on.Value.FullBytes, &s, "utf8"); err == nil {
+			return s, nil
 		}
 	}
 	return "", errors.New("fulcio: certificate has no URI, email or OtherName SAN")
