@@ -124,7 +124,13 @@ func sanNames(cert *x509.Certificate) ([]asn1.RawValue, error) {
 	return all, nil
 }
 
-// otherNameSAN is the UTF-8 value of the first OtherName among names.
+// oidOtherName is the type of the OtherName Fulcio writes for username
+// identities.
+var oidOtherName = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 57264, 1, 7}
+
+// otherNameSAN is the value of the first of Fulcio's OtherNames among
+// names: OtherName ::= SEQUENCE { type-id OID, value [0] EXPLICIT
+// UTF8String } (RFC 5280), under the GeneralName's own [0] tag.
 func otherNameSAN(names []asn1.RawValue) (string, error) {
 	for _, n := range names {
 		if n.Class != asn1.ClassContextSpecific || n.Tag != 0 {
@@ -132,14 +138,10 @@ func otherNameSAN(names []asn1.RawValue) (string, error) {
 		}
 		var on struct {
 			TypeID asn1.ObjectIdentifier
-			Value  asn1.RawValue `asn1:"explicit,tag:0"`
+			Value  string `asn1:"utf8,explicit,tag:0"`
 		}
-		if _, err := asn1.UnmarshalWithParams(n.FullBytes, &on, "tag:0"); err != nil {
-			continue
-		}
-		var s string
-		if _, err := asn1.UnmarshalWithParams(on.Value.FullBytes, &s, "utf8"); err == nil {
-			return s, nil
+		if rest, err := asn1.UnmarshalWithParams(n.FullBytes, &on, "tag:0"); err == nil && len(rest) == 0 && on.TypeID.Equal(oidOtherName) {
+			return on.Value, nil
 		}
 	}
 	return "", errors.New("fulcio: certificate has no URI, email or OtherName SAN")

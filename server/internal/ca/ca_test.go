@@ -34,7 +34,9 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore-go/pkg/verify"
+	"github.com/sigstore/sigstore/pkg/cryptoutils"
 
+	"github.com/waxseal/waxseal/common/fulcio"
 	"github.com/waxseal/waxseal/server/internal/ctlog"
 )
 
@@ -847,5 +849,39 @@ func TestLegacySigningCert(t *testing.T) {
 		if code != c.code || !strings.Contains(string(body), c.msg) {
 			t.Errorf("%s: %d %s, want %d containing %q", name, code, body, c.code, c.msg)
 		}
+	}
+}
+
+// TestUsernameIssuer: a username identity is an OtherName SAN as RFC 5280
+// and Fulcio encode it, which sigstore's own code and fulcio.Identity read
+// back as the identity.
+func TestUsernameIssuer(t *testing.T) {
+	e := newEnv(t)
+	user := newTestIssuer(t)
+	cfg := e.config(e.log)
+	cfg.Issuers = append(cfg.Issuers, Issuer{URL: user.URL(), Type: TypeUsername, SubjectDomain: "example.com"})
+	c, err := New(context.Background(), cfg) // the same keys, so the CT log takes its chains
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(c.Handler())
+	defer srv.Close()
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tok := user.token(t, map[string]any{"sub": "bob"})
+	resp, err := http.Post(srv.URL+"/api/v2/signingCert", "application/json", bytes.NewReader(pubKeyBody(t, tok, key.Public(), popSign(t, key, "bob"))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d: %s", resp.StatusCode, b)
+	}
+	leaf := parseChainResponse(t, b)[0]
+	if got, err := cryptoutils.UnmarshalOtherNameSAN(leaf.Extensions); err != nil || got != "bob!example.com" {
+		t.Errorf("sigstore reads the OtherName SAN as %q, %v", got, err)
+	}
+	if id, err := fulcio.Identity(leaf); err != nil || id.SAN != "bob!example.com" {
+		t.Errorf("fulcio.Identity: %+v, %v", id, err)
 	}
 }

@@ -68,15 +68,12 @@ func (c *CA) template(p *principal, pub crypto.PublicKey) (*x509.Certificate, er
 }
 
 func otherNameSAN(value string) ([]byte, error) {
-	v, err := asn1.MarshalWithParams(value, "utf8")
-	if err != nil {
-		return nil, err
-	}
-	type otherName struct {
+	// OtherName ::= SEQUENCE { type-id OID, value [0] EXPLICIT ANY } (RFC
+	// 5280), the value a UTF8String.
+	on, err := asn1.MarshalWithParams(struct {
 		TypeID asn1.ObjectIdentifier
-		Value  asn1.RawValue `asn1:"explicit,tag:0"`
-	}
-	on, err := asn1.MarshalWithParams(otherName{oidOtherNameSAN, asn1.RawValue{FullBytes: v}}, "tag:0")
+		Value  string `asn1:"utf8,explicit,tag:0"`
+	}{oidOtherNameSAN, value}, "tag:0")
 	if err != nil {
 		return nil, err
 	}
