@@ -159,20 +159,6 @@ func (r *Root) TLogKeys() map[string]crypto.PublicKey {
 	return m
 }
 
-// CTLogKeys returns the CT-log keys by log ID. It drops each log's validity
-// window, so it is not what a verifier checks SCTs against: a retired log's
-// SCTs would count for ever. Verifiers use the logs themselves, r.CTLogs
-// (see package provenance).
-func (r *Root) CTLogKeys() map[[32]byte]crypto.PublicKey {
-	m := make(map[[32]byte]crypto.PublicKey, len(r.CTLogs))
-	for _, l := range r.CTLogs {
-		if len(l.ID) == 32 {
-			m[[32]byte(l.ID)] = l.Key
-		}
-	}
-	return m
-}
-
 func findLog(logs []Log, id []byte) (*Log, bool) {
 	for i := range logs {
 		if string(logs[i].ID) == string(id) {

@@ -30,8 +30,10 @@ func TestParsePublicGoodRoot(t *testing.T) {
 			t.Errorf("log %s not found by its ID", l.BaseURL)
 		}
 	}
-	if len(r.CTLogKeys()) == 0 {
-		t.Error("no CT log keys by ID")
+	for _, l := range r.CTLogs {
+		if _, ok := r.CTLog(l.ID); !ok {
+			t.Errorf("CT log %s not found by its ID", l.BaseURL)
+		}
 	}
 }
 
