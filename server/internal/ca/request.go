@@ -64,13 +64,26 @@ func first(a, b string) string {
 // Errors are *httpError with 4xx codes.
 func parseSigningCertRequest(body []byte, authorization string) (*parsedRequest, error) {
 	var req signingCertRequest
+	if err := decodeRequest(body, &req); err != nil {
+		return nil, err
+	}
+	return req.parse(authorization)
+}
+
+// decodeRequest decodes a request body, one JSON object, into v.
+func decodeRequest(body []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(&req); err != nil {
-		return nil, errBadRequest("malformed JSON request: %v", err)
+	if err := dec.Decode(v); err != nil {
+		return errBadRequest("malformed JSON request: %v", err)
 	}
 	if dec.More() {
-		return nil, errBadRequest("malformed JSON request: trailing data after the object")
+		return errBadRequest("malformed JSON request: trailing data after the object")
 	}
+	return nil
+}
+
+// parse checks a decoded request: see parseSigningCertRequest.
+func (req *signingCertRequest) parse(authorization string) (*parsedRequest, error) {
 	out := &parsedRequest{}
 	if req.Credentials != nil {
 		out.token = first(req.Credentials.OIDCIdentityToken, req.Credentials.OIDCIdentityToken2)
@@ -155,17 +168,13 @@ type legacyKey struct {
 }
 
 // parseLegacySigningCertRequest parses a v1 request body and its
-// Authorization header, the only place v1 carries the token, into the
+// Authorization header, the only place v1 carries the token, as the
 // request the v2 API would have made: the same key checks, proof of
 // possession and CSR checks apply.
 func parseLegacySigningCertRequest(body []byte, authorization string) (*parsedRequest, error) {
 	var l legacyRequest
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(&l); err != nil {
-		return nil, errBadRequest("malformed JSON request: %v", err)
-	}
-	if dec.More() {
-		return nil, errBadRequest("malformed JSON request: trailing data after the object")
+	if err := decodeRequest(body, &l); err != nil {
+		return nil, err
 	}
 	if scheme, tok, ok := strings.Cut(authorization, " "); !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" {
 		return nil, errUnauthenticated("no OIDC identity token: the v1 API takes it in the header, Authorization: Bearer <token>")
@@ -190,23 +199,19 @@ func parseLegacySigningCertRequest(body []byte, authorization string) (*parsedRe
 		if pop == "" {
 			return nil, errBadRequest("signedEmailAddress is empty: it is the proof of possession, a signature by the key over the challenge")
 		}
-		der, err := decodeBytes(content)
-		if err != nil {
+		if _, err := decodeBytes(content); err != nil {
 			return nil, errBadRequest("publicKey.content is not base64: %v", err)
 		}
+		// v2 reads base64 DER or PEM as v1 sends them.
 		v2.PublicKeyRequest = &publicKeyRequest{ProofOfPossession: pop}
 		v2.PublicKeyRequest.PublicKey = &struct {
 			Algorithm json.RawMessage `json:"algorithm"`
 			Content   string          `json:"content"`
-		}{Content: base64.StdEncoding.EncodeToString(der)}
+		}{Content: content}
 	default:
 		return nil, errBadRequest("request has neither publicKey nor certificateSigningRequest")
 	}
-	b, err := json.Marshal(v2)
-	if err != nil {
-		return nil, err
-	}
-	return parseSigningCertRequest(b, authorization)
+	return v2.parse(authorization)
 }
 
 // decodeBytes decodes a protojson bytes field: standard or URL-safe base64, padded or not.
