@@ -27,6 +27,8 @@ import (
 	ctx509 "github.com/google/certificate-transparency-go/x509"
 	ctx509util "github.com/google/certificate-transparency-go/x509util"
 	"golang.org/x/crypto/cryptobyte"
+
+	"github.com/waxseal/waxseal/internal/testca"
 )
 
 var oidCTPoison = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 11129, 2, 4, 3}
@@ -224,15 +226,7 @@ func (is *issued) withList(t testing.TB, value []byte) *x509.Certificate {
 	tmpl := *is.tmpl
 	base := tmpl.ExtraExtensions
 	tmpl.ExtraExtensions = append(base[:len(base):len(base)], pkix.Extension{Id: oidSCTList, Value: value})
-	der, err := x509.CreateCertificate(rand.Reader, &tmpl, is.ca.cert, is.pub, is.ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return testca.Cert(t, &tmpl, is.ca.cert, is.pub, is.ca.key)
 }
 
 func nowMillis() uint64 { return uint64(time.Now().UnixMilli()) }

@@ -27,6 +27,8 @@ import (
 	trustpb "github.com/sigstore/protobuf-specs/gen/pb-go/trustroot/v1"
 	"google.golang.org/protobuf/encoding/prototext"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/waxseal/waxseal/internal/testca"
 )
 
 // fixtures are the trusted roots and signing configs in the repository.
@@ -544,15 +546,7 @@ func TestWritersMatchProtojson(t *testing.T) {
 	cert := func(subject pkix.Name) *x509.Certificate {
 		tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: subject,
 			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, p256.Public(), p256)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c, err := x509.ParseCertificate(der)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c
+		return testca.Cert(t, tmpl, nil, p256.Public(), p256)
 	}
 	plain := cert(pkix.Name{CommonName: "root", Organization: []string{"test"}})
 	odd := cert(pkix.Name{CommonName: "<a & b> \"q\" \\ \u2028 \x01\x1f\t é 😀", Organization: []string{"/</script>"}})
