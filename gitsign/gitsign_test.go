@@ -272,8 +272,10 @@ func TestParseObjectRefuses(t *testing.T) {
 		{"commit with two committers", "commit", tree + author + committer + committer + "\nmsg\n", "2 committer headers"},
 		{"commit not starting with tree", "commit", author + committer + "\nmsg\n", "first header is not tree"},
 		{"tag with two taggers", "tag", tagHead + tagger + tagger + "\nv1\n" + armored, "two tagger headers"},
-		{"tag with three signature headers", "tag", tagHead + tagger + "gpgsig x\ngpgsig-sha256 y\ngpgsig z\n\nv1\n" + armored, "more than two signature headers"},
+		{"tag with three signature headers", "tag", tagHead + tagger + "gpgsig x\nx-a 1\ngpgsig-sha256 y\nx-b 2\ngpgsig z\n\nv1\n" + armored, "more than two signature headers"},
 		{"tag with an unknown signature header", "tag", tagHead + tagger + "gpgsigx y\n\nv1\n" + armored, "unknown signature header"},
+		{"tag with adjacent signature headers", "tag", tagHead + tagger + "gpgsig x\n more\ngpgsig-sha256 y\n\nv1\n" + armored, "two adjacent signature headers"},
+		{"tag with adjacent headers of one kind", "tag", tagHead + tagger + "gpgsig-sha256 x\ngpgsig-sha256 y\n\nv1\n" + armored, "two adjacent signature headers"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ParseObject(tc.typ, []byte(tc.raw), "sha1")

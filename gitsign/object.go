@@ -224,9 +224,10 @@ func parseTag(raw []byte, split bool) (*Object, error) {
 // removeSignatureHeaders removes the gpgsig and gpgsig-sha256 headers, with
 // their continuation lines, from a tag's payload, as git does before
 // verifying the signature in its body (commit.c remove_signature). git
-// handles at most two such headers and treats a line that only starts with
-// "gpgsig" in ways that depend on the line before; such tags are refused
-// rather than verified over bytes git might not use.
+// handles at most two such headers, removes only the second of two that
+// follow each other, and treats a line that only starts with "gpgsig" in
+// ways that depend on the line before; such tags are refused rather than
+// verified over bytes git does not.
 func removeSignatureHeaders(payload []byte) ([]byte, error) {
 	var keep []byte
 	removed, inSig := 0, false
@@ -242,6 +243,11 @@ func removeSignatureHeaders(payload []byte) ([]byte, error) {
 			return append(keep, payload[off:]...), nil
 		case inSig && line[0] == ' ':
 		case bytes.HasPrefix(line, []byte(sigHeaderSHA256+" ")), bytes.HasPrefix(line, []byte(sigHeaderSHA1+" ")):
+			if inSig {
+				// git removes only the second of two adjacent headers
+				// and verifies over the first.
+				return nil, errors.New("two adjacent signature headers")
+			}
 			if removed++; removed > 2 {
 				return nil, errors.New("more than two signature headers")
 			}

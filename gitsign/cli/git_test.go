@@ -774,4 +774,34 @@ func TestPublicGoodInterop(t *testing.T) {
 	if _, stderr, err := r.try("verify-tag", "--raw", ids[3]); err != nil || !strings.Contains(stderr, "GOODSIG") {
 		t.Errorf("verify-tag: %v\n%s", err, stderr)
 	}
+
+	// Objects made from these that git refuses, or verifies over other
+	// bytes than gitsign would, do not verify with gitsign verify either:
+	// such an object has a new id that a review would see as signed.
+	store := func(typ, obj string) string {
+		cmd := r.cmd("hash-object", "-t", typ, "-w", "--stdin", "--literally")
+		cmd.Stdin = strings.NewReader(obj)
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	tag, _ := os.ReadFile(filepath.Join(fixtures, "138f9d7cb3097a5f04192621a186e54f86390df0.tag"))
+	commit, _ := os.ReadFile(filepath.Join(fixtures, "dc68e8ce155fe12ab8fd7c55de6ef336ce716ee8.commit"))
+	for _, tc := range []struct{ name, typ, obj, git string }{
+		// git keeps the first of two adjacent signature headers in what
+		// it verifies.
+		{"adjacent signature headers", "tag", strings.Replace(string(tag), "\n\n", "\ngpgsig chosen by anyone\n more\ngpgsig-sha256 x\n\n", 1), "verify-tag"},
+		// git takes a signature for x509 by its first bytes.
+		{"newline before the armor", "commit", strings.Replace(string(commit), "gpgsig -----BEGIN", "gpgsig \n -----BEGIN", 1), "verify-commit"},
+	} {
+		id := store(tc.typ, tc.obj)
+		if _, _, err := r.try(tc.git, id); err == nil {
+			t.Errorf("%s: git %s accepts it", tc.name, tc.git)
+		}
+		if code, stdout, _ := r.gitsign("verify", id); code != 1 || strings.Contains(stdout, " good ") {
+			t.Errorf("%s: gitsign verify = %d\n%s", tc.name, code, stdout)
+		}
+	}
 }

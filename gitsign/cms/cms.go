@@ -132,13 +132,14 @@ type attribute struct {
 // MaxSize bounds what Parse accepts; real signatures are under 10 KiB.
 const MaxSize = 1 << 20
 
-// ParsePEM parses an armored signature. Only whitespace may surround the
-// PEM block, and the block has no headers.
+// ParsePEM parses an armored signature. It starts with the PEM block, as
+// git requires to take it for an x509 signature (a signature with anything
+// before the block, whitespace too, git refuses as of unknown format); only
+// whitespace may follow the block, which has no headers.
 func ParsePEM(data []byte) (*Signature, error) {
 	if len(data) > MaxSize {
 		return nil, errors.New("signature too large")
 	}
-	data = bytes.TrimLeft(data, " \t\r\n")
 	if !bytes.HasPrefix(data, pemBegin) {
 		return nil, errors.New("signature is not PEM, or has data before the PEM block")
 	}

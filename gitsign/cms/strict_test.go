@@ -269,8 +269,9 @@ func TestParseRefusesWhatTheProfileExcludes(t *testing.T) {
 	}
 }
 
-// TestParsePEMRefusesSurroundingData: only whitespace may surround the PEM
-// block, which has no headers.
+// TestParsePEMRefusesSurroundingData: the PEM block comes first (git
+// refuses a signature with even whitespace before it), only whitespace may
+// follow it, and it has no headers.
 func TestParsePEMRefusesSurroundingData(t *testing.T) {
 	alice, bob := newStrictSigner(t, 1, "alice"), newStrictSigner(t, 2, "bob")
 	sig := EncodePEM(encodeSignedData(t, alice.sign(t, nil)))
@@ -286,7 +287,8 @@ func TestParsePEMRefusesSurroundingData(t *testing.T) {
 		{"trailing text", join(sig, []byte("extra\n")), "trailing data after the signature"},
 		{"second signature", join(sig, other), "trailing data after the signature"},
 		{"same signature twice", join(sig, sig), "trailing data after the signature"},
-		{"leading whitespace", join([]byte("\n \t"), sig), ""},
+		{"leading whitespace", join([]byte("\n \t"), sig), "data before the PEM block"},
+		{"leading newline", join([]byte("\n"), sig), "data before the PEM block"},
 		{"leading text", join([]byte("hello\n"), sig), "data before the PEM block"},
 		{"malformed block first", join([]byte("-----BEGIN SIGNED MESSAGE-----\n!!!\n"), sig), "not PEM"},
 		{"PEM headers", bytes.Replace(sig, []byte("-----\n"), []byte("-----\nX-Note: hi\n\n"), 1), "has headers"},
