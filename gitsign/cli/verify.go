@@ -52,7 +52,10 @@ DESCRIPTION:
 
    An identity policy is required: --certificate-identity[-regexp] and
    --certificate-oidc-issuer[-regexp], or an allowed-signers file (--allowed-signers
-   or git config gitsign.allowedSigners). Prints one line per object:
+   or git config gitsign.allowedSigners). When the file is in the repository and
+   a RANGE is verified, it is read as committed at the range's base (origin/main
+   of origin/main..HEAD), not from the work tree: a pull request cannot allow
+   its own signers. Prints one line per object:
      <object> <verdict> <signer> <issuer> log=<index> <subject>
    with verdict good, untrusted (valid, identity not allowed), bad, error or unsigned.
    Exits 1 unless every object is good, 2 on a usage error or a bad revision.
@@ -197,7 +200,7 @@ func (e *env) verify(ctx context.Context, o *verifyOptions) error {
 		return clierr.WithHint(clierr.Usagef("no identity policy: who may sign?"),
 			"pass --certificate-identity and --certificate-oidc-issuer, or --allowed-signers FILE, or set git config gitsign.allowedSigners")
 	}
-	v, err := e.Verifier(ctx, cfg, identity, inDir(dir, o.allowedSigners))
+	v, err := e.VerifierWith(ctx, cfg, identity, nil)
 	if err != nil {
 		return err
 	}
@@ -210,6 +213,11 @@ func (e *env) verify(ctx context.Context, o *verifyOptions) error {
 		return err
 	}
 	defer repo.Close()
+	if file := e.SignersFile(ctx, cfg, identity != nil, inDir(dir, o.allowedSigners)); file != "" {
+		if v.Signers, err = e.allowedSigners(ctx, repo, revs, file); err != nil {
+			return err
+		}
+	}
 	lines, err := verifyAll(repo, v, func(emit func(string)) error { return repo.list(ctx, revs, emit) })
 	if err != nil {
 		return err
@@ -251,6 +259,110 @@ func (e *env) verify(ctx context.Context, o *verifyOptions) error {
 		return clierr.ExitCode(clierr.ExitFail)
 	}
 	return nil
+}
+
+// allowedSigners reads the allowed-signers file. When the revisions name a
+// range and the file is one the repository tracks, it is read as committed
+// at the range's base (the commits the range excludes) rather than from the
+// work tree: a CI job checks out the pull request it verifies, and the pull
+// request's own file could allow its own signers. A file outside the
+// repository, or in the work tree but not committed, is the user's own.
+func (e *env) allowedSigners(ctx context.Context, repo *repository, revs []string, file string) (*gitsign.AllowedSigners, error) {
+	rel, inTree := repo.workTreePath(ctx, file)
+	if inTree && slices.ContainsFunc(revs, rangeLike) {
+		if _, err := repo.blobAt(ctx, "HEAD", rel); err == nil {
+			return e.allowedSignersAtBase(ctx, repo, revs, file, rel)
+		}
+	}
+	s, err := gitsign.LoadAllowedSigners(file)
+	if err != nil {
+		return nil, fmt.Errorf("allowed signers: %w", err)
+	}
+	return s, nil
+}
+
+// allowedSignersAtBase reads the allowed signers at rel as committed at the
+// range's base, which must be one file at every excluded commit.
+func (e *env) allowedSignersAtBase(ctx context.Context, repo *repository, revs []string, file, rel string) (*gitsign.AllowedSigners, error) {
+	var bases []string
+	if err := repo.revs(ctx, "git rev-parse", func(id string) {
+		if b, ok := strings.CutPrefix(id, "^"); ok && !slices.Contains(bases, b) {
+			bases = append(bases, b)
+		}
+	}, append([]string{"rev-parse", "--end-of-options"}, revs...)...); err != nil {
+		return nil, err
+	}
+	if len(bases) == 0 {
+		// A root commit's A^!: there is no base to read it from.
+		s, err := gitsign.LoadAllowedSigners(file)
+		if err != nil {
+			return nil, fmt.Errorf("allowed signers: %w", err)
+		}
+		return s, nil
+	}
+	const why = "a range is checked against the allowed signers its base has, so that its own commits cannot change who may sign them"
+	blob := ""
+	for _, base := range bases {
+		id, err := repo.blobAt(ctx, base, rel)
+		if err != nil {
+			return nil, clierr.WithHint(fmt.Errorf("allowed signers: %s is not in %s, the range's base", rel, base[:12]),
+				"%s: commit it to the base branch first, or pass --allowed-signers with a file outside the repository", why)
+		}
+		if blob != "" && id != blob {
+			return nil, clierr.WithHint(fmt.Errorf("allowed signers: %s differs between the range's bases %s and %s", rel, bases[0][:12], base[:12]),
+				"%s: verify from one base (gitsign verify BASE..TIP), or pass --allowed-signers with a file outside the repository", why)
+		}
+		blob = id
+	}
+	typ, raw, err := repo.read(blob)
+	if err != nil {
+		return nil, fmt.Errorf("allowed signers: %w", err)
+	}
+	if typ != "blob" {
+		return nil, fmt.Errorf("allowed signers: %s at %s is a %s, not a file", rel, bases[0][:12], typ)
+	}
+	s, err := gitsign.ParseAllowedSigners(bytes.NewReader(raw), rel+" at "+bases[0][:12])
+	if err != nil {
+		return nil, fmt.Errorf("allowed signers: %w", err)
+	}
+	fmt.Fprintf(e.Stderr, "gitsign: allowed signers: %s as committed at %s, the range's base, not the work tree's\n", rel, bases[0][:12])
+	return s, nil
+}
+
+// workTreePath is file's path in the repository's work tree, with slashes,
+// if it is in it.
+func (r *repository) workTreePath(ctx context.Context, file string) (string, bool) {
+	out, err := exec.CommandContext(ctx, "git", "-C", r.dir, "rev-parse", "--show-toplevel").Output()
+	top := strings.TrimSuffix(string(out), "\n")
+	if err != nil || top == "" {
+		return "", false // a bare repository
+	}
+	// Both with symbolic links resolved: git prints the real path.
+	abs, err := filepath.Abs(file)
+	if err != nil {
+		return "", false
+	}
+	if d, err := filepath.EvalSymlinks(filepath.Dir(abs)); err == nil {
+		abs = filepath.Join(d, filepath.Base(abs))
+	}
+	if t, err := filepath.EvalSymlinks(top); err == nil {
+		top = t
+	}
+	rel, err := filepath.Rel(top, abs)
+	if err != nil || rel == "." || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return "", false
+	}
+	return filepath.ToSlash(rel), true
+}
+
+// blobAt is the object ID of path (slash-separated, from the top of the
+// tree) in commit, or an error if it has none.
+func (r *repository) blobAt(ctx context.Context, commit, path string) (string, error) {
+	out, err := exec.CommandContext(ctx, "git", "--no-replace-objects", "-C", r.dir, "rev-parse", "--verify", "--quiet", "--end-of-options", commit+":"+path).Output()
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(string(out)), nil
 }
 
 // inDir makes a relative path given with -C DIR relative to DIR, as git -C

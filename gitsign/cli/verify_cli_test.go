@@ -354,3 +354,56 @@ func TestVerifyOversizedObject(t *testing.T) {
 		})
 	}
 }
+
+// TestAllowedSignersFromBase: a pull request that adds its author to the
+// repository's allowed-signers file does not make its own commits good.
+// Verifying a range reads a committed file as the range's base has it; a
+// single revision, or a file the repository does not track, is read from
+// the work tree as before.
+func TestAllowedSignersFromBase(t *testing.T) {
+	stack := servertest.Start(t)
+	r := newRepo(t, stack, "alice@example.com")
+	r.allow("alice@example.com alice@example.com " + issuerPlaceholder)
+	r.git("add", ".gitsigners")
+	r.commit("base with the allowed signers", "-S")
+
+	r.git("checkout", "-q", "-b", "pr")
+	r.as("mallory@example.com")
+	r.allow("alice@example.com alice@example.com "+issuerPlaceholder, "mallory@example.com mallory@example.com "+issuerPlaceholder)
+	r.git("add", ".gitsigners")
+	pr := r.commit("allow myself", "-S")
+
+	// The pull request checked out, as a CI job has it.
+	code, stdout, stderr := r.gitsign("verify", "main..HEAD")
+	if code != 1 || !strings.HasPrefix(stdout, pr+" untrusted ") || !strings.Contains(stderr, "allowed signers: .gitsigners as committed at ") {
+		t.Errorf("verify main..HEAD = %d, want mallory untrusted by main's file\n%s%s", code, stdout, stderr)
+	}
+	if code, lines, _ := r.verifyJSON("^main", "HEAD"); code != 1 || len(lines) != 1 || lines[0].Verdict != verdictUntrusted {
+		t.Errorf("verify --json ^main HEAD = %d %+v", code, lines)
+	}
+	// Control: the work tree's file does allow her.
+	if code, stdout, stderr := r.gitsign("verify", "HEAD"); code != 0 || !strings.Contains(stdout, " good ") {
+		t.Errorf("verify HEAD = %d, want the work tree's file\n%s%s", code, stdout, stderr)
+	}
+	// Once merged, her next pull request verifies.
+	r.git("checkout", "-q", "main")
+	r.as("alice@example.com")
+	r.git("merge", "-q", "--ff-only", "pr")
+	r.git("checkout", "-q", "-b", "pr2")
+	r.as("mallory@example.com")
+	r.commit("a change", "-S")
+	if code, stdout, stderr := r.gitsign("verify", "main..pr2"); code != 0 || !strings.Contains(stdout, " good ") {
+		t.Errorf("verify main..pr2 after the merge = %d\n%s%s", code, stdout, stderr)
+	}
+
+	// A range whose base has no such file has no policy to read.
+	r2 := newRepo(t, stack, "alice@example.com")
+	r2.commit("base without allowed signers", "-S")
+	r2.allow("alice@example.com alice@example.com " + issuerPlaceholder)
+	r2.git("add", ".gitsigners")
+	r2.commit("add them", "-S")
+	code, stdout, stderr = r2.gitsign("verify", "HEAD~1..HEAD")
+	if code != 1 || stdout != "" || !strings.Contains(stderr, "allowed signers: .gitsigners is not in ") || !strings.Contains(stderr, "hint: ") {
+		t.Errorf("verify HEAD~1..HEAD without the file at the base = %d\n%s%s", code, stdout, stderr)
+	}
+}

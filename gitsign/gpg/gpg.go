@@ -317,34 +317,28 @@ func Describe(w io.Writer, r *gitsign.Result) {
 }
 
 // Verifier builds a verifier: the trusted root from gitsign.trustedRoot or
-// the pinned one; the allowed signers from signersFile, else (unless an
-// explicit identity policy, a compiled provenance.Policy's Check, replaces
-// it) gitsign.allowedSigners, relative to the work tree's top level.
+// the pinned one; the allowed signers from SignersFile's file, if any.
 func (e *Env) Verifier(ctx context.Context, cfg *Config, identity func(*fulcio.CertIdentity) error, signersFile string) (*gitsign.Verifier, error) {
-	home, _ := os.UserHomeDir()
-	// Relative paths in the configuration are the repository's: git runs
-	// its helpers from the top of the work tree; elsewhere, ask git where
-	// that is.
-	inRepo := func(p string) string {
-		base := e.Dir
-		switch {
-		case filepath.IsAbs(p) || strings.HasPrefix(p, "~/"):
-		case !e.CalledByGit:
-			base = TopLevel(ctx, e.Dir)
-		case e.Getenv("GIT_WORK_TREE") != "":
-			// Run from outside the work tree it names, git stays where
-			// it was started.
-			base = e.Getenv("GIT_WORK_TREE")
-		case cfg.Bare && e.Getenv("GIT_DIR") != "":
-			// git --git-dir=REPO.git, from elsewhere: no work tree, so the
-			// repository is its git directory.
-			base = e.Getenv("GIT_DIR")
-		}
-		return Resolve(p, base, home)
+	v, err := e.VerifierWith(ctx, cfg, identity, nil)
+	if err != nil {
+		return nil, err
 	}
+	if file := e.SignersFile(ctx, cfg, identity != nil, signersFile); file != "" {
+		s, err := gitsign.LoadAllowedSigners(file)
+		if err != nil {
+			return nil, fmt.Errorf("allowed signers: %w", err)
+		}
+		v.Signers = s
+	}
+	return v, nil
+}
+
+// VerifierWith builds a verifier with the trusted root from
+// gitsign.trustedRoot or the pinned one, and the given policy.
+func (e *Env) VerifierWith(ctx context.Context, cfg *Config, identity func(*fulcio.CertIdentity) error, signers *gitsign.AllowedSigners) (*gitsign.Verifier, error) {
 	var root *trust.Root
 	if cfg.TrustedRoot != "" {
-		r, err := trust.LoadRoot(inRepo(cfg.TrustedRoot))
+		r, err := trust.LoadRoot(e.InRepo(ctx, cfg, cfg.TrustedRoot))
 		if err != nil {
 			return nil, err
 		}
@@ -356,19 +350,40 @@ func (e *Env) Verifier(ctx context.Context, cfg *Config, identity func(*fulcio.C
 		}
 		root = r
 	}
-	v := &gitsign.Verifier{Root: root, Identity: identity}
-	file := signersFile
-	if file == "" && cfg.AllowedSigners != "" && identity == nil {
-		file = inRepo(cfg.AllowedSigners)
+	return &gitsign.Verifier{Root: root, Identity: identity, Signers: signers}, nil
+}
+
+// SignersFile is the allowed-signers file a verification reads: signersFile
+// if given, else (unless an explicit identity policy replaces it)
+// gitsign.allowedSigners, relative to the work tree's top level; "" for
+// none.
+func (e *Env) SignersFile(ctx context.Context, cfg *Config, identityPolicy bool, signersFile string) string {
+	if signersFile == "" && cfg.AllowedSigners != "" && !identityPolicy {
+		return e.InRepo(ctx, cfg, cfg.AllowedSigners)
 	}
-	if file != "" {
-		s, err := gitsign.LoadAllowedSigners(file)
-		if err != nil {
-			return nil, fmt.Errorf("allowed signers: %w", err)
-		}
-		v.Signers = s
+	return signersFile
+}
+
+// InRepo resolves a path from the configuration. Relative paths are the
+// repository's: git runs its helpers from the top of the work tree;
+// elsewhere, git is asked where that is.
+func (e *Env) InRepo(ctx context.Context, cfg *Config, p string) string {
+	home, _ := os.UserHomeDir()
+	base := e.Dir
+	switch {
+	case filepath.IsAbs(p) || strings.HasPrefix(p, "~/"):
+	case !e.CalledByGit:
+		base = TopLevel(ctx, e.Dir)
+	case e.Getenv("GIT_WORK_TREE") != "":
+		// Run from outside the work tree it names, git stays where it
+		// was started.
+		base = e.Getenv("GIT_WORK_TREE")
+	case cfg.Bare && e.Getenv("GIT_DIR") != "":
+		// git --git-dir=REPO.git, from elsewhere: no work tree, so the
+		// repository is its git directory.
+		base = e.Getenv("GIT_DIR")
 	}
-	return v, nil
+	return Resolve(p, base, home)
 }
 
 // LoadPinned loads the trust pinned by 'waxseal trust init'.
