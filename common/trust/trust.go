@@ -159,8 +159,10 @@ func (r *Root) TLogKeys() map[string]crypto.PublicKey {
 	return m
 }
 
+// findLog finds the log with id. Of two entries with one ID, the last
+// counts, as in TLogKeys and in sigstore-go, which keeps logs in a map.
 func findLog(logs []Log, id []byte) (*Log, bool) {
-	for i := range logs {
+	for i := len(logs) - 1; i >= 0; i-- {
 		if string(logs[i].ID) == string(id) {
 			return &logs[i], true
 		}

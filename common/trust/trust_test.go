@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/hex"
 	"errors"
 	"math/big"
 	"os"
@@ -146,5 +147,25 @@ func TestPin(t *testing.T) {
 
 	if !strings.HasPrefix(Fingerprint(root), "sha256:") {
 		t.Error("fingerprint format")
+	}
+}
+
+// Of two entries for one log, the last counts everywhere a log is looked
+// up, as in sigstore-go: the key and the validity window come from one
+// entry.
+func TestDuplicateLogIDLastCounts(t *testing.T) {
+	k1, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	k2, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	id := []byte("one log ID")
+	r := &Root{TLogs: []Log{
+		{BaseURL: "http://first", ID: id, Key: k1.Public()},
+		{BaseURL: "http://last", ID: id, Key: k2.Public()},
+	}}
+	l, ok := r.TLog(id)
+	if !ok || l.BaseURL != "http://last" {
+		t.Errorf("TLog = %+v, want the last entry", l)
+	}
+	if k := r.TLogKeys()[hex.EncodeToString(id)]; !k.(*ecdsa.PublicKey).Equal(l.Key) {
+		t.Error("TLogKeys and TLog disagree on the key")
 	}
 }
