@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/waxseal/waxseal/common/credential"
+	"github.com/waxseal/waxseal/common/trust"
 	"github.com/waxseal/waxseal/gitsign"
 	"github.com/waxseal/waxseal/gitsign/gpg"
 	"github.com/waxseal/waxseal/gitsign/signing"
@@ -51,6 +52,10 @@ func (e *env) gpgSign(ctx context.Context, cfg *gpg.Config, st gitsign.Status) i
 	if err != nil {
 		return e.reportSigning(err)
 	}
+	notChecked, err := e.checkSigned(ctx, cfg, payload, signed)
+	if err != nil {
+		return e.reportSigning(err)
+	}
 	if _, err := e.Stdout.Write(signed.PEM); err != nil {
 		return e.reportSigning(err)
 	}
@@ -58,9 +63,33 @@ func (e *env) gpgSign(ctx context.Context, cfg *gpg.Config, st gitsign.Status) i
 	for _, u := range cfg.Unused {
 		fmt.Fprintf(e.Stderr, "gitsign: warning: %s\n", u)
 	}
+	if notChecked != "" {
+		fmt.Fprintf(e.Stderr, "gitsign: warning: %s\n", notChecked)
+	}
 	id, iss := gitsign.CertIdentity(signed.Certificate)
 	fmt.Fprintf(e.Stderr, "gitsign: signed as %s (%s), transparency log index %d\n", id, iss, signed.Entry.LogIndex)
 	return clierr.ExitOK
+}
+
+// checkSigned verifies a new signature as git will: against the trusted
+// root the repository verifies with (gitsign.trustedRoot, else the pinned
+// one). A CA or log that root does not trust (gitsign.server naming another
+// instance than the one pinned, say) would otherwise make a commit that
+// shows as E for ever. With no root at all, the signature is not checked,
+// and notChecked says so.
+func (e *env) checkSigned(ctx context.Context, cfg *gpg.Config, payload []byte, signed *signing.Signed) (notChecked string, err error) {
+	v, err := e.VerifierWith(ctx, cfg, nil, nil)
+	if errors.Is(err, trust.ErrNotPinned) {
+		return "no trusted root pinned, so this signature was not checked, and git cannot verify it here: run 'waxseal trust init --from URL', or set gitsign.trustedRoot", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("checking the signature: %w", err)
+	}
+	if _, err := v.Verify(payload, signed.PEM, ""); err != nil {
+		return "", clierr.WithHint(fmt.Errorf("the signature does not verify against the trusted root, so nothing was signed (the log holds it at index %d): %w", signed.Entry.LogIndex, err),
+			"the CA or log that signed (gitsign.server, gitsign.fulcio, gitsign.rekor, or the pinned signing config) is not the instance your trusted root is for: pin its root with 'waxseal trust init --from URL', or point gitsign at the instance you trust")
+	}
+	return "", nil
 }
 
 // matchCommitter wraps creds so that a credential for anyone but the

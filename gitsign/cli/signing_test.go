@@ -233,3 +233,36 @@ func TestUnusedSigstoreSettings(t *testing.T) {
 		t.Errorf("rekorMode online and a timestamp server: %d\n%s", code, stderr)
 	}
 }
+
+// TestSigningChecksTheTrustedRoot: a signature from a CA and log that the
+// repository's trusted root does not trust (gitsign.server naming another
+// instance than the root's) is refused at signing, rather than made into a
+// commit git shows as E. With no trusted root at all, signing warns that
+// nothing was checked.
+func TestSigningChecksTheTrustedRoot(t *testing.T) {
+	stack := servertest.Start(t)
+	other := servertest.Start(t)
+	r := newRepo(t, stack, "alice@example.com")
+	payload := "tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor A <alice@example.com> 1 +0000\ncommitter A <alice@example.com> 1 +0000\n\nm\n"
+	if code, stderr := r.sign(payload); code != 0 || strings.Contains(stderr, "warning") {
+		t.Fatalf("the control, signing against the root's own instance: %d\n%s", code, stderr)
+	}
+
+	r.git("config", "--global", "gitsign.trustedRoot", other.TrustedRootPath)
+	code, stderr := r.sign(payload)
+	if code != 1 || !strings.Contains(stderr, "the signature does not verify against the trusted root, so nothing was signed") || !strings.Contains(stderr, "waxseal trust init") {
+		t.Errorf("signing against another instance's root: %d\n%s", code, stderr)
+	}
+	if _, _, err := r.try("commit", "-q", "-S", "--allow-empty", "-m", "would be E"); err == nil {
+		t.Error("git commit -S made a commit that does not verify")
+	}
+	if _, _, err := r.try("rev-parse", "--verify", "-q", "HEAD"); err == nil {
+		t.Error("the refused commit is there")
+	}
+
+	r.git("config", "--global", "--unset", "gitsign.trustedRoot")
+	code, stderr = r.sign(payload)
+	if code != 0 || !strings.Contains(stderr, "warning: no trusted root pinned, so this signature was not checked") {
+		t.Errorf("signing with no trusted root: %d\n%s", code, stderr)
+	}
+}
