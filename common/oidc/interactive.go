@@ -40,8 +40,11 @@ type Interactive struct {
 	// "github", "google-oidc", "microsoft"). Empty lets the user choose.
 	ConnectorID string
 	// OpenBrowser opens the URL for the user. Nil, or an error, leaves the user to
-	// open the printed URL.
+	// open the printed URL, unless OpenRequired.
 	OpenBrowser func(url string) error
+	// OpenRequired makes a nil OpenBrowser, or its error, fail the sign-in: for
+	// callers whose printed URL no one would see.
+	OpenRequired bool
 	// Out receives the instructions for the user. Default os.Stderr.
 	Out io.Writer
 	// HTTPClient talks to the issuer. Default http.DefaultClient.
@@ -57,10 +60,13 @@ func (i Interactive) Token(ctx context.Context) (string, error) {
 	var open func(context.Context, string) error
 	if i.OpenBrowser != nil {
 		open = func(_ context.Context, u string) error { return i.OpenBrowser(u) }
+	} else if i.OpenRequired {
+		return "", errors.New("oidc: no way to open a browser, and no one to read the sign-in URL")
 	}
 	return authCodeFlow(ctx, authCodeParams{
 		issuer: i.Issuer, clientID: i.ClientID, clientSecret: i.ClientSecret,
-		redirectURL: i.RedirectURL, connectorID: i.ConnectorID, out: out, open: open, client: i.HTTPClient,
+		redirectURL: i.RedirectURL, connectorID: i.ConnectorID, out: out, open: open,
+		openRequired: i.OpenRequired, client: i.HTTPClient,
 	})
 }
 
@@ -195,7 +201,7 @@ func authCodeFlow(ctx context.Context, p authCodeParams) (string, error) {
 			return "", fmt.Errorf("oidc: waiting for the browser sign-in: %w", ctx.Err())
 		case err := <-opened:
 			if err != nil && p.openRequired {
-				return "", fmt.Errorf("oidc: sign-in: %w", err)
+				return "", fmt.Errorf("oidc: could not open a browser for the sign-in: %w", err)
 			}
 			if err != nil {
 				fmt.Fprintf(p.out, "Could not open a browser (%v); open the URL above yourself.\n", err)

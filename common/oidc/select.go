@@ -71,6 +71,10 @@ type Options struct {
 	// OpenBrowser opens a URL for the user. Nil, or HasBrowser() false, means the
 	// device flow is chosen over the browser flow.
 	OpenBrowser func(url string) error
+	// BrowserRequired fails the browser flow when OpenBrowser does, rather than
+	// leave the user to open the printed URL: for callers whose output no one
+	// sees until they exit (a program git runs to sign).
+	BrowserRequired bool
 	// Out receives instructions for the user. Default os.Stderr.
 	Out        io.Writer
 	HTTPClient *http.Client
@@ -224,7 +228,8 @@ func (o Options) provider(name string, forced bool) (Provider, error) {
 		}
 		if name == ProviderBrowser {
 			p.Source = check(Interactive{Issuer: o.Issuer, ClientID: o.ClientID, ClientSecret: o.ClientSecret,
-				RedirectURL: o.RedirectURL, ConnectorID: o.ConnectorID, OpenBrowser: o.OpenBrowser, Out: out, HTTPClient: o.HTTPClient}, "browser login")
+				RedirectURL: o.RedirectURL, ConnectorID: o.ConnectorID, OpenBrowser: o.OpenBrowser, OpenRequired: o.BrowserRequired,
+				Out: out, HTTPClient: o.HTTPClient}, "browser login")
 		} else {
 			p.Source = check(Device{Issuer: o.Issuer, ClientID: o.ClientID, Out: out, HTTPClient: o.HTTPClient}, "device login")
 		}

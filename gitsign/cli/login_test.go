@@ -186,9 +186,9 @@ func TestAgentForAnotherInstance(t *testing.T) {
 }
 
 // TestNoTerminalFailsFast: with no token, no agent, no browser and no
-// terminal, the device login's code could only go to stderr, which git
-// keeps until gitsign exits; gitsign must fail at once and say why, not
-// wait for a login nobody can see.
+// terminal, the device login's code or the browser login's URL could only
+// go to stderr, which git keeps until gitsign exits; gitsign must fail at
+// once and say why, not wait for a login nobody can see.
 func TestNoTerminalFailsFast(t *testing.T) {
 	stack := servertest.Start(t)
 	r := newRepo(t, stack, "erin@example.com")
@@ -209,10 +209,30 @@ func TestNoTerminalFailsFast(t *testing.T) {
 	if out, err := detached("git", "commit", "-S", "-m", "x").CombinedOutput(); err == nil || ctx.Err() != nil {
 		t.Fatalf("git commit -S without any way to log in: err %v, ctx %v\n%s", err, ctx.Err(), out)
 	}
-	cmd := detached(filepath.Join(binDir, "gitsign"), "--status-fd=2", "-bsau", "erin@example.com")
-	cmd.Stdin = strings.NewReader("tree 0000000000000000000000000000000000000000\n")
-	out, err := cmd.CombinedOutput()
-	if err == nil || ctx.Err() != nil || !strings.Contains(string(out), "no terminal") {
-		t.Errorf("gitsign: err %v, ctx %v, output:\n%s", err, ctx.Err(), out)
+	sign := func(want string) {
+		t.Helper()
+		cmd := detached(filepath.Join(binDir, "gitsign"), "--status-fd=2", "-bsau", "erin@example.com")
+		cmd.Stdin = strings.NewReader("tree 0000000000000000000000000000000000000000\n")
+		out, err := cmd.CombinedOutput()
+		if err == nil || ctx.Err() != nil || !strings.Contains(string(out), want) {
+			t.Errorf("gitsign: err %v, ctx %v, output:\n%s", err, ctx.Err(), out)
+		}
 	}
+	sign("no terminal")
+
+	// The device login chosen by gitsign.tokenProvider: the same.
+	r.git("config", "gitsign.tokenProvider", "device")
+	sign("device login: no terminal")
+	// The browser login chosen, and no browser to open: the sign-in URL
+	// would reach no one either.
+	r.git("config", "gitsign.tokenProvider", "browser")
+	sign("could not open a browser")
+	r.git("config", "--unset", "gitsign.tokenProvider")
+	// A display, so the browser login is chosen, but a browser that does
+	// not start (a desktop without xdg-open, say).
+	r.env = append(r.env, "DISPLAY=:99", "BROWSER="+filepath.Join(t.TempDir(), "no-such-browser"))
+	if out, err := detached("git", "commit", "-S", "-m", "x").CombinedOutput(); err == nil || ctx.Err() != nil {
+		t.Fatalf("git commit -S with a browser that does not start: err %v, ctx %v\n%s", err, ctx.Err(), out)
+	}
+	sign("could not open a browser")
 }

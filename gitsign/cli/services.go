@@ -161,8 +161,12 @@ func (e *env) login(ctx context.Context, cfg *gpg.Config, ep *endpoints, ca *ful
 		RedirectURL: cfg.RedirectURL,
 		ConnectorID: cfg.ConnectorID,
 		OpenBrowser: oidc.OpenBrowser,
-		Out:         out,
-		HTTPClient:  httpClient,
+		// Without a terminal, the sign-in URL would go to stderr, which git
+		// keeps until gitsign exits: a browser that does not open is a
+		// failure, not a wait for ever.
+		BrowserRequired: !tty,
+		Out:             out,
+		HTTPClient:      httpClient,
 	})
 	if err != nil {
 		return nil, clierr.WithHint(err, "set SIGSTORE_ID_TOKEN, run 'waxseal login', or set gitsign.server / gitsign.issuer for an interactive login")
@@ -172,7 +176,7 @@ func (e *env) login(ctx context.Context, cfg *gpg.Config, ep *endpoints, ca *ful
 		ag   *agent.Client // a running agent, if any
 	)
 	for _, p := range chain {
-		if p.Name == oidc.ProviderDevice && !tty && cfg.TokenProvider == "" {
+		if p.Name == oidc.ProviderDevice && !tty {
 			// Its code would go to stderr, which git keeps until gitsign
 			// exits: the user would never see it, and git would hang.
 			errs = append(errs, errors.New("device login: no terminal to show its code on (git keeps gitsign's output while it signs)"))
@@ -202,7 +206,7 @@ func (e *env) login(ctx context.Context, cfg *gpg.Config, ep *endpoints, ca *ful
 			}
 			continue
 		}
-		tok, err := p.Source.Token(ctx)
+		tok, err := e.token(ctx, p)
 		if err != nil && !p.Interactive {
 			// A token given or found (SIGSTORE_ID_TOKEN, CI) names who is
 			// to sign: one that cannot be used is an error, never a reason
@@ -238,6 +242,27 @@ func (e *env) login(ctx context.Context, cfg *gpg.Config, ep *endpoints, ca *ful
 	}
 	return nil, clierr.WithHint(fmt.Errorf("no identity token: %w", errors.Join(errs...)),
 		"set SIGSTORE_ID_TOKEN, or run 'waxseal agent' and 'waxseal login' before signing")
+}
+
+// interactiveLoginTimeout bounds a login in the browser or with a device
+// code: git holds the repository's index lock while it signs, and a login
+// left unfinished would hold it for ever.
+const interactiveLoginTimeout = 5 * time.Minute
+
+// token gets a token from p, within interactiveLoginTimeout if p needs the
+// user.
+func (e *env) token(ctx context.Context, p oidc.Provider) (string, error) {
+	if !p.Interactive {
+		return p.Source.Token(ctx)
+	}
+	ctx, cancel := context.WithTimeoutCause(ctx, interactiveLoginTimeout,
+		fmt.Errorf("no sign-in within %v", interactiveLoginTimeout))
+	defer cancel()
+	tok, err := p.Source.Token(ctx)
+	if err != nil && context.Cause(ctx) != nil && ctx.Err() != nil {
+		return "", context.Cause(ctx)
+	}
+	return tok, err
 }
 
 // keyName names a public key's type for a message.
