@@ -193,6 +193,15 @@ alice@example.com  alice@example.com  https://issuer.example
 			t.Errorf("accepted %q", bad)
 		}
 	}
+	// A file an editor began with a UTF-8 byte-order mark: its first rule
+	// counts like the others.
+	bom, err := ParseAllowedSigners(strings.NewReader("\ufeffalice@example.com alice@example.com https://issuer.example\n"), "bom")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bom.Check("alice@example.com", "alice@example.com", "https://issuer.example"); err != nil {
+		t.Errorf("the first rule after a byte-order mark: %v", err)
+	}
 }
 
 func TestParseObject(t *testing.T) {

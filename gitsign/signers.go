@@ -37,7 +37,12 @@ func ParseAllowedSigners(r io.Reader, source string) (*AllowedSigners, error) {
 	n := 0
 	for sc.Scan() {
 		n++
-		line := strings.TrimSpace(sc.Text())
+		line := sc.Text()
+		if n == 1 {
+			// The byte-order mark some editors begin a UTF-8 file with.
+			line = strings.TrimPrefix(line, "\ufeff")
+		}
+		line = strings.TrimSpace(line)
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}

@@ -266,7 +266,7 @@ func TestCommitSignVerify(t *testing.T) {
 		t.Errorf("bad identity regexp = %d\n%s", code, stderr)
 	}
 	code, _, stderr = r.gitsign("verify", "--certificate-identity", "alice@example.com", "HEAD")
-	if code != 2 || !strings.Contains(stderr, "exactly one of --certificate-oidc-issuer or --certificate-oidc-issuer-regexp") {
+	if code != 2 || !strings.Contains(stderr, "exactly one of --certificate-oidc-issuer or --certificate-oidc-issuer-regexp") || !strings.Contains(stderr, "hint: run 'gitsign verify --help'") {
 		t.Errorf("no issuer flag = %d\n%s", code, stderr)
 	}
 	// Alice signs a commit whose committer claims to be carol: flagged.

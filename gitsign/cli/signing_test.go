@@ -266,3 +266,22 @@ func TestSigningChecksTheTrustedRoot(t *testing.T) {
 		t.Errorf("signing with no trusted root: %d\n%s", code, stderr)
 	}
 }
+
+// TestLogPath: gitsign.logPath is read as the other paths in the
+// configuration are, "~/" included, and one that cannot be written to is
+// said, not ignored: it is where a user of a git that hides gitsign's
+// messages looks.
+func TestLogPath(t *testing.T) {
+	stack := servertest.Start(t)
+	r := newRepo(t, stack, "alice@example.com")
+	r.git("config", "gitsign.logPath", "~/gitsign.log")
+	r.commit("logged", "-S")
+	if b, err := os.ReadFile(filepath.Join(filepath.Dir(r.dir), "gitsign.log")); err != nil || !strings.Contains(string(b), "signed as alice@example.com") {
+		t.Errorf("~/gitsign.log: %v\n%s", err, b)
+	}
+	r.git("config", "gitsign.logPath", filepath.Join(t.TempDir(), "no-such-dir", "gitsign.log"))
+	payload := "tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor A <alice@example.com> 1 +0000\ncommitter A <alice@example.com> 1 +0000\n\nm\n"
+	if code, stderr := r.sign(payload); code != 0 || !strings.Contains(stderr, "warning: gitsign.logPath: open ") {
+		t.Errorf("unwritable gitsign.logPath: %d\n%s", code, stderr)
+	}
+}

@@ -148,7 +148,13 @@ func (e *env) verifyCommand(ctx context.Context, args []string) error {
 		msg := strings.Replace(err.Error(), "defined: -", "defined: --", 1)
 		return clierr.WithHint(clierr.UsageError{Msg: msg}, "run 'gitsign verify --help'")
 	}
-	return e.verify(ctx, o)
+	err = e.verify(ctx, o)
+	var ue clierr.UsageError
+	if errors.As(err, &ue) && !clierr.HasHint(err) {
+		// A bad revision or policy flag: this command's help, not gitsign's.
+		err = clierr.WithHint(err, "run 'gitsign verify --help'")
+	}
+	return err
 }
 
 // verdicts, as printed.

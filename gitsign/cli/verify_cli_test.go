@@ -299,6 +299,24 @@ func TestVerifyRelativeToDir(t *testing.T) {
 	if out, err := cmd.Output(); err != nil || strings.TrimSpace(string(out)) != "G" {
 		t.Errorf("git log from outside with GIT_WORK_TREE: %q %v", out, err)
 	}
+	// A relative GIT_WORK_TREE (or --work-tree) given inside the work
+	// tree: git moves to its top but passes the value on as given, relative
+	// to where it was started; and a relative one from outside.
+	for _, tc := range []struct {
+		dir  string
+		args []string
+		env  []string
+	}{
+		{sub, []string{"--work-tree=..", "log", "-1", "--format=%G?"}, nil},
+		{sub, []string{"log", "-1", "--format=%G?"}, []string{"GIT_WORK_TREE=.."}},
+		{filepath.Dir(r.dir), []string{"log", "-1", "--format=%G?"}, []string{"GIT_DIR=" + filepath.Base(r.dir) + "/.git", "GIT_WORK_TREE=" + filepath.Base(r.dir)}},
+	} {
+		cmd := exec.Command("git", tc.args...)
+		cmd.Dir, cmd.Env = tc.dir, append(slices.Clone(r.env), tc.env...)
+		if out, err := cmd.CombinedOutput(); err != nil || strings.TrimSpace(string(out)) != "G" {
+			t.Errorf("git %s from %s with %s: %q %v", strings.Join(tc.args, " "), tc.dir, tc.env, out, err)
+		}
+	}
 	// A bare repository has no work tree: its relative paths are its git
 	// directory's, also for git --git-dir=REPO.git from elsewhere.
 	parent := t.TempDir()

@@ -43,7 +43,7 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 			var closeOut, closeLog func()
 			out, _, closeOut = e.UserTerminal()
 			defer closeOut()
-			out, closeLog = alsoToLog(out, LoadConfig(ctx, e.Dir, e.Getenv).LogPath, args[1:])
+			out, closeLog = e.alsoToLog(ctx, LoadConfig(ctx, e.Dir, e.Getenv), out, args[1:])
 			defer closeLog()
 		}
 		return clierr.Report(out, "gitsign", err, "")

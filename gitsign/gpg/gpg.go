@@ -210,7 +210,7 @@ func Run(ctx context.Context, e *Env, args []string, sign SignFunc) int {
 	}
 	cfg := LoadConfig(ctx, e.Dir, e.Getenv)
 	var closeLog func()
-	e.Stderr, closeLog = alsoToLog(e.Stderr, cfg.LogPath, args)
+	e.Stderr, closeLog = e.alsoToLog(ctx, cfg, e.Stderr, args)
 	defer closeLog()
 	w, closeStatus := e.statusWriter(g.statusFD)
 	defer closeStatus()
@@ -233,15 +233,17 @@ func Run(ctx context.Context, e *Env, args []string, sign SignFunc) int {
 	return code
 }
 
-// alsoToLog returns w copied to gitsign.logPath, if one is set and opens,
-// after a line naming the invocation: git hides what gitsign says while it
-// signs.
-func alsoToLog(w io.Writer, logPath string, args []string) (io.Writer, func()) {
-	if logPath == "" {
+// alsoToLog returns w copied to gitsign.logPath, if one is set, after a
+// line naming the invocation: git hides what gitsign says while it signs.
+// The path is read as the other paths in the configuration are ("~/", and
+// relative to the repository); one that cannot be written to is said on w.
+func (e *Env) alsoToLog(ctx context.Context, cfg *Config, w io.Writer, args []string) (io.Writer, func()) {
+	if cfg.LogPath == "" {
 		return w, func() {}
 	}
-	f, err := os.OpenFile(logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	f, err := os.OpenFile(e.InRepo(ctx, cfg, cfg.LogPath), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
+		fmt.Fprintf(w, "gitsign: warning: gitsign.logPath: %v\n", err)
 		return w, func() {}
 	}
 	fmt.Fprintf(f, "--- %s gitsign %s\n", time.Now().Format(time.RFC3339), strings.Join(args, " "))
@@ -375,15 +377,33 @@ func (e *Env) InRepo(ctx context.Context, cfg *Config, p string) string {
 	case !e.CalledByGit:
 		base = TopLevel(ctx, e.Dir)
 	case e.Getenv("GIT_WORK_TREE") != "":
-		// Run from outside the work tree it names, git stays where it
-		// was started.
-		base = e.Getenv("GIT_WORK_TREE")
+		base = workTree(e.Getenv("GIT_WORK_TREE"), e.Dir)
 	case cfg.Bare && e.Getenv("GIT_DIR") != "":
 		// git --git-dir=REPO.git, from elsewhere: no work tree, so the
 		// repository is its git directory.
 		base = e.Getenv("GIT_DIR")
 	}
 	return Resolve(p, base, home)
+}
+
+// workTree is the work tree that GIT_WORK_TREE (or git --work-tree) names,
+// for a program git runs from dir. Run from outside that work tree, git
+// stays where it was started. Run from inside it, git moves to its top, but
+// passes a relative value on as given, relative to where it was started:
+// that it names a directory above this one shows it, and the work tree is
+// where git now is.
+func workTree(gwt, dir string) string {
+	if filepath.IsAbs(gwt) {
+		return gwt
+	}
+	if dir == "" {
+		dir, _ = os.Getwd()
+	}
+	p := filepath.Join(dir, gwt)
+	if rel, err := filepath.Rel(p, dir); err == nil && rel != "." && !strings.HasPrefix(rel, "..") {
+		return dir
+	}
+	return p
 }
 
 // LoadPinned loads the trust pinned by 'waxseal trust init'.

@@ -39,6 +39,12 @@ func WithHint(err error, format string, a ...any) error {
 	return hinted{err, fmt.Sprintf(format, a...)}
 }
 
+// HasHint reports whether err carries a hint of its own.
+func HasHint(err error) bool {
+	var h hinted
+	return errors.As(err, &h)
+}
+
 // ExitCode ends a command with a code after it reported for itself.
 type ExitCode int
 
