@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -235,4 +236,54 @@ func TestNoTerminalFailsFast(t *testing.T) {
 		t.Fatalf("git commit -S with a browser that does not start: err %v, ctx %v\n%s", err, ctx.Err(), out)
 	}
 	sign("could not open a browser")
+}
+
+// TestExpiredAgentLoginIsSaid: when the agent's login for this instance
+// has run out (one from a token, which it cannot renew) and nothing else
+// can sign, the error says so, rather than only that no terminal was
+// there for a login.
+func TestExpiredAgentLoginIsSaid(t *testing.T) {
+	stack := servertest.Start(t)
+	r := newRepo(t, stack, "erin@example.com")
+	r.unsetenv("SIGSTORE_ID_TOKEN", "BROWSER", "DISPLAY", "WAYLAND_DISPLAY")
+	var ahead atomic.Int64 // the agent's clock runs this far ahead
+	sock := filepath.Join(t.TempDir(), "agent", "agent.sock")
+	ln, err := agent.Listen(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute) // a hang guard, not a measurement
+	done := make(chan struct{})
+	go func() {
+		(&agent.Agent{Now: func() time.Time { return time.Now().Add(time.Duration(ahead.Load())) }}).Serve(ctx, ln)
+		close(done)
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	r.env = append(r.env, agent.SocketEnv+"="+sock)
+	c, err := agent.Dial(ctx, sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	st, err := c.Login(ctx, agent.LoginRequest{Token: stack.Token(t, "erin@example.com"), CAURL: stack.SigningConfig(t).CAURL})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	sign := func() (string, error) {
+		cmd := exec.CommandContext(ctx, filepath.Join(binDir, "gitsign"), "--status-fd=2", "-bsau", "erin@example.com")
+		cmd.Dir, cmd.Env = r.dir, r.env
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true} // no controlling terminal
+		cmd.Stdin = strings.NewReader("tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor E <erin@example.com> 1 +0000\ncommitter E <erin@example.com> 1 +0000\n\nm\n")
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	if out, err := sign(); err != nil {
+		t.Fatalf("the control, the agent's credential valid: %v\n%s", err, out)
+	}
+	ahead.Store(int64(time.Until(st.NotAfter) + time.Second))
+	out, err := sign()
+	if err == nil || ctx.Err() != nil || !strings.Contains(out, "agent: the agent's credential expired") || !strings.Contains(out, "waxseal login") {
+		t.Errorf("signing with the agent's credential expired: err %v\n%s", err, out)
+	}
 }
