@@ -268,16 +268,17 @@ func (e *env) verify(ctx context.Context, o *verifyOptions) error {
 }
 
 // allowedSigners reads the allowed-signers file. When the revisions name a
-// range and the file is one the repository tracks, it is read as committed
-// at the range's base (the commits the range excludes) rather than from the
-// work tree: a CI job checks out the pull request it verifies, and the pull
-// request's own file could allow its own signers. A file outside the
-// repository, or in the work tree but not committed, is the user's own.
+// range and the file's path is in the work tree, the file is read as
+// committed at the range's base (the commits the range excludes) rather
+// than from the work tree: a CI job checks out the pull request it
+// verifies, and the pull request's own file could allow its own signers. A
+// file outside the repository, or in the work tree but in no commit at all,
+// is the user's own.
 func (e *env) allowedSigners(ctx context.Context, repo *repository, revs []string, file string) (*gitsign.AllowedSigners, error) {
-	rel, inTree := repo.workTreePath(ctx, file)
-	if inTree && slices.ContainsFunc(revs, rangeLike) {
-		if _, err := repo.blobAt(ctx, "HEAD", rel); err == nil {
-			return e.allowedSignersAtBase(ctx, repo, revs, file, rel)
+	if rel, inTree := repo.workTreePath(ctx, file); inTree && slices.ContainsFunc(revs, rangeLike) {
+		s, err := e.allowedSignersAtBase(ctx, repo, revs, rel)
+		if s != nil || err != nil {
+			return s, err
 		}
 	}
 	s, err := gitsign.LoadAllowedSigners(file)
@@ -288,87 +289,167 @@ func (e *env) allowedSigners(ctx context.Context, repo *repository, revs []strin
 }
 
 // allowedSignersAtBase reads the allowed signers at rel as committed at the
-// range's base, which must be one file at every excluded commit.
-func (e *env) allowedSignersAtBase(ctx context.Context, repo *repository, revs []string, file, rel string) (*gitsign.AllowedSigners, error) {
+// range's base: the same file at every excluded commit, symbolic links
+// followed within each commit's own tree. Neither result is returned when
+// no base has the file and the range's tip does not track it either (nor
+// a submodule or symbolic link on its way): the work tree's file is then
+// nobody's commit but the user's.
+func (e *env) allowedSignersAtBase(ctx context.Context, repo *repository, revs []string, rel string) (*gitsign.AllowedSigners, error) {
 	var bases []string
 	if err := repo.revs(ctx, "git rev-parse", func(id string) {
 		if b, ok := strings.CutPrefix(id, "^"); ok && !slices.Contains(bases, b) {
 			bases = append(bases, b)
 		}
-	}, append([]string{"rev-parse", "--end-of-options"}, revs...)...); err != nil {
+	}, append(append([]string{"rev-parse", "--end-of-options"}, revs...), "--")...); err != nil {
 		return nil, err
 	}
 	if len(bases) == 0 {
-		// A root commit's A^!: there is no base to read it from.
-		s, err := gitsign.LoadAllowedSigners(file)
-		if err != nil {
-			return nil, fmt.Errorf("allowed signers: %w", err)
-		}
-		return s, nil
+		// A^! of a root commit, A^@: no base to read it from.
+		return nil, nil
 	}
 	const why = "a range is checked against the allowed signers its base has, so that its own commits cannot change who may sign them"
-	blob := ""
-	for _, base := range bases {
-		id, err := repo.blobAt(ctx, base, rel)
-		if err != nil {
-			return nil, clierr.WithHint(fmt.Errorf("allowed signers: %s is not in %s, the range's base", rel, base[:12]),
-				"%s: commit it to the base branch first, or pass --allowed-signers with a file outside the repository", why)
+	specs := make([]string, len(bases))
+	for i, b := range bases {
+		specs[i] = b + ":" + rel
+	}
+	files, err := repo.filesAt(ctx, specs)
+	if err != nil {
+		return nil, fmt.Errorf("allowed signers: %w", err)
+	}
+	found := 0
+	for _, f := range files {
+		if f.err == nil {
+			found++
 		}
-		if blob != "" && id != blob {
-			return nil, clierr.WithHint(fmt.Errorf("allowed signers: %s differs between the range's bases %s and %s", rel, bases[0][:12], base[:12]),
+	}
+	switch {
+	case found == 0:
+		if tracked, err := repo.tracks(ctx, "HEAD", rel); err != nil || !tracked {
+			return nil, err
+		}
+		return nil, clierr.WithHint(fmt.Errorf("allowed signers: %s is not in %s, the range's base: %w", rel, short(bases[0]), files[0].err),
+			"%s: commit it to the base branch first, or pass --allowed-signers with a file outside the repository", why)
+	case found < len(files):
+		for i, f := range files {
+			if f.err != nil {
+				return nil, clierr.WithHint(fmt.Errorf("allowed signers: %s is in some of the range's bases but not in %s: %w", rel, short(bases[i]), f.err),
+					"%s: verify from one base (gitsign verify BASE..TIP), or pass --allowed-signers with a file outside the repository", why)
+			}
+		}
+	}
+	for i, f := range files[1:] {
+		if f.id != files[0].id {
+			return nil, clierr.WithHint(fmt.Errorf("allowed signers: %s differs between the range's bases %s and %s", rel, short(bases[0]), short(bases[i+1])),
 				"%s: verify from one base (gitsign verify BASE..TIP), or pass --allowed-signers with a file outside the repository", why)
 		}
-		blob = id
 	}
-	typ, raw, err := repo.read(blob)
+	s, err := gitsign.ParseAllowedSigners(bytes.NewReader(files[0].data), rel+" at "+short(bases[0]))
 	if err != nil {
 		return nil, fmt.Errorf("allowed signers: %w", err)
 	}
-	if typ != "blob" {
-		return nil, fmt.Errorf("allowed signers: %s at %s is a %s, not a file", rel, bases[0][:12], typ)
-	}
-	s, err := gitsign.ParseAllowedSigners(bytes.NewReader(raw), rel+" at "+bases[0][:12])
-	if err != nil {
-		return nil, fmt.Errorf("allowed signers: %w", err)
-	}
-	fmt.Fprintf(e.Stderr, "gitsign: allowed signers: %s as committed at %s, the range's base, not the work tree's\n", rel, bases[0][:12])
+	fmt.Fprintf(e.Stderr, "gitsign: allowed signers: %s as committed at %s, the range's base, not the work tree's\n", rel, short(bases[0]))
 	return s, nil
 }
 
+func short(id string) string { return id[:min(len(id), 12)] }
+
 // workTreePath is file's path in the repository's work tree, with slashes,
-// if it is in it.
+// if it is in it. The path is taken as written below the top of the work
+// tree: symbolic links in the work tree, which a checkout of the commits
+// being verified made, are not followed.
 func (r *repository) workTreePath(ctx context.Context, file string) (string, bool) {
 	out, err := exec.CommandContext(ctx, "git", "-C", r.dir, "rev-parse", "--show-toplevel").Output()
 	top := strings.TrimSuffix(string(out), "\n")
 	if err != nil || top == "" {
 		return "", false // a bare repository
 	}
-	// Both with symbolic links resolved: git prints the real path.
 	abs, err := filepath.Abs(file)
 	if err != nil {
 		return "", false
 	}
-	if d, err := filepath.EvalSymlinks(filepath.Dir(abs)); err == nil {
-		abs = filepath.Join(d, filepath.Base(abs))
+	// git prints the top with symbolic links resolved; the path may reach
+	// it through one (a link to the checkout, /tmp on macOS): find the
+	// directory on the path that is the top.
+	for dir := filepath.Dir(abs); ; dir = filepath.Dir(dir) {
+		if real, err := filepath.EvalSymlinks(dir); err == nil && real == top {
+			rel, _ := filepath.Rel(dir, abs)
+			return filepath.ToSlash(rel), true
+		}
+		if dir == filepath.Dir(dir) {
+			return "", false
+		}
 	}
-	if t, err := filepath.EvalSymlinks(top); err == nil {
-		top = t
-	}
-	rel, err := filepath.Rel(top, abs)
-	if err != nil || rel == "." || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-		return "", false
-	}
-	return filepath.ToSlash(rel), true
 }
 
-// blobAt is the object ID of path (slash-separated, from the top of the
-// tree) in commit, or an error if it has none.
-func (r *repository) blobAt(ctx context.Context, commit, path string) (string, error) {
-	out, err := exec.CommandContext(ctx, "git", "--no-replace-objects", "-C", r.dir, "rev-parse", "--verify", "--quiet", "--end-of-options", commit+":"+path).Output()
+// fileAt is a file as one commit has it.
+type fileAt struct {
+	id   string
+	data []byte
+	err  error // why the commit has no such file
+}
+
+// filesAt reads the files named COMMIT:PATH, following symbolic links
+// within each commit's tree (git cat-file --follow-symlinks). A path that
+// is missing, leads out of the tree or through a submodule, or names
+// anything but a file, is an entry with its err set.
+func (r *repository) filesAt(ctx context.Context, specs []string) ([]fileAt, error) {
+	cmd := exec.CommandContext(ctx, "git", "--no-replace-objects", "-C", r.dir, "cat-file", "--batch", "--follow-symlinks")
+	cmd.Stdin = strings.NewReader(strings.Join(specs, "\n") + "\n")
+	out, err := cmd.Output()
 	if err != nil {
-		return "", err
+		return nil, fmt.Errorf("git cat-file: %w", err)
 	}
-	return strings.TrimSpace(string(out)), nil
+	rd := bufio.NewReader(bytes.NewReader(out))
+	files := make([]fileAt, len(specs))
+	for i, spec := range specs {
+		head, err := rd.ReadString('\n')
+		if err != nil {
+			return nil, fmt.Errorf("git cat-file: short output for %s", spec)
+		}
+		f := strings.Fields(head)
+		// "<id> <type> <size>", "<spec> missing", or "<what> <size>"
+		// followed by that many bytes (a symbolic link out of the tree,
+		// a dangling one, a loop, or a path through a file).
+		var body []byte
+		if n, err := strconv.Atoi(f[len(f)-1]); err == nil && len(f) >= 2 {
+			body = make([]byte, n)
+			if _, err := io.ReadFull(rd, body); err != nil {
+				return nil, fmt.Errorf("git cat-file: short output for %s", spec)
+			}
+			rd.ReadByte() // the newline after the contents
+		}
+		switch {
+		case len(f) == 3 && f[1] == "blob":
+			files[i] = fileAt{id: f[0], data: body}
+		case len(f) == 3:
+			files[i].err = fmt.Errorf("it is a %s", f[1])
+		case f[len(f)-1] == "missing":
+			files[i].err = errors.New("no such file")
+		default:
+			files[i].err = fmt.Errorf("%s %q", f[0], body)
+		}
+	}
+	return files, nil
+}
+
+// tracks reports whether commit has path, or a file, symbolic link or
+// submodule where one of the directories on its way would be.
+func (r *repository) tracks(ctx context.Context, commit, path string) (bool, error) {
+	args := []string{"--no-replace-objects", "-C", r.dir, "ls-tree", "--full-tree", "-z", commit, "--"}
+	for p := path; p != "." && p != "/" && p != ""; p = filepath.ToSlash(filepath.Dir(p)) {
+		args = append(args, p)
+	}
+	out, err := exec.CommandContext(ctx, "git", args...).Output()
+	if err != nil {
+		return false, fmt.Errorf("git ls-tree %s: %w", commit, err)
+	}
+	for _, entry := range strings.Split(string(out), "\x00") {
+		meta, name, ok := strings.Cut(entry, "\t")
+		if ok && (name == path || !strings.Contains(meta, " tree ")) {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // inDir makes a relative path given with -C DIR relative to DIR, as git -C

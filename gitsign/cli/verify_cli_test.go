@@ -414,6 +414,48 @@ func TestAllowedSignersFromBase(t *testing.T) {
 		t.Errorf("verify main..pr2 after the merge = %d\n%s%s", code, stdout, stderr)
 	}
 
+	// The path as the base has it, symbolic links followed in the base's
+	// tree; the pull request's links in the work tree are not followed. Here
+	// the file is a committed link into .github, and the pull request makes
+	// .github a link to a fixture directory the base also has, whose file
+	// would allow mallory.
+	r3 := newRepo(t, stack, "alice@example.com")
+	r3.allow("alice@example.com alice@example.com " + issuerPlaceholder)
+	for _, d := range []string{".github", "fixtures"} {
+		if err := os.Mkdir(filepath.Join(r3.dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Rename(filepath.Join(r3.dir, ".gitsigners"), filepath.Join(r3.dir, ".github", "allowed_signers")); err != nil {
+		t.Fatal(err)
+	}
+	fixture := "mallory@example.com mallory@example.com " + stack.Issuer() + "\n"
+	if err := os.WriteFile(filepath.Join(r3.dir, "fixtures", "allowed_signers"), []byte(fixture), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(".github/allowed_signers", filepath.Join(r3.dir, ".gitsigners")); err != nil {
+		t.Fatal(err)
+	}
+	r3.git("add", ".gitsigners", ".github", "fixtures")
+	r3.commit("base: the policy behind a link", "-S")
+	r3.git("checkout", "-q", "-b", "pr")
+	r3.as("mallory@example.com")
+	r3.git("rm", "-q", "-r", ".github")
+	if err := os.Symlink("fixtures", filepath.Join(r3.dir, ".github")); err != nil {
+		t.Fatal(err)
+	}
+	r3.git("add", ".github")
+	pr3 := r3.commit("relink", "-S")
+	code, stdout, stderr = r3.gitsign("verify", "main..HEAD")
+	if code != 1 || !strings.HasPrefix(stdout, pr3+" untrusted ") || !strings.Contains(stderr, "allowed signers: .gitsigners as committed at ") {
+		t.Errorf("verify main..HEAD with .github relinked = %d, want mallory untrusted by the base's file\n%s%s", code, stdout, stderr)
+	}
+	r3.git("config", "gitsign.allowedSigners", ".github/allowed_signers")
+	code, stdout, stderr = r3.gitsign("verify", "main..HEAD")
+	if code != 1 || !strings.HasPrefix(stdout, pr3+" untrusted ") || !strings.Contains(stderr, "allowed signers: .github/allowed_signers as committed at ") {
+		t.Errorf("verify main..HEAD, .github/allowed_signers through the relinked .github = %d\n%s%s", code, stdout, stderr)
+	}
+
 	// A range whose base has no such file has no policy to read.
 	r2 := newRepo(t, stack, "alice@example.com")
 	r2.commit("base without allowed signers", "-S")
@@ -423,5 +465,38 @@ func TestAllowedSignersFromBase(t *testing.T) {
 	code, stdout, stderr = r2.gitsign("verify", "HEAD~1..HEAD")
 	if code != 1 || stdout != "" || !strings.Contains(stderr, "allowed signers: .gitsigners is not in ") || !strings.Contains(stderr, "hint: ") {
 		t.Errorf("verify HEAD~1..HEAD without the file at the base = %d\n%s%s", code, stdout, stderr)
+	}
+	// Nor when the range brings it in through a link: the tip tracks a
+	// link on its way.
+	r2.git("rm", "-q", ".gitsigners")
+	r2.allow("alice@example.com alice@example.com " + issuerPlaceholder)
+	if err := os.Mkdir(filepath.Join(r2.dir, "policy"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(r2.dir, ".gitsigners"), filepath.Join(r2.dir, "policy", "signers")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("policy", filepath.Join(r2.dir, "linked")); err != nil {
+		t.Fatal(err)
+	}
+	r2.git("add", "policy", "linked")
+	r2.commit("policy behind a link", "-S")
+	r2.git("config", "gitsign.allowedSigners", "linked/signers")
+	code, stdout, stderr = r2.gitsign("verify", "HEAD~2..HEAD")
+	if code != 1 || stdout != "" || !strings.Contains(stderr, "allowed signers: linked/signers is not in ") {
+		t.Errorf("verify HEAD~2..HEAD with the file behind a link the range adds = %d\n%s%s", code, stdout, stderr)
+	}
+	// A file in the work tree that no commit has is the user's own.
+	if err := os.WriteFile(filepath.Join(r2.dir, "local-signers"), []byte("alice@example.com alice@example.com "+stack.Issuer()+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r2.git("config", "gitsign.allowedSigners", "local-signers")
+	if code, stdout, stderr = r2.gitsign("verify", "HEAD~2..HEAD"); code != 0 || strings.Count(stdout, " good ") != 2 {
+		t.Errorf("verify HEAD~2..HEAD with an untracked local file = %d\n%s%s", code, stdout, stderr)
+	}
+	// A mistyped range is git's bad revision, not its advice about paths.
+	r2.git("config", "gitsign.allowedSigners", "linked/signers")
+	if code, _, stderr = r2.gitsign("verify", "main..nosuch"); code != 2 || strings.Contains(stderr, "Use '--'") {
+		t.Errorf("verify main..nosuch = %d\n%s", code, stderr)
 	}
 }
