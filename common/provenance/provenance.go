@@ -242,16 +242,8 @@ func Identify(m Material, root *trust.Root) (*Result, *tlog.Entry, error) {
 	}
 
 	// 3 and 4. Certificate chain and SCT at integrated time.
-	issuer, err := verifyChain(m.Certificate, root, integrated)
-	if err != nil {
+	if err := CheckCertificate(m.Certificate, root, integrated); err != nil {
 		return nil, nil, err
-	}
-	if len(root.CTLogs) > 0 {
-		// Integrated time has one-second resolution and SCTs one-millisecond:
-		// an SCT from the same second as the log entry is not from the future.
-		if err := fulcio.VerifyEmbeddedSCTsFromLogs(m.Certificate, issuer, ctLogs(root), integrated.Add(time.Second)); err != nil {
-			return nil, nil, &Error{CheckSCT, err}
-		}
 	}
 
 	// 5. The identity, for the caller's policy.
@@ -261,6 +253,25 @@ func Identify(m Material, root *trust.Root) (*Result, *tlog.Entry, error) {
 	}
 	res.Identity = id
 	return res, entry, nil
+}
+
+// CheckCertificate checks a signing certificate as Identify does: its chain
+// to a CA the root trusted at time at, and its SCTs from CT logs the root
+// trusts, when it lists any. A signer checks its certificate so before
+// recording a signature that would not verify.
+func CheckCertificate(cert *x509.Certificate, root *trust.Root, at time.Time) error {
+	issuer, err := verifyChain(cert, root, at)
+	if err != nil {
+		return err
+	}
+	if len(root.CTLogs) > 0 {
+		// Integrated time has one-second resolution and SCTs one-millisecond:
+		// an SCT from the same second as the log entry is not from the future.
+		if err := fulcio.VerifyEmbeddedSCTsFromLogs(cert, issuer, ctLogs(root), at.Add(time.Second)); err != nil {
+			return &Error{CheckSCT, err}
+		}
+	}
+	return nil
 }
 
 // ctLogs is the root's CT logs with their validity windows: an SCT counts

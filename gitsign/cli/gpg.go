@@ -2,12 +2,15 @@ package cli
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/waxseal/waxseal/common/credential"
+	"github.com/waxseal/waxseal/common/provenance"
 	"github.com/waxseal/waxseal/common/trust"
 	"github.com/waxseal/waxseal/gitsign"
 	"github.com/waxseal/waxseal/gitsign/gpg"
@@ -48,13 +51,33 @@ func (e *env) gpgSign(ctx context.Context, cfg *gpg.Config, st gitsign.Status) i
 			return e.reportSigning(err)
 		}
 	}
+	// The trusted root the repository verifies with, read first: a
+	// certificate or signature it would not accept is refused, and the
+	// certificate before anything is logged.
+	v, err := e.VerifierWith(ctx, cfg, nil, nil)
+	notChecked := ""
+	switch {
+	case errors.Is(err, trust.ErrNotPinned):
+		notChecked = "no trusted root pinned, so this signature was not checked, and git cannot verify it here: run 'waxseal trust init --from URL', or set gitsign.trustedRoot"
+	case err != nil:
+		return e.reportSigning(fmt.Errorf("reading the trusted root to check the signature with: %w", err))
+	default:
+		signer.CheckCertificate = func(cert *x509.Certificate) error {
+			if err := provenance.CheckCertificate(cert, v.Root, time.Now()); err != nil {
+				return clierr.WithHint(fmt.Errorf("the certificate does not verify against the trusted root, so nothing was signed or logged: %w", err), otherInstanceHint)
+			}
+			return nil
+		}
+	}
 	signed, err := signer.Sign(ctx, payload)
 	if err != nil {
 		return e.reportSigning(err)
 	}
-	notChecked, err := e.checkSigned(ctx, cfg, payload, signed)
-	if err != nil {
-		return e.reportSigning(err)
+	if v != nil {
+		if _, err := v.Verify(payload, signed.PEM, ""); err != nil {
+			return e.reportSigning(clierr.WithHint(fmt.Errorf("the signature does not verify against the trusted root, so nothing was signed (the log holds it at index %d): %w", signed.Entry.LogIndex, err),
+				otherInstanceHint))
+		}
 	}
 	if _, err := e.Stdout.Write(signed.PEM); err != nil {
 		return e.reportSigning(err)
@@ -71,26 +94,9 @@ func (e *env) gpgSign(ctx context.Context, cfg *gpg.Config, st gitsign.Status) i
 	return clierr.ExitOK
 }
 
-// checkSigned verifies a new signature as git will: against the trusted
-// root the repository verifies with (gitsign.trustedRoot, else the pinned
-// one). A CA or log that root does not trust (gitsign.server naming another
-// instance than the one pinned, say) would otherwise make a commit that
-// shows as E for ever. With no root at all, the signature is not checked,
-// and notChecked says so.
-func (e *env) checkSigned(ctx context.Context, cfg *gpg.Config, payload []byte, signed *signing.Signed) (notChecked string, err error) {
-	v, err := e.VerifierWith(ctx, cfg, nil, nil)
-	if errors.Is(err, trust.ErrNotPinned) {
-		return "no trusted root pinned, so this signature was not checked, and git cannot verify it here: run 'waxseal trust init --from URL', or set gitsign.trustedRoot", nil
-	}
-	if err != nil {
-		return "", fmt.Errorf("checking the signature: %w", err)
-	}
-	if _, err := v.Verify(payload, signed.PEM, ""); err != nil {
-		return "", clierr.WithHint(fmt.Errorf("the signature does not verify against the trusted root, so nothing was signed (the log holds it at index %d): %w", signed.Entry.LogIndex, err),
-			"the CA or log that signed (gitsign.server, gitsign.fulcio, gitsign.rekor, or the pinned signing config) is not the instance your trusted root is for: pin its root with 'waxseal trust init --from URL', or point gitsign at the instance you trust")
-	}
-	return "", nil
-}
+// otherInstanceHint is the likely cause of a new signature that does not
+// verify against the trusted root.
+const otherInstanceHint = "the CA or log that signed (gitsign.server, gitsign.fulcio, gitsign.rekor, or the pinned signing config) is not the instance your trusted root is for: pin its root with 'waxseal trust init --from URL', or point gitsign at the instance you trust"
 
 // matchCommitter wraps creds so that a credential for anyone but the
 // object's committer (or tagger) is refused before anything is signed or

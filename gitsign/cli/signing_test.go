@@ -248,11 +248,33 @@ func TestSigningChecksTheTrustedRoot(t *testing.T) {
 		t.Fatalf("the control, signing against the root's own instance: %d\n%s", code, stderr)
 	}
 
+	// The certificate is checked before anything is logged: the log is
+	// public and permanent.
 	r.git("config", "--global", "gitsign.trustedRoot", other.TrustedRootPath)
+	logged := stack.Requests("POST", logEntries)
 	code, stderr := r.sign(payload)
-	if code != 1 || !strings.Contains(stderr, "the signature does not verify against the trusted root, so nothing was signed") || !strings.Contains(stderr, "waxseal trust init") {
+	if code != 1 || !strings.Contains(stderr, "the certificate does not verify against the trusted root, so nothing was signed or logged") || !strings.Contains(stderr, "waxseal trust init") {
 		t.Errorf("signing against another instance's root: %d\n%s", code, stderr)
 	}
+	if n := stack.Requests("POST", logEntries) - logged; n != 0 {
+		t.Errorf("%d log entries for a signature refused", n)
+	}
+	// So is a trusted root that cannot be read.
+	r.git("config", "--global", "gitsign.trustedRoot", filepath.Join(t.TempDir(), "typo.json"))
+	if code, stderr := r.sign(payload); code != 1 || !strings.Contains(stderr, "reading the trusted root to check the signature with") {
+		t.Errorf("signing with an unreadable trusted root: %d\n%s", code, stderr)
+	}
+	if n := stack.Requests("POST", logEntries) - logged; n != 0 {
+		t.Errorf("%d log entries for signatures refused", n)
+	}
+	// The log too: the CA of the root's instance, the log of another.
+	r.git("config", "--global", "gitsign.trustedRoot", stack.TrustedRootPath)
+	r.git("config", "--global", "gitsign.rekor", other.URL)
+	if code, stderr := r.sign(payload); code != 1 || !strings.Contains(stderr, "the signature does not verify against the trusted root, so nothing was signed (the log holds it at index") {
+		t.Errorf("signing with another instance's log: %d\n%s", code, stderr)
+	}
+	r.git("config", "--global", "--unset", "gitsign.rekor")
+	r.git("config", "--global", "gitsign.trustedRoot", other.TrustedRootPath)
 	if _, _, err := r.try("commit", "-q", "-S", "--allow-empty", "-m", "would be E"); err == nil {
 		t.Error("git commit -S made a commit that does not verify")
 	}

@@ -40,6 +40,9 @@ type Signer struct {
 	Log         *tlogclient.Client
 	// Now is the clock for the signing-time attribute; default time.Now.
 	Now func() time.Time
+	// CheckCertificate, if set, vets the credential's certificate before
+	// anything is signed or logged: the log is public and permanent.
+	CheckCertificate func(*x509.Certificate) error
 }
 
 // Signed is the outcome of Sign.
@@ -66,6 +69,11 @@ func (s *Signer) Sign(ctx context.Context, payload []byte) (*Signed, error) {
 	}
 	if !cred.Valid(now) {
 		return nil, credential.ErrExpired
+	}
+	if s.CheckCertificate != nil {
+		if err := s.CheckCertificate(cred.Certificate); err != nil {
+			return nil, err
+		}
 	}
 	u, err := cms.Prepare(cred.Certificate, payload, now)
 	if err != nil {
