@@ -309,6 +309,7 @@ func TestVerifyRelativeToDir(t *testing.T) {
 	}{
 		{sub, []string{"--work-tree=..", "log", "-1", "--format=%G?"}, nil},
 		{sub, []string{"log", "-1", "--format=%G?"}, []string{"GIT_WORK_TREE=.."}},
+		{sub, []string{"--work-tree=../../" + filepath.Base(r.dir), "log", "-1", "--format=%G?"}, nil},
 		{filepath.Dir(r.dir), []string{"log", "-1", "--format=%G?"}, []string{"GIT_DIR=" + filepath.Base(r.dir) + "/.git", "GIT_WORK_TREE=" + filepath.Base(r.dir)}},
 	} {
 		cmd := exec.Command("git", tc.args...)
@@ -316,6 +317,14 @@ func TestVerifyRelativeToDir(t *testing.T) {
 		if out, err := cmd.CombinedOutput(); err != nil || strings.TrimSpace(string(out)) != "G" {
 			t.Errorf("git %s from %s with %s: %q %v", strings.Join(tc.args, " "), tc.dir, tc.env, out, err)
 		}
+	}
+	// Signing reads the relative gitsign.trustedRoot the same way.
+	cmd = exec.Command("git", "--work-tree=../../"+filepath.Base(r.dir), "tag", "-s", "-m", "from sub", "v-sub")
+	cmd.Dir, cmd.Env = sub, r.env
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("git --work-tree=../../%s tag -s from a subdirectory: %v\n%s", filepath.Base(r.dir), err, out)
+	} else if _, stderr, err := r.try("verify-tag", "v-sub"); err != nil {
+		t.Errorf("verify-tag v-sub: %v\n%s", err, stderr)
 	}
 	// A bare repository has no work tree: its relative paths are its git
 	// directory's, also for git --git-dir=REPO.git from elsewhere.

@@ -377,7 +377,7 @@ func (e *Env) InRepo(ctx context.Context, cfg *Config, p string) string {
 	case !e.CalledByGit:
 		base = TopLevel(ctx, e.Dir)
 	case e.Getenv("GIT_WORK_TREE") != "":
-		base = workTree(e.Getenv("GIT_WORK_TREE"), e.Dir)
+		base = workTree(e.Getenv("GIT_WORK_TREE"), e.Dir, e.Getenv("GIT_PREFIX"))
 	case cfg.Bare && e.Getenv("GIT_DIR") != "":
 		// git --git-dir=REPO.git, from elsewhere: no work tree, so the
 		// repository is its git directory.
@@ -388,22 +388,21 @@ func (e *Env) InRepo(ctx context.Context, cfg *Config, p string) string {
 
 // workTree is the work tree that GIT_WORK_TREE (or git --work-tree) names,
 // for a program git runs from dir. Run from outside that work tree, git
-// stays where it was started. Run from inside it, git moves to its top, but
+// stays where it was started. Run from inside it, git moves to its top and
 // passes a relative value on as given, relative to where it was started:
-// that it names a directory above this one shows it, and the work tree is
-// where git now is.
-func workTree(gwt, dir string) string {
+// prefix (GIT_PREFIX) below the top; commands that write to the work tree
+// pass "." instead.
+func workTree(gwt, dir, prefix string) string {
 	if filepath.IsAbs(gwt) {
 		return gwt
 	}
 	if dir == "" {
 		dir, _ = os.Getwd()
 	}
-	p := filepath.Join(dir, gwt)
-	if rel, err := filepath.Rel(p, dir); err == nil && rel != "." && !strings.HasPrefix(rel, "..") {
+	if gwt == "." {
 		return dir
 	}
-	return p
+	return filepath.Join(dir, prefix, gwt)
 }
 
 // LoadPinned loads the trust pinned by 'waxseal trust init'.
