@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"time"
@@ -294,17 +295,44 @@ func (s *Spec) Source() (TokenSource, error) {
 // and starts nothing, so the user follows the printed URL (or uses the
 // device flow).
 func OpenBrowser(url string) error {
-	if b := os.Getenv("BROWSER"); b != "" {
-		return exec.Command(b, url).Start()
-	}
-	if !HasBrowser() {
+	var cmd *exec.Cmd
+	switch b := os.Getenv("BROWSER"); {
+	case b != "":
+		cmd = exec.Command(b, url)
+	case !HasBrowser():
 		return errors.New("no browser or display")
+	case runtime.GOOS == "darwin":
+		cmd = exec.Command("open", url)
+	case runtime.GOOS == "windows":
+		cmd = exec.Command("rundll32", "url.dll,FileProtocolHandler", url)
+	default:
+		cmd = exec.Command("xdg-open", url)
 	}
-	switch runtime.GOOS {
-	case "darwin":
-		return exec.Command("open", url).Start()
-	case "windows":
-		return exec.Command("rundll32", "url.dll,FileProtocolHandler", url).Start()
+	return startOpener(cmd, openerGrace)
+}
+
+// openerGrace is how long an opener may take to fail. xdg-open and open
+// hand the URL to the browser and exit, with an error when there is none;
+// a browser run directly as $BROWSER keeps running.
+const openerGrace = 3 * time.Second
+
+// startOpener starts cmd and waits up to grace for it to fail: an opener
+// that finds no browser ($BROWSER=false, xdg-open without a desktop) fails
+// the opening, instead of leaving a sign-in waiting for a page never shown.
+// One still running after grace, or done without error, opened the URL.
+func startOpener(cmd *exec.Cmd, grace time.Duration) error {
+	if err := cmd.Start(); err != nil {
+		return err
 	}
-	return exec.Command("xdg-open", url).Start()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			return fmt.Errorf("%s: %w", filepath.Base(cmd.Path), err)
+		}
+		return nil
+	case <-time.After(grace):
+		return nil
+	}
 }

@@ -236,6 +236,15 @@ func TestNoTerminalFailsFast(t *testing.T) {
 		t.Fatalf("git commit -S with a browser that does not start: err %v, ctx %v\n%s", err, ctx.Err(), out)
 	}
 	sign("could not open a browser")
+	// A browser command that starts but fails (BROWSER=false, or
+	// sensible-browser finding none): the same, not a wait for a page
+	// never shown.
+	falseBin, err := exec.LookPath("false")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.env = append(r.env, "BROWSER="+falseBin)
+	sign("could not open a browser")
 }
 
 // TestExpiredAgentLoginIsSaid: when the agent's login for this instance
