@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/waxseal/waxseal/common/credential"
+	"github.com/waxseal/waxseal/common/oidc"
 	"github.com/waxseal/waxseal/common/provenance"
 	"github.com/waxseal/waxseal/common/trust"
 	"github.com/waxseal/waxseal/gitsign"
@@ -42,14 +43,18 @@ func (e *env) gpgSign(ctx context.Context, cfg *gpg.Config, st gitsign.Status) i
 	if len(payload) > gitsign.MaxObjectSize {
 		return e.reportSigning(errors.New("object to sign is larger than 64 MiB"))
 	}
-	signer, err := e.signer(ctx, cfg)
+	var match *committer
+	if cfg.MatchCommitter {
+		if match, err = committerOf(payload); err != nil {
+			return e.reportSigning(err)
+		}
+	}
+	signer, err := e.signer(ctx, cfg, match.vetToken)
 	if err != nil {
 		return e.reportSigning(err)
 	}
-	if cfg.MatchCommitter {
-		if signer.Credentials, err = matchCommitter(signer.Credentials, payload); err != nil {
-			return e.reportSigning(err)
-		}
+	if match != nil {
+		signer.Credentials = match.credentials(signer.Credentials)
 	}
 	// The trusted root the repository verifies with, read first: a
 	// certificate or signature it would not accept is refused, and the
@@ -98,33 +103,66 @@ func (e *env) gpgSign(ctx context.Context, cfg *gpg.Config, st gitsign.Status) i
 // verify against the trusted root.
 const otherInstanceHint = "the CA or log that signed (gitsign.server, gitsign.fulcio, gitsign.rekor, or the pinned signing config) is not the instance your trusted root is for: pin its root with 'waxseal trust init --from URL', or point gitsign at the instance you trust"
 
-// matchCommitter wraps creds so that a credential for anyone but the
-// object's committer (or tagger) is refused before anything is signed or
-// logged: the log is public and permanent.
-func matchCommitter(creds signing.Credentials, payload []byte) (signing.Credentials, error) {
+// committer is whom gitsign.matchCommitter holds a signature to: the
+// committer of a commit, the tagger of a tag, the pusher of a push.
+type committer struct {
+	who, email string
+}
+
+func committerOf(payload []byte) (*committer, error) {
 	o, err := gitsign.ParsePayload(payload)
 	if err == nil && o.Email == "" {
 		err = errors.New("it names no email")
 	}
-	who := "committer"
+	c := &committer{who: "committer"}
 	switch {
 	case o != nil && o.Type == "tag":
-		who = "tagger"
+		c.who = "tagger"
 	case o != nil && o.Type == "push-cert":
-		who = "pusher"
+		c.who = "pusher"
 	}
 	if err != nil {
-		return nil, fmt.Errorf("gitsign.matchCommitter: cannot read the %s of the object to sign: %w", who, err)
+		return nil, fmt.Errorf("gitsign.matchCommitter: cannot read the %s of the object to sign: %w", c.who, err)
 	}
+	c.email = o.Email
+	return c, nil
+}
+
+// vetToken refuses a token for anyone else before a certificate is asked
+// for with it: the CA's certificates go to a public, permanent log. nil
+// (no gitsign.matchCommitter) checks nothing.
+func (c *committer) vetToken(token string) error {
+	if c == nil {
+		return nil
+	}
+	claims, err := oidc.Inspect(token)
+	if err != nil {
+		return err
+	}
+	if !strings.EqualFold(claims.Email, c.email) {
+		who := claims.Email
+		if who == "" {
+			who = "a token with no email (" + claims.Sub + ")"
+		}
+		return clierr.WithHint(fmt.Errorf("the %s is %s, but the identity token is for %s: nothing was signed or logged", c.who, c.email, who),
+			"log in as %s, or unset gitsign.matchCommitter", c.email)
+	}
+	return nil
+}
+
+// credentials wraps creds so that a credential for anyone but the
+// committer (one the agent already held, say) is refused before anything
+// is signed or logged.
+func (c *committer) credentials(creds signing.Credentials) signing.Credentials {
 	return signing.CredentialsFunc(func(ctx context.Context) (*credential.Credential, error) {
 		cred, err := creds.Credential(ctx)
 		if err != nil {
 			return nil, err
 		}
-		if id, _ := gitsign.CertIdentity(cred.Certificate); !strings.EqualFold(id, o.Email) {
-			return nil, clierr.WithHint(fmt.Errorf("the %s is %s, but the credential is for %s: nothing was signed", who, o.Email, id),
-				"log in as %s, or unset gitsign.matchCommitter", o.Email)
+		if id, _ := gitsign.CertIdentity(cred.Certificate); !strings.EqualFold(id, c.email) {
+			return nil, clierr.WithHint(fmt.Errorf("the %s is %s, but the credential is for %s: nothing was signed", c.who, c.email, id),
+				"log in as %s, or unset gitsign.matchCommitter", c.email)
 		}
 		return cred, nil
-	}), nil
+	})
 }

@@ -127,15 +127,16 @@ func signingConfigCache(server string, getenv func(string) string) string {
 }
 
 // signer builds the signer for cfg. The credential is obtained only when
-// the first signature needs it.
-func (e *env) signer(ctx context.Context, cfg *gpg.Config) (*signing.Signer, error) {
+// the first signature needs it. vetToken, if set, checks a token before a
+// certificate is asked for with it: the CA logs every certificate it issues.
+func (e *env) signer(ctx context.Context, cfg *gpg.Config, vetToken func(token string) error) (*signing.Signer, error) {
 	ep, err := e.endpoints(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
 	ca := &fulcioclient.Client{BaseURL: ep.CA, HTTPClient: httpClient}
 	creds := signing.CredentialsFunc(func(ctx context.Context) (*credential.Credential, error) {
-		return e.login(ctx, cfg, ep, ca)
+		return e.login(ctx, cfg, ep, ca, vetToken)
 	})
 	return &signing.Signer{Credentials: creds, Log: &tlogclient.Client{BaseURL: ep.Log, HTTPClient: httpClient}}, nil
 }
@@ -146,7 +147,7 @@ func (e *env) signer(ctx context.Context, cfg *gpg.Config) (*signing.Signer, err
 // login is handed to a running agent, so that the next signatures (the
 // rest of a rebase) need no login. The instructions of an interactive login
 // go to the terminal: git captures gitsign's stderr while signing.
-func (e *env) login(ctx context.Context, cfg *gpg.Config, ep *endpoints, ca *fulcioclient.Client) (*credential.Credential, error) {
+func (e *env) login(ctx context.Context, cfg *gpg.Config, ep *endpoints, ca *fulcioclient.Client, vetToken func(string) error) (*credential.Credential, error) {
 	switch cfg.TokenProvider {
 	case oidc.ProviderToken, oidc.ProviderFile, oidc.ProviderCommand:
 		return nil, clierr.WithHint(fmt.Errorf("gitsign.tokenProvider %q needs a token, file or command that gitsign has no setting for", cfg.TokenProvider),
@@ -223,6 +224,11 @@ func (e *env) login(ctx context.Context, cfg *gpg.Config, ep *endpoints, ca *ful
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", p.Name, err))
 			continue
+		}
+		if vetToken != nil {
+			if err := vetToken(tok); err != nil {
+				return nil, err
+			}
 		}
 		if ag != nil && p.Interactive {
 			if _, err := ag.Login(ctx, agent.LoginRequest{Token: tok, CAURL: ep.CA, KeyType: string(keys.Default)}); err == nil {

@@ -64,17 +64,21 @@ func TestMatchCommitterRefusesBeforeLogging(t *testing.T) {
 	r.git("config", "gitsign.matchCommitter", "true")
 	r.commit("base", "-S") // the control: alice as alice
 
-	logged := stack.Requests("POST", logEntries)
+	// Nor is a certificate asked for: the CA logs each it issues.
+	logged, certs := stack.Requests("POST", logEntries), stack.Requests("POST", "/api/v2/signingCert")
 	r.setenv("GIT_COMMITTER_EMAIL=mallory@example.com")
 	if _, _, err := r.try("commit", "-q", "-S", "--allow-empty", "-m", "as mallory"); err == nil {
 		t.Error("signed as alice for committer mallory")
 	}
+	payload := "tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor A <alice@example.com> 1 +0000\ncommitter M <mallory@example.com> 1 +0000\n\nmsg\n"
+	if code, stderr := r.sign(payload); code != 1 || !strings.Contains(stderr, "committer is mallory@example.com, but the identity token is for alice@example.com: nothing was signed or logged") {
+		t.Errorf("sign for mallory: %d\n%s", code, stderr)
+	}
 	if got := stack.Requests("POST", logEntries) - logged; got != 0 {
 		t.Errorf("refused signature was logged (%d entries)", got)
 	}
-	payload := "tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor A <alice@example.com> 1 +0000\ncommitter M <mallory@example.com> 1 +0000\n\nmsg\n"
-	if code, stderr := r.sign(payload); code != 1 || !strings.Contains(stderr, "committer is mallory@example.com, but the credential is for alice@example.com") {
-		t.Errorf("sign for mallory: %d\n%s", code, stderr)
+	if got := stack.Requests("POST", "/api/v2/signingCert") - certs; got != 0 {
+		t.Errorf("a certificate was asked for (%d requests) for a signature refused", got)
 	}
 
 	// The committer counts, whatever user.email says (CI often sets none).
