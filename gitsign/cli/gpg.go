@@ -27,7 +27,10 @@ func (e *env) reportSigning(err error) int {
 	out, tty, closeOut := e.UserTerminal()
 	defer closeOut()
 	if !tty {
-		return e.Report(err)
+		return e.Report(err) // stderr, copied to gitsign.logPath
+	}
+	if e.Log != nil {
+		out = io.MultiWriter(out, e.Log)
 	}
 	return clierr.Report(out, "gitsign", err, "run 'gitsign --help'")
 }

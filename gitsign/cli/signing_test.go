@@ -2,7 +2,9 @@ package cli
 
 import (
 	"context"
+	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -309,5 +311,38 @@ func TestLogPath(t *testing.T) {
 	payload := "tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor A <alice@example.com> 1 +0000\ncommitter A <alice@example.com> 1 +0000\n\nm\n"
 	if code, stderr := r.sign(payload); code != 0 || !strings.Contains(stderr, "warning: gitsign.logPath: open ") {
 		t.Errorf("unwritable gitsign.logPath: %d\n%s", code, stderr)
+	}
+}
+
+// TestLogPathWithATerminal: a signing error shown on the terminal (where
+// the user sees it while git hides stderr) goes to gitsign.logPath too.
+func TestLogPathWithATerminal(t *testing.T) {
+	scriptBin, err := exec.LookPath("script")
+	if err != nil {
+		t.Fatalf("script (util-linux) gives gitsign a terminal here: %v", err)
+	}
+	stack := servertest.Start(t)
+	r := newRepo(t, stack, "alice@example.com")
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rekor := "http://" + closed.Addr().String()
+	closed.Close() // a log that is not there
+	logFile := filepath.Join(t.TempDir(), "gitsign.log")
+	r.git("config", "gitsign.rekor", rekor)
+	r.git("config", "gitsign.logPath", logFile)
+	payload := filepath.Join(t.TempDir(), "payload")
+	if err := os.WriteFile(payload, []byte("tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor A <alice@example.com> 1 +0000\ncommitter A <alice@example.com> 1 +0000\n\nm\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(scriptBin, "-qec", "'"+filepath.Join(binDir, "gitsign")+"' --status-fd=2 -bsau key < '"+payload+"'", os.DevNull)
+	cmd.Dir, cmd.Env = r.dir, r.env
+	out, _ := cmd.CombinedOutput()
+	if !strings.Contains(string(out), "gitsign: error: ") {
+		t.Fatalf("no error on the terminal:\n%s", out)
+	}
+	if b, err := os.ReadFile(logFile); err != nil || !strings.Contains(string(b), "gitsign: error: ") || !strings.Contains(string(b), rekor) {
+		t.Errorf("gitsign.logPath after an error shown on the terminal: %v\n%s", err, b)
 	}
 }

@@ -34,6 +34,9 @@ type Env struct {
 	Getenv         func(string) string
 	Dir            string // working directory; "" is the process's
 	CalledByGit    bool   // in gpgsm mode, run by git from the work tree's top
+	// Log is gitsign.logPath while Run runs, nil if none. Stderr is copied
+	// to it; what goes to the terminal instead is written to it too.
+	Log io.Writer
 }
 
 // Report writes err as gitsign reports errors and returns the exit code.
@@ -247,7 +250,8 @@ func (e *Env) alsoToLog(ctx context.Context, cfg *Config, w io.Writer, args []st
 		return w, func() {}
 	}
 	fmt.Fprintf(f, "--- %s gitsign %s\n", time.Now().Format(time.RFC3339), strings.Join(args, " "))
-	return io.MultiWriter(w, f), func() { f.Close() }
+	e.Log = f
+	return io.MultiWriter(w, f), func() { e.Log = nil; f.Close() }
 }
 
 func (e *Env) verify(ctx context.Context, cfg *Config, st gitsign.Status, sigFile string) int {
