@@ -38,6 +38,9 @@ func (e *env) reportSigning(err error) int {
 func (e *env) gpgSign(ctx context.Context, cfg *gpg.Config, st gitsign.Status) int {
 	ctx, stop := interruptible(ctx)
 	defer stop()
+	if watchParent() {
+		return e.reportSigning(errors.New("git, which started gitsign, has exited: nothing was signed"))
+	}
 	st.BeginSigning()
 	payload, err := io.ReadAll(io.LimitReader(e.Stdin, gitsign.MaxObjectSize+1))
 	if err != nil {

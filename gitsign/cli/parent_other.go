@@ -1,0 +1,6 @@
+//go:build !linux
+
+package cli
+
+// watchParent does nothing where the kernel cannot signal a parent's exit.
+func watchParent() (gone bool) { return false }
