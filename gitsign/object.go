@@ -32,22 +32,34 @@ const (
 // verify blindly.
 const MaxObjectSize = 64 << 20
 
+// MaxSignedObjectSize bounds a stored object that holds its signature: a
+// payload of MaxObjectSize, which signing allows, and an armored signature
+// (cms.MaxSize of DER, base64 and folded) within the 2 MiB on top.
+const MaxSignedObjectSize = MaxObjectSize + 2<<20
+
 // ParseObject parses a raw commit or tag object (without the "<type> <len>\0"
 // loose-object header). format is the repository's object format, "sha1" or
 // "sha256": it decides which signature header a commit's signature is read
 // from, exactly as git does. Signature headers for the other format are
 // removed from the payload, as git does, but not verified.
 func ParseObject(typ string, raw []byte, format string) (*Object, error) {
-	if len(raw) > MaxObjectSize {
+	if len(raw) > MaxSignedObjectSize {
 		return nil, errors.New("object too large")
 	}
+	var o *Object
+	var err error
 	switch typ {
 	case "commit":
-		return parseCommit(raw, format)
+		o, err = parseCommit(raw, format)
 	case "tag":
-		return parseTag(raw, true)
+		o, err = parseTag(raw, true)
+	default:
+		return nil, fmt.Errorf("cannot verify a %s object", typ)
 	}
-	return nil, fmt.Errorf("cannot verify a %s object", typ)
+	if err == nil && len(o.Payload) > MaxObjectSize {
+		return nil, fmt.Errorf("%s is larger than %d MiB without its signature", typ, MaxObjectSize>>20)
+	}
+	return o, err
 }
 
 // ParsePayload parses what git passes on stdin when verifying: a commit or

@@ -735,6 +735,18 @@ func TestVerifyRefusesOversizedObject(t *testing.T) {
 	if code != 0 || !strings.Contains(status, "GOODSIG") {
 		t.Fatalf("the signed 64 MiB: %d\n%s", code, status)
 	}
+	// Stored with its signature, the commit is over 64 MiB, and gitsign
+	// verify verifies it too: what signing allows, verifying does.
+	head, body, _ := bytes.Cut(payload, []byte("\n\n"))
+	cmd := r.cmd("hash-object", "-t", "commit", "-w", "--stdin", "--literally")
+	cmd.Stdin = io.MultiReader(bytes.NewReader(head), strings.NewReader("\n"+foldSig(sig)+"\n"), bytes.NewReader(body))
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, stdout, stderr := r.gitsign("verify", strings.TrimSpace(string(out))); code != 0 || !strings.Contains(stdout, " good ") {
+		t.Errorf("gitsign verify of the stored 64 MiB commit = %d\n%s%s", code, stdout, stderr)
+	}
 	longer := io.MultiReader(bytes.NewReader(payload), strings.NewReader("\nappended\n"))
 	code, status, stderr = r.gitsignIn(longer, "--status-fd=1", "--verify", sigFile, "-")
 	if code != 1 || !strings.Contains(status, "ERRSIG") || strings.Contains(status, "GOODSIG") || !strings.Contains(stderr, "larger than 64 MiB") {

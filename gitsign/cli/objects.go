@@ -70,8 +70,8 @@ func (s *objectStore) addDir(dir string, depth int) {
 }
 
 // read returns an object's type and content, or an error for an object
-// larger than limit bytes (without reading it).
-func (s *objectStore) read(id string, limit int64) (typ string, raw []byte, err error) {
+// larger than limit allows its type (without reading it).
+func (s *objectStore) read(id string, limit func(typ string) int64) (typ string, raw []byte, err error) {
 	h := plumbing.NewHash(id)
 	if h.String() != id {
 		return "", nil, fmt.Errorf("bad object ID %q", id)
@@ -93,7 +93,7 @@ func (s *objectStore) read(id string, limit int64) (typ string, raw []byte, err 
 	return "", nil, fmt.Errorf("reading %s: %w", id, plumbing.ErrObjectNotFound)
 }
 
-func readLoose(id, path string, limit int64) (string, []byte, error) {
+func readLoose(id, path string, limitOf func(string) int64) (string, []byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return "", nil, fmt.Errorf("reading %s: %w", id, err)
@@ -108,6 +108,7 @@ func readLoose(id, path string, limit int64) (string, []byte, error) {
 	if err != nil {
 		return "", nil, fmt.Errorf("reading %s: %w", id, err)
 	}
+	limit := limitOf(t.String())
 	if size > limit {
 		return "", nil, tooLarge(t, id, limit)
 	}
@@ -115,7 +116,7 @@ func readLoose(id, path string, limit int64) (string, []byte, error) {
 	return t.String(), raw, err
 }
 
-func (p *packReader) read(h plumbing.Hash, limit int64) (string, []byte, error) {
+func (p *packReader) read(h plumbing.Hash, limitOf func(string) int64) (string, []byte, error) {
 	id := h.String()
 	// The size first: Get reads the whole object into memory.
 	off, err := p.idx.FindOffset(h)
@@ -126,12 +127,17 @@ func (p *packReader) read(h plumbing.Hash, limit int64) (string, []byte, error) 
 	if err != nil {
 		return "", nil, fmt.Errorf("reading %s: %w", id, err)
 	}
+	// Every limit allows what it allows a blob: the type, which may take
+	// a walk down a delta chain, is needed only for objects above that.
+	limit := limitOf("blob")
 	if size > limit {
 		t, err := p.typeAt(off)
 		if err != nil {
 			return "", nil, fmt.Errorf("reading %s: %w", id, err)
 		}
-		return "", nil, tooLarge(t, id, limit)
+		if limit = limitOf(t.String()); size > limit {
+			return "", nil, tooLarge(t, id, limit)
+		}
 	}
 	obj, err := p.pack.Get(h)
 	if err != nil {

@@ -71,7 +71,7 @@ func TestObjectStore(t *testing.T) {
 		}
 		s := newObjectStore(filepath.Join(dir, ".git"))
 		for _, id := range ids {
-			typ, raw, err := s.read(id, 64<<20)
+			typ, raw, err := s.read(id, objectLimit)
 			if err != nil {
 				t.Fatalf("%s: %v", id, err)
 			}
@@ -85,15 +85,15 @@ func TestObjectStore(t *testing.T) {
 				t.Error(err)
 			}
 			// Over the limit, the type is still told, deltas or not.
-			if _, _, err := s.read(id, 0); err == nil || err.Error() != typ+" "+id+" is larger than 0 MiB" {
+			if _, _, err := s.read(id, func(string) int64 { return 0 }); err == nil || err.Error() != typ+" "+id+" is larger than 0 MiB" {
 				t.Errorf("%s with no room: %v", id, err)
 			}
 		}
-		if _, _, err := s.read(strings.Repeat("0", 40), 64<<20); err == nil {
+		if _, _, err := s.read(strings.Repeat("0", 40), objectLimit); err == nil {
 			t.Error("missing object: no error")
 		}
 		for _, id := range overLimit {
-			if _, raw, err := s.read(id, 1<<20); err == nil || err.Error() != "blob "+id+" is larger than 1 MiB" {
+			if _, raw, err := s.read(id, func(string) int64 { return 1 << 20 }); err == nil || err.Error() != "blob "+id+" is larger than 1 MiB" {
 				t.Errorf("%s, over the limit: %d bytes, %v", id, len(raw), err)
 			}
 		}

@@ -752,7 +752,16 @@ func (r *repository) readGoGit(id string) (string, []byte, error) {
 			st.Close()
 		}
 	}()
-	return st.read(id, gitsign.MaxObjectSize)
+	return st.read(id, objectLimit)
+}
+
+// objectLimit is the largest object of type typ that is read: a commit or
+// tag holds its signature as well as the MaxObjectSize that was signed.
+func objectLimit(typ string) int64 {
+	if typ == "commit" || typ == "tag" {
+		return gitsign.MaxSignedObjectSize
+	}
+	return gitsign.MaxObjectSize
 }
 
 // checkID recomputes an object's ID from its bytes.
@@ -810,12 +819,12 @@ func (c *catFile) read(id string) (string, []byte, error) {
 	if err != nil || size < 0 {
 		return "", nil, fmt.Errorf("reading %s: bad size %q", id, f[2])
 	}
-	if size > gitsign.MaxObjectSize {
+	if limit := objectLimit(f[1]); int64(size) > limit {
 		// Skipped, so that the next object is read from its own header.
 		if _, err := io.CopyN(io.Discard, c.out, int64(size)+1); err != nil {
 			return "", nil, err
 		}
-		return "", nil, &tooLargeError{typ: f[1], id: id, limit: gitsign.MaxObjectSize}
+		return "", nil, &tooLargeError{typ: f[1], id: id, limit: limit}
 	}
 	buf := make([]byte, size+1)
 	if _, err := io.ReadFull(c.out, buf); err != nil {
