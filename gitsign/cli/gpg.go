@@ -73,12 +73,7 @@ func (e *env) gpgSign(ctx context.Context, cfg *gpg.Config, st gitsign.Status) i
 	case err != nil:
 		return e.reportSigning(fmt.Errorf("reading the trusted root to check the signature with: %w", err))
 	default:
-		signer.CheckCertificate = func(cert *x509.Certificate) error {
-			if err := provenance.CheckCertificate(cert, v.Root, time.Now()); err != nil {
-				return clierr.WithHint(fmt.Errorf("the certificate does not verify against the trusted root, so nothing was signed or logged: %w", err), otherInstanceHint)
-			}
-			return nil
-		}
+		signer.CheckCertificate = certCheck(v.Root, time.Now)
 	}
 	signed, err := signer.Sign(ctx, payload)
 	if err != nil {
@@ -103,6 +98,23 @@ func (e *env) gpgSign(ctx context.Context, cfg *gpg.Config, st gitsign.Status) i
 	id, iss := gitsign.CertIdentity(signed.Certificate)
 	fmt.Fprintf(e.Stderr, "gitsign: signed as %s (%s), transparency log index %d\n", id, iss, signed.Entry.LogIndex)
 	return clierr.ExitOK
+}
+
+// certCheck checks a new certificate against root before anything is
+// signed or logged with it.
+func certCheck(root *trust.Root, now func() time.Time) func(*x509.Certificate) error {
+	return func(cert *x509.Certificate) error {
+		// As verifying will, at the log's time: this clock may be behind
+		// the CA's, which issued the certificate just now.
+		at := now()
+		if at.Before(cert.NotBefore) {
+			at = cert.NotBefore
+		}
+		if err := provenance.CheckCertificate(cert, root, at); err != nil {
+			return clierr.WithHint(fmt.Errorf("the certificate does not verify against the trusted root, so nothing was signed or logged: %w", err), otherInstanceHint)
+		}
+		return nil
+	}
 }
 
 // otherInstanceHint is the likely cause of a new signature that does not

@@ -8,8 +8,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/waxseal/waxseal/common/agent"
+	"github.com/waxseal/waxseal/common/credential"
+	"github.com/waxseal/waxseal/common/fulcio/fulcioclient"
+	"github.com/waxseal/waxseal/common/keys"
+	"github.com/waxseal/waxseal/common/provenance"
+	"github.com/waxseal/waxseal/common/trust"
 	"github.com/waxseal/waxseal/server/servertest"
 )
 
@@ -344,5 +350,32 @@ func TestLogPathWithATerminal(t *testing.T) {
 	}
 	if b, err := os.ReadFile(logFile); err != nil || !strings.Contains(string(b), "gitsign: error: ") || !strings.Contains(string(b), rekor) {
 		t.Errorf("gitsign.logPath after an error shown on the terminal: %v\n%s", err, b)
+	}
+}
+
+// TestCertCheckBehindTheCA: the check of a new certificate before logging
+// does not fail on a clock behind the CA's, which issued the certificate
+// with its own time as NotBefore; verification judges it at the log's.
+func TestCertCheckBehindTheCA(t *testing.T) {
+	stack := servertest.Start(t)
+	ca := &fulcioclient.Client{BaseURL: stack.SigningConfig(t).CAURL, HTTPClient: httpClient}
+	cred, err := credential.LoginWithToken(context.Background(), ca, stack.Token(t, "alice@example.com"), keys.Default)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := trust.LoadRoot(stack.TrustedRootPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	behind := func() time.Time { return cred.Certificate.NotBefore.Add(-30 * time.Second) }
+	// The control: at that time, the certificate is not yet valid.
+	if err := provenance.CheckCertificate(cred.Certificate, root, behind()); err == nil {
+		t.Fatal("a certificate checked 30 s before its NotBefore passed")
+	}
+	if err := certCheck(root, behind)(cred.Certificate); err != nil {
+		t.Errorf("a clock 30 s behind the CA's: %v", err)
+	}
+	if err := certCheck(root, time.Now)(cred.Certificate); err != nil {
+		t.Errorf("a clock with the CA's: %v", err)
 	}
 }
