@@ -229,6 +229,22 @@ func VerifyEmbeddedSCTsFromLogs(leaf, issuer *x509.Certificate, logs map[[32]byt
 	}, now)
 }
 
+// NewestSCTTime is the latest timestamp of leaf's embedded SCTs, unverified;
+// false if it has none that parse.
+func NewestSCTTime(leaf *x509.Certificate) (time.Time, bool) {
+	scts, err := embeddedSCTs(leaf)
+	if err != nil || len(scts) == 0 {
+		return time.Time{}, false
+	}
+	var newest time.Time
+	for i := range scts {
+		if t := scts[i].time(); t.After(newest) {
+			newest = t
+		}
+	}
+	return newest, true
+}
+
 func verifyEmbeddedSCTs(leaf, issuer *x509.Certificate, lookup func([32]byte) (CTLog, bool), now time.Time) error {
 	scts, err := embeddedSCTs(leaf)
 	if err != nil {

@@ -170,6 +170,10 @@ func TestVerifyEmbeddedSCTsPublicGood(t *testing.T) {
 			if err := VerifyEmbeddedSCTs(leaf, issuer, logs, at); err != nil {
 				t.Fatalf("VerifyEmbeddedSCTs: %v", err)
 			}
+			// The newest SCT's time is one the SCTs verify at.
+			if newest, ok := NewestSCTTime(leaf); !ok || newest.Before(at) || VerifyEmbeddedSCTs(leaf, issuer, logs, newest) != nil {
+				t.Errorf("NewestSCTTime = %v %v, the first SCT's %v", newest, ok, at)
+			}
 			resetSCTCache()
 			if err := VerifyEmbeddedSCTs(leaf, issuer, logs, at.Add(-time.Millisecond)); !errors.Is(err, ErrBadSCT) || !strings.Contains(err.Error(), "in the future") {
 				t.Fatalf("before the SCT: %v", err)

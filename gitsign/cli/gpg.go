@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/waxseal/waxseal/common/credential"
+	"github.com/waxseal/waxseal/common/fulcio"
 	"github.com/waxseal/waxseal/common/oidc"
 	"github.com/waxseal/waxseal/common/provenance"
 	"github.com/waxseal/waxseal/common/trust"
@@ -105,10 +106,15 @@ func (e *env) gpgSign(ctx context.Context, cfg *gpg.Config, st gitsign.Status) i
 func certCheck(root *trust.Root, now func() time.Time) func(*x509.Certificate) error {
 	return func(cert *x509.Certificate) error {
 		// As verifying will, at the log's time: this clock may be behind
-		// the CA's, which issued the certificate just now.
+		// the CA's and the CT log's, which issued the certificate and its
+		// SCTs just now. Their times are checked once the log has given
+		// its own, after the upload.
 		at := now()
 		if at.Before(cert.NotBefore) {
 			at = cert.NotBefore
+		}
+		if t, ok := fulcio.NewestSCTTime(cert); ok && at.Before(t) {
+			at = t
 		}
 		if err := provenance.CheckCertificate(cert, root, at); err != nil {
 			return clierr.WithHint(fmt.Errorf("the certificate does not verify against the trusted root, so nothing was signed or logged: %w", err), otherInstanceHint)
