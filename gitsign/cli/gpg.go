@@ -39,8 +39,13 @@ func (e *env) reportSigning(err error) int {
 func (e *env) gpgSign(ctx context.Context, cfg *gpg.Config, st gitsign.Status) int {
 	ctx, stop := interruptible(ctx)
 	defer stop()
-	if watchParent() {
-		return e.reportSigning(errors.New("git, which started gitsign, has exited: nothing was signed"))
+	ctx, parentGone := context.WithCancelCause(ctx)
+	defer parentGone(nil)
+	errParentGone := errors.New("git, which started gitsign, has exited: nothing was signed")
+	gone, unwatch := watchParent(func() { parentGone(errParentGone) })
+	defer unwatch()
+	if gone {
+		return e.reportSigning(errParentGone)
 	}
 	st.BeginSigning()
 	payload, err := io.ReadAll(io.LimitReader(e.Stdin, gitsign.MaxObjectSize+1))

@@ -1,12 +1,15 @@
 package cli
 
 import (
+	"bytes"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -55,5 +58,33 @@ func TestSigningStopsWithItsParent(t *testing.T) {
 	case <-abandoned:
 	case <-time.After(30 * time.Second): // the log waits a minute
 		t.Error("gitsign kept uploading after its parent was killed")
+	}
+}
+
+// TestSigningOutlivesItsParentsThread: the kernel's parent-death signal
+// comes when the thread that started gitsign exits, which in a threaded
+// parent is no reason to stop: the parent still waits for the signature.
+func TestSigningOutlivesItsParentsThread(t *testing.T) {
+	stack := servertest.Start(t)
+	r := newRepo(t, stack, "alice@example.com")
+	stdin, feed := io.Pipe()
+	cmd := exec.Command(filepath.Join(binDir, "gitsign"), "--status-fd=2", "-bsau", "key")
+	var stdout, stderr bytes.Buffer
+	cmd.Dir, cmd.Env, cmd.Stdin, cmd.Stdout, cmd.Stderr = r.dir, r.env, stdin, &stdout, &stderr
+	started := make(chan error, 1)
+	go func() {
+		// Locked to its thread, which the runtime ends with the goroutine:
+		// gitsign's parent thread exits, its parent process does not.
+		runtime.LockOSThread()
+		started <- cmd.Start()
+	}()
+	if err := <-started; err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond) // the thread gone, and gitsign told so
+	feed.Write([]byte("tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor A <alice@example.com> 1 +0000\ncommitter A <alice@example.com> 1 +0000\n\nm\n"))
+	feed.Close()
+	if err := cmd.Wait(); err != nil || !strings.Contains(stdout.String(), "-----BEGIN SIGNED MESSAGE-----") {
+		t.Errorf("signing after the parent's thread exited: %v\n%s", err, stderr.String())
 	}
 }

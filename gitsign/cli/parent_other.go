@@ -3,4 +3,4 @@
 package cli
 
 // watchParent does nothing where the kernel cannot signal a parent's exit.
-func watchParent() (gone bool) { return false }
+func watchParent(onGone func()) (gone bool, stop func()) { return false, func() {} }
