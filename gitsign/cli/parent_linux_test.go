@@ -75,8 +75,11 @@ func TestSigningOutlivesItsParentsThread(t *testing.T) {
 	go func() {
 		// Locked to its thread, which the runtime ends with the goroutine:
 		// gitsign's parent thread exits, its parent process does not.
+		// It ends once gitsign waits for its input, watching its parent.
 		runtime.LockOSThread()
-		started <- cmd.Start()
+		err := cmd.Start()
+		time.Sleep(500 * time.Millisecond)
+		started <- err
 	}()
 	if err := <-started; err != nil {
 		t.Fatal(err)
