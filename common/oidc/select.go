@@ -1,6 +1,7 @@
 package oidc
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -321,6 +322,10 @@ const openerGrace = 3 * time.Second
 // the opening, instead of leaving a sign-in waiting for a page never shown.
 // One still running after grace, or done without error, opened the URL.
 func startOpener(cmd *exec.Cmd, grace time.Duration) error {
+	// What it says when it fails is kept for the error (xdg-open's exit
+	// status alone says little), a little of it.
+	var said bytes.Buffer
+	cmd.Stderr = &cappedWriter{w: &said, n: 512}
 	if err := cmd.Start(); err != nil {
 		return err
 	}
@@ -329,10 +334,27 @@ func startOpener(cmd *exec.Cmd, grace time.Duration) error {
 	select {
 	case err := <-done:
 		if err != nil {
+			if msg := strings.Join(strings.Fields(said.String()), " "); msg != "" {
+				return fmt.Errorf("%s: %w: %s", filepath.Base(cmd.Path), err, msg)
+			}
 			return fmt.Errorf("%s: %w", filepath.Base(cmd.Path), err)
 		}
 		return nil
 	case <-time.After(grace):
 		return nil
 	}
+}
+
+// cappedWriter keeps the first n bytes written to it and drops the rest.
+type cappedWriter struct {
+	w io.Writer
+	n int
+}
+
+func (c *cappedWriter) Write(p []byte) (int, error) {
+	if keep := min(len(p), c.n); keep > 0 {
+		c.w.Write(p[:keep])
+		c.n -= keep
+	}
+	return len(p), nil
 }
