@@ -109,6 +109,21 @@ func (c *Client) Sessions(ctx context.Context) (latest *Status, all []Status, er
 	return resp.Status, resp.Sessions, nil
 }
 
+// Session describes the agent's credential from the CA at caURL, expired
+// or not; nil if it holds none from that CA.
+func (c *Client) Session(ctx context.Context, caURL string) (*Status, error) {
+	_, all, err := c.Sessions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for i := range all {
+		if caKey(all[i].CAURL) == caKey(caURL) {
+			return &all[i], nil
+		}
+	}
+	return nil, nil
+}
+
 // LoginRequest fills the agent.
 type LoginRequest struct {
 	Token   string // the identity token, already checked by the caller

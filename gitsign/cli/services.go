@@ -206,7 +206,7 @@ func (e *env) login(ctx context.Context, cfg *gpg.Config, ep *endpoints, ca *ful
 			// signs: a login the agent cannot renew (from a token) ran out.
 			switch {
 			case err == nil || errors.Is(err, agent.ErrNoCredential):
-				if expiredSession(ctx, c, ep.CA) != nil {
+				if st, err := c.Session(ctx, ep.CA); err == nil && st != nil && st.Expired {
 					errs = append(errs, fmt.Errorf("agent: %w (the login for this instance ran out: run 'waxseal login')", agent.ErrExpired))
 				}
 			default:
@@ -255,21 +255,6 @@ func (e *env) login(ctx context.Context, cfg *gpg.Config, ep *endpoints, ca *ful
 	}
 	return nil, clierr.WithHint(fmt.Errorf("no identity token: %w", errors.Join(errs...)),
 		"set SIGSTORE_ID_TOKEN, or run 'waxseal agent' and 'waxseal login' before signing")
-}
-
-// expiredSession is the agent's session with the CA at caURL if it has
-// expired, else nil.
-func expiredSession(ctx context.Context, c *agent.Client, caURL string) *agent.Status {
-	_, all, err := c.Sessions(ctx)
-	if err != nil {
-		return nil
-	}
-	for i := range all {
-		if all[i].Expired && strings.TrimRight(all[i].CAURL, "/") == strings.TrimRight(caURL, "/") {
-			return &all[i]
-		}
-	}
-	return nil
 }
 
 // interactiveLoginTimeout bounds a login in the browser or with a device

@@ -358,9 +358,8 @@ func short(id string) string { return id[:min(len(id), 12)] }
 // tree: symbolic links in the work tree, which a checkout of the commits
 // being verified made, are not followed.
 func (r *repository) workTreePath(ctx context.Context, file string) (string, bool) {
-	out, err := exec.CommandContext(ctx, "git", "-C", r.dir, "rev-parse", "--show-toplevel").Output()
-	top := strings.TrimSuffix(string(out), "\n")
-	if err != nil || top == "" {
+	top, ok := gpg.WorkTreeTop(ctx, r.dir)
+	if !ok {
 		return "", false // a bare repository
 	}
 	abs, err := filepath.Abs(file)

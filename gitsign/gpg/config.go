@@ -129,13 +129,23 @@ func gitConfig(ctx context.Context, dir string) map[string]string {
 // allowed-signers path; git runs its helpers from there, but `gitsign
 // verify` may run anywhere.
 func TopLevel(ctx context.Context, dir string) string {
+	if top, ok := WorkTreeTop(ctx, dir); ok {
+		return top
+	}
+	return dir
+}
+
+// WorkTreeTop is the top level of the work tree dir is in, as git prints it
+// (symbolic links resolved); false outside one, as in a bare repository.
+func WorkTreeTop(ctx context.Context, dir string) (string, bool) {
 	cmd := exec.CommandContext(ctx, "git", "rev-parse", "--show-toplevel")
 	cmd.Dir = dir
 	out, err := cmd.Output()
-	if err != nil {
-		return dir
+	top := strings.TrimSuffix(string(out), "\n")
+	if err != nil || top == "" {
+		return "", false
 	}
-	return strings.TrimSpace(string(out))
+	return top, true
 }
 
 // Resolve makes p absolute against base, expanding a leading "~/".
