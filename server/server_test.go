@@ -3,9 +3,6 @@ package server_test
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
@@ -23,6 +20,7 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/tuf"
 
 	"github.com/waxseal/waxseal/common/trust"
+	"github.com/waxseal/waxseal/internal/testca"
 	"github.com/waxseal/waxseal/server"
 )
 
@@ -153,18 +151,13 @@ func TestCTLogTakesOnlyThisCA(t *testing.T) {
 	}
 
 	// A self-signed CA of someone else's, and a precertificate from it.
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "other"}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
-	caDER, _ := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, key.Public(), key)
-	other, _ := x509.ParseCertificate(caDER)
+	key := testca.Key(t)
+	other := testca.Cert(t, &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "other"}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}, nil, key.Public(), key)
 	poison := pkix.Extension{Id: asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 11129, 2, 4, 3}, Critical: true, Value: []byte{5, 0}}
-	leafDER, err := x509.CreateCertificate(rand.Reader, &x509.Certificate{SerialNumber: big.NewInt(2), NotBefore: time.Now(), NotAfter: time.Now().Add(time.Minute),
+	leaf := testca.Cert(t, &x509.Certificate{SerialNumber: big.NewInt(2), NotBefore: time.Now(), NotAfter: time.Now().Add(time.Minute),
 		EmailAddresses: []string{"spam@example.com"}, ExtraExtensions: []pkix.Extension{poison}}, other, key.Public(), key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := json.Marshal(map[string][][]byte{"chain": {leafDER, caDER}})
+	body, _ := json.Marshal(map[string][][]byte{"chain": {leaf.Raw, other.Raw}})
 	resp, err := http.Post(url+"/ct/ct/v1/add-pre-chain", "application/json", bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
