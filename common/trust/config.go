@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/waxseal/waxseal/internal/atomicfile"
+	"github.com/waxseal/waxseal/internal/readfile"
 )
 
 // SigningConfig is a parsed signing_config.json, reduced to the services a
@@ -172,11 +173,23 @@ func LoadPinned(dir string) (*Pinned, error) {
 // LoadPinnedRoot reads only the trusted root Pin wrote in dir: verifying
 // needs no signing config.
 func LoadPinnedRoot(dir string) (*Root, error) {
-	root, err := LoadRoot(filepath.Join(dir, "trusted_root.json"))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("%w in %s", ErrNotPinned, dir)
+	path, data, err := ReadPinnedRoot(dir)
+	if err != nil {
+		return nil, err
 	}
-	return root, err
+	return ParseRootFile(path, data)
+}
+
+// ReadPinnedRoot returns the path and contents of the trusted root pinned
+// in dir, unparsed (ParseRootFile parses them), for a caller that must
+// know exactly which bytes it trusted.
+func ReadPinnedRoot(dir string) (path string, data []byte, err error) {
+	path = filepath.Join(dir, "trusted_root.json")
+	data, err = readfile.Read(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return "", nil, fmt.Errorf("%w in %s", ErrNotPinned, dir)
+	}
+	return path, data, err
 }
 
 // LoadUserPinnedRoot is LoadPinnedRoot of the user's configuration

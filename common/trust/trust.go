@@ -134,6 +134,11 @@ func LoadRoot(path string) (*Root, error) {
 	if err != nil {
 		return nil, err
 	}
+	return ParseRootFile(path, data)
+}
+
+// ParseRootFile parses data, read from path, with LoadRoot's errors.
+func ParseRootFile(path string, data []byte) (*Root, error) {
 	r, err := ParseRoot(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)

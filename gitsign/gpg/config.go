@@ -25,6 +25,7 @@ type Config struct {
 	AllowedSigners string // allowed-signers file, relative to the repository's top level
 	LogPath        string // tee stderr here (git swallows it)
 	MatchCommitter bool   // refuse to sign when the identity is not the committer's email
+	VerifyCache    bool   // answer a signature verified before from the verdict cache (default true)
 	Bare           bool   // core.bare: the repository has no work tree
 
 	// Unused says which settings of sigstore's gitsign are set that this
@@ -92,6 +93,11 @@ func LoadConfig(ctx context.Context, dir string, getenv func(string) string) *Co
 		mc = v
 	}
 	c.MatchCommitter = mc == "true" || mc == "1" || mc == "yes" || mc == "on"
+	vc, ok := vals["gitsign.verifycache"]
+	if v := getenv("GITSIGN_VERIFY_CACHE"); v != "" {
+		vc, ok = v, true
+	}
+	c.VerifyCache = !ok || gitBool(vc)
 	c.Bare = gitBool(vals["core.bare"])
 	for _, u := range unusedSettings {
 		name, v := u.name, vals[u.git]

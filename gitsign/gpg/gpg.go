@@ -229,7 +229,7 @@ func Run(ctx context.Context, e *Env, args []string, sign SignFunc) int {
 	var status, stderr bytes.Buffer
 	out := e.Stderr
 	e.Stderr = &stderr
-	code := e.verify(ctx, cfg, gitsign.Status{W: &status}, g.files[0])
+	code := e.verify(ctx, cfg, &status, g.files[0])
 	e.Stderr = out
 	w.Write(status.Bytes())
 	out.Write(stderr.Bytes())
@@ -254,36 +254,110 @@ func (e *Env) alsoToLog(ctx context.Context, cfg *Config, w io.Writer, args []st
 	return io.MultiWriter(w, f), func() { e.Log = nil; f.Close() }
 }
 
-func (e *Env) verify(ctx context.Context, cfg *Config, st gitsign.Status, sigFile string) int {
+// verify answers git's --verify: the status lines go to status, the
+// explanation to e.Stderr. A signature that verified before, over the same
+// object, against the same trusted root and allowed signers, by this same
+// program, is answered from the verdict cache (verdicts.go).
+func (e *Env) verify(ctx context.Context, cfg *Config, status *bytes.Buffer, sigFile string) int {
+	st := gitsign.Status{W: status}
 	st.NewSig()
-	sig, err := readfile.Read(sigFile)
-	if err != nil {
-		st.Err(nil, time.Now())
-		return e.Report(fmt.Errorf("reading the signature: %w", err))
-	}
-	// One byte over the limit is read, so that a longer object is refused
-	// rather than verified on its first 64 MiB only.
-	payload, err := io.ReadAll(io.LimitReader(e.Stdin, gitsign.MaxObjectSize+1))
-	if err == nil && len(payload) > gitsign.MaxObjectSize {
-		err = errors.New("it is larger than 64 MiB")
-	}
-	if err != nil {
-		st.Err(nil, time.Now())
-		return e.Report(fmt.Errorf("reading the signed object: %w", err))
-	}
-	v, err := e.Verifier(ctx, cfg, nil, "")
+	in, err := e.readVerifyInputs(ctx, cfg, sigFile)
 	if err != nil {
 		st.Err(nil, time.Now())
 		return e.Report(err)
 	}
+	cache, id := e.verdictCache(cfg, in)
+	if cache != nil {
+		if v, ok := cache.Get(id); ok {
+			if sv, ev, ok := decodeVerdict(v); ok {
+				status.Reset()
+				status.Write(sv)
+				e.Stderr.Write(ev)
+				return clierr.ExitOK
+			}
+		}
+	}
+	// What this run says, to keep if it is a good verdict.
+	var said bytes.Buffer
+	stderr := e.Stderr
+	e.Stderr = io.MultiWriter(stderr, &said)
+	code := e.check(st, in)
+	e.Stderr = stderr
+	if code == clierr.ExitOK && cache != nil {
+		cache.Put(id, encodeVerdict(status.Bytes(), said.Bytes()))
+	}
+	return code
+}
+
+// verifyInputs are the bytes a verdict depends on, each read once: what is
+// verified is exactly what the verdict cache names.
+type verifyInputs struct {
+	sig, payload []byte
+	rootPath     string
+	root         []byte
+	signersPath  string // "" when no allowed signers are configured
+	signers      []byte
+}
+
+func (e *Env) readVerifyInputs(ctx context.Context, cfg *Config, sigFile string) (*verifyInputs, error) {
+	in := &verifyInputs{}
+	var err error
+	if in.sig, err = readfile.Read(sigFile); err != nil {
+		return nil, fmt.Errorf("reading the signature: %w", err)
+	}
+	// One byte over the limit is read, so that a longer object is refused
+	// rather than verified on its first 64 MiB only.
+	in.payload, err = io.ReadAll(io.LimitReader(e.Stdin, gitsign.MaxObjectSize+1))
+	if err == nil && len(in.payload) > gitsign.MaxObjectSize {
+		err = errors.New("it is larger than 64 MiB")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the signed object: %w", err)
+	}
+	if cfg.TrustedRoot != "" {
+		in.rootPath = e.InRepo(ctx, cfg, cfg.TrustedRoot)
+		if in.root, err = readfile.Read(in.rootPath); err != nil {
+			return nil, err
+		}
+	} else {
+		dir, err := trust.Dir()
+		if err == nil {
+			in.rootPath, in.root, err = trust.ReadPinnedRoot(dir)
+		}
+		if err != nil {
+			return nil, pinHint(err)
+		}
+	}
+	if in.signersPath = e.SignersFile(ctx, cfg, false, ""); in.signersPath != "" {
+		if in.signers, err = readfile.Read(in.signersPath); err != nil {
+			return nil, fmt.Errorf("allowed signers: %w", err)
+		}
+	}
+	return in, nil
+}
+
+// check verifies in, saying the verdict on st and why on e.Stderr.
+func (e *Env) check(st gitsign.Status, in *verifyInputs) int {
+	root, err := trust.ParseRootFile(in.rootPath, in.root)
+	if err != nil {
+		st.Err(nil, time.Now())
+		return e.Report(err)
+	}
+	v := &gitsign.Verifier{Root: root}
+	if in.signersPath != "" {
+		if v.Signers, err = gitsign.ParseAllowedSigners(bytes.NewReader(in.signers), in.signersPath); err != nil {
+			st.Err(nil, time.Now())
+			return e.Report(fmt.Errorf("allowed signers: %w", err))
+		}
+	}
 	// The email the allowed signers are checked against: the committer's,
 	// tagger's or pusher's. What cannot be read is not verified.
-	o, err := gitsign.ParsePayload(payload)
+	o, err := gitsign.ParsePayload(in.payload)
 	if err != nil {
 		st.Err(nil, time.Now())
 		return e.Report(fmt.Errorf("the signed object is malformed: %w", err))
 	}
-	res, err := v.Verify(payload, sig, o.Email)
+	res, err := v.Verify(in.payload, in.sig, o.Email)
 	if err != nil {
 		var ve *gitsign.Error
 		errors.As(err, &ve)

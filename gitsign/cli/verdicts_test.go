@@ -1,0 +1,178 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/waxseal/waxseal/internal/verdicts"
+	"github.com/waxseal/waxseal/server/servertest"
+)
+
+// verdictEntries returns the verdict cache's entry lines, as ID and value.
+func (r *repo) verdictEntries() map[string][]byte {
+	r.t.Helper()
+	dir := filepath.Join(filepath.Dir(r.dir), ".cache", "waxseal", "gitsign-verdicts")
+	files, _ := filepath.Glob(filepath.Join(dir, "*"))
+	m := map[string][]byte{}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			r.t.Fatal(err)
+		}
+		for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+			fields := strings.Fields(line)
+			if len(fields) != 3 {
+				r.t.Fatalf("entry line %q", line)
+			}
+			v, err := base64.StdEncoding.DecodeString(fields[1])
+			if err != nil {
+				r.t.Fatal(err)
+			}
+			m[fields[0]] = v
+		}
+	}
+	return m
+}
+
+// plant replaces the explanation of every cached verdict with one that
+// says it came from the cache, written with the cache's own key: what git
+// then shows tells a verdict answered from the cache from one verified
+// afresh.
+func (r *repo) plant(entries map[string][]byte) {
+	r.t.Helper()
+	home := filepath.Dir(r.dir)
+	c := verdicts.Open(filepath.Join(home, ".cache", "waxseal", "gitsign-verdicts"), filepath.Join(home, "waxseal", "gitsign-verdicts.key"))
+	for idHex, v := range entries {
+		var id verdicts.ID
+		if _, err := hex.Decode(id[:], []byte(idHex)); err != nil {
+			r.t.Fatal(err)
+		}
+		planted := bytes.Replace(v, []byte("gitsign: Good signature"), []byte("gitsign: PLANTED Good signature"), 1)
+		if bytes.Equal(planted, v) {
+			r.t.Fatalf("no explanation in the cached verdict %q", v)
+		}
+		if err := c.Put(id, planted); err != nil {
+			r.t.Fatal(err)
+		}
+	}
+}
+
+func TestVerdictCache(t *testing.T) {
+	stack := servertest.Start(t)
+	r := newRepo(t, stack, "alice@example.com")
+	r.allow("alice@example.com alice@example.com " + issuerPlaceholder)
+	head := r.commit("first", "-S")
+
+	// Signing verifies in gitsign-core, which keeps nothing; the first
+	// time git asks, gitsign verifies and keeps the verdict.
+	if n := len(r.verdictEntries()); n != 0 {
+		t.Fatalf("%d verdicts kept before any was asked for", n)
+	}
+	if got := r.format(head, "%G? %GS"); got != "G alice@example.com" {
+		t.Fatalf("%%G? %%GS = %q", got)
+	}
+	good := r.verdictEntries()
+	if len(good) != 1 {
+		t.Fatalf("%d verdicts kept after one verification", len(good))
+	}
+	// Asked again, git gets the kept verdict: the planted explanation
+	// shows that it was not verified afresh.
+	r.plant(good)
+	_, stderr, err := r.try("verify-commit", head)
+	if err != nil || !strings.Contains(stderr, "PLANTED") {
+		t.Fatalf("verify-commit did not answer from the cache: %v\n%s", err, stderr)
+	}
+	if got := r.format(head, "%G? %GS"); got != "G alice@example.com" {
+		t.Errorf("from the cache: %%G? %%GS = %q", got)
+	}
+
+	// Every input is in the verdict's name. Alice removed from the
+	// allowed signers: verified afresh, U.
+	r.allow("bob@example.com bob@example.com " + issuerPlaceholder)
+	if got := r.format(head, "%G?"); got != "U" {
+		t.Errorf("alice no longer allowed: %%G? = %q, want U", got)
+	}
+	_, stderr, _ = r.try("verify-commit", head)
+	if strings.Contains(stderr, "PLANTED") {
+		t.Errorf("a changed allowed-signers file was answered from the cache:\n%s", stderr)
+	}
+	// The file as it was: the same name, the kept verdict.
+	r.allow("alice@example.com alice@example.com " + issuerPlaceholder)
+	if _, stderr, _ = r.try("verify-commit", head); !strings.Contains(stderr, "PLANTED") {
+		t.Errorf("the same inputs were verified afresh:\n%s", stderr)
+	}
+	// Another trusted root, the same keys in other bytes.
+	root, err := os.ReadFile(stack.TrustedRootPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	respaced := filepath.Join(t.TempDir(), "trusted_root.json")
+	os.WriteFile(respaced, append([]byte(" "), root...), 0o644)
+	r.git("config", "gitsign.trustedRoot", respaced)
+	if _, stderr, err = r.try("verify-commit", head); err != nil || strings.Contains(stderr, "PLANTED") {
+		t.Errorf("another trusted root: %v\n%s", err, stderr)
+	}
+	r.git("config", "gitsign.trustedRoot", stack.TrustedRootPath)
+
+	// Another gitsign executable (an upgrade): its own verdicts.
+	other := t.TempDir()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	exe, err := os.ReadFile(self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(other, "gitsign"), exe, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, stderr, err = r.try("-c", "gpg.x509.program="+filepath.Join(other, "gitsign"), "verify-commit", head); err != nil || strings.Contains(stderr, "PLANTED") {
+		t.Errorf("another executable: %v\n%s", err, stderr)
+	}
+	// Switched off: verified every time, nothing kept.
+	before := len(r.verdictEntries())
+	for _, off := range [][]string{{"-c", "gitsign.verifyCache=false"}, {"-c", "gitsign.verifyCache=true"}} {
+		if off[1] == "gitsign.verifyCache=true" {
+			r.setenv("GITSIGN_VERIFY_CACHE=false")
+		}
+		if _, stderr, err = r.try(append(off, "verify-commit", head)...); err != nil || strings.Contains(stderr, "PLANTED") {
+			t.Errorf("%v: %v\n%s", off, err, stderr)
+		}
+	}
+	r.unsetenv("GITSIGN_VERIFY_CACHE")
+	if n := len(r.verdictEntries()); n != before {
+		t.Errorf("with the cache off, %d verdicts kept", n-before)
+	}
+
+	// A cache whose key is gone (a cache directory copied from elsewhere)
+	// is verified afresh, and kept again under the new key.
+	if err := os.Remove(filepath.Join(filepath.Dir(r.dir), "waxseal", "gitsign-verdicts.key")); err != nil {
+		t.Fatal(err)
+	}
+	if _, stderr, err = r.try("verify-commit", head); err != nil || strings.Contains(stderr, "PLANTED") {
+		t.Errorf("without the key: %v\n%s", err, stderr)
+	}
+
+	// Failures are not kept.
+	before = len(r.verdictEntries())
+	hdr, msg, _ := strings.Cut(r.git("cat-file", "commit", head), "\n\n")
+	cmd := r.cmd("hash-object", "-t", "commit", "-w", "--stdin")
+	cmd.Stdin = strings.NewReader(hdr + "\n\n" + strings.Replace(msg, "first", "forged", 1))
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged := strings.TrimSpace(string(out))
+	if got := r.format(forged, "%G?"); got != "B" {
+		t.Errorf("altered commit: %%G? = %q, want B", got)
+	}
+	if n := len(r.verdictEntries()); n != before {
+		t.Errorf("a bad signature was kept (%d entries more)", n-before)
+	}
+}

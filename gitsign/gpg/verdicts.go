@@ -1,0 +1,125 @@
+package gpg
+
+import (
+	"encoding/binary"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"strconv"
+
+	"github.com/waxseal/waxseal/common/trust"
+	"github.com/waxseal/waxseal/internal/verdicts"
+)
+
+// The verdict cache: git asks for the same signatures again and again (every
+// `git log --show-signature`, an IDE's history view on each refresh), and
+// an offline verdict depends on nothing but its inputs. Good verdicts are
+// kept, under an ID over every byte the verification read and over this
+// executable, so a changed signature, object, trusted root, allowed-signers
+// file or gitsign is verified afresh. Failures are not kept: they are rare,
+// and an ERRSIG carries the time it was made. internal/verdicts
+// authenticates the entries with a key kept beside the pinned trust.
+//
+// git config gitsign.verifyCache false (GITSIGN_VERIFY_CACHE=false)
+// verifies every time.
+
+// verdictFormat names what an entry holds; change it when that changes.
+const verdictFormat = "waxseal gitsign --verify verdict 1"
+
+// VerdictDir is where verdicts are kept: the user's cache directory
+// ($XDG_CACHE_HOME, ~/.cache) under waxseal/gitsign-verdicts.
+func VerdictDir() (string, error) {
+	d, err := os.UserCacheDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(d, "waxseal", "gitsign-verdicts"), nil
+}
+
+// verdictKeyFile holds the key that authenticates the cache's entries: in
+// the configuration directory, beside the pinned trusted root, not in the
+// cache directory, which backups and CI caches copy between machines.
+func verdictKeyFile() (string, error) {
+	d, err := trust.Dir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(d, "gitsign-verdicts.key"), nil
+}
+
+// verdictCache returns the cache and the ID of in's verdict, or nil when
+// caching is off or has nowhere to go.
+func (e *Env) verdictCache(cfg *Config, in *verifyInputs) (*verdicts.Cache, verdicts.ID) {
+	if !cfg.VerifyCache {
+		return nil, verdicts.ID{}
+	}
+	dir, err := VerdictDir()
+	if err != nil {
+		return nil, verdicts.ID{}
+	}
+	key, err := verdictKeyFile()
+	if err != nil {
+		return nil, verdicts.ID{}
+	}
+	self, ok := executableID()
+	if !ok {
+		return nil, verdicts.ID{}
+	}
+	signers := []byte(nil)
+	if in.signersPath != "" {
+		// Present but empty differs from none configured.
+		signers = append([]byte{1}, in.signers...)
+	}
+	id := verdicts.NewID([]byte(verdictFormat), self, in.sig, in.payload,
+		[]byte(in.rootPath), in.root, []byte(in.signersPath), signers)
+	return verdicts.Open(dir, key), id
+}
+
+// executableID names the program judging: a fixed or upgraded gitsign must
+// not inherit an older one's verdicts. The module version and VCS revision
+// name the source; the executable's path, size, modification time and
+// file identity name the build, for builds without either.
+func executableID() ([]byte, bool) {
+	exe, err := executable()
+	if err != nil {
+		return nil, false
+	}
+	fi, err := os.Stat(exe)
+	if err != nil {
+		return nil, false
+	}
+	b := []byte(exe)
+	b = append(b, 0)
+	b = strconv.AppendInt(b, fi.Size(), 10)
+	b = append(b, 0)
+	b = strconv.AppendInt(b, fi.ModTime().UnixNano(), 10)
+	b = append(b, 0)
+	b = appendFileID(b, fi)
+	if info, ok := debug.ReadBuildInfo(); ok {
+		b = append(b, 0)
+		b = append(b, info.Main.Version...)
+		for _, s := range info.Settings {
+			if s.Key == "vcs.revision" || s.Key == "vcs.modified" {
+				b = append(b, 0)
+				b = append(b, s.Value...)
+			}
+		}
+	}
+	return b, true
+}
+
+// encodeVerdict packs what a verification said: its status lines, then
+// its explanation.
+func encodeVerdict(status, explanation []byte) []byte {
+	b := binary.AppendUvarint(nil, uint64(len(status)))
+	b = append(b, status...)
+	return append(b, explanation...)
+}
+
+func decodeVerdict(v []byte) (status, explanation []byte, ok bool) {
+	n, k := binary.Uvarint(v)
+	if k <= 0 || n > uint64(len(v)-k) {
+		return nil, nil, false
+	}
+	return v[k : k+int(n)], v[k+int(n):], true
+}
