@@ -13,12 +13,15 @@
 //     one that only links crypto/x509, what any Go verifier built on the
 //     standard library's X.509 pays before it verifies anything. Each log
 //     runs GITBENCH_ROUNDS times (default 5), interleaved; figures are
-//     medians, with their range.
+//     medians, with their range. gitsign's logs run twice a round: with
+//     its verdict cache emptied (each commit shown for the first time),
+//     then again (each commit shown again, answered from the cache).
 //   - `gitsign verify <base>..HEAD` over the N commits in one process:
 //     commits per second (target >= 2,000).
 //   - Process start-up: an empty Go program (the floor for any program
 //     git starts once per signature), `gitsign version`, and one
-//     `gitsign --verify` as git runs it.
+//     `gitsign --verify` as git runs it, verifying (cache off) and
+//     answered from the verdict cache.
 //
 // Every program is built with the release flags and dropped from the page
 // cache before it is measured, so that all start as after a reboot: how a

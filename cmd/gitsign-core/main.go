@@ -17,7 +17,8 @@
 //	gitsign version
 //
 // Configuration: git config gitsign.{server,fulcio,rekor,issuer,clientID,
-// redirectURL,tokenProvider,trustedRoot,allowedSigners,logPath,matchCommitter},
+// redirectURL,tokenProvider,trustedRoot,allowedSigners,logPath,matchCommitter,
+// verifyCache},
 // or GITSIGN_* environment variables (see 'gitsign --help').
 //
 // Exit codes: 0 success, 1 failure (including a signature that does not

@@ -69,7 +69,11 @@ DESCRIPTION:
 
    The gitsign program verifies signatures by itself, so that git log
    --show-signature starts little for each one, and hands signing and these
-   commands to gitsign-core, next to it or on PATH.
+   commands to gitsign-core, next to it or on PATH. It keeps each good
+   verdict, named by every byte it verified (signature, object, trusted root,
+   allowed signers) and by its own executable, in ~/.cache/waxseal/gitsign-verdicts,
+   authenticated with a key beside the pinned root: a signature shown again
+   is a lookup. Changing any of those verifies afresh.
 
    Configuration (git config gitsign.KEY, or the environment variable):
       server          GITSIGN_SERVER             waxseal instance whose signing_config.json names CA, log, issuer
@@ -87,6 +91,8 @@ DESCRIPTION:
       logPath         GITSIGN_LOG                copy messages to this file (git hides them)
       matchCommitter  GITSIGN_MATCH_COMMITTER    refuse to sign, before anything is logged, unless the identity
                                                  is the object's committer (or tagger) email
+      verifyCache     GITSIGN_VERIFY_CACHE       false: verify every signature git asks about, rather than answer
+                                                 one verified before over the same bytes from the verdict cache
    Sigstore gitsign's rekorMode and timestampServerURL have no counterpart:
    the log entry always goes in the signature, and no RFC 3161 timestamp is
    requested; signing warns when they are set.

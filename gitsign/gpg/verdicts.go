@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"strconv"
 
 	"github.com/waxseal/waxseal/common/trust"
@@ -76,9 +75,9 @@ func (e *Env) verdictCache(cfg *Config, in *verifyInputs) (*verdicts.Cache, verd
 }
 
 // executableID names the program judging: a fixed or upgraded gitsign must
-// not inherit an older one's verdicts. The module version and VCS revision
-// name the source; the executable's path, size, modification time and
-// file identity name the build, for builds without either.
+// not inherit an older one's verdicts. Any new build is a new file, or the
+// same file rewritten: its size, modification time and (where files have
+// them) inode and change time, which no one can set back, tell them apart.
 func executableID() ([]byte, bool) {
 	exe, err := executable()
 	if err != nil {
@@ -94,18 +93,7 @@ func executableID() ([]byte, bool) {
 	b = append(b, 0)
 	b = strconv.AppendInt(b, fi.ModTime().UnixNano(), 10)
 	b = append(b, 0)
-	b = appendFileID(b, fi)
-	if info, ok := debug.ReadBuildInfo(); ok {
-		b = append(b, 0)
-		b = append(b, info.Main.Version...)
-		for _, s := range info.Settings {
-			if s.Key == "vcs.revision" || s.Key == "vcs.modified" {
-				b = append(b, 0)
-				b = append(b, s.Value...)
-			}
-		}
-	}
-	return b, true
+	return appendFileID(b, fi), true
 }
 
 // encodeVerdict packs what a verification said: its status lines, then

@@ -165,9 +165,6 @@ func (c *Cache) Put(id ID, value []byte) error {
 	if err := c.ensureKey(); err != nil {
 		return err
 	}
-	if err := os.MkdirAll(c.dir, 0o700); err != nil {
-		return err
-	}
 	line := hex.AppendEncode(nil, id[:])
 	line = append(line, ' ')
 	line = base64.StdEncoding.AppendEncode(line, value)
@@ -176,19 +173,17 @@ func (c *Cache) Put(id ID, value []byte) error {
 	line = append(line, '\n')
 
 	p := c.bucket(id)
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(line)
-	fi, serr := f.Stat()
-	if cerr := f.Close(); err == nil {
-		err = cerr
+	size, err := appendLine(p, line)
+	if errors.Is(err, fs.ErrNotExist) {
+		// The first entry: make the directory.
+		if err = os.MkdirAll(c.dir, 0o700); err == nil {
+			size, err = appendLine(p, line)
+		}
 	}
 	if err != nil {
 		return err
 	}
-	if serr == nil && fi.Size() > bucketMax {
+	if size > bucketMax {
 		return c.compact(p)
 	}
 	return nil
