@@ -93,7 +93,7 @@ func Files(key crypto.Signer, rootJSON []byte, targets map[string][]byte, versio
 	}{
 		fmt.Sprintf("%d.targets.json", version):  tgts,
 		fmt.Sprintf("%d.snapshot.json", version): snapshot,
-		"timestamp.json":                          timestamp,
+		"timestamp.json":                         timestamp,
 	} {
 		if _, err := md.Sign(s); err != nil {
 			return nil, fmt.Errorf("tufrepo: signing %s: %w", name, err)
