@@ -71,9 +71,10 @@ DESCRIPTION:
    --show-signature starts little for each one, and hands signing and these
    commands to gitsign-core, next to it or on PATH. It keeps each good
    verdict, named by every byte it verified (signature, object, trusted root,
-   allowed signers) and by its own executable, in ~/.cache/waxseal/gitsign-verdicts,
-   authenticated with a key beside the pinned root: a signature shown again
-   is a lookup. Changing any of those verifies afresh.
+   allowed signers) and by its own executable, in the user cache directory
+   ($XDG_CACHE_HOME/waxseal/gitsign-verdicts), authenticated with a key beside
+   the pinned root: a signature shown again is a lookup. Changing any of
+   those, or installing another gitsign, verifies afresh.
 
    Configuration (git config gitsign.KEY, or the environment variable):
       server          GITSIGN_SERVER             waxseal instance whose signing_config.json names CA, log, issuer

@@ -52,6 +52,9 @@ func (r *repo) plant(entries map[string][]byte) {
 		if _, err := hex.Decode(id[:], []byte(idHex)); err != nil {
 			r.t.Fatal(err)
 		}
+		if bytes.Contains(v, []byte("PLANTED")) {
+			continue
+		}
 		planted := bytes.Replace(v, []byte("gitsign: Good signature"), []byte("gitsign: PLANTED Good signature"), 1)
 		if bytes.Equal(planted, v) {
 			r.t.Fatalf("no explanation in the cached verdict %q", v)
@@ -132,9 +135,36 @@ func TestVerdictCache(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(other, "gitsign"), exe, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if _, stderr, err = r.try("-c", "gpg.x509.program="+filepath.Join(other, "gitsign"), "verify-commit", head); err != nil || strings.Contains(stderr, "PLANTED") {
+	otherGitsign := []string{"-c", "gpg.x509.program=" + filepath.Join(other, "gitsign"), "verify-commit", head}
+	if _, stderr, err = r.try(otherGitsign...); err != nil || strings.Contains(stderr, "PLANTED") {
 		t.Errorf("another executable: %v\n%s", err, stderr)
 	}
+	r.plant(r.verdictEntries())
+	if _, stderr, _ = r.try(otherGitsign...); !strings.Contains(stderr, "PLANTED") {
+		t.Errorf("the other executable did not keep its own verdict:\n%s", stderr)
+	}
+	// The same file rewritten in place, its modification time kept (cp -p,
+	// rsync -a over it): a new build as far as the cache knows, whatever
+	// its bytes.
+	fi, err := os.Stat(filepath.Join(other, "gitsign"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(other, "gitsign"), exe, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(filepath.Join(other, "gitsign"), fi.ModTime(), fi.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	if _, stderr, err = r.try(otherGitsign...); err != nil || strings.Contains(stderr, "PLANTED") {
+		t.Errorf("an executable rewritten in place: %v\n%s", err, stderr)
+	}
+	// GODEBUG changes what crypto/x509 accepts.
+	r.setenv("GODEBUG=x509negativeserial=1")
+	if _, stderr, err = r.try("verify-commit", head); err != nil || strings.Contains(stderr, "PLANTED") {
+		t.Errorf("under another GODEBUG: %v\n%s", err, stderr)
+	}
+	r.unsetenv("GODEBUG")
 	// Switched off: verified every time, nothing kept.
 	before := len(r.verdictEntries())
 	for _, off := range [][]string{{"-c", "gitsign.verifyCache=false"}, {"-c", "gitsign.verifyCache=true"}} {

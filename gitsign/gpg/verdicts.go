@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 
 	"github.com/waxseal/waxseal/common/trust"
@@ -69,15 +70,19 @@ func (e *Env) verdictCache(cfg *Config, in *verifyInputs) (*verdicts.Cache, verd
 		// Present but empty differs from none configured.
 		signers = append([]byte{1}, in.signers...)
 	}
-	id := verdicts.NewID([]byte(verdictFormat), self, in.sig, in.payload,
+	// GODEBUG settings change what crypto/x509 and crypto/rsa accept.
+	id := verdicts.NewID([]byte(verdictFormat), self, []byte(os.Getenv("GODEBUG")), in.sig, in.payload,
 		[]byte(in.rootPath), in.root, []byte(in.signersPath), signers)
 	return verdicts.Open(dir, key), id
 }
 
 // executableID names the program judging: a fixed or upgraded gitsign must
-// not inherit an older one's verdicts. Any new build is a new file, or the
-// same file rewritten: its size, modification time and (where files have
-// them) inode and change time, which no one can set back, tell them apart.
+// not inherit an older one's verdicts. The source it was built from, where
+// the build recorded it (module version, VCS revision), and the file it
+// runs from: any new build is a new file, or the same file rewritten, so
+// its size, modification time and (where files have them) inode and change
+// time, which no one can set back, tell builds apart that record no
+// source, or the same.
 func executableID() ([]byte, bool) {
 	exe, err := executable()
 	if err != nil {
@@ -93,7 +98,18 @@ func executableID() ([]byte, bool) {
 	b = append(b, 0)
 	b = strconv.AppendInt(b, fi.ModTime().UnixNano(), 10)
 	b = append(b, 0)
-	return appendFileID(b, fi), true
+	b = appendFileID(b, fi)
+	if info, ok := debug.ReadBuildInfo(); ok {
+		b = append(b, 0)
+		b = append(b, info.Main.Version...)
+		for _, s := range info.Settings {
+			if s.Key == "vcs.revision" || s.Key == "vcs.modified" || s.Key == "vcs.time" {
+				b = append(b, 0)
+				b = append(b, s.Value...)
+			}
+		}
+	}
+	return b, true
 }
 
 // encodeVerdict packs what a verification said: its status lines, then

@@ -2,7 +2,6 @@ package gpg
 
 import (
 	"io/fs"
-	"strconv"
 	"syscall"
 )
 
@@ -16,14 +15,7 @@ func executable() (string, error) { return "/proc/self/exe", nil }
 // file, or changes the old one's change time.
 func appendFileID(b []byte, fi fs.FileInfo) []byte {
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		b = strconv.AppendUint(b, st.Dev, 10)
-		b = append(b, ':')
-		b = strconv.AppendUint(b, st.Ino, 10)
-		b = append(b, ':')
-		sec, nsec := st.Ctim.Unix()
-		b = strconv.AppendInt(b, sec, 10)
-		b = append(b, '.')
-		b = strconv.AppendInt(b, nsec, 10)
+		b = appendStatID(b, uint64(st.Dev), st.Ino, st.Ctim)
 	}
 	return b
 }

@@ -1,4 +1,4 @@
-//go:build !linux
+//go:build !linux && !darwin && !freebsd && !netbsd
 
 package gpg
 
@@ -10,5 +10,5 @@ import (
 func executable() (string, error) { return os.Executable() }
 
 // appendFileID adds nothing here: the executable's path, size and
-// modification time name the build.
+// modification time, and the source its build recorded, name it.
 func appendFileID(b []byte, _ fs.FileInfo) []byte { return b }

@@ -27,12 +27,18 @@
 //
 // An append of one line is one write(2), so concurrent writers interleave
 // whole lines; a torn or foreign line fails its tag and is skipped. A
-// bucket grown past 64 KiB is rewritten with its newest half, so the cache
-// stays under 16 MiB and a lookup reads at most one bucket.
+// bucket grown past 64 KiB is rewritten with its newest half; one that
+// cannot be rewritten takes no more entries past 128 KiB, so the cache
+// stays under 32 MiB and a lookup reads at most one bucket of that size.
+//
+// The key must be a regular file of the user's that no one else may read
+// or write, the directory one that no one else may write to, and every
+// file in it a regular file of the user's: a link, a FIFO, a device or an
+// oversized bucket planted there is a miss, never followed, waited on or
+// read whole.
 package verdicts
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/hmac"
 	"crypto/rand"
@@ -41,12 +47,11 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
-	"io/fs"
+	"fmt"
 	"os"
 	"path/filepath"
 
 	"github.com/waxseal/waxseal/internal/atomicfile"
-	"github.com/waxseal/waxseal/internal/readfile"
 )
 
 // ID names a check by everything it depends on.
@@ -78,10 +83,18 @@ type Cache struct {
 const (
 	keySize = 32
 	// bucketMax is the size past which a bucket is rewritten with its
-	// newest half; a lookup reads at most twice that.
+	// newest half. A bucket that could not be rewritten takes no more
+	// entries past twice that, which bounds what a lookup reads and the
+	// cache's size (256 buckets).
 	bucketMax = 64 << 10
 	// valueMax bounds what one entry holds.
 	valueMax = 16 << 10
+)
+
+var (
+	errNotOurs    = errors.New("not a regular file of this user's")
+	errNotPrivate = errors.New("readable or writable by others")
+	errTooLarge   = errors.New("file too large")
 )
 
 // Open returns the cache whose entries are in dir and whose key is in
@@ -91,17 +104,21 @@ func Open(dir, keyFile string) *Cache {
 }
 
 // Get returns the value last Put under id, if an authentic one is there.
-// Any failure to read is a miss.
+// Any failure to read is a miss. So is a key or a directory others could
+// have written to.
 func (c *Cache) Get(id ID) ([]byte, bool) {
 	if c.key == nil {
-		k, err := readfile.Read(c.keyFile)
+		k, err := readChecked(c.keyFile, keySize, true)
 		if err != nil || len(k) != keySize {
 			return nil, false
 		}
 		c.key = k
 	}
-	data, err := readfile.Read(c.bucket(id))
-	if err != nil || len(data) > 2*bucketMax {
+	if !dirOK(c.dir) {
+		return nil, false
+	}
+	data, err := readChecked(c.bucket(id), 2*bucketMax+lineMax, false)
+	if err != nil {
 		return nil, false
 	}
 	var want [2 * len(ID{})]byte
@@ -119,6 +136,9 @@ func (c *Cache) Get(id ID) ([]byte, bool) {
 	}
 	return found, found != nil
 }
+
+// lineMax is the longest entry line: ID, value and tag, with separators.
+const lineMax = 2*sha256.Size + (valueMax+2)/3*4 + 2*sha256.Size + 3
 
 // parse returns the value of an entry line whose tag is authentic.
 func (c *Cache) parse(line []byte) ([]byte, bool) {
@@ -165,6 +185,14 @@ func (c *Cache) Put(id ID, value []byte) error {
 	if err := c.ensureKey(); err != nil {
 		return err
 	}
+	if !dirOK(c.dir) {
+		if err := os.MkdirAll(c.dir, 0o700); err != nil {
+			return err
+		}
+		if !dirOK(c.dir) {
+			return fmt.Errorf("verdicts: %s: not a directory of this user's that only this user may write to", c.dir)
+		}
+	}
 	line := hex.AppendEncode(nil, id[:])
 	line = append(line, ' ')
 	line = base64.StdEncoding.AppendEncode(line, value)
@@ -173,66 +201,84 @@ func (c *Cache) Put(id ID, value []byte) error {
 	line = append(line, '\n')
 
 	p := c.bucket(id)
-	size, err := appendLine(p, line)
-	if errors.Is(err, fs.ErrNotExist) {
-		// The first entry: make the directory.
-		if err = os.MkdirAll(c.dir, 0o700); err == nil {
-			size, err = appendLine(p, line)
+	size, err := appendChecked(p, line, 2*bucketMax)
+	switch {
+	case errors.Is(err, errTooLarge):
+		return c.compact(p, size, line)
+	case err != nil:
+		// Not a file that can be appended to (a link, a FIFO, another's):
+		// replaced, if the directory lets it be.
+		if rerr := replace(p, line); rerr != nil {
+			return err
 		}
-	}
-	if err != nil {
-		return err
-	}
-	if size > bucketMax {
-		return c.compact(p)
+	case size+int64(len(line)) > bucketMax:
+		return c.compact(p, size+int64(len(line)), nil)
 	}
 	return nil
 }
 
-// compact rewrites a bucket with its newest entries, up to half its limit.
-// An entry appended meanwhile by another process may be lost: it is a
-// cache.
-func (c *Cache) compact(p string) error {
-	data, err := readfile.Read(p)
+// compact replaces a bucket of size bytes with its newest entries, up to
+// half its limit, and extra. An entry appended meanwhile by another process
+// may be lost: it is a cache. A bucket too large to have been written here
+// is not read, only replaced.
+func (c *Cache) compact(p string, size int64, extra []byte) error {
+	var lines [][]byte
+	if size <= 2*bucketMax+lineMax {
+		// What cannot be read is dropped.
+		data, _ := readChecked(p, 2*bucketMax+lineMax, false)
+		for len(data) > 0 {
+			var line []byte
+			line, data, _ = bytes.Cut(data, []byte{'\n'})
+			if _, ok := c.parse(line); ok {
+				lines = append(lines, line)
+			}
+		}
+	}
+	keep := make([]byte, 0, bucketMax/2+len(extra))
+	n := len(extra)
+	i := len(lines)
+	for i > 0 && n+len(lines[i-1])+1 <= bucketMax/2 {
+		i--
+		n += len(lines[i]) + 1
+	}
+	for _, l := range lines[i:] {
+		keep = append(append(keep, l...), '\n')
+	}
+	keep = append(keep, extra...)
+	return replace(p, keep)
+}
+
+// replace writes data to a new file and renames it over p, whatever p was.
+// It does not sync: a bucket lost to a crash costs verifications again.
+func replace(p string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(p), "."+filepath.Base(p)+".tmp*")
 	if err != nil {
 		return err
 	}
-	var lines [][]byte
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(nil, 2*bucketMax)
-	for sc.Scan() {
-		if _, ok := c.parse(sc.Bytes()); ok {
-			lines = append(lines, append(sc.Bytes(), '\n'))
-		}
+	defer os.Remove(f.Name())
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
 	}
-	var keep []byte
-	size := 0
-	i := len(lines)
-	for i > 0 && size+len(lines[i-1]) <= bucketMax/2 {
-		i--
-		size += len(lines[i])
+	if err != nil {
+		return err
 	}
-	for _, l := range lines[i:] {
-		keep = append(keep, l...)
-	}
-	return atomicfile.Write(p, keep, 0o600)
+	return os.Rename(f.Name(), p)
 }
 
-// ensureKey reads the key, or creates it: a new key invalidates every
-// entry made under another.
+// ensureKey reads the key, or makes one: a new key invalidates every entry
+// made under another.
 func (c *Cache) ensureKey() error {
 	if c.key != nil {
 		return nil
 	}
-	k, err := readfile.Read(c.keyFile)
+	k, err := readChecked(c.keyFile, keySize, true)
 	if err == nil && len(k) == keySize {
 		c.key = k
 		return nil
 	}
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	// Missing, or not a key (a truncated write): make a new one. Two
+	// Missing, not a key (a truncated write), or one others could read or
+	// replace: make a new one, renamed over whatever was there. Two
 	// processes racing here each write a whole key; the loser's entries
 	// stop verifying, which costs a verification, not a wrong verdict.
 	k = make([]byte, keySize)
