@@ -5,6 +5,7 @@ package verdicts
 import (
 	"io/fs"
 	"os"
+	"path/filepath"
 	"syscall"
 )
 
@@ -109,4 +110,20 @@ func dirOK(dir string) bool {
 		return false
 	}
 	return st.Mode&syscall.S_IFMT == syscall.S_IFDIR && int(st.Uid) == os.Geteuid() && st.Mode&0o022 == 0
+}
+
+// mayCreate says whether this user may create p: the nearest directory on
+// its way that exists is this user's. root running with another user's
+// HOME (sudo) leaves that user's cache and key alone rather than plant
+// files the user could not use.
+func mayCreate(p string) bool {
+	for dir := filepath.Dir(p); ; dir = filepath.Dir(dir) {
+		var st syscall.Stat_t
+		if err := syscall.Stat(dir, &st); err == nil {
+			return int(st.Uid) == os.Geteuid()
+		}
+		if parent := filepath.Dir(dir); parent == dir {
+			return false
+		}
+	}
 }

@@ -186,6 +186,9 @@ func (c *Cache) Put(id ID, value []byte) error {
 		return err
 	}
 	if !dirOK(c.dir) {
+		if !mayCreate(c.dir) {
+			return fmt.Errorf("verdicts: %s: not this user's to create", c.dir)
+		}
 		if err := os.MkdirAll(c.dir, 0o700); err != nil {
 			return err
 		}
@@ -281,6 +284,9 @@ func (c *Cache) ensureKey() error {
 	// replace: make a new one, renamed over whatever was there. Two
 	// processes racing here each write a whole key; the loser's entries
 	// stop verifying, which costs a verification, not a wrong verdict.
+	if !mayCreate(c.keyFile) {
+		return fmt.Errorf("verdicts: %s: not this user's to create", c.keyFile)
+	}
 	k = make([]byte, keySize)
 	rand.Read(k)
 	if err := os.MkdirAll(filepath.Dir(c.keyFile), 0o700); err != nil {

@@ -124,3 +124,22 @@ func TestDirectoryMustBePrivate(t *testing.T) {
 		t.Error("Put wrote into a directory anyone may write to")
 	}
 }
+
+// root with another user's HOME (sudo) creates nothing there: a cache
+// directory or key the user could not use afterwards.
+func TestNothingCreatedInAnotherUsersDirectory(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to make a directory of another user's")
+	}
+	home := t.TempDir()
+	if err := os.Chown(home, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	c := Open(filepath.Join(home, ".cache", "verdicts"), filepath.Join(home, ".config", "key"))
+	if err := c.Put(NewID([]byte("x")), []byte("v")); err == nil {
+		t.Error("Put succeeded in another user's home")
+	}
+	if entries, _ := os.ReadDir(home); len(entries) != 0 {
+		t.Errorf("created in another user's home: %v", entries)
+	}
+}
