@@ -307,6 +307,22 @@ func (e *env) allowedSignersAtBase(ctx context.Context, repo *repository, revs [
 		// A^! of a root commit, A^@: no base to read it from.
 		return nil, nil
 	}
+	// The commits, not the annotated tags that may name them (v1.0..HEAD),
+	// so that messages name a commit and a tag and its commit are one base.
+	peel := make([]string, 0, len(bases)+3)
+	peel = append(peel, "rev-parse", "--end-of-options")
+	for _, b := range bases {
+		peel = append(peel, b+"^{commit}")
+	}
+	bases = bases[:0]
+	if err := repo.revs(ctx, "git rev-parse", func(id string) {
+		// git 2.39's rev-parse echoes --end-of-options.
+		if _, err := hex.DecodeString(id); err == nil && !slices.Contains(bases, id) {
+			bases = append(bases, id)
+		}
+	}, peel...); err != nil {
+		return nil, err
+	}
 	const why = "a range is checked against the allowed signers its base has, so that its own commits cannot change who may sign them"
 	specs := make([]string, len(bases))
 	for i, b := range bases {

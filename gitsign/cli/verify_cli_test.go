@@ -408,6 +408,16 @@ func TestAllowedSignersFromBase(t *testing.T) {
 	if code, lines, _ := r.verifyJSON("^main", "HEAD"); code != 1 || len(lines) != 1 || lines[0].Verdict != verdictUntrusted {
 		t.Errorf("verify --json ^main HEAD = %d %+v", code, lines)
 	}
+	// From an annotated tag of the base, and from the tag and its commit
+	// at once: the base is the commit, named as such.
+	r.git("tag", "-a", "-m", "base", "v1", "main")
+	mainID := strings.TrimSpace(r.git("rev-parse", "main"))
+	for _, revs := range [][]string{{"v1..HEAD"}, {"^v1", "^main", "HEAD"}} {
+		code, stdout, stderr = r.gitsign(append([]string{"verify"}, revs...)...)
+		if code != 1 || !strings.HasPrefix(stdout, pr+" untrusted ") || !strings.Contains(stderr, "as committed at "+mainID[:12]+", the range's base") {
+			t.Errorf("verify %v = %d, want mallory untrusted by the file at %s\n%s%s", revs, code, mainID[:12], stdout, stderr)
+		}
+	}
 	// Control: the work tree's file does allow her.
 	if code, stdout, stderr := r.gitsign("verify", "HEAD"); code != 0 || !strings.Contains(stdout, " good ") {
 		t.Errorf("verify HEAD = %d, want the work tree's file\n%s%s", code, stdout, stderr)
