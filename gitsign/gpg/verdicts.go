@@ -26,9 +26,9 @@ import (
 // verdictFormat names what an entry holds; change it when that changes.
 const verdictFormat = "waxseal gitsign --verify verdict 1"
 
-// VerdictDir is where verdicts are kept: the user's cache directory
+// verdictDir is where verdicts are kept: the user's cache directory
 // ($XDG_CACHE_HOME, ~/.cache) under waxseal/gitsign-verdicts.
-func VerdictDir() (string, error) {
+func verdictDir() (string, error) {
 	d, err := os.UserCacheDir()
 	if err != nil {
 		return "", err
@@ -53,7 +53,7 @@ func (e *Env) verdictCache(cfg *Config, in *verifyInputs) (*verdicts.Cache, verd
 	if !cfg.VerifyCache {
 		return nil, verdicts.ID{}
 	}
-	dir, err := VerdictDir()
+	dir, err := verdictDir()
 	if err != nil {
 		return nil, verdicts.ID{}
 	}
