@@ -27,11 +27,18 @@ func Read(name string) ([]byte, error) {
 	if err := syscall.Fstat(fd, &st); err != nil {
 		return nil, &fs.PathError{Op: "stat", Path: name, Err: err}
 	}
-	size := int(st.Size) + 1 // one more, to see the end in one read
+	return ReadFD(fd, name, st.Size, maxSize)
+}
+
+// ReadFD reads the open file fd, named name in errors, to its end: size
+// is what fstat said, for one read of the whole; more than max bytes is an
+// error.
+func ReadFD(fd int, name string, size, max int64) ([]byte, error) {
+	size++ // one more, to see the end in one read
 	if size < 512 {
 		size = 512
 	}
-	data := make([]byte, 0, min(size, maxSize))
+	data := make([]byte, 0, min(size, max+1))
 	for {
 		n, err := syscall.Read(fd, data[len(data):cap(data)])
 		if err == syscall.EINTR {
@@ -44,10 +51,10 @@ func Read(name string) ([]byte, error) {
 			return data, nil
 		}
 		data = data[:len(data)+n]
+		if int64(len(data)) > max {
+			return nil, &fs.PathError{Op: "read", Path: name, Err: errTooLarge}
+		}
 		if len(data) == cap(data) {
-			if len(data) >= maxSize {
-				return nil, &fs.PathError{Op: "read", Path: name, Err: errTooLarge}
-			}
 			data = append(data, 0)[:len(data)]
 		}
 	}

@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
+
+	"github.com/waxseal/waxseal/internal/readfile"
 )
 
 // The cache's files are opened with plain system calls: os.OpenFile starts
@@ -54,26 +56,7 @@ func readChecked(p string, max int64, private bool) ([]byte, error) {
 	if st.Size > max {
 		return nil, &fs.PathError{Op: "read", Path: p, Err: errTooLarge}
 	}
-	data := make([]byte, 0, st.Size+1) // one more, to see the end in one read
-	for {
-		n, err := syscall.Read(fd, data[len(data):cap(data)])
-		if err == syscall.EINTR {
-			continue
-		}
-		if err != nil {
-			return nil, &fs.PathError{Op: "read", Path: p, Err: err}
-		}
-		if n <= 0 {
-			return data, nil
-		}
-		data = data[:len(data)+n]
-		if int64(len(data)) > max {
-			return nil, &fs.PathError{Op: "read", Path: p, Err: errTooLarge}
-		}
-		if len(data) == cap(data) {
-			data = append(data, 0)[:len(data)]
-		}
-	}
+	return readfile.ReadFD(fd, p, st.Size, max)
 }
 
 // appendChecked appends line to the regular file p, creating it, in one
