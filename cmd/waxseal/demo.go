@@ -211,7 +211,8 @@ func (e *env) demoGit(ctx context.Context, dir, base, rootPath, email, issuer, t
 	}
 	env := append(os.Environ(),
 		"HOME="+dir, "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL="+filepath.Join(dir, "gitconfig"),
-		"SIGSTORE_ID_TOKEN="+token, "WAXSEAL_CONFIG_DIR="+filepath.Join(dir, "config"))
+		"SIGSTORE_ID_TOKEN="+token, "WAXSEAL_CONFIG_DIR="+filepath.Join(dir, "config"),
+		"XDG_CACHE_HOME="+filepath.Join(dir, "cache")) // gitsign's verdicts stay in the scratch directory too
 	git := func(args ...string) (string, error) {
 		cmd := exec.CommandContext(ctx, gitPath, args...)
 		cmd.Dir, cmd.Env = repo, env
