@@ -190,3 +190,30 @@ func TestPutRefusesHugeValues(t *testing.T) {
 		t.Error("Put took a value over the limit")
 	}
 }
+
+// FuzzBucket: a bucket file holding anything at all yields no value but
+// one Put with the cache's key.
+func FuzzBucket(f *testing.F) {
+	dir := f.TempDir()
+	c := Open(filepath.Join(dir, "cache"), filepath.Join(dir, "key"))
+	id := NewID([]byte("fuzz"))
+	if err := c.Put(id, []byte("the verdict")); err != nil {
+		f.Fatal(err)
+	}
+	real, err := os.ReadFile(c.bucket(id))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(real)
+	f.Add(append(bytes.Clone(real), real...))
+	f.Add([]byte(fmt.Sprintf("%x AAAA 00\n", id[:])))
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if err := os.WriteFile(c.bucket(id), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if v, ok := Open(c.dir, c.keyFile).Get(id); ok && string(v) != "the verdict" {
+			t.Fatalf("Get returned %q, which no one Put", v)
+		}
+	})
+}
