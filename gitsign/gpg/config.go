@@ -92,7 +92,7 @@ func LoadConfig(ctx context.Context, dir string, getenv func(string) string) *Co
 	if v := getenv("GITSIGN_MATCH_COMMITTER"); v != "" {
 		mc = v
 	}
-	c.MatchCommitter = mc == "true" || mc == "1" || mc == "yes" || mc == "on"
+	c.MatchCommitter = gitBool(mc)
 	vc, ok := vals["gitsign.verifycache"]
 	if v := getenv("GITSIGN_VERIFY_CACHE"); v != "" {
 		vc, ok = v, true
@@ -122,7 +122,11 @@ func gitConfig(ctx context.Context, dir string) map[string]string {
 	cmd.Dir = dir
 	if out, err := cmd.Output(); err == nil || len(out) > 0 {
 		for _, kv := range bytes.Split(out, []byte{0}) {
-			k, v, _ := strings.Cut(string(kv), "\n")
+			k, v, ok := strings.Cut(string(kv), "\n")
+			if !ok && strings.HasPrefix(strings.ToLower(k), "gitsign.") {
+				// A bare key ("[gitsign] matchCommitter"): a true boolean.
+				v = "true"
+			}
 			if k != "" {
 				vals[strings.ToLower(k)] = v
 			}

@@ -100,8 +100,9 @@ type configReader struct {
 	vals              map[string]string
 }
 
-// set records a value as `git config -z --get-regexp` prints it (a bare
-// key without value).
+// set records a value as gitConfig reads what `git config -z
+// --get-regexp` prints: a bare gitsign key is "true", as git reads a
+// boolean.
 func (r *configReader) set(e configEntry) {
 	section, name := strings.ToLower(e.section), strings.ToLower(e.name)
 	switch {
@@ -110,6 +111,9 @@ func (r *configReader) set(e configEntry) {
 			section += "." + e.subsection
 		}
 		r.vals[section+"."+name] = e.value
+		if e.bare && section == "gitsign" {
+			r.vals[section+"."+name] = "true"
+		}
 	case !e.hasSub && section == "core" && name == "bare":
 		r.vals["core.bare"] = e.value
 		if e.bare {

@@ -301,3 +301,40 @@ func TestWildmatch(t *testing.T) {
 		}
 	}
 }
+
+// Booleans read as git reads them: a bare key is true, "key =" is false,
+// and anything git calls false turns a default-on setting off. Both ways of
+// reading the configuration (the files, or git itself) agree.
+func TestConfigBooleans(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Fatal("git not installed")
+	}
+	for _, c := range []struct {
+		config            string
+		match, cacheValue bool
+	}{
+		{"", false, true},
+		{"[gitsign]\n\tmatchCommitter\n\tverifyCache\n", true, true},
+		{"[gitsign]\n\tmatchCommitter = TRUE\n\tverifyCache = false\n", true, false},
+		{"[gitsign]\n\tmatchCommitter = yes\n\tverifyCache = off\n", true, false},
+		{"[gitsign]\n\tmatchCommitter =\n\tverifyCache = 0\n", false, false},
+		{"[gitsign]\n\tmatchCommitter = no\n\tverifyCache = 1\n", false, true},
+	} {
+		home := t.TempDir()
+		if err := os.WriteFile(filepath.Join(home, ".gitconfig"), []byte(c.config), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		env := map[string]string{"HOME": home, "GIT_CONFIG_NOSYSTEM": "1", "XDG_CONFIG_HOME": filepath.Join(home, "xdg")}
+		getenv := func(k string) string { return env[k] }
+		cfg := LoadConfig(context.Background(), home, getenv)
+		if cfg.MatchCommitter != c.match || cfg.VerifyCache != c.cacheValue {
+			t.Errorf("%q: matchCommitter %v, verifyCache %v; want %v, %v", c.config, cfg.MatchCommitter, cfg.VerifyCache, c.match, c.cacheValue)
+		}
+		// As git itself prints them.
+		setEnv(t, env)
+		vals := gitConfig(context.Background(), home)
+		if got := gitBool(vals["gitsign.matchcommitter"]); got != c.match {
+			t.Errorf("%q, through git: matchCommitter %v, want %v", c.config, got, c.match)
+		}
+	}
+}
