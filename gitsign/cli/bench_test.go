@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -13,8 +14,15 @@ import (
 
 // BenchmarkGPGVerify is everything one `gitsign --verify` run does after
 // start-up, as git calls it for each commit of `git log --show-signature`:
-// configuration, trusted root, allowed signers, verification, status.
-func BenchmarkGPGVerify(b *testing.B) {
+// configuration, trusted root, allowed signers, verification, status. The
+// verdict cache is off; BenchmarkGPGVerifyCached answers from it.
+func BenchmarkGPGVerify(b *testing.B) { benchmarkGPGVerify(b, false) }
+
+// BenchmarkGPGVerifyCached is the same run answered from the verdict
+// cache, as for a commit git shows again.
+func BenchmarkGPGVerifyCached(b *testing.B) { benchmarkGPGVerify(b, true) }
+
+func benchmarkGPGVerify(b *testing.B, cached bool) {
 	fixtures, _ := filepath.Abs("../../testdata/gitsign-public-good")
 	raw, err := os.ReadFile(filepath.Join(fixtures, "347014354ef1632fd0bcf69189a99ba6295f0f25.commit"))
 	if err != nil {
@@ -39,6 +47,9 @@ func BenchmarkGPGVerify(b *testing.B) {
 	b.Setenv("GIT_CEILING_DIRECTORIES", "")
 	b.Setenv("GIT_CONFIG_PARAMETERS", "")
 	b.Setenv("GIT_CONFIG_COUNT", "")
+	b.Setenv("XDG_CACHE_HOME", filepath.Join(dir, "cache"))
+	b.Setenv("WAXSEAL_CONFIG_DIR", filepath.Join(dir, "waxseal"))
+	b.Setenv("GITSIGN_VERIFY_CACHE", strconv.FormatBool(cached))
 	b.Chdir(filepath.Join(dir, "repo"))
 	for b.Loop() {
 		var out, errOut bytes.Buffer

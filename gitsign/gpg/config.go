@@ -92,12 +92,21 @@ func LoadConfig(ctx context.Context, dir string, getenv func(string) string) *Co
 	if v := getenv("GITSIGN_MATCH_COMMITTER"); v != "" {
 		mc = v
 	}
-	c.MatchCommitter = gitBool(mc)
+	// A value git would refuse as a boolean leaves each setting at its
+	// safe end: the committer check on, the verdict cache off.
+	if b, ok := parseBool(mc); ok {
+		c.MatchCommitter = b
+	} else {
+		c.MatchCommitter = true
+	}
 	vc, ok := vals["gitsign.verifycache"]
 	if v := getenv("GITSIGN_VERIFY_CACHE"); v != "" {
 		vc, ok = v, true
 	}
-	c.VerifyCache = !ok || gitBool(vc)
+	c.VerifyCache = !ok
+	if ok {
+		c.VerifyCache, _ = parseBool(vc)
+	}
 	c.Bare = gitBool(vals["core.bare"])
 	for _, u := range unusedSettings {
 		name, v := u.name, vals[u.git]
@@ -123,8 +132,8 @@ func gitConfig(ctx context.Context, dir string) map[string]string {
 	if out, err := cmd.Output(); err == nil || len(out) > 0 {
 		for _, kv := range bytes.Split(out, []byte{0}) {
 			k, v, ok := strings.Cut(string(kv), "\n")
-			if !ok && strings.HasPrefix(strings.ToLower(k), "gitsign.") {
-				// A bare key ("[gitsign] matchCommitter"): a true boolean.
+			if !ok && boolKeys[strings.ToLower(k)] {
+				// A bare boolean key ("[gitsign] matchCommitter"): true.
 				v = "true"
 			}
 			if k != "" {

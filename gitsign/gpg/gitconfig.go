@@ -101,8 +101,8 @@ type configReader struct {
 }
 
 // set records a value as gitConfig reads what `git config -z
-// --get-regexp` prints: a bare gitsign key is "true", as git reads a
-// boolean.
+// --get-regexp` prints: a bare boolean key (boolKeys) is "true", as git
+// reads it; any other bare key has no value.
 func (r *configReader) set(e configEntry) {
 	section, name := strings.ToLower(e.section), strings.ToLower(e.name)
 	switch {
@@ -111,7 +111,7 @@ func (r *configReader) set(e configEntry) {
 			section += "." + e.subsection
 		}
 		r.vals[section+"."+name] = e.value
-		if e.bare && section == "gitsign" {
+		if e.bare && boolKeys[section+"."+name] {
 			r.vals[section+"."+name] = "true"
 		}
 	case !e.hasSub && section == "core" && name == "bare":
@@ -515,6 +515,25 @@ func isBareGitDir(d string) bool {
 
 // gitBool is git's boolean: true, yes, on, or a non-zero number; a key
 // without "=" is true.
+// boolKeys are the boolean settings read here, whose bare key ("[gitsign]
+// matchCommitter" alone on its line) means true.
+var boolKeys = map[string]bool{"gitsign.matchcommitter": true, "gitsign.verifycache": true, "core.bare": true}
+
+// parseBool reads a boolean as git does; ok is false for a value git
+// refuses as one.
+func parseBool(v string) (b, ok bool) {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "true", "yes", "on":
+		return true, true
+	case "", "false", "no", "off":
+		return false, true
+	}
+	if n, err := strconv.ParseInt(strings.TrimSpace(v), 0, 64); err == nil {
+		return n != 0, true
+	}
+	return false, false
+}
+
 func gitBool(v string) bool {
 	switch strings.ToLower(strings.TrimSpace(v)) {
 	case "true", "yes", "on":

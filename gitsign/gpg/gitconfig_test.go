@@ -319,6 +319,9 @@ func TestConfigBooleans(t *testing.T) {
 		{"[gitsign]\n\tmatchCommitter = yes\n\tverifyCache = off\n", true, false},
 		{"[gitsign]\n\tmatchCommitter =\n\tverifyCache = 0\n", false, false},
 		{"[gitsign]\n\tmatchCommitter = no\n\tverifyCache = 1\n", false, true},
+		{"[gitsign]\n\tmatchCommitter = 0x10\n\tverifyCache = -1\n", true, true},
+		// Not booleans to git: each at its safe end.
+		{"[gitsign]\n\tmatchCommitter = maybe\n\tverifyCache = flase\n", true, false},
 	} {
 		home := t.TempDir()
 		if err := os.WriteFile(filepath.Join(home, ".gitconfig"), []byte(c.config), 0o644); err != nil {
@@ -333,8 +336,20 @@ func TestConfigBooleans(t *testing.T) {
 		// As git itself prints them.
 		setEnv(t, env)
 		vals := gitConfig(context.Background(), home)
-		if got := gitBool(vals["gitsign.matchcommitter"]); got != c.match {
-			t.Errorf("%q, through git: matchCommitter %v, want %v", c.config, got, c.match)
+		if got, err := readGitConfig(home, getenv); err != nil || !reflect.DeepEqual(got, vals) {
+			t.Errorf("%q: read %q, %v; git says %q", c.config, got, err, vals)
 		}
+	}
+	// Only booleans take a bare key as true: a bare path is no path.
+	home := t.TempDir()
+	os.WriteFile(filepath.Join(home, ".gitconfig"), []byte("[gitsign]\n\tlogPath\n\ttrustedRoot\n\tallowedSigners\n"), 0o644)
+	env := map[string]string{"HOME": home, "GIT_CONFIG_NOSYSTEM": "1"}
+	cfg := LoadConfig(context.Background(), home, func(k string) string { return env[k] })
+	if cfg.LogPath != "" || cfg.TrustedRoot != "" || cfg.AllowedSigners != "" {
+		t.Errorf("bare path keys: %+v", cfg)
+	}
+	setEnv(t, env)
+	if vals := gitConfig(context.Background(), home); vals["gitsign.logpath"] != "" {
+		t.Errorf("bare logPath through git: %q", vals["gitsign.logpath"])
 	}
 }

@@ -267,6 +267,9 @@ func (e *Env) verify(ctx context.Context, cfg *Config, status *bytes.Buffer, sig
 		return e.Report(err)
 	}
 	cache, id := e.verdictCache(cfg, in)
+	if in.signersErr != nil {
+		cache = nil // verification fails below
+	}
 	if cache != nil {
 		if v, ok := cache.Get(id); ok {
 			if sv, ev, ok := decodeVerdict(v); ok {
@@ -297,6 +300,7 @@ type verifyInputs struct {
 	root         []byte
 	signersPath  string // "" when no allowed signers are configured
 	signers      []byte
+	signersErr   error // reading signersPath failed: no verdict to keep
 }
 
 func (e *Env) readVerifyInputs(ctx context.Context, cfg *Config, sigFile string) (*verifyInputs, error) {
@@ -329,9 +333,9 @@ func (e *Env) readVerifyInputs(ctx context.Context, cfg *Config, sigFile string)
 		}
 	}
 	if in.signersPath = e.SignersFile(ctx, cfg, false, ""); in.signersPath != "" {
-		if in.signers, err = readfile.Read(in.signersPath); err != nil {
-			return nil, fmt.Errorf("allowed signers: %w", err)
-		}
+		// Reported after the root is parsed, as before: a broken root is
+		// the first thing to fix.
+		in.signers, in.signersErr = readfile.Read(in.signersPath)
 	}
 	return in, nil
 }
@@ -344,6 +348,10 @@ func (e *Env) check(st gitsign.Status, in *verifyInputs) int {
 		return e.Report(err)
 	}
 	v := &gitsign.Verifier{Root: root}
+	if in.signersErr != nil {
+		st.Err(nil, time.Now())
+		return e.Report(fmt.Errorf("allowed signers: %w", in.signersErr))
+	}
 	if in.signersPath != "" {
 		if v.Signers, err = gitsign.ParseAllowedSigners(bytes.NewReader(in.signers), in.signersPath); err != nil {
 			st.Err(nil, time.Now())

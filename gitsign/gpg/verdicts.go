@@ -82,7 +82,10 @@ func (e *Env) verdictCache(cfg *Config, in *verifyInputs) (*verdicts.Cache, verd
 // runs from: any new build is a new file, or the same file rewritten, so
 // its size, modification time and (where files have them) inode and change
 // time, which no one can set back, tell builds apart that record no
-// source, or the same.
+// source, or the same. On Linux the running file itself is read
+// (/proc/self/exe); elsewhere, the file now at the executable's path, so a
+// verdict made while an upgrade replaces gitsign could be filed under the
+// new build's name.
 func executableID() ([]byte, bool) {
 	exe, err := executable()
 	if err != nil {

@@ -27,7 +27,7 @@ func Read(name string) ([]byte, error) {
 	if err := syscall.Fstat(fd, &st); err != nil {
 		return nil, &fs.PathError{Op: "stat", Path: name, Err: err}
 	}
-	return ReadFD(fd, name, st.Size, maxSize)
+	return ReadFD(fd, name, st.Size, maxSize-1) // maxSize itself is too large, as always
 }
 
 // ReadFD reads the open file fd, named name in errors, to its end: size

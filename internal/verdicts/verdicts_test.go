@@ -142,7 +142,11 @@ func TestCompactionBoundsBuckets(t *testing.T) {
 		if err := c.Put(id, value); err != nil {
 			t.Fatal(err)
 		}
-		if fi, err := os.Stat(c.bucket(id)); err != nil || fi.Size() > bucketMax+2048 {
+		fi, err := os.Stat(c.bucket(id))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Size() > bucketMax+2048 {
 			t.Fatalf("bucket size %d", fi.Size())
 		}
 	}
