@@ -513,8 +513,6 @@ func isBareGitDir(d string) bool {
 	return err == nil && fi.IsDir()
 }
 
-// gitBool is git's boolean: true, yes, on, or a non-zero number; a key
-// without "=" is true.
 // boolKeys are the boolean settings read here, whose bare key ("[gitsign]
 // matchCommitter" alone on its line) means true.
 var boolKeys = map[string]bool{"gitsign.matchcommitter": true, "gitsign.verifycache": true, "core.bare": true}
@@ -534,6 +532,9 @@ func parseBool(v string) (b, ok bool) {
 	return false, false
 }
 
+// gitBool reads a boolean leniently, for settings whose every other value
+// counts as set (core.bare, GIT_CONFIG_NOSYSTEM): false only for "", false,
+// no, off and 0. parseBool reads one as git does.
 func gitBool(v string) bool {
 	switch strings.ToLower(strings.TrimSpace(v)) {
 	case "true", "yes", "on":

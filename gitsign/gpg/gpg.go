@@ -229,7 +229,7 @@ func Run(ctx context.Context, e *Env, args []string, sign SignFunc) int {
 	var status, stderr bytes.Buffer
 	out := e.Stderr
 	e.Stderr = &stderr
-	code := e.verify(ctx, cfg, &status, g.files[0])
+	code := e.verify(ctx, cfg, &status, &stderr, g.files[0])
 	e.Stderr = out
 	w.Write(status.Bytes())
 	out.Write(stderr.Bytes())
@@ -255,10 +255,11 @@ func (e *Env) alsoToLog(ctx context.Context, cfg *Config, w io.Writer, args []st
 }
 
 // verify answers git's --verify: the status lines go to status, the
-// explanation to e.Stderr. A signature that verified before, over the same
-// object, against the same trusted root and allowed signers, by this same
-// program, is answered from the verdict cache (verdicts.go).
-func (e *Env) verify(ctx context.Context, cfg *Config, status *bytes.Buffer, sigFile string) int {
+// explanation to explanation, which is e.Stderr. A signature that verified
+// before, over the same object, against the same trusted root and allowed
+// signers, by this same program, is answered from the verdict cache
+// (verdicts.go).
+func (e *Env) verify(ctx context.Context, cfg *Config, status, explanation *bytes.Buffer, sigFile string) int {
 	st := gitsign.Status{W: status}
 	st.NewSig()
 	in, err := e.readVerifyInputs(ctx, cfg, sigFile)
@@ -275,19 +276,14 @@ func (e *Env) verify(ctx context.Context, cfg *Config, status *bytes.Buffer, sig
 			if sv, ev, ok := decodeVerdict(v); ok {
 				status.Reset()
 				status.Write(sv)
-				e.Stderr.Write(ev)
+				explanation.Write(ev)
 				return clierr.ExitOK
 			}
 		}
 	}
-	// What this run says, to keep if it is a good verdict.
-	var said bytes.Buffer
-	stderr := e.Stderr
-	e.Stderr = io.MultiWriter(stderr, &said)
 	code := e.check(st, in)
-	e.Stderr = stderr
 	if code == clierr.ExitOK && cache != nil {
-		cache.Put(id, encodeVerdict(status.Bytes(), said.Bytes()))
+		cache.Put(id, encodeVerdict(status.Bytes(), explanation.Bytes()))
 	}
 	return code
 }
@@ -318,19 +314,8 @@ func (e *Env) readVerifyInputs(ctx context.Context, cfg *Config, sigFile string)
 	if err != nil {
 		return nil, fmt.Errorf("reading the signed object: %w", err)
 	}
-	if cfg.TrustedRoot != "" {
-		in.rootPath = e.InRepo(ctx, cfg, cfg.TrustedRoot)
-		if in.root, err = readfile.Read(in.rootPath); err != nil {
-			return nil, err
-		}
-	} else {
-		dir, err := trust.Dir()
-		if err == nil {
-			in.rootPath, in.root, err = trust.ReadPinnedRoot(dir)
-		}
-		if err != nil {
-			return nil, pinHint(err)
-		}
+	if in.rootPath, in.root, err = e.readRoot(ctx, cfg); err != nil {
+		return nil, err
 	}
 	if in.signersPath = e.SignersFile(ctx, cfg, false, ""); in.signersPath != "" {
 		// Reported after the root is parsed, as before: a broken root is
@@ -424,21 +409,33 @@ func (e *Env) Verifier(ctx context.Context, cfg *Config, identity func(*fulcio.C
 // VerifierWith builds a verifier with the trusted root from
 // gitsign.trustedRoot or the pinned one, and the given policy.
 func (e *Env) VerifierWith(ctx context.Context, cfg *Config, identity func(*fulcio.CertIdentity) error, signers *gitsign.AllowedSigners) (*gitsign.Verifier, error) {
-	var root *trust.Root
-	if cfg.TrustedRoot != "" {
-		r, err := trust.LoadRoot(e.InRepo(ctx, cfg, cfg.TrustedRoot))
-		if err != nil {
-			return nil, err
-		}
-		root = r
-	} else {
-		r, err := trust.LoadUserPinnedRoot()
-		if err != nil {
-			return nil, pinHint(err)
-		}
-		root = r
+	path, data, err := e.readRoot(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	root, err := trust.ParseRootFile(path, data)
+	if err != nil {
+		return nil, err
 	}
 	return &gitsign.Verifier{Root: root, Identity: identity, Signers: signers}, nil
+}
+
+// readRoot reads the trusted root, unparsed: gitsign.trustedRoot, or the
+// one pinned by 'waxseal trust init'.
+func (e *Env) readRoot(ctx context.Context, cfg *Config) (path string, data []byte, err error) {
+	if cfg.TrustedRoot != "" {
+		path = e.InRepo(ctx, cfg, cfg.TrustedRoot)
+		data, err = readfile.Read(path)
+		return path, data, err
+	}
+	dir, err := trust.Dir()
+	if err == nil {
+		path, data, err = trust.ReadPinnedRoot(dir)
+	}
+	if err != nil {
+		return "", nil, pinHint(err)
+	}
+	return path, data, nil
 }
 
 // SignersFile is the allowed-signers file a verification reads: signersFile

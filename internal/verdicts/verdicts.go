@@ -107,14 +107,7 @@ func Open(dir, keyFile string) *Cache {
 // Any failure to read is a miss. So is a key or a directory others could
 // have written to.
 func (c *Cache) Get(id ID) ([]byte, bool) {
-	if c.key == nil {
-		k, err := readChecked(c.keyFile, keySize, true)
-		if err != nil || len(k) != keySize {
-			return nil, false
-		}
-		c.key = k
-	}
-	if !dirOK(c.dir) {
+	if !c.loadKey() || !dirOK(c.dir) {
 		return nil, false
 	}
 	data, err := readChecked(c.bucket(id), 2*bucketMax+lineMax, false)
@@ -253,31 +246,23 @@ func (c *Cache) compact(p string, size int64, extra []byte) error {
 
 // replace writes data to a new file and renames it over p, whatever p was.
 // It does not sync: a bucket lost to a crash costs verifications again.
-func replace(p string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(p), "."+filepath.Base(p)+".tmp*")
-	if err != nil {
-		return err
+func replace(p string, data []byte) error { return atomicfile.WriteUnsynced(p, data, 0o600) }
+
+// loadKey reads the key, if there is a usable one: a regular file of this
+// user's, private, of the right size.
+func (c *Cache) loadKey() bool {
+	if c.key == nil {
+		if k, err := readChecked(c.keyFile, keySize, true); err == nil && len(k) == keySize {
+			c.key = k
+		}
 	}
-	defer os.Remove(f.Name())
-	_, err = f.Write(data)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), p)
+	return c.key != nil
 }
 
 // ensureKey reads the key, or makes one: a new key invalidates every entry
 // made under another.
 func (c *Cache) ensureKey() error {
-	if c.key != nil {
-		return nil
-	}
-	k, err := readChecked(c.keyFile, keySize, true)
-	if err == nil && len(k) == keySize {
-		c.key = k
+	if c.loadKey() {
 		return nil
 	}
 	// Missing, not a key (a truncated write), or one others could read or
@@ -287,7 +272,7 @@ func (c *Cache) ensureKey() error {
 	if !mayCreate(c.keyFile) {
 		return fmt.Errorf("verdicts: %s: not this user's to create", c.keyFile)
 	}
-	k = make([]byte, keySize)
+	k := make([]byte, keySize)
 	rand.Read(k)
 	if err := os.MkdirAll(filepath.Dir(c.keyFile), 0o700); err != nil {
 		return err
