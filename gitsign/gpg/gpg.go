@@ -389,23 +389,6 @@ func Describe(w io.Writer, r *gitsign.Result) {
 	}
 }
 
-// Verifier builds a verifier: the trusted root from gitsign.trustedRoot or
-// the pinned one; the allowed signers from SignersFile's file, if any.
-func (e *Env) Verifier(ctx context.Context, cfg *Config, identity func(*fulcio.CertIdentity) error, signersFile string) (*gitsign.Verifier, error) {
-	v, err := e.VerifierWith(ctx, cfg, identity, nil)
-	if err != nil {
-		return nil, err
-	}
-	if file := e.SignersFile(ctx, cfg, identity != nil, signersFile); file != "" {
-		s, err := gitsign.LoadAllowedSigners(file)
-		if err != nil {
-			return nil, fmt.Errorf("allowed signers: %w", err)
-		}
-		v.Signers = s
-	}
-	return v, nil
-}
-
 // VerifierWith builds a verifier with the trusted root from
 // gitsign.trustedRoot or the pinned one, and the given policy.
 func (e *Env) VerifierWith(ctx context.Context, cfg *Config, identity func(*fulcio.CertIdentity) error, signers *gitsign.AllowedSigners) (*gitsign.Verifier, error) {
