@@ -13,9 +13,11 @@
 //     one that only links crypto/x509, what any Go verifier built on the
 //     standard library's X.509 pays before it verifies anything. Each log
 //     runs GITBENCH_ROUNDS times (default 5), interleaved; figures are
-//     medians, with their range. gitsign's logs run twice a round: with
-//     its verdict cache emptied (each commit shown for the first time),
-//     then again (each commit shown again, answered from the cache).
+//     medians, with their range. gitsign's logs run three times a round:
+//     with its verdict cache emptied (each commit shown for the first
+//     time), then again (each commit shown again, answered from the
+//     cache), then with the cache switched off (verification alone,
+//     without the cache's lookup and write).
 //   - `gitsign verify <base>..HEAD` over the N commits in one process:
 //     commits per second (target >= 2,000).
 //   - Process start-up: an empty Go program (the floor for any program
@@ -232,9 +234,18 @@ func TestGitBench(t *testing.T) {
 	warmPer := make([][]time.Duration, len(logProgs))
 	warmSigs := make([][]time.Duration, len(logProgs))
 	var plains []time.Duration
-	logOnce := func(p program) (time.Duration, time.Duration) {
+	// A third log per round verifies with the cache switched off
+	// (gitsign.verifyCache=false): what verifying costs without the
+	// cache's lookup and write.
+	offPer := make([][]time.Duration, len(logProgs))
+	offSigs := make([][]time.Duration, len(logProgs))
+	logOnce := func(p program, config ...string) (time.Duration, time.Duration) {
 		_, dPlain := b.run(nil, "git", "log", "--format=%H %s", "-n", n)
-		_, dSig := b.run(nil, "git", "-c", "gpg.x509.program="+p.bin, "log", "--show-signature", "-n", n)
+		args := []string{"-c", "gpg.x509.program=" + p.bin}
+		for _, c := range config {
+			args = append(args, "-c", c)
+		}
+		_, dSig := b.run(nil, "git", append(args, "log", "--show-signature", "-n", n)...)
 		plains = append(plains, dPlain)
 		return dSig, (dSig - dPlain) / time.Duration(nLog)
 	}
@@ -250,6 +261,9 @@ func TestGitBench(t *testing.T) {
 				dSig, per = logOnce(p)
 				warmPer[j] = append(warmPer[j], per)
 				warmSigs[j] = append(warmSigs[j], dSig)
+				dSig, per = logOnce(p, "gitsign.verifyCache=false")
+				offPer[j] = append(offPer[j], per)
+				offSigs[j] = append(offSigs[j], dSig)
 			}
 		}
 	}
@@ -268,7 +282,8 @@ func TestGitBench(t *testing.T) {
 			label string
 			per   []time.Duration
 			sigs  []time.Duration
-		}{{"each commit shown for the first time, verdict cache empty", perCommit[k], sigs[k]}, {"each commit shown again", warmPer[k], warmSigs[k]}} {
+		}{{"each commit shown for the first time, verdict cache empty", perCommit[k], sigs[k]}, {"each commit shown again", warmPer[k], warmSigs[k]},
+			{"verdict cache off (gitsign.verifyCache=false)", offPer[k], offSigs[k]}} {
 			pc := row.per
 			per := p50(pc)
 			t.Logf("git log --show-signature%s over %d commits, %s: %v vs plain git log %v (medians of %d): %v per commit (range %v to %v), %v above the empty-program log (%.2fx it), %v above the crypto/x509 one [target <= 3ms; floor: exec of an empty Go program %v]",
