@@ -3,6 +3,7 @@ package gpg
 import (
 	"bytes"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -517,32 +518,72 @@ func isBareGitDir(d string) bool {
 // matchCommitter" alone on its line) means true.
 var boolKeys = map[string]bool{"gitsign.matchcommitter": true, "gitsign.verifycache": true, "core.bare": true}
 
-// parseBool reads a boolean as git does; ok is false for a value git
+// parseBool reads a boolean as git does (git_config_bool): true, yes, on,
+// false, no, off and the empty value in any case, or an integer as C's
+// strtoimax reads it in base 0 (decimal, 0x hex, 0 octal), optionally
+// scaled by k, m or g, true unless zero. ok is false for a value git
 // refuses as one.
 func parseBool(v string) (b, ok bool) {
-	switch strings.ToLower(strings.TrimSpace(v)) {
+	v = strings.ToLower(v)
+	switch v {
 	case "true", "yes", "on":
 		return true, true
 	case "", "false", "no", "off":
 		return false, true
 	}
-	if n, err := strconv.ParseInt(strings.TrimSpace(v), 0, 64); err == nil {
-		return n != 0, true
+	// git reads the integer as an int, within ±(2³¹-1), after any leading
+	// white space (strtoimax skips it; no other space is allowed).
+	n, ok := parseGitInt(strings.TrimLeft(v, " \t\n\v\f\r"))
+	if n > math.MaxInt32 || n < -math.MaxInt32 {
+		return false, false
 	}
-	return false, false
+	return n != 0, ok
 }
 
-// gitBool reads a boolean leniently, for settings whose every other value
-// counts as set (core.bare, GIT_CONFIG_NOSYSTEM): false only for "", false,
-// no, off and 0. parseBool reads one as git does.
-func gitBool(v string) bool {
-	switch strings.ToLower(strings.TrimSpace(v)) {
-	case "true", "yes", "on":
-		return true
-	case "", "false", "no", "off", "0":
-		return false
+// parseGitInt reads an integer as git_parse_signed does: strtoimax in base
+// 0 (no 0b, 0o or digit separators, unlike Go's base 0), then an optional
+// unit k, m or g; out of range is no integer. v is lower case.
+func parseGitInt(v string) (int64, bool) {
+	unit := int64(1)
+	switch {
+	case strings.HasSuffix(v, "k"):
+		unit = 1 << 10
+	case strings.HasSuffix(v, "m"):
+		unit = 1 << 20
+	case strings.HasSuffix(v, "g"):
+		unit = 1 << 30
 	}
-	return true
+	if unit != 1 {
+		v = v[:len(v)-1]
+	}
+	sign, digits := "", v
+	if digits != "" && (digits[0] == '+' || digits[0] == '-') {
+		sign, digits = digits[:1], digits[1:]
+	}
+	base := 10
+	switch {
+	case strings.HasPrefix(digits, "0x"):
+		base, digits = 16, digits[2:]
+	case len(digits) > 1 && digits[0] == '0':
+		base, digits = 8, digits[1:]
+	}
+	if digits == "" || strings.ContainsAny(digits, "+-_") {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(sign+digits, base, 64)
+	if err != nil || n > math.MaxInt64/unit || n < math.MinInt64/unit {
+		return 0, false
+	}
+	return n * unit, true
+}
+
+// gitBool reads a boolean for settings git reads with git_config_bool but
+// where a value it refuses counts as set (core.bare,
+// extensions.worktreeConfig, GIT_CONFIG_NOSYSTEM): git stops at such a
+// value before it starts gitsign.
+func gitBool(v string) bool {
+	b, ok := parseBool(v)
+	return b || !ok
 }
 
 type configEntry struct {

@@ -353,3 +353,38 @@ func TestConfigBooleans(t *testing.T) {
 		t.Errorf("bare logPath through git: %q", vals["gitsign.logpath"])
 	}
 }
+
+// TestBoolAsGit reads each value as git itself does (git config
+// --type=bool), which is the oracle: parseBool agrees wherever git
+// accepts the value and refuses what git refuses, and gitBool counts
+// what git refuses as set.
+func TestBoolAsGit(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Fatal("git not installed")
+	}
+	file := filepath.Join(t.TempDir(), "config")
+	for _, v := range []string{
+		"true", "TRUE", "Yes", "on", "false", "No", "OFF", "",
+		"0", "1", "-1", "+0", "00", "010", "08", "0x0", "0x10", "0X1", "0x", "-0x1",
+		"1k", "0k", "1M", "0m", "1g", "2g", "2147483647", "2147483648", "-2147483647", "-2147483648",
+		"9223372036854775807", "99999999999999999999", "0b1", "0b0", "0o7", "1_0", "1x", "1kk", "k",
+		"maybe", "flase", "- 1", "--1", "+-1", " true", "true ", " 1", "1 ", "\t0",
+	} {
+		if out, err := exec.Command("git", "config", "--file", file, "gitsign.x", v).CombinedOutput(); err != nil {
+			t.Fatalf("git config %q: %v\n%s", v, err, out)
+		}
+		out, err := exec.Command("git", "config", "--file", file, "--type=bool", "gitsign.x").Output()
+		gitOK := err == nil
+		gitB := strings.TrimSpace(string(out)) == "true"
+		b, ok := parseBool(v)
+		if ok != gitOK || (ok && b != gitB) {
+			t.Errorf("%q: parseBool says %v (valid %v); git says %q (valid %v)", v, b, ok, strings.TrimSpace(string(out)), gitOK)
+		}
+		if gitOK && gitBool(v) != gitB {
+			t.Errorf("%q: gitBool says %v; git says %v", v, gitBool(v), gitB)
+		}
+		if !gitOK && !gitBool(v) {
+			t.Errorf("%q: git refuses it, gitBool reads it as unset", v)
+		}
+	}
+}
