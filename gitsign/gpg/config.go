@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 )
 
 // Config is gitsign's configuration: `git config gitsign.<key>`, overridden
@@ -156,16 +157,39 @@ func TopLevel(ctx context.Context, dir string) string {
 
 // WorkTreeTop is the top level of the work tree dir is in, as git prints it
 // (symbolic links resolved); false outside one, as in a bare repository.
+// git is asked once per directory in a process: relative paths to the
+// trusted root and the allowed signers, and the signers file's place in
+// the repository, all need it.
 func WorkTreeTop(ctx context.Context, dir string) (string, bool) {
+	topsMu.Lock()
+	defer topsMu.Unlock()
+	if t, ok := tops[dir]; ok {
+		return t.dir, t.ok
+	}
 	cmd := exec.CommandContext(ctx, "git", "rev-parse", "--show-toplevel")
 	cmd.Dir = dir
 	out, err := cmd.Output()
 	top := strings.TrimSuffix(string(out), "\n")
-	if err != nil || top == "" {
-		return "", false
+	if ctx.Err() != nil {
+		return "", false // not an answer: asked again next time
 	}
-	return top, true
+	t := workTreeTop{top, err == nil && top != ""}
+	if !t.ok {
+		t.dir = ""
+	}
+	tops[dir] = t
+	return t.dir, t.ok
 }
+
+type workTreeTop struct {
+	dir string
+	ok  bool
+}
+
+var (
+	topsMu sync.Mutex
+	tops   = map[string]workTreeTop{}
+)
 
 // Resolve makes p absolute against base, expanding a leading "~/".
 func Resolve(p, base, home string) string {

@@ -388,3 +388,41 @@ func TestBoolAsGit(t *testing.T) {
 		}
 	}
 }
+
+// TestWorkTreeTopAsksGitOnce: each question costs a git process, and
+// `gitsign verify` needs the answer for several paths.
+func TestWorkTreeTopAsksGitOnce(t *testing.T) {
+	realGit, err := exec.LookPath("git")
+	if err != nil {
+		t.Fatal("git not installed")
+	}
+	tmp := t.TempDir()
+	repo := filepath.Join(tmp, "repo")
+	if out, err := exec.Command("git", "init", "-q", repo).CombinedOutput(); err != nil {
+		t.Fatalf("git init: %v\n%s", err, out)
+	}
+	// A git on PATH that notes each run, then runs the real one.
+	bin, runs := filepath.Join(tmp, "bin"), filepath.Join(tmp, "runs")
+	os.Mkdir(bin, 0o755)
+	script := "#!/bin/sh\necho \"$*\" >> '" + runs + "'\nexec '" + realGit + "' \"$@\"\n"
+	if err := os.WriteFile(filepath.Join(bin, "git"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	t.Setenv("GIT_CEILING_DIRECTORIES", tmp) // whatever holds the temporary directory
+	sub := filepath.Join(repo, "sub")
+	os.Mkdir(sub, 0o755)
+	want, _ := filepath.EvalSymlinks(repo)
+	for range 3 {
+		if top, ok := WorkTreeTop(context.Background(), sub); !ok || top != want {
+			t.Fatalf("WorkTreeTop = %q, %v; want %q", top, ok, want)
+		}
+	}
+	if _, ok := WorkTreeTop(context.Background(), tmp); ok {
+		t.Fatal("a directory outside any work tree has a top level")
+	}
+	data, _ := os.ReadFile(runs)
+	if n := strings.Count(string(data), "rev-parse --show-toplevel"); n != 2 {
+		t.Fatalf("git asked %d times for 2 directories:\n%s", n, data)
+	}
+}
