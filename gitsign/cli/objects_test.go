@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestObjectStore reads every object of a repository, loose, packed (with
@@ -98,5 +99,60 @@ func TestObjectStore(t *testing.T) {
 			}
 		}
 		s.Close()
+	}
+}
+
+// TestVerifyAllStreams: each line is handed out, in order, as soon as it
+// and those before it are decided, while the list of objects is still
+// being read, so that a long range prints as it goes. Here list hands out
+// the next object only once the previous line came out.
+func TestVerifyAllStreams(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Fatal("git not installed")
+	}
+	repo := t.TempDir()
+	git := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command("git", append([]string{"-c", "user.name=T", "-c", "user.email=t@example.com"}, args...)...)
+		cmd.Dir = repo
+		cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL="+os.DevNull)
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("git %v: %v", args, err)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	git("init", "-q")
+	var ids []string
+	for i := range 8 {
+		git("commit", "-q", "--allow-empty", "-m", fmt.Sprintf("commit %d", i))
+		ids = append(ids, git("rev-parse", "HEAD"))
+	}
+	r, err := openRepo(t.Context(), repo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	out := make(chan verifyLine, len(ids))
+	var got []string
+	n, err := verifyAll(r, nil, func(emit func(string)) error {
+		for _, id := range ids {
+			emit(id)
+			select {
+			case l := <-out:
+				got = append(got, l.Object+" "+l.Verdict)
+			case <-time.After(time.Minute):
+				return fmt.Errorf("%s: no line while the list goes on", id)
+			}
+		}
+		return nil
+	}, func(l verifyLine) { out <- l })
+	if err != nil || n != len(ids) {
+		t.Fatalf("verifyAll: %d, %v", n, err)
+	}
+	for i, id := range ids {
+		if want := id + " unsigned"; i >= len(got) || got[i] != want {
+			t.Fatalf("line %d: got %q, want %q", i, got, want)
+		}
 	}
 }

@@ -224,12 +224,31 @@ func (e *env) verify(ctx context.Context, o *verifyOptions) error {
 			return err
 		}
 	}
-	lines, err := verifyAll(repo, v, func(emit func(string)) error { return repo.list(ctx, revs, emit) })
+	// Text lines are printed as they are decided, in order, so that a long
+	// range shows its progress; JSON is one document, written at the end.
+	var (
+		lines  []verifyLine
+		failed int
+		stdout = newLineWriter(e.Stdout)
+	)
+	n, err := verifyAll(repo, v, func(emit func(string)) error { return repo.list(ctx, revs, emit) }, func(l verifyLine) {
+		if l.Verdict != verdictGood {
+			failed++
+		}
+		if o.json {
+			lines = append(lines, l)
+		} else {
+			printLine(stdout, l)
+		}
+	})
+	if ferr := stdout.Flush(); err == nil {
+		err = ferr
+	}
 	if err != nil {
 		return err
 	}
 
-	if len(lines) == 0 {
+	if n == 0 {
 		// Not a failure (a pull request may be empty), but a CI job
 		// verifying a stale range should not pass unnoticed.
 		verb := "names"
@@ -237,12 +256,6 @@ func (e *env) verify(ctx context.Context, o *verifyOptions) error {
 			verb = "name"
 		}
 		fmt.Fprintf(e.Stderr, "gitsign: nothing to verify: %s %s no commits\n", strings.Join(revs, " "), verb)
-	}
-	failed := 0
-	for _, l := range lines {
-		if l.Verdict != verdictGood {
-			failed++
-		}
 	}
 	if o.json {
 		enc := json.NewEncoder(e.Stdout)
@@ -253,14 +266,10 @@ func (e *env) verify(ctx context.Context, o *verifyOptions) error {
 		if err := enc.Encode(lines); err != nil {
 			return err
 		}
-	} else {
-		for _, l := range lines {
-			e.printLine(l)
-		}
 	}
 	if failed > 0 {
 		if !o.json {
-			fmt.Fprintf(e.Stderr, "gitsign: error: %d of %d objects failed verification\n", failed, len(lines))
+			fmt.Fprintf(e.Stderr, "gitsign: error: %d of %d objects failed verification\n", failed, n)
 		}
 		return clierr.ExitCode(clierr.ExitFail)
 	}
@@ -480,16 +489,37 @@ func inDir(dir, path string) string {
 	return filepath.Join(dir, path)
 }
 
-func (e *env) printLine(l verifyLine) {
+func printLine(w io.Writer, l verifyLine) {
 	logIndex := "-"
 	if l.LogIndex != nil {
 		logIndex = strconv.FormatInt(*l.LogIndex, 10)
 	}
 	signer, issuer := field(l.Signer), field(l.Issuer)
-	fmt.Fprintf(e.Stdout, "%s %-9s %s %s log=%s %s\n", l.Object, l.Verdict, signer, issuer, logIndex, gitsign.Printable(l.Subject))
+	fmt.Fprintf(w, "%s %-9s %s %s log=%s %s\n", l.Object, l.Verdict, signer, issuer, logIndex, gitsign.Printable(l.Subject))
 	if l.Reason != "" {
-		fmt.Fprintf(e.Stdout, "    %s\n", gitsign.Printable(l.Reason))
+		fmt.Fprintf(w, "    %s\n", gitsign.Printable(l.Reason))
 	}
+}
+
+// lineWriter buffers lines for w and writes them out when a buffer's worth
+// has gathered or a tenth of a second has passed since the last write, so
+// that a long run prints in a few large writes yet shows its progress.
+type lineWriter struct {
+	*bufio.Writer
+	last time.Time
+}
+
+func newLineWriter(w io.Writer) *lineWriter {
+	return &lineWriter{Writer: bufio.NewWriterSize(w, 32<<10), last: time.Now()}
+}
+
+func (w *lineWriter) Write(p []byte) (int, error) {
+	n, err := w.Writer.Write(p)
+	if err == nil && len(p) > 0 && p[len(p)-1] == '\n' && time.Since(w.last) >= 100*time.Millisecond {
+		err = w.Flush()
+		w.last = time.Now()
+	}
+	return n, err
 }
 
 // field is one column of a verification line: "-" when empty, quoted when
@@ -506,9 +536,11 @@ func field(s string) string {
 }
 
 // verifyAll verifies the objects list hands out in parallel, while list is
-// still running (git rev-list takes a while over a long range), keeping
-// their order.
-func verifyAll(repo *repository, v *gitsign.Verifier, list func(emit func(id string)) error) ([]verifyLine, error) {
+// still running (git rev-list takes a while over a long range), and hands
+// each line to out in list's order as soon as it and all before it are
+// decided; out is never called concurrently. It returns how many objects
+// list handed out.
+func verifyAll(repo *repository, v *gitsign.Verifier, list func(emit func(id string)) error, out func(verifyLine)) (int, error) {
 	// Verifying allocates briefly and much, and a run is short: collect
 	// less often than the default.
 	defer debug.SetGCPercent(debug.SetGCPercent(400))
@@ -517,10 +549,11 @@ func verifyAll(repo *repository, v *gitsign.Verifier, list func(emit func(id str
 		id string
 	}
 	var (
-		work  = make(chan job, 1024)
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		lines []verifyLine
+		work    = make(chan job, 1024)
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		pending = map[int]verifyLine{} // decided, waiting for one before them
+		next    int                    // the next line out takes
 	)
 	for range runtime.GOMAXPROCS(0) {
 		wg.Add(1)
@@ -529,10 +562,16 @@ func verifyAll(repo *repository, v *gitsign.Verifier, list func(emit func(id str
 			for j := range work {
 				l := verifyOne(repo, v, j.id)
 				mu.Lock()
-				for len(lines) <= j.i {
-					lines = append(lines, verifyLine{})
+				pending[j.i] = l
+				for {
+					l, ok := pending[next]
+					if !ok {
+						break
+					}
+					delete(pending, next)
+					out(l)
+					next++
 				}
-				lines[j.i] = l
 				mu.Unlock()
 			}
 		}()
@@ -544,10 +583,7 @@ func verifyAll(repo *repository, v *gitsign.Verifier, list func(emit func(id str
 	})
 	close(work)
 	wg.Wait()
-	if err != nil {
-		return nil, err
-	}
-	return lines[:n], nil
+	return n, err
 }
 
 func verifyOne(repo *repository, v *gitsign.Verifier, id string) verifyLine {
