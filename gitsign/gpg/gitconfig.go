@@ -519,12 +519,19 @@ func isBareGitDir(d string) bool {
 var boolKeys = map[string]bool{"gitsign.matchcommitter": true, "gitsign.verifycache": true, "core.bare": true}
 
 // parseBool reads a boolean as git does (git_config_bool): true, yes, on,
-// false, no, off and the empty value in any case, or an integer as C's
-// strtoimax reads it in base 0 (decimal, 0x hex, 0 octal), optionally
-// scaled by k, m or g, true unless zero. ok is false for a value git
-// refuses as one.
+// false, no, off and the empty value in any case (ASCII's only, as
+// strcasecmp folds it), or an integer as C's strtoimax reads it in base 0
+// (decimal, 0x hex, 0 octal), optionally scaled by k, m or g, true unless
+// zero. ok is false for a value git refuses as one. 0b binary, which git
+// takes only where its C library's strtoimax does (glibc 2.38 and later),
+// is refused: for the settings read here, that is the safe end.
 func parseBool(v string) (b, ok bool) {
-	v = strings.ToLower(v)
+	v = strings.Map(func(r rune) rune {
+		if 'A' <= r && r <= 'Z' {
+			return r + 'a' - 'A'
+		}
+		return r
+	}, v)
 	switch v {
 	case "true", "yes", "on":
 		return true, true

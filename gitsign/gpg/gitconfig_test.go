@@ -369,6 +369,7 @@ func TestBoolAsGit(t *testing.T) {
 		"1k", "0k", "1M", "0m", "1g", "2g", "2147483647", "2147483648", "-2147483647", "-2147483648",
 		"9223372036854775807", "99999999999999999999", "0b1", "0b0", "0o7", "1_0", "1x", "1kk", "k",
 		"maybe", "flase", "- 1", "--1", "+-1", " true", "true ", " 1", "1 ", "\t0",
+		"1\u212a", "0\u212a", "TRUE\u0130", // KELVIN SIGN folds to k, and İ to i, outside ASCII only
 	} {
 		if out, err := exec.Command("git", "config", "--file", file, "gitsign.x", v).CombinedOutput(); err != nil {
 			t.Fatalf("git config %q: %v\n%s", v, err, out)
@@ -377,6 +378,9 @@ func TestBoolAsGit(t *testing.T) {
 		gitOK := err == nil
 		gitB := strings.TrimSpace(string(out)) == "true"
 		b, ok := parseBool(v)
+		if strings.HasPrefix(v, "0b") && !ok {
+			continue // git takes 0b where its C library does (glibc 2.38 and later); refusing is the safe end
+		}
 		if ok != gitOK || (ok && b != gitB) {
 			t.Errorf("%q: parseBool says %v (valid %v); git says %q (valid %v)", v, b, ok, strings.TrimSpace(string(out)), gitOK)
 		}
