@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -155,4 +156,63 @@ func TestVerifyAllStreams(t *testing.T) {
 			t.Fatalf("line %d: got %q, want %q", i, got, want)
 		}
 	}
+}
+
+// syncBuffer is a bytes.Buffer safe to write and read from two goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// TestLineWriterShowsStalledLines: what was written reaches the output on
+// its own shortly after, even when nothing follows it (a slow object, a
+// pause in git rev-list), and many lines in a row take few writes.
+func TestLineWriterShowsStalledLines(t *testing.T) {
+	var out syncBuffer
+	w := newLineWriter(&out)
+	fmt.Fprintf(w, "line 1\n")
+	fmt.Fprintf(w, "line 2\n")
+	for deadline := time.Now().Add(time.Minute); out.String() != "line 1\nline 2\n"; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("after a minute the output holds %q", out.String())
+		}
+	}
+	fmt.Fprintf(w, "line 3\n")
+	if err := w.Flush(); err != nil || out.String() != "line 1\nline 2\nline 3\n" {
+		t.Fatalf("after Flush: %q, %v", out.String(), err)
+	}
+
+	var writes countingWriter
+	w = newLineWriter(&writes)
+	for i := range 1000 {
+		fmt.Fprintf(w, "%040x good alice@example.com https://issuer.example.com log=%d subject\n", i, i)
+	}
+	w.Flush()
+	if writes.n > 50 {
+		t.Errorf("1,000 lines took %d writes", writes.n)
+	}
+}
+
+type countingWriter struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.n++
+	return len(p), nil
 }

@@ -501,25 +501,51 @@ func printLine(w io.Writer, l verifyLine) {
 	}
 }
 
-// lineWriter buffers lines for w and writes them out when a buffer's worth
-// has gathered or a tenth of a second has passed since the last write, so
-// that a long run prints in a few large writes yet shows its progress.
+// lineWriter buffers what is written to w and writes it out when its
+// buffer is full or a tenth of a second after the first write since the
+// last, so that a long run prints in a few large writes yet shows its
+// progress, even when it stalls.
 type lineWriter struct {
-	*bufio.Writer
-	last time.Time
+	mu    sync.Mutex
+	buf   *bufio.Writer
+	timer *time.Timer // pending write-out, if any
+	err   error       // the first error of a timed write-out
 }
 
 func newLineWriter(w io.Writer) *lineWriter {
-	return &lineWriter{Writer: bufio.NewWriterSize(w, 32<<10), last: time.Now()}
+	return &lineWriter{buf: bufio.NewWriterSize(w, 32<<10)}
 }
 
 func (w *lineWriter) Write(p []byte) (int, error) {
-	n, err := w.Writer.Write(p)
-	if err == nil && len(p) > 0 && p[len(p)-1] == '\n' && time.Since(w.last) >= 100*time.Millisecond {
-		err = w.Flush()
-		w.last = time.Now()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.timer == nil {
+		w.timer = time.AfterFunc(100*time.Millisecond, func() {
+			w.mu.Lock()
+			defer w.mu.Unlock()
+			w.timer = nil
+			if err := w.buf.Flush(); err != nil && w.err == nil {
+				w.err = err
+			}
+		})
 	}
-	return n, err
+	return w.buf.Write(p)
+}
+
+// Flush writes out what is buffered and returns the first error of any
+// write-out.
+func (w *lineWriter) Flush() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.timer != nil {
+		w.timer.Stop()
+		w.timer = nil
+	}
+	err := w.buf.Flush()
+	if w.err != nil {
+		return w.err
+	}
+	return err
 }
 
 // field is one column of a verification line: "-" when empty, quoted when
@@ -714,17 +740,23 @@ func (r *repository) list(ctx context.Context, revs []string, emit func(id strin
 		// rev-list lists each commit once.
 		return r.revs(ctx, "git rev-list", emit, append(append([]string{"rev-list", "--end-of-options"}, revs...), "--")...)
 	}
+	// Every revision is resolved before any is handed out: a bad one is a
+	// usage error, with nothing verified or printed before it.
 	seen := map[string]bool{}
+	var ids []string
 	for _, rev := range revs {
 		err := r.revs(ctx, fmt.Sprintf("bad revision %q", rev), func(id string) {
 			if !seen[id] {
 				seen[id] = true
-				emit(id)
+				ids = append(ids, id)
 			}
 		}, "rev-parse", "--verify", "--end-of-options", rev)
 		if err != nil {
 			return err
 		}
+	}
+	for _, id := range ids {
+		emit(id)
 	}
 	return nil
 }

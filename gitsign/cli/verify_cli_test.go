@@ -518,4 +518,10 @@ func TestAllowedSignersFromBase(t *testing.T) {
 	if code, _, stderr = r2.gitsign("verify", "main..nosuch"); code != 2 || strings.Contains(stderr, "Use '--'") {
 		t.Errorf("verify main..nosuch = %d\n%s", code, stderr)
 	}
+	// A bad revision after good ones: a usage error with nothing printed
+	// before it, though lines are printed as they are decided.
+	r2.git("config", "gitsign.allowedSigners", "local-signers")
+	if code, stdout, stderr = r2.gitsign("verify", "HEAD", "HEAD~1", "nosuch"); code != 2 || stdout != "" || !strings.Contains(stderr, `bad revision "nosuch"`) {
+		t.Errorf("verify HEAD HEAD~1 nosuch = %d\n%s%s", code, stdout, stderr)
+	}
 }
