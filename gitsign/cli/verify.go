@@ -284,7 +284,13 @@ func (e *env) verify(ctx context.Context, o *verifyOptions) error {
 // file outside the repository, or in the work tree but in no commit at all,
 // is the user's own.
 func (e *env) allowedSigners(ctx context.Context, repo *repository, revs []string, file string) (*gitsign.AllowedSigners, error) {
-	if rel, inTree := repo.workTreePath(ctx, file); inTree && slices.ContainsFunc(revs, rangeLike) {
+	rel, inTree, err := repo.workTreePath(ctx, file)
+	if err != nil {
+		// Not knowing whether the file is the range's own must not let it
+		// be read from the work tree.
+		return nil, fmt.Errorf("allowed signers: %w", err)
+	}
+	if inTree && slices.ContainsFunc(revs, rangeLike) {
 		s, err := e.allowedSignersAtBase(ctx, repo, revs, rel)
 		if s != nil || err != nil {
 			return s, err
@@ -382,14 +388,14 @@ func short(id string) string { return id[:min(len(id), 12)] }
 // if it is in it. The path is taken as written below the top of the work
 // tree: symbolic links in the work tree, which a checkout of the commits
 // being verified made, are not followed.
-func (r *repository) workTreePath(ctx context.Context, file string) (string, bool) {
-	top, ok := gpg.WorkTreeTop(ctx, r.dir)
-	if !ok {
-		return "", false // a bare repository
+func (r *repository) workTreePath(ctx context.Context, file string) (string, bool, error) {
+	top, ok, err := gpg.WorkTreeTop(ctx, r.dir)
+	if err != nil || !ok {
+		return "", false, err // !ok: a bare repository
 	}
 	abs, err := filepath.Abs(file)
 	if err != nil {
-		return "", false
+		return "", false, err
 	}
 	// git prints the top with symbolic links resolved; the path may reach
 	// it through one (a link to the checkout, /tmp on macOS): find the
@@ -397,10 +403,10 @@ func (r *repository) workTreePath(ctx context.Context, file string) (string, boo
 	for dir := filepath.Dir(abs); ; dir = filepath.Dir(dir) {
 		if real, err := filepath.EvalSymlinks(dir); err == nil && real == top {
 			rel, _ := filepath.Rel(dir, abs)
-			return filepath.ToSlash(rel), true
+			return filepath.ToSlash(rel), true, nil
 		}
 		if dir == filepath.Dir(dir) {
-			return "", false
+			return "", false, nil
 		}
 	}
 }

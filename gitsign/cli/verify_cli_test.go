@@ -524,4 +524,22 @@ func TestAllowedSignersFromBase(t *testing.T) {
 	if code, stdout, stderr = r2.gitsign("verify", "HEAD", "HEAD~1", "nosuch"); code != 2 || stdout != "" || !strings.Contains(stderr, `bad revision "nosuch"`) {
 		t.Errorf("verify HEAD HEAD~1 nosuch = %d\n%s%s", code, stdout, stderr)
 	}
+	// When git cannot say where the work tree is, whether the file is the
+	// range's own is unknown: an error, not a read from the work tree.
+	realGit, err := exec.LookPath("git")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrap := t.TempDir()
+	script := "#!/bin/sh\nfor a; do [ \"$a\" = --show-toplevel ] && { echo 'fatal: out of memory' >&2; exit 128; }; done\nexec '" + realGit + "' \"$@\"\n"
+	if err := os.WriteFile(filepath.Join(wrap, "git"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	env := r2.env
+	r2.env = append(slices.Clone(env), "PATH="+wrap+string(os.PathListSeparator)+os.Getenv("PATH"))
+	code, stdout, stderr = r2.gitsign("verify", "HEAD~2..HEAD")
+	r2.env = env
+	if code != 1 || stdout != "" || !strings.Contains(stderr, "allowed signers: finding the work tree") {
+		t.Errorf("verify HEAD~2..HEAD with git failing --show-toplevel = %d\n%s%s", code, stdout, stderr)
+	}
 }

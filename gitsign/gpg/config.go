@@ -149,41 +149,52 @@ func gitConfig(ctx context.Context, dir string) map[string]string {
 // allowed-signers path; git runs its helpers from there, but `gitsign
 // verify` may run anywhere.
 func TopLevel(ctx context.Context, dir string) string {
-	if top, ok := WorkTreeTop(ctx, dir); ok {
+	if top, ok, err := WorkTreeTop(ctx, dir); err == nil && ok {
 		return top
 	}
 	return dir
 }
 
 // WorkTreeTop is the top level of the work tree dir is in, as git prints it
-// (symbolic links resolved); false outside one, as in a bare repository.
-// git is asked once per directory in a process: relative paths to the
-// trusted root and the allowed signers, and the signers file's place in
-// the repository, all need it.
-func WorkTreeTop(ctx context.Context, dir string) (string, bool) {
+// (symbolic links resolved); false in a repository without one (a bare
+// repository, a .git directory), and an error when git gives no answer
+// (outside any repository, git missing or failing). git is asked once per
+// directory in a process: relative paths to the trusted root and the
+// allowed signers, and the signers file's place in the repository, all
+// need it.
+func WorkTreeTop(ctx context.Context, dir string) (string, bool, error) {
 	topsMu.Lock()
 	defer topsMu.Unlock()
 	if t, ok := tops[dir]; ok {
-		return t.dir, t.ok
+		return t.dir, t.ok, t.err
 	}
-	cmd := exec.CommandContext(ctx, "git", "rev-parse", "--show-toplevel")
+	cmd := exec.CommandContext(ctx, "git", "rev-parse", "--is-inside-work-tree", "--show-toplevel")
 	cmd.Dir = dir
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
 	out, err := cmd.Output()
-	top := strings.TrimSuffix(string(out), "\n")
 	if ctx.Err() != nil {
-		return "", false // not an answer: asked again next time
+		return "", false, ctx.Err() // not an answer: asked again next time
 	}
-	t := workTreeTop{top, err == nil && top != ""}
-	if !t.ok {
-		t.dir = ""
+	var t workTreeTop
+	inside, top, _ := strings.Cut(string(out), "\n")
+	top = strings.TrimSuffix(top, "\n")
+	switch {
+	case inside == "false":
+		// "fatal: this operation must be run in a work tree"
+	case inside == "true" && err == nil && top != "":
+		t.dir, t.ok = top, true
+	default:
+		t.err = fmt.Errorf("finding the work tree of %s: git rev-parse: %v: %s", dir, err, strings.TrimSpace(stderr.String()))
 	}
 	tops[dir] = t
-	return t.dir, t.ok
+	return t.dir, t.ok, t.err
 }
 
 type workTreeTop struct {
 	dir string
 	ok  bool
+	err error
 }
 
 var (

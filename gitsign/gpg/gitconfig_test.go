@@ -417,16 +417,26 @@ func TestWorkTreeTopAsksGitOnce(t *testing.T) {
 	sub := filepath.Join(repo, "sub")
 	os.Mkdir(sub, 0o755)
 	want, _ := filepath.EvalSymlinks(repo)
+	bare := filepath.Join(tmp, "bare.git")
+	if out, err := exec.Command(realGit, "init", "-q", "--bare", bare).CombinedOutput(); err != nil {
+		t.Fatalf("git init --bare: %v\n%s", err, out)
+	}
 	for range 3 {
-		if top, ok := WorkTreeTop(context.Background(), sub); !ok || top != want {
-			t.Fatalf("WorkTreeTop = %q, %v; want %q", top, ok, want)
+		if top, ok, err := WorkTreeTop(context.Background(), sub); !ok || err != nil || top != want {
+			t.Fatalf("WorkTreeTop = %q, %v, %v; want %q", top, ok, err, want)
+		}
+		// A repository without a work tree: no top, and no error.
+		if top, ok, err := WorkTreeTop(context.Background(), bare); ok || err != nil {
+			t.Fatalf("bare repository: %q, %v, %v", top, ok, err)
+		}
+		// Outside any repository git gives no answer: an error, which
+		// callers must not take for "no work tree".
+		if _, ok, err := WorkTreeTop(context.Background(), tmp); ok || err == nil {
+			t.Fatalf("outside any repository: %v, %v", ok, err)
 		}
 	}
-	if _, ok := WorkTreeTop(context.Background(), tmp); ok {
-		t.Fatal("a directory outside any work tree has a top level")
-	}
 	data, _ := os.ReadFile(runs)
-	if n := strings.Count(string(data), "rev-parse --show-toplevel"); n != 2 {
-		t.Fatalf("git asked %d times for 2 directories:\n%s", n, data)
+	if n := strings.Count(string(data), "rev-parse --is-inside-work-tree --show-toplevel"); n != 3 {
+		t.Fatalf("git asked %d times for 3 directories:\n%s", n, data)
 	}
 }
