@@ -106,22 +106,24 @@ type configReader struct {
 // reads it; any other bare key has no value.
 func (r *configReader) set(e configEntry) {
 	section, name := strings.ToLower(e.section), strings.ToLower(e.name)
+	var key string
 	switch {
 	case section == "gitsign" || section == "user":
 		if e.hasSub {
 			section += "." + e.subsection
 		}
-		r.vals[section+"."+name] = e.value
-		if e.bare && boolKeys[section+"."+name] {
-			r.vals[section+"."+name] = "true"
-		}
+		key = section + "." + name
 	case !e.hasSub && section == "core" && name == "bare":
-		r.vals["core.bare"] = e.value
-		if e.bare {
-			r.vals["core.bare"] = "true"
-		}
+		key = "core.bare"
 	case !e.hasSub && section == "extensions" && name == "worktreeconfig":
 		r.worktreeConfig = e.bare || gitBool(e.value)
+		return
+	default:
+		return
+	}
+	r.vals[key] = e.value
+	if e.bare && boolKeys[key] {
+		r.vals[key] = "true"
 	}
 }
 
