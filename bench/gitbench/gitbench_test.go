@@ -229,14 +229,13 @@ func TestGitBench(t *testing.T) {
 	perCommit := make([][]time.Duration, len(logProgs))
 	sigs := make([][]time.Duration, len(logProgs))
 	// gitsign keeps good verdicts (gitsign/gpg/verdicts.go): each round
-	// shows every commit twice, first with the verdict cache emptied (the
-	// first time a commit is shown), then again (every time after).
+	// shows every commit three times, first with no verdict cache (the
+	// first time a commit is shown), then again (every time after), then
+	// with the cache switched off (gitsign.verifyCache=false): what
+	// verifying costs without the cache's lookup and write.
 	warmPer := make([][]time.Duration, len(logProgs))
 	warmSigs := make([][]time.Duration, len(logProgs))
 	var plains []time.Duration
-	// A third log per round verifies with the cache switched off
-	// (gitsign.verifyCache=false): what verifying costs without the
-	// cache's lookup and write.
 	offPer := make([][]time.Duration, len(logProgs))
 	offSigs := make([][]time.Duration, len(logProgs))
 	logOnce := func(p program, config ...string) (time.Duration, time.Duration) {
@@ -258,12 +257,12 @@ func TestGitBench(t *testing.T) {
 	// commits and discards the blocks a removal frees in the background,
 	// seconds later, and that work would land inside the next log.
 	old := filepath.Join(home, "old-verdicts")
+	if err := os.Mkdir(old, 0o700); err != nil {
+		t.Fatal(err)
+	}
 	defer os.RemoveAll(old)
 	for round := range rounds {
 		for j, p := range logProgs {
-			if err := os.MkdirAll(old, 0o700); err != nil {
-				t.Fatal(err)
-			}
 			err := os.Rename(verdictDir, filepath.Join(old, fmt.Sprintf("%d-%d", round, j)))
 			if err != nil && !os.IsNotExist(err) {
 				t.Fatal(err)
