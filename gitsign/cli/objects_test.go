@@ -12,6 +12,20 @@ import (
 	"time"
 )
 
+// isolatedGit runs git in dir with no system or global configuration and
+// a fixed identity, and returns what it printed.
+func isolatedGit(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("git", append([]string{"-c", "user.name=T", "-c", "user.email=t@example.com"}, args...)...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL="+os.DevNull)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("git %v: %v", args, err)
+	}
+	return string(out)
+}
+
 // TestObjectStore reads every object of a repository, loose, packed (with
 // deltas) and through an alternate, and compares it with git cat-file.
 func TestObjectStore(t *testing.T) {
@@ -19,17 +33,7 @@ func TestObjectStore(t *testing.T) {
 		t.Skip("no git")
 	}
 	base := t.TempDir()
-	git := func(dir string, args ...string) string {
-		t.Helper()
-		cmd := exec.Command("git", append([]string{"-c", "user.name=T", "-c", "user.email=t@example.com"}, args...)...)
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL="+os.DevNull)
-		out, err := cmd.Output()
-		if err != nil {
-			t.Fatalf("git %v: %v", args, err)
-		}
-		return string(out)
-	}
+	git := func(dir string, args ...string) string { return isolatedGit(t, dir, args...) }
 	repo := filepath.Join(base, "repo")
 	os.Mkdir(repo, 0o755)
 	git(repo, "init", "-q")
@@ -112,17 +116,7 @@ func TestVerifyAllStreams(t *testing.T) {
 		t.Fatal("git not installed")
 	}
 	repo := t.TempDir()
-	git := func(args ...string) string {
-		t.Helper()
-		cmd := exec.Command("git", append([]string{"-c", "user.name=T", "-c", "user.email=t@example.com"}, args...)...)
-		cmd.Dir = repo
-		cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL="+os.DevNull)
-		out, err := cmd.Output()
-		if err != nil {
-			t.Fatalf("git %v: %v", args, err)
-		}
-		return strings.TrimSpace(string(out))
-	}
+	git := func(args ...string) string { return strings.TrimSpace(isolatedGit(t, repo, args...)) }
 	git("init", "-q")
 	var ids []string
 	for i := range 8 {
