@@ -166,6 +166,7 @@ func TestAllowedSigners(t *testing.T) {
 	a, err := ParseAllowedSigners(strings.NewReader(`
 # team
 alice@example.com  alice@example.com  https://issuer.example
+kim@example.com    kim@example.com    https://issuer.example
 *@ci.example.com   https://ci.example/wf@refs/heads/main  https://ci.example
 `), "signers")
 	if err != nil {
@@ -182,6 +183,9 @@ alice@example.com  alice@example.com  https://issuer.example
 		{"alice@example.com", "alice@example.com", "https://other.example", false, "not in"},
 		{"bot@ci.example.com", "https://ci.example/wf@refs/heads/main", "https://ci.example", true, ""},
 		{"mallory@example.com", "mallory@example.com", "https://issuer.example", false, "not in"},
+		// ASCII case only: U+212A KELVIN SIGN lowers to k in Unicode.
+		{"\u212aim@example.com", "kim@example.com", "https://issuer.example", false, "not bound"},
+		{"KIM@example.com", "kim@example.com", "https://issuer.example", true, ""},
 	} {
 		err := a.Check(tc.email, tc.id, tc.iss)
 		if (err == nil) != tc.ok || (err != nil && !strings.Contains(err.Error(), tc.why)) {

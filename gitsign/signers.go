@@ -18,8 +18,9 @@ import (
 //	alice@example.com             alice@example.com               https://accounts.google.com
 //	*@example.com                 https://github.com/org/repo/.github/workflows/release.yml@refs/heads/main  https://token.actions.githubusercontent.com
 //
-// Email globs use path.Match syntax and match case-insensitively; the
-// identity and issuer match exactly.
+// Email globs use path.Match syntax and match ignoring ASCII case only (a
+// KELVIN SIGN is not a k: an email that only looks like the rule's does not
+// match it); the identity and issuer match exactly.
 type AllowedSigners struct {
 	Source string // where the rules came from, for messages
 	rules  []rule
@@ -50,10 +51,10 @@ func ParseAllowedSigners(r io.Reader, source string) (*AllowedSigners, error) {
 		if len(f) != 3 {
 			return nil, fmt.Errorf("%s:%d: want <committer email or glob> <certificate identity> <OIDC issuer>, got %d fields", source, n, len(f))
 		}
-		if _, err := path.Match(strings.ToLower(f[0]), ""); err != nil {
+		if _, err := path.Match(lowerASCII(f[0]), ""); err != nil {
 			return nil, fmt.Errorf("%s:%d: bad email pattern %q: %v", source, n, f[0], err)
 		}
-		a.rules = append(a.rules, rule{email: strings.ToLower(f[0]), identity: f[1], issuer: f[2], line: n})
+		a.rules = append(a.rules, rule{email: lowerASCII(f[0]), identity: f[1], issuer: f[2], line: n})
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("%s: %w", source, err)
@@ -75,7 +76,7 @@ func LoadAllowedSigners(file string) (*AllowedSigners, error) {
 // says why not: the identity is unknown, or it is known but bound to other
 // emails (a signature "from alice" on a commit claiming to be bob's).
 func (a *AllowedSigners) Check(email, identity, issuer string) error {
-	lower := strings.ToLower(email)
+	lower := lowerASCII(email)
 	known := false
 	for _, r := range a.rules {
 		if r.identity != identity || r.issuer != issuer {
@@ -91,3 +92,17 @@ func (a *AllowedSigners) Check(email, identity, issuer string) error {
 	}
 	return fmt.Errorf("signer %s (%s) is not in %s", identity, issuer, a.Source)
 }
+
+// lowerASCII folds A-Z to a-z and leaves every other byte as it is.
+func lowerASCII(s string) string {
+	return strings.Map(func(r rune) rune {
+		if 'A' <= r && r <= 'Z' {
+			return r + 'a' - 'A'
+		}
+		return r
+	}, s)
+}
+
+// EqualFoldASCII is strings.EqualFold for ASCII case only: a look-alike
+// from elsewhere in Unicode (KELVIN SIGN for k) is another address.
+func EqualFoldASCII(a, b string) bool { return lowerASCII(a) == lowerASCII(b) }

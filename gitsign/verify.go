@@ -155,7 +155,7 @@ func (v *Verifier) Verify(payload, signature []byte, email string) (*Result, err
 	default:
 		r.Trust = TrustFully
 	}
-	if v.Signers == nil && email != "" && strings.Contains(id, "@") && !strings.Contains(id, "://") && !strings.EqualFold(email, id) {
+	if v.Signers == nil && email != "" && strings.Contains(id, "@") && !strings.Contains(id, "://") && !EqualFoldASCII(email, id) {
 		r.Warning = fmt.Sprintf("committer email %s is not the signer's identity %s", email, id)
 	}
 	return r, nil

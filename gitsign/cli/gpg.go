@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/waxseal/waxseal/common/credential"
@@ -168,7 +167,7 @@ func (c *committer) vetToken(token string) error {
 	if err != nil {
 		return err
 	}
-	if !strings.EqualFold(claims.Email, c.email) {
+	if !gitsign.EqualFoldASCII(claims.Email, c.email) {
 		who := claims.Email
 		if who == "" {
 			who = "a token with no email (" + claims.Sub + ")"
@@ -188,7 +187,7 @@ func (c *committer) credentials(creds signing.Credentials) signing.Credentials {
 		if err != nil {
 			return nil, err
 		}
-		if id, _ := gitsign.CertIdentity(cred.Certificate); !strings.EqualFold(id, c.email) {
+		if id, _ := gitsign.CertIdentity(cred.Certificate); !gitsign.EqualFoldASCII(id, c.email) {
 			return nil, clierr.WithHint(fmt.Errorf("the %s is %s, but the credential is for %s: nothing was signed", c.who, c.email, id),
 				"log in as %s, or unset gitsign.matchCommitter", c.email)
 		}
