@@ -25,9 +25,11 @@ import (
 
 	"github.com/waxseal/waxseal/common/fulcio"
 	"github.com/waxseal/waxseal/common/provenance"
+	"github.com/waxseal/waxseal/common/trust"
 	"github.com/waxseal/waxseal/gitsign"
 	"github.com/waxseal/waxseal/gitsign/gpg"
 	"github.com/waxseal/waxseal/internal/clierr"
+	"github.com/waxseal/waxseal/internal/readfile"
 )
 
 const verifyHelp = `NAME:
@@ -55,7 +57,9 @@ DESCRIPTION:
    or git config gitsign.allowedSigners). When the file is in the repository and
    a RANGE is verified, it is read as committed at the range's base (origin/main
    of origin/main..HEAD), not from the work tree: a pull request cannot allow
-   its own signers. Prints one line per object:
+   its own signers. So is a trusted root in the repository. A range without a
+   base (A^@) cannot use such files, and one that reaches the edge of a shallow
+   clone is an error: fetch the history it needs. Prints one line per object:
      <object> <verdict> <signer> <issuer> log=<index> <subject>
    with verdict good, untrusted (valid, identity not allowed), bad, error or unsigned.
    Exits 1 unless every object is good, 2 on a usage error or a bad revision.
@@ -182,7 +186,26 @@ type verifyLine struct {
 func (e *env) verify(ctx context.Context, o *verifyOptions) error {
 	dir := o.dir
 	e.Dir = dir
-	cfg := gpg.LoadConfig(ctx, dir, e.Getenv)
+	// The configuration of the repository git finds from dir, not of one
+	// gitsign would find by itself: a directory in the work tree that looks
+	// like a repository to anything but git (a pull request's pkg/ with a
+	// HEAD, objects/, refs/ and a config) must not set the allowed signers.
+	layout, err := gpg.RepoLayout(ctx, dir)
+	if err != nil {
+		if errors.Is(err, exec.ErrNotFound) {
+			return err
+		}
+		if abs, aerr := filepath.Abs(dir); aerr == nil {
+			dir = abs
+		}
+		return clierr.WithHint(fmt.Errorf("%s: %w", dir, err), "run in a repository or pass -C DIR")
+	}
+	cfg := gpg.LoadConfig(ctx, dir, func(k string) string {
+		if k == "GIT_DIR" {
+			return layout.GitDir
+		}
+		return e.Getenv(k)
+	})
 	if o.trustedRoot != "" {
 		cfg.TrustedRoot = inDir(dir, o.trustedRoot)
 	}
@@ -206,10 +229,6 @@ func (e *env) verify(ctx context.Context, o *verifyOptions) error {
 		return clierr.WithHint(clierr.Usagef("no identity policy: who may sign?"),
 			"pass --certificate-identity and --certificate-oidc-issuer, or --allowed-signers FILE, or set git config gitsign.allowedSigners")
 	}
-	v, err := e.VerifierWith(ctx, cfg, identity, nil)
-	if err != nil {
-		return err
-	}
 	revs := o.revs
 	if len(revs) == 0 {
 		revs = []string{"HEAD"}
@@ -219,6 +238,23 @@ func (e *env) verify(ctx context.Context, o *verifyOptions) error {
 		return err
 	}
 	defer repo.Close()
+	var v *gitsign.Verifier
+	if cfg.TrustedRoot != "" {
+		// Like the allowed signers, a trusted root committed to the
+		// repository is the range's base's: a pull request's own could
+		// trust its own certificate authority and log.
+		data, source, err := e.policyFile(ctx, repo, revs, e.InRepo(ctx, cfg, cfg.TrustedRoot), "trusted root", "--trusted-root")
+		if err != nil {
+			return err
+		}
+		root, err := trust.ParseRootFile(source, data)
+		if err != nil {
+			return err
+		}
+		v = &gitsign.Verifier{Root: root, Identity: identity}
+	} else if v, err = e.VerifierWith(ctx, cfg, identity, nil); err != nil {
+		return err
+	}
 	if file := e.SignersFile(ctx, cfg, identity != nil, inDir(dir, o.allowedSigners)); file != "" {
 		if v.Signers, err = e.allowedSigners(ctx, repo, revs, file); err != nil {
 			return err
@@ -276,51 +312,72 @@ func (e *env) verify(ctx context.Context, o *verifyOptions) error {
 	return nil
 }
 
-// allowedSigners reads the allowed-signers file. When the revisions name a
-// range and the file's path is in the work tree, the file is read as
-// committed at the range's base (the commits the range excludes) rather
-// than from the work tree: a CI job checks out the pull request it
-// verifies, and the pull request's own file could allow its own signers. A
-// file outside the repository, or in the work tree but in no commit at all,
-// is the user's own.
+// allowedSigners reads the allowed-signers file, the range's own when
+// policyFile says so.
 func (e *env) allowedSigners(ctx context.Context, repo *repository, revs []string, file string) (*gitsign.AllowedSigners, error) {
-	rel, inTree, err := repo.workTreePath(ctx, file)
+	data, source, err := e.policyFile(ctx, repo, revs, file, "allowed signers", "--allowed-signers")
 	if err != nil {
-		// Not knowing whether the file is the range's own must not let it
-		// be read from the work tree.
-		return nil, fmt.Errorf("allowed signers: %w", err)
+		return nil, err
 	}
-	if inTree && slices.ContainsFunc(revs, rangeLike) {
-		s, err := e.allowedSignersAtBase(ctx, repo, revs, rel)
-		if s != nil || err != nil {
-			return s, err
-		}
-	}
-	s, err := gitsign.LoadAllowedSigners(file)
+	s, err := gitsign.ParseAllowedSigners(bytes.NewReader(data), source)
 	if err != nil {
 		return nil, fmt.Errorf("allowed signers: %w", err)
 	}
 	return s, nil
 }
 
-// allowedSignersAtBase reads the allowed signers at rel as committed at the
-// range's base: the same file at every excluded commit, symbolic links
-// followed within each commit's own tree. Neither result is returned when
-// no base has the file and the range's tip does not track it either (nor
-// a submodule or symbolic link on its way): the work tree's file is then
-// nobody's commit but the user's.
-func (e *env) allowedSignersAtBase(ctx context.Context, repo *repository, revs []string, rel string) (*gitsign.AllowedSigners, error) {
+// policyFile reads a file that decides what a verification accepts (the
+// allowed signers, the trusted root). When the revisions name a range and
+// the file's path is in the work tree, the file is read as committed at
+// the range's base (the commits the range excludes) rather than from the
+// work tree: a CI job checks out the pull request it verifies, and the
+// pull request's own file could allow its own signers, or trust its own
+// certificate authority. A file outside the repository, or in the work
+// tree but in no commit at all, is the user's own. what names the file in
+// messages, flag the option that names one outside the repository.
+func (e *env) policyFile(ctx context.Context, repo *repository, revs []string, file, what, flag string) (data []byte, source string, err error) {
+	rel, inTree, err := repo.workTreePath(ctx, file)
+	if err != nil {
+		// Not knowing whether the file is the range's own must not let it
+		// be read from the work tree.
+		return nil, "", fmt.Errorf("%s: %w", what, err)
+	}
+	if inTree && slices.ContainsFunc(revs, rangeLike) {
+		data, source, err := e.fileAtBase(ctx, repo, revs, rel, what, flag)
+		if data != nil || err != nil {
+			return data, source, err
+		}
+	}
+	if data, err = readfile.Read(file); err != nil {
+		return nil, "", fmt.Errorf("%s: %w", what, err)
+	}
+	return data, file, nil
+}
+
+// fileAtBase reads rel as committed at the range's base: the same file at
+// every excluded commit, symbolic links followed within each commit's own
+// tree. Neither data nor an error is returned when the range's tip does not
+// track the file (nor a submodule or symbolic link on its way) and no base
+// has it either: the work tree's file is then nobody's commit but the
+// user's.
+func (e *env) fileAtBase(ctx context.Context, repo *repository, revs []string, rel, what, flag string) ([]byte, string, error) {
 	var bases []string
 	if err := repo.revs(ctx, "git rev-parse", func(id string) {
 		if b, ok := strings.CutPrefix(id, "^"); ok && !slices.Contains(bases, b) {
 			bases = append(bases, b)
 		}
 	}, append(append([]string{"rev-parse", "--end-of-options"}, revs...), "--")...); err != nil {
-		return nil, err
+		return nil, "", err
 	}
+	why := "a range is checked against the " + what + " its base has, so that its own commits cannot change what they are checked against"
 	if len(bases) == 0 {
-		// A^! of a root commit, A^@: no base to read it from.
-		return nil, nil
+		// A^@, A^! of a root commit: no base to read it from; and the
+		// work tree's file may be the range's own.
+		if tracked, err := repo.tracks(ctx, "HEAD", rel); err != nil || !tracked {
+			return nil, "", err
+		}
+		return nil, "", clierr.WithHint(fmt.Errorf("%s: %s is in the repository, and %s excludes no commits to read it from", what, rel, strings.Join(revs, " ")),
+			"%s: name a base (gitsign verify BASE..TIP), or pass %s with a file outside the repository", why, flag)
 	}
 	// The commits, not the annotated tags that may name them (v1.0..HEAD),
 	// so that messages name a commit and a tag and its commit are one base.
@@ -336,16 +393,15 @@ func (e *env) allowedSignersAtBase(ctx context.Context, repo *repository, revs [
 			bases = append(bases, id)
 		}
 	}, peel...); err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	const why = "a range is checked against the allowed signers its base has, so that its own commits cannot change who may sign them"
 	specs := make([]string, len(bases))
 	for i, b := range bases {
 		specs[i] = b + ":" + rel
 	}
 	files, err := repo.filesAt(ctx, specs)
 	if err != nil {
-		return nil, fmt.Errorf("allowed signers: %w", err)
+		return nil, "", fmt.Errorf("%s: %w", what, err)
 	}
 	found := 0
 	for _, f := range files {
@@ -356,30 +412,26 @@ func (e *env) allowedSignersAtBase(ctx context.Context, repo *repository, revs [
 	switch {
 	case found == 0:
 		if tracked, err := repo.tracks(ctx, "HEAD", rel); err != nil || !tracked {
-			return nil, err
+			return nil, "", err
 		}
-		return nil, clierr.WithHint(fmt.Errorf("allowed signers: %s is not in %s, the range's base: %w", rel, short(bases[0]), files[0].err),
-			"%s: commit it to the base branch first, or pass --allowed-signers with a file outside the repository", why)
+		return nil, "", clierr.WithHint(fmt.Errorf("%s: %s is not in %s, the range's base: %w", what, rel, short(bases[0]), files[0].err),
+			"%s: commit it to the base branch first, or pass %s with a file outside the repository", why, flag)
 	case found < len(files):
 		for i, f := range files {
 			if f.err != nil {
-				return nil, clierr.WithHint(fmt.Errorf("allowed signers: %s is in some of the range's bases but not in %s: %w", rel, short(bases[i]), f.err),
-					"%s: verify from one base (gitsign verify BASE..TIP), or pass --allowed-signers with a file outside the repository", why)
+				return nil, "", clierr.WithHint(fmt.Errorf("%s: %s is in some of the range's bases but not in %s: %w", what, rel, short(bases[i]), f.err),
+					"%s: verify from one base (gitsign verify BASE..TIP), or pass %s with a file outside the repository", why, flag)
 			}
 		}
 	}
 	for i, f := range files[1:] {
 		if f.id != files[0].id {
-			return nil, clierr.WithHint(fmt.Errorf("allowed signers: %s differs between the range's bases %s and %s", rel, short(bases[0]), short(bases[i+1])),
-				"%s: verify from one base (gitsign verify BASE..TIP), or pass --allowed-signers with a file outside the repository", why)
+			return nil, "", clierr.WithHint(fmt.Errorf("%s: %s differs between the range's bases %s and %s", what, rel, short(bases[0]), short(bases[i+1])),
+				"%s: verify from one base (gitsign verify BASE..TIP), or pass %s with a file outside the repository", why, flag)
 		}
 	}
-	s, err := gitsign.ParseAllowedSigners(bytes.NewReader(files[0].data), rel+" at "+short(bases[0]))
-	if err != nil {
-		return nil, fmt.Errorf("allowed signers: %w", err)
-	}
-	fmt.Fprintf(e.Stderr, "gitsign: allowed signers: %s as committed at %s, the range's base, not the work tree's\n", rel, short(bases[0]))
-	return s, nil
+	fmt.Fprintf(e.Stderr, "gitsign: %s: %s as committed at %s, the range's base, not the work tree's\n", what, rel, short(bases[0]))
+	return files[0].data, rel + " at " + short(bases[0]), nil
 }
 
 func short(id string) string { return id[:min(len(id), 12)] }
@@ -688,10 +740,7 @@ func openRepo(ctx context.Context, dir string) (*repository, error) {
 	// One line each, and the directory's may hold spaces, even newlines.
 	common, format, ok := cutLast(strings.TrimSuffix(string(out), "\n"), "\n")
 	if err != nil || !ok {
-		if abs, err := filepath.Abs(dir); err == nil {
-			dir = abs
-		}
-		return nil, clierr.WithHint(fmt.Errorf("%s is not a git repository", dir), "run in a repository or pass -C DIR")
+		return nil, notRepository(dir)
 	}
 	r := &repository{dir: dir, format: format}
 	switch r.format {
@@ -706,6 +755,13 @@ func openRepo(ctx context.Context, dir string) (*repository, error) {
 		return nil, fmt.Errorf("unsupported object format %q", r.format)
 	}
 	return r, nil
+}
+
+func notRepository(dir string) error {
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	return clierr.WithHint(fmt.Errorf("%s is not a git repository", dir), "run in a repository or pass -C DIR")
 }
 
 // cutLast is strings.Cut at the last sep.
@@ -743,8 +799,28 @@ func (r *repository) list(ctx context.Context, revs []string, emit func(id strin
 		}
 	}
 	if slices.ContainsFunc(revs, rangeLike) {
-		// rev-list lists each commit once.
-		return r.revs(ctx, "git rev-list", emit, append(append([]string{"rev-list", "--end-of-options"}, revs...), "--")...)
+		shallow, err := r.shallowCommits(ctx)
+		if err != nil {
+			return err
+		}
+		// rev-list lists each commit once. In a shallow clone it stops at
+		// the commits whose parents were not fetched, and lists none of
+		// what lies behind them: a range that reaches one is cut short,
+		// and verifying what is left would pass commits never looked at.
+		var cut string
+		if err := r.revs(ctx, "git rev-list", func(id string) {
+			if cut == "" && shallow[id] {
+				cut = id
+			}
+			emit(id)
+		}, append(append([]string{"rev-list", "--end-of-options"}, revs...), "--")...); err != nil {
+			return err
+		}
+		if cut != "" {
+			return clierr.WithHint(fmt.Errorf("%s reaches the edge of this shallow clone at %s, whose parents were not fetched: the commits behind it are not verified", strings.Join(revs, " "), short(cut)),
+				"fetch the history the range needs (git fetch --unshallow, or --deepen N; actions/checkout with fetch-depth: 0) and verify again")
+		}
+		return nil
 	}
 	// Every revision is resolved before any is handed out: a bad one is a
 	// usage error, with nothing verified or printed before it.
@@ -779,6 +855,28 @@ func rangeLike(rev string) bool {
 
 // revs runs git with args and hands emit each object ID it prints, while it
 // runs. A failure is a usage error, what git says prefixed with what.
+// shallowCommits are the commits whose parents a shallow clone lacks; none
+// in a complete repository.
+func (r *repository) shallowCommits(ctx context.Context) (map[string]bool, error) {
+	out, err := exec.CommandContext(ctx, "git", "-C", r.dir, "rev-parse", "--is-shallow-repository", "--path-format=absolute", "--git-path", "shallow").Output()
+	if err != nil {
+		return nil, fmt.Errorf("git rev-parse --is-shallow-repository: %w", err)
+	}
+	is, path, _ := strings.Cut(strings.TrimSuffix(string(out), "\n"), "\n")
+	if is != "true" {
+		return nil, nil
+	}
+	data, err := readfile.Read(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading the shallow clone's edge: %w", err)
+	}
+	shallow := map[string]bool{}
+	for _, id := range strings.Fields(string(data)) {
+		shallow[id] = true
+	}
+	return shallow, nil
+}
+
 func (r *repository) revs(ctx context.Context, what string, emit func(id string), args ...string) error {
 	// Without replace refs: the commits listed are the ones whose raw
 	// bytes are read and verified, not replacements' parents.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -158,48 +159,67 @@ func TopLevel(ctx context.Context, dir string) string {
 // WorkTreeTop is the top level of the work tree dir is in, as git prints it
 // (symbolic links resolved); false in a repository without one (a bare
 // repository, a .git directory), and an error when git gives no answer
-// (outside any repository, git missing or failing). git is asked once per
-// directory in a process: relative paths to the trusted root and the
-// allowed signers, and the signers file's place in the repository, all
-// need it.
+// (outside any repository, git missing or failing).
 func WorkTreeTop(ctx context.Context, dir string) (string, bool, error) {
-	topsMu.Lock()
-	defer topsMu.Unlock()
-	if t, ok := tops[dir]; ok {
-		return t.dir, t.ok, t.err
+	l, err := RepoLayout(ctx, dir)
+	return l.Top, l.Top != "", err
+}
+
+// Layout is where git finds the repository from a directory.
+type Layout struct {
+	GitDir string // absolute
+	Top    string // the work tree's top level; "" without a work tree
+}
+
+// RepoLayout asks git where the repository dir is in keeps its git
+// directory and its work tree, the way every git command run there finds
+// them (safe.bareRepository, GIT_DIR, GIT_CEILING_DIRECTORIES and all). It
+// is an error when git gives no answer (outside any repository, git
+// missing or failing). git is asked once per directory in a process:
+// relative paths to the trusted root and the allowed signers, the signers
+// file's place in the repository, and the configuration all need it.
+func RepoLayout(ctx context.Context, dir string) (Layout, error) {
+	layoutsMu.Lock()
+	defer layoutsMu.Unlock()
+	if l, ok := layouts[dir]; ok {
+		return l.Layout, l.err
 	}
-	cmd := exec.CommandContext(ctx, "git", "rev-parse", "--is-inside-work-tree", "--show-toplevel")
+	cmd := exec.CommandContext(ctx, "git", "rev-parse", "--absolute-git-dir", "--is-inside-work-tree", "--show-toplevel")
 	cmd.Dir = dir
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if ctx.Err() != nil {
-		return "", false, ctx.Err() // not an answer: asked again next time
+		return Layout{}, ctx.Err() // not an answer: asked again next time
 	}
-	var t workTreeTop
-	inside, top, _ := strings.Cut(string(out), "\n")
-	top = strings.TrimSuffix(top, "\n")
+	// "<git dir>\n<true|false>\n<top>\n", where the paths may hold
+	// newlines; --show-toplevel fails without a work tree ("fatal: this
+	// operation must be run in a work tree").
+	var l layoutAnswer
+	lines := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
+	i := slices.IndexFunc(lines, func(s string) bool { return s == "true" || s == "false" })
 	switch {
-	case inside == "false":
-		// "fatal: this operation must be run in a work tree"
-	case inside == "true" && err == nil && top != "":
-		t.dir, t.ok = top, true
-	default:
-		t.err = fmt.Errorf("finding the work tree of %s: git rev-parse: %v: %s", dir, err, strings.TrimSpace(stderr.String()))
+	case i < 1 || !filepath.IsAbs(lines[0]):
+	case lines[i] == "false":
+		l.GitDir = strings.Join(lines[:i], "\n")
+	case err == nil && i+1 < len(lines):
+		l.GitDir, l.Top = strings.Join(lines[:i], "\n"), strings.Join(lines[i+1:], "\n")
 	}
-	tops[dir] = t
-	return t.dir, t.ok, t.err
+	if l.GitDir == "" {
+		l.err = fmt.Errorf("finding the repository: git rev-parse: %w: %s", err, strings.TrimSpace(stderr.String()))
+	}
+	layouts[dir] = l
+	return l.Layout, l.err
 }
 
-type workTreeTop struct {
-	dir string
-	ok  bool
+type layoutAnswer struct {
+	Layout
 	err error
 }
 
 var (
-	topsMu sync.Mutex
-	tops   = map[string]workTreeTop{}
+	layoutsMu sync.Mutex
+	layouts   = map[string]layoutAnswer{}
 )
 
 // Resolve makes p absolute against base, expanding a leading "~/".

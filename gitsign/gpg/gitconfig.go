@@ -504,9 +504,13 @@ func findGitDir(dir string, getenv func(string) string) (gitDir, commonDir strin
 }
 
 // isBareGitDir tells a directory that is itself a repository (a bare one,
-// or the .git directory git runs its helpers from).
+// or the .git directory git runs its helpers from) as git's
+// is_git_directory does: a HEAD that validate_headref takes, and objects
+// and refs directories. A directory that merely has the three (a
+// repository's pkg/ with a HEAD file of any content) is not one, and git
+// looks further up.
 func isBareGitDir(d string) bool {
-	if fi, err := os.Stat(filepath.Join(d, "HEAD")); err != nil || fi.IsDir() {
+	if !validHEAD(filepath.Join(d, "HEAD")) {
 		return false
 	}
 	if fi, err := os.Stat(filepath.Join(d, "objects")); err != nil || !fi.IsDir() {
@@ -514,6 +518,43 @@ func isBareGitDir(d string) bool {
 	}
 	fi, err := os.Stat(filepath.Join(d, "refs"))
 	return err == nil && fi.IsDir()
+}
+
+// validHEAD is git's validate_headref: a symbolic link to "refs/...", a
+// file "ref: refs/..." (white space allowed after the colon), or one
+// starting with an object ID in hex.
+func validHEAD(path string) bool {
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return false
+	}
+	if fi.Mode()&os.ModeSymlink != 0 {
+		target, err := os.Readlink(path)
+		return err == nil && strings.HasPrefix(target, "refs/")
+	}
+	if !fi.Mode().IsRegular() {
+		return false
+	}
+	data, err := readfile.Read(path)
+	if err != nil {
+		return false
+	}
+	data = data[:min(len(data), 255)]
+	if ref, ok := bytes.CutPrefix(data, []byte("ref:")); ok {
+		ref = bytes.TrimLeft(ref, " \t\n\r") // git's isspace
+		if bytes.HasPrefix(ref, []byte("refs/")) {
+			return true
+		}
+	}
+	if len(data) < 40 {
+		return false
+	}
+	for _, c := range data[:40] {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return true
 }
 
 // boolKeys are the boolean settings read here, whose bare key ("[gitsign]

@@ -421,13 +421,20 @@ func TestWorkTreeTopAsksGitOnce(t *testing.T) {
 	if out, err := exec.Command(realGit, "init", "-q", "--bare", bare).CombinedOutput(); err != nil {
 		t.Fatalf("git init --bare: %v\n%s", err, out)
 	}
+	bareReal, _ := filepath.EvalSymlinks(bare)
 	for range 3 {
 		if top, ok, err := WorkTreeTop(context.Background(), sub); !ok || err != nil || top != want {
 			t.Fatalf("WorkTreeTop = %q, %v, %v; want %q", top, ok, err, want)
 		}
+		if l, err := RepoLayout(context.Background(), sub); err != nil || l.GitDir != filepath.Join(want, ".git") {
+			t.Fatalf("RepoLayout = %+v, %v; want the git directory %s", l, err, filepath.Join(want, ".git"))
+		}
 		// A repository without a work tree: no top, and no error.
 		if top, ok, err := WorkTreeTop(context.Background(), bare); ok || err != nil {
 			t.Fatalf("bare repository: %q, %v, %v", top, ok, err)
+		}
+		if l, _ := RepoLayout(context.Background(), bare); l.GitDir != bareReal {
+			t.Fatalf("bare repository: git directory %q, want %q", l.GitDir, bareReal)
 		}
 		// Outside any repository git gives no answer: an error, which
 		// callers must not take for "no work tree".
@@ -436,7 +443,90 @@ func TestWorkTreeTopAsksGitOnce(t *testing.T) {
 		}
 	}
 	data, _ := os.ReadFile(runs)
-	if n := strings.Count(string(data), "rev-parse --is-inside-work-tree --show-toplevel"); n != 3 {
+	if n := strings.Count(string(data), "rev-parse --absolute-git-dir --is-inside-work-tree --show-toplevel"); n != 3 {
 		t.Fatalf("git asked %d times for 3 directories:\n%s", n, data)
 	}
+}
+
+// TestFindGitDirAsGit: a directory in a work tree that has a HEAD, objects
+// and refs is a repository only if git's validate_headref takes its HEAD;
+// otherwise git (and so gitsign) looks further up. A pull request can add
+// such a directory with a config naming its own allowed signers.
+func TestFindGitDirAsGit(t *testing.T) {
+	tmp := t.TempDir()
+	repo := filepath.Join(tmp, "repo")
+	if out, err := exec.Command("git", "init", "-q", repo).CombinedOutput(); err != nil {
+		t.Fatalf("git init: %v\n%s", err, out)
+	}
+	pkg := filepath.Join(repo, "pkg")
+	for _, d := range []string{"objects", "refs"} {
+		if err := os.MkdirAll(filepath.Join(pkg, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hex := strings.Repeat("0123456789", 4)
+	for _, tc := range []struct {
+		name, head, link string
+		dir              bool
+		isRepo           bool
+	}{
+		{name: "garbage", head: "garbage\n"},
+		{name: "empty", head: ""},
+		{name: "symbolic ref", head: "ref: refs/heads/main\n", isRepo: true},
+		{name: "symbolic ref, tab", head: "ref:\trefs/heads/main", isRepo: true},
+		{name: "symbolic ref, vertical tab", head: "ref:\vrefs/heads/main"},
+		{name: "symbolic ref outside refs/", head: "ref: heads/main\n"},
+		{name: "object ID", head: hex + "\n", isRepo: true},
+		{name: "object ID, upper case", head: strings.ToUpper(hex[:10]) + hex[10:], isRepo: true},
+		{name: "object ID, then anything", head: hex + "zz", isRepo: true},
+		{name: "short object ID", head: hex[:39]},
+		{name: "link into refs/", link: "refs/heads/main", isRepo: true},
+		{name: "link elsewhere", link: "../.git/HEAD"},
+		{name: "directory", dir: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			head := filepath.Join(pkg, "HEAD")
+			os.RemoveAll(head)
+			var err error
+			switch {
+			case tc.dir:
+				err = os.Mkdir(head, 0o755)
+			case tc.link != "":
+				err = os.Symlink(tc.link, head)
+			default:
+				err = os.WriteFile(head, []byte(tc.head), 0o644)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			cmd := exec.Command("git", "rev-parse", "--absolute-git-dir")
+			cmd.Dir = pkg
+			cmd.Env = append(os.Environ(), "GIT_CEILING_DIRECTORIES="+tmp)
+			out, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("git rev-parse: %v", err)
+			}
+			want := strings.TrimSuffix(string(out), "\n")
+			got, _, err := findGitDir(pkg, func(string) string { return "" })
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, _ = filepath.EvalSymlinks(got)
+			if got != want {
+				t.Errorf("findGitDir = %s, git finds %s", got, want)
+			}
+			if isRepo := got == pkg || got == mustEval(t, pkg); isRepo != tc.isRepo {
+				t.Errorf("pkg taken for a repository: %v, want %v", isRepo, tc.isRepo)
+			}
+		})
+	}
+}
+
+func mustEval(t *testing.T, p string) string {
+	t.Helper()
+	r, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }

@@ -1,0 +1,180 @@
+package cli
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/waxseal/waxseal/server/servertest"
+)
+
+// TestRangeCannotChooseItsPolicy: what a pull request commits, or how much
+// of it a CI job fetched, must not decide what `gitsign verify BASE..TIP`
+// accepts. Each case fails without its fix.
+func TestRangeCannotChooseItsPolicy(t *testing.T) {
+	stack := servertest.Start(t)
+
+	// A directory in the pull request that has a HEAD, objects/, refs/ and
+	// a config is no repository to git (its HEAD is no ref), so git uses
+	// the real one; gitsign must read the real one's configuration too,
+	// not pkg/config naming the pull request's own allowed signers.
+	t.Run("repository look-alike", func(t *testing.T) {
+		r := newRepo(t, stack, "alice@example.com")
+		r.allow("alice@example.com alice@example.com " + issuerPlaceholder)
+		r.git("add", ".gitsigners")
+		r.commit("base", "-S")
+		r.git("checkout", "-q", "-b", "pr")
+		r.as("mallory@example.com")
+		pkg := filepath.Join(r.dir, "pkg")
+		for _, d := range []string{"objects", "refs"} {
+			if err := os.MkdirAll(filepath.Join(pkg, d), 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for name, body := range map[string]string{
+			"HEAD":            "not a ref\n",
+			"refs/.keep":      "",
+			"objects/signers": "mallory@example.com mallory@example.com " + stack.Issuer() + "\n",
+			"config":          "[gitsign]\n\tallowedSigners = /proc/self/cwd/objects/signers\n",
+		} {
+			if err := os.WriteFile(filepath.Join(pkg, name), []byte(body), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		r.git("add", "pkg")
+		pr := r.commit("a look-alike repository", "-S")
+		for _, dir := range []string{r.dir, pkg} {
+			code, stdout, stderr := r.gitsignFrom(dir, "verify", "main..HEAD")
+			if code != 1 || !strings.HasPrefix(stdout, pr+" untrusted ") {
+				t.Errorf("verify main..HEAD in %s = %d, want mallory untrusted by the base's file\n%s%s", dir, code, stdout, stderr)
+			}
+		}
+	})
+
+	// A trusted root committed to the repository is read at the base too:
+	// a pull request that commits another instance's root cannot trust
+	// what that instance signs.
+	t.Run("trusted root in the repository", func(t *testing.T) {
+		other := servertest.Start(t)
+		r := newRepo(t, stack, "alice@example.com")
+		rootFile := filepath.Join(r.dir, ".sigstore", "trusted_root.json")
+		ours, err := os.ReadFile(stack.TrustedRootPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		theirs, err := os.ReadFile(other.TrustedRootPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		write := func(data []byte) {
+			t.Helper()
+			if err := os.WriteFile(rootFile, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := os.MkdirAll(filepath.Dir(rootFile), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		write(ours)
+		r.git("config", "gitsign.trustedRoot", ".sigstore/trusted_root.json")
+		// Both instances' issuers allowed: only the root tells them apart.
+		r.allow("alice@example.com alice@example.com "+issuerPlaceholder, "alice@example.com alice@example.com "+other.Issuer())
+		r.git("add", ".gitsigners", ".sigstore")
+		r.commit("base", "-S")
+		r.git("checkout", "-q", "-b", "pr")
+		// The pull request's first commit, signed by our instance,
+		// replaces the root (the work tree keeps ours while signing, as
+		// gitsign checks each new signature against it).
+		write(theirs)
+		r.git("add", ".sigstore")
+		write(ours)
+		swap := r.commit("trust another instance", "-S")
+		r.git("checkout", "-q", "--", ".sigstore")
+		// Its second, signed by the other instance as alice.
+		r.git("config", "gitsign.server", other.URL)
+		for i, kv := range r.env {
+			if strings.HasPrefix(kv, "SIGSTORE_ID_TOKEN=") {
+				r.env[i] = "SIGSTORE_ID_TOKEN=" + other.Token(t, "alice@example.com")
+			}
+		}
+		forged := r.commit("signed elsewhere", "-S")
+
+		code, lines, stderr := r.verifyJSON("main..HEAD")
+		if code != 1 || len(lines) != 2 || lines[0].Object != forged || lines[0].Verdict != verdictError ||
+			lines[1].Object != swap || lines[1].Verdict != verdictGood {
+			t.Errorf("verify main..HEAD = %d %+v, want %s error and %s good, by the base's root\n%s", code, lines, forged[:12], swap[:12], stderr)
+		}
+		if !strings.Contains(stderr, "trusted root: .sigstore/trusted_root.json as committed at ") {
+			t.Errorf("verify main..HEAD does not say where the root came from:\n%s", stderr)
+		}
+		// --trusted-root naming the same file: the same.
+		code, stdout, stderr := r.gitsign("verify", "--trusted-root", ".sigstore/trusted_root.json", "main..HEAD")
+		if code != 1 || !strings.HasPrefix(stdout, forged+" error ") {
+			t.Errorf("verify --trusted-root .sigstore/trusted_root.json main..HEAD = %d\n%s%s", code, stdout, stderr)
+		}
+		// A single revision reads the work tree's, as git log does.
+		if code, stdout, stderr := r.gitsign("verify", "HEAD"); code != 0 || !strings.HasPrefix(stdout, forged+" good ") {
+			t.Errorf("verify HEAD = %d, want the work tree's root\n%s%s", code, stdout, stderr)
+		}
+	})
+
+	// A range with no base to read the file at (A^! of a root commit,
+	// A^@) cannot tell the range's own file from the user's.
+	t.Run("range without a base", func(t *testing.T) {
+		r := newRepo(t, stack, "mallory@example.com")
+		r.allow("mallory@example.com mallory@example.com " + issuerPlaceholder)
+		r.git("add", ".gitsigners")
+		first := r.commit("allow myself from the start", "-S")
+		second := r.commit("more", "-S")
+		for _, rev := range []string{first + "^!", second + "^@"} {
+			code, stdout, stderr := r.gitsign("verify", rev)
+			if code != 1 || stdout != "" || !strings.Contains(stderr, "excludes no commits to read it from") || !strings.Contains(stderr, "hint: ") {
+				t.Errorf("verify %s = %d, want an error\n%s%s", rev, code, stdout, stderr)
+			}
+		}
+		// Untracked, the file is the user's own.
+		r.git("rm", "-q", "--cached", ".gitsigners")
+		r.commit("untrack", "-S")
+		if code, stdout, stderr := r.gitsign("verify", first+"^!"); code != 0 || !strings.HasPrefix(stdout, first+" good ") {
+			t.Errorf("verify %s^! with an untracked file = %d\n%s%s", first[:12], code, stdout, stderr)
+		}
+	})
+
+	// A shallow clone's range stops where the history does: what lies
+	// behind is unverified, and the run must say so rather than pass.
+	t.Run("shallow clone", func(t *testing.T) {
+		r := newRepo(t, stack, "alice@example.com")
+		r.allow("alice@example.com alice@example.com " + issuerPlaceholder)
+		r.git("add", ".gitsigners")
+		r.commit("base", "-S")
+		r.git("checkout", "-q", "-b", "pr")
+		unsigned := r.commit("unsigned")
+		tip := r.commit("signed tip", "-S")
+
+		c := *r
+		c.dir = filepath.Join(filepath.Dir(r.dir), "clone")
+		c.git("clone", "-q", "--depth", "1", "--no-single-branch", "file://"+r.dir, c.dir)
+		c.git("config", "gitsign.allowedSigners", ".gitsigners")
+		c.git("checkout", "-q", "pr")
+		code, stdout, stderr := c.gitsign("verify", "origin/main..HEAD")
+		if code != 1 || !strings.Contains(stderr, "shallow clone at "+tip[:12]) || !strings.Contains(stderr, "git fetch --unshallow") {
+			t.Errorf("verify origin/main..HEAD in a shallow clone = %d, want an error\n%s%s", code, stdout, stderr)
+		}
+		c.git("fetch", "-q", "--unshallow")
+		code, stdout, stderr = c.gitsign("verify", "origin/main..HEAD")
+		if code != 1 || !strings.Contains(stdout, unsigned+" unsigned ") || strings.Contains(stderr, "shallow") {
+			t.Errorf("verify origin/main..HEAD after --unshallow = %d, want %s unsigned\n%s%s", code, unsigned[:12], stdout, stderr)
+		}
+		// A range that stays inside what was fetched is no error.
+		c.git("checkout", "-q", "-b", "later", "origin/main")
+		c.commit("later", "-S")
+		d := c
+		d.dir = filepath.Join(filepath.Dir(r.dir), "clone2")
+		d.git("clone", "-q", "--depth", "2", "-b", "later", "file://"+c.dir, d.dir)
+		d.git("config", "gitsign.allowedSigners", ".gitsigners")
+		if code, stdout, stderr := d.gitsign("verify", "HEAD~1..HEAD"); code != 0 || strings.Count(stdout, " good ") != 1 {
+			t.Errorf("verify HEAD~1..HEAD within a depth-2 clone = %d\n%s%s", code, stdout, stderr)
+		}
+	})
+}
