@@ -3,6 +3,7 @@ package cli
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -177,4 +178,29 @@ func TestRangeCannotChooseItsPolicy(t *testing.T) {
 			t.Errorf("verify HEAD~1..HEAD within a depth-2 clone = %d\n%s%s", code, stdout, stderr)
 		}
 	})
+}
+
+// TestVerifyWithGitDirFromElsewhere: with GIT_DIR and GIT_WORK_TREE set, a
+// relative gitsign.allowedSigners is the work tree's, as git log reads it,
+// wherever gitsign verify is run from.
+func TestVerifyWithGitDirFromElsewhere(t *testing.T) {
+	stack := servertest.Start(t)
+	r := newRepo(t, stack, "alice@example.com")
+	r.allow("alice@example.com alice@example.com " + issuerPlaceholder)
+	r.git("add", ".gitsigners")
+	r.commit("base", "-S")
+	head := r.commit("next", "-S")
+	env := r.env
+	r.env = append(slices.Clone(env), "GIT_DIR="+filepath.Join(r.dir, ".git"), "GIT_WORK_TREE="+r.dir)
+	defer func() { r.env = env }()
+	elsewhere := t.TempDir()
+	if got := strings.TrimSpace(r.git("-C", elsewhere, "log", "-1", "--format=%G?")); got != "G" {
+		t.Fatalf("git log from elsewhere: %%G? = %q", got)
+	}
+	for _, args := range [][]string{{"verify", "HEAD"}, {"verify", "HEAD~1..HEAD"}} {
+		code, stdout, stderr := r.gitsignFrom(elsewhere, args...)
+		if code != 0 || !strings.HasPrefix(stdout, head+" good ") {
+			t.Errorf("gitsign %s from elsewhere = %d\n%s%s", strings.Join(args, " "), code, stdout, stderr)
+		}
+	}
 }

@@ -198,12 +198,14 @@ func RepoLayout(ctx context.Context, dir string) (Layout, error) {
 	var l layoutAnswer
 	lines := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
 	i := slices.IndexFunc(lines, func(s string) bool { return s == "true" || s == "false" })
+	// Outside the work tree that GIT_WORK_TREE names, git says "false" and
+	// still prints its top: that is the work tree git commands use.
 	switch {
 	case i < 1 || !filepath.IsAbs(lines[0]):
-	case lines[i] == "false":
-		l.GitDir = strings.Join(lines[:i], "\n")
 	case err == nil && i+1 < len(lines):
 		l.GitDir, l.Top = strings.Join(lines[:i], "\n"), strings.Join(lines[i+1:], "\n")
+	case lines[i] == "false":
+		l.GitDir = strings.Join(lines[:i], "\n")
 	}
 	if l.GitDir == "" {
 		l.err = fmt.Errorf("finding the repository: git rev-parse: %w: %s", err, strings.TrimSpace(stderr.String()))

@@ -530,3 +530,25 @@ func mustEval(t *testing.T, p string) string {
 	}
 	return r
 }
+
+// TestRepoLayoutFromEnvironment: with GIT_DIR and GIT_WORK_TREE naming a
+// repository elsewhere, git commands run from any directory use that work
+// tree, and so must relative paths in the configuration.
+func TestRepoLayoutFromEnvironment(t *testing.T) {
+	tmp := t.TempDir()
+	repo := filepath.Join(tmp, "repo")
+	if out, err := exec.Command("git", "init", "-q", repo).CombinedOutput(); err != nil {
+		t.Fatalf("git init: %v\n%s", err, out)
+	}
+	outside := filepath.Join(tmp, "elsewhere")
+	if err := os.Mkdir(outside, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("GIT_DIR", filepath.Join(repo, ".git"))
+	t.Setenv("GIT_WORK_TREE", repo)
+	l, err := RepoLayout(context.Background(), outside)
+	want := mustEval(t, repo)
+	if err != nil || l.Top != want || l.GitDir != filepath.Join(want, ".git") {
+		t.Errorf("RepoLayout from outside GIT_WORK_TREE = %+v, %v; want top %s", l, err, want)
+	}
+}
