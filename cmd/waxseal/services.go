@@ -51,6 +51,9 @@ func loadServices(ctx context.Context, c *cli.Context) (*services, error) {
 		}
 	case c.String("server") != "":
 		_, data, err := trustfetch.Fetch(ctx, httpClient, c.String("server"))
+		if errors.Is(err, trustfetch.ErrInvalidURL) {
+			return nil, clierr.Usagef("--server: %v", err)
+		}
 		if err != nil {
 			return nil, clierr.WithHint(err, "is a waxseal server running at %s? ('waxseal serve --dev-oidc')", c.String("server"))
 		}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -32,6 +33,9 @@ printed at start (or pass it as --expect) before trusting it.`,
 			},
 			Action: func(c *cli.Context) error {
 				root, signing, err := trustfetch.Fetch(c.Context, httpClient, c.String("from"))
+				if errors.Is(err, trustfetch.ErrInvalidURL) {
+					return clierr.Usagef("--from: %v", err)
+				}
 				if err != nil {
 					return clierr.WithHint(err, "is a waxseal server running at %s?", c.String("from"))
 				}

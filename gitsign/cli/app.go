@@ -59,7 +59,12 @@ DESCRIPTION:
       git config --global gpg.format x509
       git config --global gpg.x509.program gitsign
       git config --global gitsign.server URL        a waxseal instance (or gitsign.fulcio + gitsign.rekor)
+      waxseal trust init --from URL                  pin the instance's trusted root (or gitsign.trustedRoot FILE)
       git config gitsign.allowedSigners FILE         who may sign: "<email-glob> <identity> <issuer>" per line
+
+   Each new signature is checked against the trusted root before git records
+   it: with another instance's root, or none, nothing is signed, rather than
+   a commit made that git shows as E.
 
    Then git commit -S, git tag -s, git verify-commit, git log --show-signature,
    %%G? and git merge --verify-signatures work as with gpg. Without an allowed
@@ -96,7 +101,7 @@ DESCRIPTION:
                                                  one verified before over the same bytes from the verdict cache
    Sigstore gitsign's rekorMode and timestampServerURL have no counterpart:
    the log entry always goes in the signature, and no RFC 3161 timestamp is
-   requested; signing warns when they are set.
+   requested; signing warns (on the terminal, and in logPath) when they are set.
    An identity token in SIGSTORE_ID_TOKEN is used first (one that cannot be
    used is an error, not skipped), then CI credentials, then the credential of
    a running 'waxseal agent', then an interactive login.
@@ -115,8 +120,10 @@ GLOBAL OPTIONS:
 // human runs the commands for people and CI.
 func (e *env) human(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		fmt.Fprintf(e.Stdout, appHelp, version())
-		return nil
+		// Help, but as a usage error: a script that runs gitsign with
+		// nothing to do should not pass.
+		fmt.Fprintf(e.Stderr, appHelp, version())
+		return clierr.ExitCode(clierr.ExitUsage)
 	}
 	switch args[0] {
 	case "-h", "--help", "-help", "help":

@@ -52,7 +52,7 @@ func TestUsage(t *testing.T) {
 		{[]string{"gitsign", "version"}, 0, "gitsign (waxseal)"},
 		{[]string{"gitsign", "--version"}, 0, "devel"},
 		{[]string{"gitsign", "frobnicate"}, 2, "unknown command"},
-		{[]string{"gitsign"}, 0, "COMMANDS"},
+		{[]string{"gitsign"}, 2, "COMMANDS"},
 		{[]string{"gitsign", "verify", "--help"}, 0, "--certificate-identity"},
 		{[]string{"gitsign", "help", "verify"}, 0, "--allowed-signers"},
 		{[]string{"gitsign", "verify", "--frob"}, 2, "flag provided but not defined"},

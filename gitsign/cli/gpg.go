@@ -35,6 +35,25 @@ func (e *env) reportSigning(err error) int {
 	return clierr.Report(out, "gitsign", err, "run 'gitsign --help'")
 }
 
+// warnSigning shows warnings about a signature that was made: on the
+// user's terminal, as failures are, since git shows nothing a signing
+// program says when it succeeds; and on stderr, for gitsign.logPath.
+func (e *env) warnSigning(warnings []string) {
+	if len(warnings) == 0 {
+		return
+	}
+	for _, w := range warnings {
+		fmt.Fprintf(e.Stderr, "gitsign: warning: %s\n", w)
+	}
+	out, tty, closeOut := e.UserTerminal()
+	defer closeOut()
+	if tty {
+		for _, w := range warnings {
+			fmt.Fprintf(out, "gitsign: warning: %s\n", w)
+		}
+	}
+}
+
 func (e *env) gpgSign(ctx context.Context, cfg *gpg.Config, st gitsign.Status) int {
 	ctx, stop := interruptible(ctx)
 	defer stop()
@@ -54,6 +73,19 @@ func (e *env) gpgSign(ctx context.Context, cfg *gpg.Config, st gitsign.Status) i
 	if len(payload) > gitsign.MaxObjectSize {
 		return e.reportSigning(errors.New("object to sign is larger than 64 MiB"))
 	}
+	// The trusted root the repository verifies with, read first, before
+	// any login: a certificate or signature it would not accept is
+	// refused, and the certificate before anything is logged. Without one
+	// nothing is signed: git would show every such commit as E until one
+	// is pinned, and nothing here could tell whether that will ever pass.
+	v, err := e.VerifierWith(ctx, cfg, nil, nil)
+	switch {
+	case errors.Is(err, trust.ErrNotPinned):
+		return e.reportSigning(clierr.WithHint(errors.New("no trusted root to check the new signature against, so nothing was signed: git could not verify it (every such commit shows as E)"),
+			"pin your instance's trusted root with 'waxseal trust init --from URL' (the server gitsign.server names), or name one with git config gitsign.trustedRoot FILE"))
+	case err != nil:
+		return e.reportSigning(fmt.Errorf("reading the trusted root to check the signature with: %w", err))
+	}
 	var match *committer
 	if cfg.MatchCommitter {
 		if match, err = committerOf(payload); err != nil {
@@ -67,39 +99,20 @@ func (e *env) gpgSign(ctx context.Context, cfg *gpg.Config, st gitsign.Status) i
 	if match != nil {
 		signer.Credentials = match.credentials(signer.Credentials)
 	}
-	// The trusted root the repository verifies with, read first: a
-	// certificate or signature it would not accept is refused, and the
-	// certificate before anything is logged.
-	v, err := e.VerifierWith(ctx, cfg, nil, nil)
-	notChecked := ""
-	switch {
-	case errors.Is(err, trust.ErrNotPinned):
-		notChecked = "no trusted root pinned, so this signature was not checked, and git cannot verify it here: run 'waxseal trust init --from URL', or set gitsign.trustedRoot"
-	case err != nil:
-		return e.reportSigning(fmt.Errorf("reading the trusted root to check the signature with: %w", err))
-	default:
-		signer.CheckCertificate = certCheck(v.Root, time.Now)
-	}
+	signer.CheckCertificate = certCheck(v.Root, time.Now)
 	signed, err := signer.Sign(ctx, payload)
 	if err != nil {
 		return e.reportSigning(err)
 	}
-	if v != nil {
-		if _, err := v.Verify(payload, signed.PEM, ""); err != nil {
-			return e.reportSigning(clierr.WithHint(fmt.Errorf("the signature does not verify against the trusted root, so nothing was signed (the log holds it at index %d): %w", signed.Entry.LogIndex, err),
-				otherInstanceHint))
-		}
+	if _, err := v.Verify(payload, signed.PEM, ""); err != nil {
+		return e.reportSigning(clierr.WithHint(fmt.Errorf("the signature does not verify against the trusted root, so nothing was signed (the log holds it at index %d): %w", signed.Entry.LogIndex, err),
+			otherInstanceHint))
 	}
 	if _, err := e.Stdout.Write(signed.PEM); err != nil {
 		return e.reportSigning(err)
 	}
 	st.SigCreated(signed.Certificate, signed.Time)
-	for _, u := range cfg.Unused {
-		fmt.Fprintf(e.Stderr, "gitsign: warning: %s\n", u)
-	}
-	if notChecked != "" {
-		fmt.Fprintf(e.Stderr, "gitsign: warning: %s\n", notChecked)
-	}
+	e.warnSigning(cfg.Unused)
 	id, iss := gitsign.CertIdentity(signed.Certificate)
 	fmt.Fprintf(e.Stderr, "gitsign: signed as %s (%s), transparency log index %d\n", id, iss, signed.Entry.LogIndex)
 	return clierr.ExitOK

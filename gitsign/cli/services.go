@@ -95,6 +95,9 @@ func (e *env) serverSigningConfig(ctx context.Context, server string) (*trust.Si
 		}
 	}
 	_, data, err := trustfetch.Fetch(ctx, httpClient, server)
+	if errors.Is(err, trustfetch.ErrInvalidURL) {
+		return nil, clierr.WithHint(err, "gitsign.server (GITSIGN_SERVER) takes the instance's URL, e.g. http://127.0.0.1:8080")
+	}
 	if err != nil {
 		return nil, clierr.WithHint(err, "is a waxseal server running at %s (gitsign.server)?", server)
 	}

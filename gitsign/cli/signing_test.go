@@ -249,8 +249,7 @@ func TestUnusedSigstoreSettings(t *testing.T) {
 // TestSigningChecksTheTrustedRoot: a signature from a CA and log that the
 // repository's trusted root does not trust (gitsign.server naming another
 // instance than the root's) is refused at signing, rather than made into a
-// commit git shows as E. With no trusted root at all, signing warns that
-// nothing was checked.
+// commit git shows as E; so is one with no trusted root at all.
 func TestSigningChecksTheTrustedRoot(t *testing.T) {
 	stack := servertest.Start(t)
 	other := servertest.Start(t)
@@ -294,10 +293,16 @@ func TestSigningChecksTheTrustedRoot(t *testing.T) {
 		t.Error("the refused commit is there")
 	}
 
+	// With no trusted root at all, nothing is signed either: every commit
+	// would show as E. Refused before any certificate is asked for.
 	r.git("config", "--global", "--unset", "gitsign.trustedRoot")
+	logged = stack.Requests("POST", logEntries)
 	code, stderr = r.sign(payload)
-	if code != 0 || !strings.Contains(stderr, "warning: no trusted root pinned, so this signature was not checked") {
+	if code != 1 || !strings.Contains(stderr, "no trusted root to check the new signature against, so nothing was signed") || !strings.Contains(stderr, "waxseal trust init --from URL") {
 		t.Errorf("signing with no trusted root: %d\n%s", code, stderr)
+	}
+	if n := stack.Requests("POST", logEntries) - logged; n != 0 {
+		t.Errorf("%d log entries for a signature refused", n)
 	}
 }
 
@@ -377,5 +382,30 @@ func TestCertCheckBehindTheCA(t *testing.T) {
 	}
 	if err := certCheck(root, time.Now)(cred.Certificate); err != nil {
 		t.Errorf("a clock with the CA's: %v", err)
+	}
+}
+
+// TestSigningErrorsPointTheWay: a mistyped server URL and a log that does
+// not answer are said as such, with what to check.
+func TestSigningErrorsPointTheWay(t *testing.T) {
+	stack := servertest.Start(t)
+	r := newRepo(t, stack, "alice@example.com")
+	payload := "tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor A <alice@example.com> 1 +0000\ncommitter A <alice@example.com> 1 +0000\n\nm\n"
+	host := strings.TrimPrefix(stack.URL, "http://")
+	r.git("config", "gitsign.server", host)
+	if code, stderr := r.sign(payload); code != 1 || !strings.Contains(stderr, "invalid server URL") ||
+		!strings.Contains(stderr, "takes the instance's URL") || strings.Contains(stderr, "is a waxseal server running") {
+		t.Errorf("signing with gitsign.server %s: %d\n%s", host, code, stderr)
+	}
+	r.git("config", "gitsign.server", stack.URL)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := "http://" + l.Addr().String()
+	l.Close()
+	r.git("config", "gitsign.rekor", down)
+	if code, stderr := r.sign(payload); code != 1 || !strings.Contains(stderr, "is the transparency log at "+down+" up and reachable?") {
+		t.Errorf("signing with the log down: %d\n%s", code, stderr)
 	}
 }

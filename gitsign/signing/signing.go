@@ -11,6 +11,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"net/url"
 	"time"
 
 	"github.com/waxseal/waxseal/common/credential"
@@ -18,6 +19,7 @@ import (
 	"github.com/waxseal/waxseal/common/tlog"
 	"github.com/waxseal/waxseal/common/tlog/tlogclient"
 	"github.com/waxseal/waxseal/gitsign/cms"
+	"github.com/waxseal/waxseal/internal/clierr"
 )
 
 // Credentials hands out a signing credential. It is the seam where a login
@@ -91,6 +93,11 @@ func (s *Signer) Sign(ctx context.Context, payload []byte) (*Signed, error) {
 	}
 	tle, err := s.Log.Record(ctx, proposed)
 	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) && ctx.Err() == nil {
+			// Not the log's answer: no answer at all.
+			return nil, clierr.WithHint(err, "is the transparency log at %s up and reachable? (gitsign.rekor, or the log gitsign.server's signing config names); nothing was signed", s.Log.BaseURL)
+		}
 		return nil, err
 	}
 	der, err := u.Finish(sig, tle)

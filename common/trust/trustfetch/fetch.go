@@ -5,6 +5,7 @@ package trustfetch
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -15,6 +16,9 @@ import (
 	"github.com/waxseal/waxseal/common/trust"
 )
 
+// ErrInvalidURL is a server URL that is no http(s) URL with a host.
+var ErrInvalidURL = errors.New("invalid server URL")
+
 // Fetch downloads an instance's trusted root and signing config and checks
 // that both parse. It pins nothing.
 func Fetch(ctx context.Context, client *http.Client, base string) (root, signing []byte, err error) {
@@ -23,7 +27,7 @@ func Fetch(ctx context.Context, client *http.Client, base string) (root, signing
 	}
 	u, err := url.Parse(base)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, nil, fmt.Errorf("invalid server URL %q: want http(s)://host[:port]", base)
+		return nil, nil, fmt.Errorf("%w %q: want http(s)://host[:port]", ErrInvalidURL, base)
 	}
 	base = strings.TrimRight(base, "/")
 	get := func(path string) ([]byte, error) {
