@@ -25,6 +25,10 @@ import (
 	"github.com/waxseal/waxseal/gitsign/gpg"
 )
 
+// version is set at release time (-ldflags "-X main.version=v1.2.3").
+var version = ""
+
 func main() {
+	gpg.Version = version
 	os.Exit(gpg.Main(context.Background(), os.Args, os.Stdin, os.Stdout, os.Stderr))
 }

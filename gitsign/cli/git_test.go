@@ -339,13 +339,21 @@ func TestWithoutCore(t *testing.T) {
 	if b, err := os.ReadFile(logPath); err != nil || !strings.Contains(string(b), "is neither next to gitsign") {
 		t.Errorf("gitsign.logPath without gitsign-core: %v\n%s", err, b)
 	}
-	cmd := exec.Command(filepath.Join(lone, "gitsign"), "version")
+	// The version is the verifier's own to tell, with a warning.
+	cmd := exec.Command(filepath.Join(lone, "gitsign"), "--version")
+	var stdout, stderr bytes.Buffer
+	cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = r.dir, r.env, &stdout, &stderr
+	if err := cmd.Run(); err != nil || !strings.HasPrefix(stdout.String(), "gitsign (waxseal) ") ||
+		!strings.Contains(stderr.String(), "is neither next to gitsign") {
+		t.Errorf("gitsign --version without gitsign-core: %v\n%s%s", err, stdout.String(), stderr.String())
+	}
+	cmd = exec.Command(filepath.Join(lone, "gitsign"), "verify", "HEAD")
 	cmd.Dir, cmd.Env = r.dir, r.env
 	out, err := cmd.CombinedOutput()
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 ||
 		!strings.Contains(string(out), "gitsign-core, which signs and runs gitsign's commands, is neither next to gitsign") ||
 		!strings.Contains(string(out), "install gitsign-core") {
-		t.Errorf("gitsign version without gitsign-core: %v\n%s", err, out)
+		t.Errorf("gitsign verify without gitsign-core: %v\n%s", err, out)
 	}
 }
 

@@ -61,7 +61,7 @@ func TestMainRefusesToDelegateTwice(t *testing.T) {
 	}
 	t.Setenv(DelegatedEnv, "1")
 	var out, errOut bytes.Buffer
-	code := Main(context.Background(), []string{filepath.Join(dir, "gitsign"), "version"}, strings.NewReader(""), &out, &errOut)
+	code := Main(context.Background(), []string{filepath.Join(dir, "gitsign"), "verify", "HEAD"}, strings.NewReader(""), &out, &errOut)
 	if code != 1 || !strings.Contains(errOut.String(), "is the verify-only gitsign, not gitsign-core") || !strings.Contains(errOut.String(), "install gitsign-core") {
 		t.Errorf("Main = %d\n%s%s", code, out.String(), errOut.String())
 	}

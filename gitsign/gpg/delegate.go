@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
+	"slices"
 	"strings"
 
 	"github.com/waxseal/waxseal/internal/clierr"
@@ -32,7 +34,13 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		// What was run as gitsign-core handed the work on again: it is
 		// this program under the other name, and would do so for ever.
 		err = clierr.WithHint(fmt.Errorf("%s is the verify-only gitsign, not gitsign-core", core),
-			installHint)
+			"%s", installHint())
+	}
+	if err != nil && len(args) == 2 && slices.Contains([]string{"-v", "--version", "-version", "version"}, args[1]) {
+		// The version is this program's to tell.
+		fmt.Fprintf(e.Stdout, "gitsign (waxseal) %s\n", ReleaseVersion())
+		fmt.Fprintf(e.Stderr, "gitsign: warning: %s; only verifying for git works\n", err)
+		return clierr.ExitOK
 	}
 	if err != nil {
 		// When git is signing, say it where the user sees it, as
@@ -51,7 +59,30 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	return delegate(core, args)
 }
 
-const installHint = "install gitsign-core from the same release as gitsign, or: go install github.com/waxseal/waxseal/cmd/gitsign-core@VERSION"
+// installHint is a function, not a variable: nothing of it may run when
+// gitsign starts to verify.
+func installHint() string {
+	return "install gitsign-core from the same release as gitsign, or: go install github.com/waxseal/waxseal/cmd/gitsign-core@" + releaseOr("VERSION")
+}
+
+// Version is the release, set by the program (from -ldflags "-X
+// main.version=v1.2.3"); else ReleaseVersion reads the module version a
+// go install built.
+var Version string
+
+// ReleaseVersion is this build's version: Version, the module version go
+// install built, or "devel".
+func ReleaseVersion() string { return releaseOr("devel") }
+
+func releaseOr(unknown string) string {
+	if Version != "" {
+		return Version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return unknown
+}
 
 // DelegatedEnv is set in gitsign-core's environment by the gitsign that
 // ran it, so that a gitsign installed under that name by mistake fails
@@ -86,7 +117,7 @@ func findCore(argv0 string) (string, error) {
 		where = dirs[len(dirs)-1]
 	}
 	return "", clierr.WithHint(fmt.Errorf("%s, which signs and runs gitsign's commands, is neither next to gitsign (in %s) nor on PATH", CoreName, where),
-		installHint)
+		"%s", installHint())
 }
 
 // sink keeps growStack's buffer from being optimized away.
