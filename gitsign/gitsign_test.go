@@ -166,7 +166,7 @@ func TestAllowedSigners(t *testing.T) {
 	a, err := ParseAllowedSigners(strings.NewReader(`
 # team
 alice@example.com  alice@example.com  https://issuer.example
-kim@example.com    kim@example.com    https://issuer.example
+kim@example.com    kim@example.com    https://issuer.example   # a comment after a rule
 *@ci.example.com   https://ci.example/wf@refs/heads/main  https://ci.example
 `), "signers")
 	if err != nil {
@@ -180,7 +180,7 @@ kim@example.com    kim@example.com    https://issuer.example
 		{"alice@example.com", "alice@example.com", "https://issuer.example", true, ""},
 		{"Alice@Example.com", "alice@example.com", "https://issuer.example", true, ""},
 		{"bob@example.com", "alice@example.com", "https://issuer.example", false, "not bound"},
-		{"alice@example.com", "alice@example.com", "https://other.example", false, "not in"},
+		{"alice@example.com", "alice@example.com", "https://other.example", false, "logged in through https://other.example, but signers allows it only from https://issuer.example"},
 		{"bot@ci.example.com", "https://ci.example/wf@refs/heads/main", "https://ci.example", true, ""},
 		{"mallory@example.com", "mallory@example.com", "https://issuer.example", false, "not in"},
 		// ASCII case only: U+212A KELVIN SIGN lowers to k in Unicode.

@@ -6,13 +6,15 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/waxseal/waxseal/internal/readfile"
 )
 
 // AllowedSigners binds committer emails to certificate identities, the way
-// ssh's allowed-signers file binds principals to keys. One rule per line:
+// ssh's allowed-signers file binds principals to keys. One rule per line,
+// "#" starting a comment (a line's own, or after a rule):
 //
 //	# committer email (or glob)   certificate identity (SAN)      OIDC issuer
 //	alice@example.com             alice@example.com               https://accounts.google.com
@@ -48,6 +50,11 @@ func ParseAllowedSigners(r io.Reader, source string) (*AllowedSigners, error) {
 			continue
 		}
 		f := strings.Fields(line)
+		// A comment may also follow a rule: no email, identity or
+		// issuer begins with "#".
+		if i := slices.IndexFunc(f, func(w string) bool { return strings.HasPrefix(w, "#") }); i >= 0 {
+			f = f[:i]
+		}
 		if len(f) != 3 {
 			return nil, fmt.Errorf("%s:%d: want <committer email or glob> <certificate identity> <OIDC issuer>, got %d fields", source, n, len(f))
 		}
@@ -89,6 +96,17 @@ func (a *AllowedSigners) Check(email, identity, issuer string) error {
 	}
 	if known {
 		return fmt.Errorf("email %q (the committer's, tagger's or pusher's) is not bound to signer %s (%s) in %s", email, identity, issuer, a.Source)
+	}
+	// The identity under another issuer: say so, as a typo in the issuer
+	// (or a login through another provider) looks like a stranger.
+	var others []string
+	for _, r := range a.rules {
+		if r.identity == identity && !slices.Contains(others, r.issuer) {
+			others = append(others, r.issuer)
+		}
+	}
+	if len(others) > 0 {
+		return fmt.Errorf("signer %s logged in through %s, but %s allows it only from %s", identity, issuer, a.Source, strings.Join(others, ", "))
 	}
 	return fmt.Errorf("signer %s (%s) is not in %s", identity, issuer, a.Source)
 }
