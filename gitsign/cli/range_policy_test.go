@@ -204,3 +204,71 @@ func TestVerifyWithGitDirFromElsewhere(t *testing.T) {
 		}
 	}
 }
+
+// TestVerifyPushInBareRepository: a server's pre-receive hook runs
+// `gitsign verify OLD..NEW` in a bare repository, where the pushed objects
+// wait in git's quarantine and there is no work tree. The allowed signers
+// are the branch's committed file as of OLD, unless the repository's
+// directory holds one of its own.
+func TestVerifyPushInBareRepository(t *testing.T) {
+	stack := servertest.Start(t)
+	r := newRepo(t, stack, "alice@example.com")
+	r.allow("alice@example.com alice@example.com " + issuerPlaceholder)
+	r.git("add", ".gitsigners")
+	r.commit("base", "-S")
+	bare := filepath.Join(filepath.Dir(r.dir), "server.git")
+	r.git("clone", "-q", "--bare", r.dir, bare)
+	r.git("-C", bare, "config", "gitsign.allowedSigners", ".gitsigners")
+	hook := filepath.Join(bare, "hooks", "pre-receive")
+	// The hook as README.md gives it.
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, script, ok := strings.Cut(string(readme), "```sh\n#!/bin/sh\n# hooks/pre-receive")
+	script, _, ok2 := strings.Cut(script, "```")
+	if !ok || !ok2 {
+		t.Fatal("README.md has no pre-receive hook")
+	}
+	script = "#!/bin/sh\nPATH=" + binDir + ":$PATH\n# hooks/pre-receive" + script
+	if err := os.WriteFile(hook, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r.git("remote", "add", "server", bare)
+
+	good := r.commit("signed by alice", "-S")
+	if out, errOut, err := r.try("push", "-q", "server", "main"); err != nil || !strings.Contains(errOut, good+" good ") ||
+		!strings.Contains(errOut, "allowed signers: .gitsigners as committed at ") {
+		t.Errorf("push of a good commit: %v\n%s%s", err, out, errOut)
+	}
+	// A new branch, from main.
+	r.git("checkout", "-q", "-b", "topic")
+	topic := r.commit("on a topic branch", "-S")
+	if _, errOut, err := r.try("push", "-q", "server", "topic"); err != nil || !strings.Contains(errOut, topic+" good ") || strings.Contains(errOut, good+" good ") {
+		t.Errorf("push of a new branch: %v\n%s", err, errOut)
+	}
+	r.git("checkout", "-q", "main")
+	r.as("mallory@example.com")
+	bad := r.commit("signed by mallory", "-S")
+	if _, errOut, err := r.try("push", "-q", "server", "main"); err == nil || !strings.Contains(errOut, bad+" untrusted ") {
+		t.Errorf("push of mallory's commit: accepted (%v)\n%s", err, errOut)
+	}
+	if got := strings.TrimSpace(r.git("-C", bare, "rev-parse", "main")); got != good {
+		t.Errorf("the server's main is %s, want %s", got, good)
+	}
+	// The repository directory's own file, when there is one.
+	if err := os.WriteFile(filepath.Join(bare, ".gitsigners"), []byte("mallory@example.com mallory@example.com "+stack.Issuer()+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, errOut, err := r.try("push", "-q", "server", "main"); err != nil || !strings.Contains(errOut, bad+" good ") {
+		t.Errorf("push of mallory's commit with the server's own file allowing her: %v\n%s", err, errOut)
+	}
+	// One commit has no base to read the file at.
+	if err := os.Remove(filepath.Join(bare, ".gitsigners")); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := r.gitsignFrom(bare, "verify", "main")
+	if code != 1 || stdout != "" || !strings.Contains(stderr, "in a bare repository, .gitsigners is read from the repository's directory") {
+		t.Errorf("verify main in the bare repository without its own file = %d\n%s%s", code, stdout, stderr)
+	}
+}

@@ -13,7 +13,10 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"io/fs"
+	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
@@ -243,7 +246,7 @@ func (e *env) verify(ctx context.Context, o *verifyOptions) error {
 		// Like the allowed signers, a trusted root committed to the
 		// repository is the range's base's: a pull request's own could
 		// trust its own certificate authority and log.
-		data, source, err := e.policyFile(ctx, repo, revs, e.InRepo(ctx, cfg, cfg.TrustedRoot), "trusted root", "--trusted-root")
+		data, source, err := e.policyFile(ctx, repo, revs, e.InRepo(ctx, cfg, cfg.TrustedRoot), configured(o.trustedRoot == "", cfg.TrustedRoot), "trusted root", "--trusted-root")
 		if err != nil {
 			return err
 		}
@@ -256,7 +259,7 @@ func (e *env) verify(ctx context.Context, o *verifyOptions) error {
 		return err
 	}
 	if file := e.SignersFile(ctx, cfg, identity != nil, inDir(dir, o.allowedSigners)); file != "" {
-		if v.Signers, err = e.allowedSigners(ctx, repo, revs, file); err != nil {
+		if v.Signers, err = e.allowedSigners(ctx, repo, revs, file, configured(o.allowedSigners == "", cfg.AllowedSigners)); err != nil {
 			return err
 		}
 	}
@@ -312,10 +315,19 @@ func (e *env) verify(ctx context.Context, o *verifyOptions) error {
 	return nil
 }
 
+// configured is a path from git config, when fromConfig says it is the one
+// used, and relative: a path in the repository.
+func configured(fromConfig bool, p string) string {
+	if !fromConfig || filepath.IsAbs(p) || strings.HasPrefix(p, "~/") {
+		return ""
+	}
+	return p
+}
+
 // allowedSigners reads the allowed-signers file, the range's own when
 // policyFile says so.
-func (e *env) allowedSigners(ctx context.Context, repo *repository, revs []string, file string) (*gitsign.AllowedSigners, error) {
-	data, source, err := e.policyFile(ctx, repo, revs, file, "allowed signers", "--allowed-signers")
+func (e *env) allowedSigners(ctx context.Context, repo *repository, revs []string, file, inRepo string) (*gitsign.AllowedSigners, error) {
+	data, source, err := e.policyFile(ctx, repo, revs, file, inRepo, "allowed signers", "--allowed-signers")
 	if err != nil {
 		return nil, err
 	}
@@ -333,23 +345,43 @@ func (e *env) allowedSigners(ctx context.Context, repo *repository, revs []strin
 // work tree: a CI job checks out the pull request it verifies, and the
 // pull request's own file could allow its own signers, or trust its own
 // certificate authority. A file outside the repository, or in the work
-// tree but in no commit at all, is the user's own. what names the file in
-// messages, flag the option that names one outside the repository.
-func (e *env) policyFile(ctx context.Context, repo *repository, revs []string, file, what, flag string) (data []byte, source string, err error) {
+// tree but in no commit at all, is the user's own.
+//
+// A bare repository (a server's, verifying pushes) has no work tree: a
+// relative path from git config (inRepo) is the repository directory's
+// file, as git log reads it there, and when there is none, a range reads
+// the file as committed at its base.
+//
+// what names the file in messages, flag the option that names one outside
+// the repository.
+func (e *env) policyFile(ctx context.Context, repo *repository, revs []string, file, inRepo, what, flag string) (data []byte, source string, err error) {
 	rel, inTree, err := repo.workTreePath(ctx, file)
 	if err != nil {
 		// Not knowing whether the file is the range's own must not let it
 		// be read from the work tree.
 		return nil, "", fmt.Errorf("%s: %w", what, err)
 	}
-	if inTree && slices.ContainsFunc(revs, rangeLike) {
+	isRange := slices.ContainsFunc(revs, rangeLike)
+	bare := false
+	if !inTree && inRepo != "" {
+		_, hasTop, _ := gpg.WorkTreeTop(ctx, repo.dir)
+		bare = !hasTop
+		if _, err := os.Lstat(file); bare && isRange && errors.Is(err, fs.ErrNotExist) {
+			inTree, rel = true, path.Clean(filepath.ToSlash(inRepo))
+		}
+	}
+	if inTree && isRange {
 		data, source, err := e.fileAtBase(ctx, repo, revs, rel, what, flag)
 		if data != nil || err != nil {
 			return data, source, err
 		}
 	}
 	if data, err = readfile.Read(file); err != nil {
-		return nil, "", fmt.Errorf("%s: %w", what, err)
+		err = fmt.Errorf("%s: %w", what, err)
+		if bare && errors.Is(err, fs.ErrNotExist) {
+			err = clierr.WithHint(err, "in a bare repository, %s is read from the repository's directory, or for a range (OLD..NEW), as committed at its base; or pass %s FILE", inRepo, flag)
+		}
+		return nil, "", err
 	}
 	return data, file, nil
 }
@@ -743,11 +775,11 @@ func openRepo(ctx context.Context, dir string) (*repository, error) {
 		return nil, notRepository(dir)
 	}
 	r := &repository{dir: dir, format: format}
-	switch r.format {
-	case "sha1":
+	switch {
+	case r.format == "sha1" && !objectsElsewhere(os.Getenv):
 		r.gitDir = common
 		r.stores = make(chan *objectStore, runtime.GOMAXPROCS(0))
-	case "sha256":
+	case r.format == "sha1" || r.format == "sha256":
 		if r.batch, err = startCatFile(dir); err != nil {
 			return nil, err
 		}
@@ -755,6 +787,14 @@ func openRepo(ctx context.Context, dir string) (*repository, error) {
 		return nil, fmt.Errorf("unsupported object format %q", r.format)
 	}
 	return r, nil
+}
+
+// objectsElsewhere tells when git's environment puts objects where go-git
+// does not look: a hook's quarantine (objects pushed but not yet accepted,
+// in GIT_OBJECT_DIRECTORY with the repository's as an alternate), or
+// alternates named in the environment. git cat-file reads them there.
+func objectsElsewhere(getenv func(string) string) bool {
+	return getenv("GIT_OBJECT_DIRECTORY") != "" || getenv("GIT_ALTERNATE_OBJECT_DIRECTORIES") != "" || getenv("GIT_QUARANTINE_PATH") != ""
 }
 
 func notRepository(dir string) error {

@@ -150,10 +150,16 @@ func gitConfig(ctx context.Context, dir string) map[string]string {
 // allowed-signers path; git runs its helpers from there, but `gitsign
 // verify` may run anywhere.
 func TopLevel(ctx context.Context, dir string) string {
-	if top, ok, err := WorkTreeTop(ctx, dir); err == nil && ok {
-		return top
+	l, err := RepoLayout(ctx, dir)
+	switch {
+	case err != nil:
+		return dir
+	case l.Top != "":
+		return l.Top
+	default:
+		// A bare repository: its directory, where git runs its helpers.
+		return l.GitDir
 	}
-	return dir
 }
 
 // WorkTreeTop is the top level of the work tree dir is in, as git prints it
