@@ -407,12 +407,18 @@ func TestPinnedTrust(t *testing.T) {
 	if got := r.format(head, "%G?"); got != "E" {
 		t.Errorf("%%G? against another instance's pinned root = %q, want E", got)
 	}
+	keyID := r.format(head, "%GK")
 	if err := os.Remove(filepath.Join(dir, "trusted_root.json")); err != nil {
 		t.Fatal(err)
 	}
 	_, stderr, err := r.try("verify-commit", head)
 	if err == nil || !strings.Contains(stderr, "no trusted root pinned") || !strings.Contains(stderr, "waxseal trust init") {
 		t.Errorf("verify-commit with nothing pinned: %v\n%s", err, stderr)
+	}
+	// E still names the certificate (%GK), as it does when the root is
+	// there but does not trust it.
+	if got := r.format(head, "%G? %GK"); got != "E "+keyID || strings.Contains(keyID, "0000000000") {
+		t.Errorf("%%G? %%GK with nothing pinned = %q, want E %s, the certificate's fingerprint", got, keyID)
 	}
 }
 

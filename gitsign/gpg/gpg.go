@@ -22,6 +22,7 @@ import (
 	"github.com/waxseal/waxseal/common/fulcio"
 	"github.com/waxseal/waxseal/common/trust"
 	"github.com/waxseal/waxseal/gitsign"
+	"github.com/waxseal/waxseal/gitsign/cms"
 	"github.com/waxseal/waxseal/internal/clierr"
 	"github.com/waxseal/waxseal/internal/readfile"
 )
@@ -264,7 +265,7 @@ func (e *Env) verify(ctx context.Context, cfg *Config, status, explanation *byte
 	st.NewSig()
 	in, err := e.readVerifyInputs(ctx, cfg, sigFile)
 	if err != nil {
-		st.Err(nil, time.Now())
+		st.Err(signerOf(in.sig), time.Now())
 		return e.Report(err)
 	}
 	cache, id := e.verdictCache(cfg, in)
@@ -303,7 +304,7 @@ func (e *Env) readVerifyInputs(ctx context.Context, cfg *Config, sigFile string)
 	in := &verifyInputs{}
 	var err error
 	if in.sig, err = readfile.Read(sigFile); err != nil {
-		return nil, fmt.Errorf("reading the signature: %w", err)
+		return in, fmt.Errorf("reading the signature: %w", err)
 	}
 	// One byte over the limit is read, so that a longer object is refused
 	// rather than verified on its first 64 MiB only.
@@ -312,10 +313,10 @@ func (e *Env) readVerifyInputs(ctx context.Context, cfg *Config, sigFile string)
 		err = errors.New("it is larger than 64 MiB")
 	}
 	if err != nil {
-		return nil, fmt.Errorf("reading the signed object: %w", err)
+		return in, fmt.Errorf("reading the signed object: %w", err)
 	}
 	if in.rootPath, in.root, err = e.readRoot(ctx, cfg); err != nil {
-		return nil, err
+		return in, err
 	}
 	if in.signersPath = e.SignersFile(ctx, cfg, false, ""); in.signersPath != "" {
 		// Reported after the root is parsed, as before: a broken root is
@@ -325,21 +326,32 @@ func (e *Env) readVerifyInputs(ctx context.Context, cfg *Config, sigFile string)
 	return in, nil
 }
 
+// signerOf is the signer's certificate in an armored signature, for the
+// key ID git shows (%GK) when the signature cannot be checked; nil when it
+// cannot be read either. Only for failures: verifying parses it anyway.
+func signerOf(sig []byte) *x509.Certificate {
+	s, err := cms.ParsePEM(sig)
+	if err != nil {
+		return nil
+	}
+	return s.Certificate
+}
+
 // check verifies in, saying the verdict on st and why on e.Stderr.
 func (e *Env) check(st gitsign.Status, in *verifyInputs) int {
 	root, err := trust.ParseRootFile(in.rootPath, in.root)
 	if err != nil {
-		st.Err(nil, time.Now())
+		st.Err(signerOf(in.sig), time.Now())
 		return e.Report(err)
 	}
 	v := &gitsign.Verifier{Root: root}
 	if in.signersErr != nil {
-		st.Err(nil, time.Now())
+		st.Err(signerOf(in.sig), time.Now())
 		return e.Report(fmt.Errorf("allowed signers: %w", in.signersErr))
 	}
 	if in.signersPath != "" {
 		if v.Signers, err = gitsign.ParseAllowedSigners(bytes.NewReader(in.signers), in.signersPath); err != nil {
-			st.Err(nil, time.Now())
+			st.Err(signerOf(in.sig), time.Now())
 			return e.Report(fmt.Errorf("allowed signers: %w", err))
 		}
 	}
@@ -347,7 +359,7 @@ func (e *Env) check(st gitsign.Status, in *verifyInputs) int {
 	// tagger's or pusher's. What cannot be read is not verified.
 	o, err := gitsign.ParsePayload(in.payload)
 	if err != nil {
-		st.Err(nil, time.Now())
+		st.Err(signerOf(in.sig), time.Now())
 		return e.Report(fmt.Errorf("the signed object is malformed: %w", err))
 	}
 	res, err := v.Verify(in.payload, in.sig, o.Email)
