@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 )
@@ -190,34 +189,55 @@ func RepoLayout(ctx context.Context, dir string) (Layout, error) {
 	if l, ok := layouts[dir]; ok {
 		return l.Layout, l.err
 	}
-	cmd := exec.CommandContext(ctx, "git", "rev-parse", "--absolute-git-dir", "--is-inside-work-tree", "--show-toplevel")
+	// One git run: "<git dir>\n<true|false>\n<top>\n". --show-toplevel
+	// fails without a work tree ("fatal: this operation must be run in a
+	// work tree"); outside the work tree that GIT_WORK_TREE names, git
+	// says "false" and still prints its top, which is the work tree git
+	// commands use.
+	out, err := gitOutput(ctx, dir, "--absolute-git-dir", "--is-inside-work-tree", "--show-toplevel")
+	if ctx.Err() != nil {
+		return Layout{}, ctx.Err() // not an answer: asked again next time
+	}
+	var l layoutAnswer
+	lines := strings.Split(out, "\n")
+	inside := len(lines) >= 2 && (lines[1] == "true" || lines[1] == "false")
+	switch {
+	case len(lines) == 3 && inside && err == nil && filepath.IsAbs(lines[0]):
+		l.GitDir, l.Top = lines[0], lines[2]
+	case len(lines) == 2 && inside && err != nil && filepath.IsAbs(lines[0]):
+		l.GitDir = lines[0]
+	case len(lines) > 3 || len(lines) == 3 && err != nil:
+		// A path with a line break in it: one path per run.
+		if l.GitDir, err = gitOutput(ctx, dir, "--absolute-git-dir"); err != nil {
+			l.GitDir = ""
+			break
+		}
+		if top, err := gitOutput(ctx, dir, "--show-toplevel"); err == nil {
+			l.Top = top
+		}
+	}
+	if ctx.Err() != nil {
+		return Layout{}, ctx.Err()
+	}
+	if l.GitDir == "" {
+		l.err = fmt.Errorf("finding the repository: git rev-parse: %w", err)
+	}
+	layouts[dir] = l
+	return l.Layout, l.err
+}
+
+// gitOutput runs git rev-parse ARGS in dir: its output without the last
+// line break, or an error with what git said.
+func gitOutput(ctx context.Context, dir string, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, "git", append([]string{"rev-parse"}, args...)...)
 	cmd.Dir = dir
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
-	if ctx.Err() != nil {
-		return Layout{}, ctx.Err() // not an answer: asked again next time
+	if err != nil {
+		err = fmt.Errorf("%w: %s", err, strings.TrimSpace(stderr.String()))
 	}
-	// "<git dir>\n<true|false>\n<top>\n", where the paths may hold
-	// newlines; --show-toplevel fails without a work tree ("fatal: this
-	// operation must be run in a work tree").
-	var l layoutAnswer
-	lines := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
-	i := slices.IndexFunc(lines, func(s string) bool { return s == "true" || s == "false" })
-	// Outside the work tree that GIT_WORK_TREE names, git says "false" and
-	// still prints its top: that is the work tree git commands use.
-	switch {
-	case i < 1 || !filepath.IsAbs(lines[0]):
-	case err == nil && i+1 < len(lines):
-		l.GitDir, l.Top = strings.Join(lines[:i], "\n"), strings.Join(lines[i+1:], "\n")
-	case lines[i] == "false":
-		l.GitDir = strings.Join(lines[:i], "\n")
-	}
-	if l.GitDir == "" {
-		l.err = fmt.Errorf("finding the repository: git rev-parse: %w: %s", err, strings.TrimSpace(stderr.String()))
-	}
-	layouts[dir] = l
-	return l.Layout, l.err
+	return strings.TrimSuffix(string(out), "\n"), err
 }
 
 type layoutAnswer struct {

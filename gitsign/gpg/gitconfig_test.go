@@ -501,7 +501,8 @@ func TestFindGitDirAsGit(t *testing.T) {
 			}
 			cmd := exec.Command("git", "rev-parse", "--absolute-git-dir")
 			cmd.Dir = pkg
-			cmd.Env = append(os.Environ(), "GIT_CEILING_DIRECTORIES="+tmp)
+			// git's own discovery: no GIT_DIR or the like from the caller.
+			cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + tmp, "GIT_CONFIG_NOSYSTEM=1", "GIT_CEILING_DIRECTORIES=" + tmp}
 			out, err := cmd.Output()
 			if err != nil {
 				t.Fatalf("git rev-parse: %v", err)
@@ -550,5 +551,34 @@ func TestRepoLayoutFromEnvironment(t *testing.T) {
 	want := mustEval(t, repo)
 	if err != nil || l.Top != want || l.GitDir != filepath.Join(want, ".git") {
 		t.Errorf("RepoLayout from outside GIT_WORK_TREE = %+v, %v; want top %s", l, err, want)
+	}
+}
+
+// TestRepoLayoutLineBreaks: git prints one path per line, and a path may
+// hold line breaks, even lines that read "true" or "false".
+func TestRepoLayoutLineBreaks(t *testing.T) {
+	tmp := t.TempDir()
+	for _, name := range []string{"a\nb", "a\nfalse\n/c", "a\ntrue\nb"} {
+		for _, bare := range []bool{false, true} {
+			repo := filepath.Join(tmp, name)
+			if bare {
+				repo += ".git"
+			}
+			args := []string{"init", "-q", repo}
+			if bare {
+				args = []string{"init", "-q", "--bare", repo}
+			}
+			if out, err := exec.Command("git", args...).CombinedOutput(); err != nil {
+				t.Fatalf("git init: %v\n%s", err, out)
+			}
+			real := mustEval(t, repo)
+			want := Layout{GitDir: filepath.Join(real, ".git"), Top: real}
+			if bare {
+				want = Layout{GitDir: real}
+			}
+			if l, err := RepoLayout(context.Background(), repo); err != nil || l != want {
+				t.Errorf("RepoLayout(%q) = %+v, %v; want %+v", repo, l, err, want)
+			}
+		}
 	}
 }
