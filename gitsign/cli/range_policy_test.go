@@ -3,6 +3,7 @@ package cli
 import (
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -21,6 +22,9 @@ func TestRangeCannotChooseItsPolicy(t *testing.T) {
 	// the real one; gitsign must read the real one's configuration too,
 	// not pkg/config naming the pull request's own allowed signers.
 	t.Run("repository look-alike", func(t *testing.T) {
+		if runtime.GOOS != "linux" {
+			t.Skip("the look-alike's config names its file through /proc/self/cwd")
+		}
 		r := newRepo(t, stack, "alice@example.com")
 		r.allow("alice@example.com alice@example.com " + issuerPlaceholder)
 		r.git("add", ".gitsigners")
@@ -50,6 +54,36 @@ func TestRangeCannotChooseItsPolicy(t *testing.T) {
 			if code != 1 || !strings.HasPrefix(stdout, pr+" untrusted ") {
 				t.Errorf("verify main..HEAD in %s = %d, want mallory untrusted by the base's file\n%s%s", dir, code, stdout, stderr)
 			}
+		}
+	})
+
+	// The path as written below the top, not through a link the pull
+	// request makes: with conf a link to ., conf/.gitsigners in the work
+	// tree is the top's .gitsigners, but the policy is the base's
+	// conf/.gitsigners.
+	t.Run("link to the top", func(t *testing.T) {
+		r := newRepo(t, stack, "alice@example.com")
+		r.allow("mallory@example.com mallory@example.com " + issuerPlaceholder) // a fixture at the top
+		if err := os.Mkdir(filepath.Join(r.dir, "conf"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(r.dir, "conf", ".gitsigners"), []byte("alice@example.com alice@example.com "+stack.Issuer()+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		r.git("config", "gitsign.allowedSigners", "conf/.gitsigners")
+		r.git("add", ".gitsigners", "conf")
+		r.commit("base", "-S")
+		r.git("checkout", "-q", "-b", "pr")
+		r.as("mallory@example.com")
+		r.git("rm", "-q", "-r", "conf")
+		if err := os.Symlink(".", filepath.Join(r.dir, "conf")); err != nil {
+			t.Fatal(err)
+		}
+		r.git("add", "conf")
+		pr := r.commit("conf is the top", "-S")
+		code, stdout, stderr := r.gitsign("verify", "main..HEAD")
+		if code != 1 || !strings.HasPrefix(stdout, pr+" untrusted ") || !strings.Contains(stderr, "conf/.gitsigners as committed at ") {
+			t.Errorf("verify main..HEAD with conf linked to the top = %d, want mallory untrusted by the base's conf/.gitsigners\n%s%s", code, stdout, stderr)
 		}
 	})
 
@@ -162,11 +196,25 @@ func TestRangeCannotChooseItsPolicy(t *testing.T) {
 		if code != 1 || !strings.Contains(stderr, "shallow clone at "+tip[:12]) || !strings.Contains(stderr, "git fetch --unshallow") {
 			t.Errorf("verify origin/main..HEAD in a shallow clone = %d, want an error\n%s%s", code, stdout, stderr)
 		}
+		// C^! names C alone: nothing behind it is hidden.
+		if code, stdout, stderr := c.gitsign("verify", "--certificate-identity", "alice@example.com", "--certificate-oidc-issuer", stack.Issuer(), "HEAD^!"); code != 0 || !strings.HasPrefix(stdout, tip+" good ") {
+			t.Errorf("verify HEAD^! in a shallow clone = %d\n%s%s", code, stdout, stderr)
+		}
 		c.git("fetch", "-q", "--unshallow")
 		code, stdout, stderr = c.gitsign("verify", "origin/main..HEAD")
 		if code != 1 || !strings.Contains(stdout, unsigned+" unsigned ") || strings.Contains(stderr, "shallow") {
 			t.Errorf("verify origin/main..HEAD after --unshallow = %d, want %s unsigned\n%s%s", code, unsigned[:12], stdout, stderr)
 		}
+		// Nor does a graft hide commits: the parents are the ones the
+		// raw commit names.
+		if err := os.WriteFile(filepath.Join(r.dir, ".git", "info", "grafts"), []byte(tip+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		code, stdout, stderr = r.gitsign("verify", "main..pr")
+		if code != 1 || !strings.Contains(stdout, unsigned+" unsigned ") {
+			t.Errorf("verify main..pr with a graft cutting %s off = %d\n%s%s", unsigned[:12], code, stdout, stderr)
+		}
+		os.Remove(filepath.Join(r.dir, ".git", "info", "grafts"))
 		// A range that stays inside what was fetched is no error.
 		c.git("checkout", "-q", "-b", "later", "origin/main")
 		c.commit("later", "-S")
@@ -205,22 +253,29 @@ func TestVerifyWithGitDirFromElsewhere(t *testing.T) {
 	}
 }
 
-// TestVerifyPushInBareRepository: a server's pre-receive hook runs
-// `gitsign verify OLD..NEW` in a bare repository, where the pushed objects
-// wait in git's quarantine and there is no work tree. The allowed signers
-// are the branch's committed file as of OLD, unless the repository's
-// directory holds one of its own.
+// TestVerifyPushInBareRepository: a server's pre-receive hook (the one
+// README.md gives) runs gitsign verify in a bare repository, where the
+// pushed objects wait in git's quarantine and there is no work tree. The
+// allowed signers are the repository directory's file, not a committed
+// one: a revoked signer cannot push from an old tip whose file still lists
+// her.
 func TestVerifyPushInBareRepository(t *testing.T) {
 	stack := servertest.Start(t)
 	r := newRepo(t, stack, "alice@example.com")
+	// The repository's own file once allowed mallory too.
+	r.allow("alice@example.com alice@example.com "+issuerPlaceholder, "mallory@example.com mallory@example.com "+issuerPlaceholder)
+	r.git("add", ".gitsigners")
+	first := r.commit("base", "-S")
 	r.allow("alice@example.com alice@example.com " + issuerPlaceholder)
 	r.git("add", ".gitsigners")
-	r.commit("base", "-S")
+	r.commit("mallory leaves", "-S")
+
 	bare := filepath.Join(filepath.Dir(r.dir), "server.git")
-	r.git("clone", "-q", "--bare", r.dir, bare)
+	r.git("init", "-q", "--bare", bare)
 	r.git("-C", bare, "config", "gitsign.allowedSigners", ".gitsigners")
-	hook := filepath.Join(bare, "hooks", "pre-receive")
-	// The hook as README.md gives it.
+	if err := os.WriteFile(filepath.Join(bare, ".gitsigners"), []byte("alice@example.com alice@example.com "+stack.Issuer()+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	readme, err := os.ReadFile("../../README.md")
 	if err != nil {
 		t.Fatal(err)
@@ -231,44 +286,64 @@ func TestVerifyPushInBareRepository(t *testing.T) {
 		t.Fatal("README.md has no pre-receive hook")
 	}
 	script = "#!/bin/sh\nPATH=" + binDir + ":$PATH\n# hooks/pre-receive" + script
-	if err := os.WriteFile(hook, []byte(script), 0o755); err != nil {
+	if err := os.WriteFile(filepath.Join(bare, "hooks", "pre-receive"), []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	r.git("remote", "add", "server", bare)
+	push := func(refspec string) (string, error) {
+		_, errOut, err := r.try("push", "-q", "server", refspec)
+		return errOut, err
+	}
+	serverHas := func(ref string) string {
+		out, _, _ := r.try("-C", bare, "rev-parse", "--verify", "-q", ref)
+		return strings.TrimSpace(out)
+	}
 
+	// The first push: the whole history, each commit verified.
+	if errOut, err := push("main"); err != nil || strings.Count(errOut, " good ") != 2 {
+		t.Errorf("first push: %v\n%s", err, errOut)
+	}
 	good := r.commit("signed by alice", "-S")
-	if out, errOut, err := r.try("push", "-q", "server", "main"); err != nil || !strings.Contains(errOut, good+" good ") ||
-		!strings.Contains(errOut, "allowed signers: .gitsigners as committed at ") {
-		t.Errorf("push of a good commit: %v\n%s%s", err, out, errOut)
+	if errOut, err := push("main"); err != nil || !strings.Contains(errOut, good+" good ") || strings.Count(errOut, " good ") != 1 {
+		t.Errorf("push of a good commit: %v\n%s", err, errOut)
 	}
-	// A new branch, from main.
-	r.git("checkout", "-q", "-b", "topic")
-	topic := r.commit("on a topic branch", "-S")
-	if _, errOut, err := r.try("push", "-q", "server", "topic"); err != nil || !strings.Contains(errOut, topic+" good ") || strings.Contains(errOut, good+" good ") {
-		t.Errorf("push of a new branch: %v\n%s", err, errOut)
+	r.git("tag", "-s", "-m", "release", "v1")
+	tag := strings.TrimSpace(r.git("rev-parse", "v1"))
+	if errOut, err := push("v1"); err != nil || !strings.Contains(errOut, tag+" good ") {
+		t.Errorf("push of a signed tag: %v\n%s", err, errOut)
 	}
-	r.git("checkout", "-q", "main")
+	r.git("tag", "-a", "-m", "unsigned", "v2")
+	if errOut, err := push("v2"); err == nil || serverHas("refs/tags/v2") != "" {
+		t.Errorf("push of an unsigned tag accepted\n%s", errOut)
+	}
+
 	r.as("mallory@example.com")
 	bad := r.commit("signed by mallory", "-S")
-	if _, errOut, err := r.try("push", "-q", "server", "main"); err == nil || !strings.Contains(errOut, bad+" untrusted ") {
+	if errOut, err := push("main"); err == nil || !strings.Contains(errOut, bad+" untrusted ") {
 		t.Errorf("push of mallory's commit: accepted (%v)\n%s", err, errOut)
 	}
-	if got := strings.TrimSpace(r.git("-C", bare, "rev-parse", "main")); got != good {
+	// From the old tip whose committed file still allows her: a branch
+	// she makes there first, then her commit onto it.
+	r.git("branch", "-f", "evil", bad)
+	if errOut, err := push(first + ":refs/heads/evil"); err != nil {
+		t.Errorf("push of an old commit to a new branch: %v\n%s", err, errOut)
+	}
+	if errOut, err := push("evil"); err == nil || !strings.Contains(errOut, bad+" untrusted ") {
+		t.Errorf("push of mallory's commit onto a branch at the old tip: accepted (%v)\n%s", err, errOut)
+	}
+	if got := serverHas("refs/heads/main"); got != good {
 		t.Errorf("the server's main is %s, want %s", got, good)
 	}
-	// The repository directory's own file, when there is one.
-	if err := os.WriteFile(filepath.Join(bare, ".gitsigners"), []byte("mallory@example.com mallory@example.com "+stack.Issuer()+"\n"), 0o644); err != nil {
-		t.Fatal(err)
+	if got := serverHas("refs/heads/evil"); got != first {
+		t.Errorf("the server's evil is %s, want %s", got, first)
 	}
-	if _, errOut, err := r.try("push", "-q", "server", "main"); err != nil || !strings.Contains(errOut, bad+" good ") {
-		t.Errorf("push of mallory's commit with the server's own file allowing her: %v\n%s", err, errOut)
-	}
-	// One commit has no base to read the file at.
+
+	// Without the repository's own file: an error that says where it goes.
 	if err := os.Remove(filepath.Join(bare, ".gitsigners")); err != nil {
 		t.Fatal(err)
 	}
-	code, stdout, stderr := r.gitsignFrom(bare, "verify", "main")
-	if code != 1 || stdout != "" || !strings.Contains(stderr, "in a bare repository, .gitsigners is read from the repository's directory") {
-		t.Errorf("verify main in the bare repository without its own file = %d\n%s%s", code, stdout, stderr)
+	code, stdout, stderr := r.gitsignFrom(bare, "verify", "main~1..main")
+	if code != 1 || stdout != "" || !strings.Contains(stderr, "a relative .gitsigners is read from the repository's directory") {
+		t.Errorf("verify in the bare repository without its own file = %d\n%s%s", code, stdout, stderr)
 	}
 }

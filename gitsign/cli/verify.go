@@ -16,7 +16,6 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
-	"path"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
@@ -349,8 +348,8 @@ func (e *env) allowedSigners(ctx context.Context, repo *repository, revs []strin
 //
 // A bare repository (a server's, verifying pushes) has no work tree: a
 // relative path from git config (inRepo) is the repository directory's
-// file, as git log reads it there, and when there is none, a range reads
-// the file as committed at its base.
+// file, as git log reads it there. Not a committed one: the base of a
+// pushed range is the branch's old tip, which the pusher chose.
 //
 // what names the file in messages, flag the option that names one outside
 // the repository.
@@ -361,16 +360,12 @@ func (e *env) policyFile(ctx context.Context, repo *repository, revs []string, f
 		// be read from the work tree.
 		return nil, "", fmt.Errorf("%s: %w", what, err)
 	}
-	isRange := slices.ContainsFunc(revs, rangeLike)
 	bare := false
 	if !inTree && inRepo != "" {
-		_, hasTop, _ := gpg.WorkTreeTop(ctx, repo.dir)
-		bare = !hasTop
-		if _, err := os.Lstat(file); bare && isRange && errors.Is(err, fs.ErrNotExist) {
-			inTree, rel = true, path.Clean(filepath.ToSlash(inRepo))
-		}
+		_, hasTop, err := gpg.WorkTreeTop(ctx, repo.dir)
+		bare = !hasTop && err == nil
 	}
-	if inTree && isRange {
+	if inTree && slices.ContainsFunc(revs, rangeLike) {
 		data, source, err := e.fileAtBase(ctx, repo, revs, rel, what, flag)
 		if data != nil || err != nil {
 			return data, source, err
@@ -379,7 +374,7 @@ func (e *env) policyFile(ctx context.Context, repo *repository, revs []string, f
 	if data, err = readfile.Read(file); err != nil {
 		err = fmt.Errorf("%s: %w", what, err)
 		if bare && errors.Is(err, fs.ErrNotExist) {
-			err = clierr.WithHint(err, "in a bare repository, %s is read from the repository's directory, or for a range (OLD..NEW), as committed at its base; or pass %s FILE", inRepo, flag)
+			err = clierr.WithHint(err, "without a work tree, a relative %s is read from the repository's directory: put the policy there, or pass %s FILE", inRepo, flag)
 		}
 		return nil, "", err
 	}
@@ -388,10 +383,10 @@ func (e *env) policyFile(ctx context.Context, repo *repository, revs []string, f
 
 // fileAtBase reads rel as committed at the range's base: the same file at
 // every excluded commit, symbolic links followed within each commit's own
-// tree. Neither data nor an error is returned when the range's tip does not
-// track the file (nor a submodule or symbolic link on its way) and no base
-// has it either: the work tree's file is then nobody's commit but the
-// user's.
+// tree. Neither data nor an error is returned when the checked-out commit
+// (HEAD) does not track the file (nor a submodule or symbolic link on its
+// way) and no base has it either: the work tree's file is then nobody's
+// commit but the user's.
 func (e *env) fileAtBase(ctx context.Context, repo *repository, revs []string, rel, what, flag string) ([]byte, string, error) {
 	var bases []string
 	if err := repo.revs(ctx, "git rev-parse", func(id string) {
@@ -483,14 +478,17 @@ func (r *repository) workTreePath(ctx context.Context, file string) (string, boo
 	}
 	// git prints the top with symbolic links resolved; the path may reach
 	// it through one (a link to the checkout, /tmp on macOS): find the
-	// directory on the path that is the top.
+	// directory on the path that is the top. The highest such: below the
+	// top, a link the commits being verified made (conf -> .) also
+	// resolves to it, and would make conf/.gitsigners read as .gitsigners.
+	rel, found := "", false
 	for dir := filepath.Dir(abs); ; dir = filepath.Dir(dir) {
 		if real, err := filepath.EvalSymlinks(dir); err == nil && real == top {
-			rel, _ := filepath.Rel(dir, abs)
-			return filepath.ToSlash(rel), true, nil
+			r, _ := filepath.Rel(dir, abs)
+			rel, found = filepath.ToSlash(r), true
 		}
 		if dir == filepath.Dir(dir) {
-			return "", false, nil
+			return rel, found, nil
 		}
 	}
 }
@@ -847,16 +845,29 @@ func (r *repository) list(ctx context.Context, revs []string, emit func(id strin
 		// the commits whose parents were not fetched, and lists none of
 		// what lies behind them: a range that reaches one is cut short,
 		// and verifying what is left would pass commits never looked at.
-		var cut string
+		var cuts []string
 		if err := r.revs(ctx, "git rev-list", func(id string) {
-			if cut == "" && shallow[id] {
-				cut = id
+			if shallow[id] {
+				cuts = append(cuts, id)
 			}
 			emit(id)
 		}, append(append([]string{"rev-list", "--end-of-options"}, revs...), "--")...); err != nil {
 			return err
 		}
-		if cut != "" {
+		if len(cuts) > 0 {
+			// C^! names C alone, whether or not its parents were
+			// fetched (a shallow clone's git sees it without parents,
+			// so nothing is excluded, but nothing is hidden either).
+			alone := map[string]bool{}
+			for _, rev := range revs {
+				if c, ok := strings.CutSuffix(rev, "^!"); ok {
+					r.revs(ctx, "", func(id string) { alone[id] = true }, "rev-parse", "--verify", "--quiet", "--end-of-options", c+"^{commit}")
+				}
+			}
+			cuts = slices.DeleteFunc(cuts, func(id string) bool { return alone[id] })
+		}
+		if len(cuts) > 0 {
+			cut := cuts[0]
 			return clierr.WithHint(fmt.Errorf("%s reaches the edge of this shallow clone at %s, whose parents were not fetched: the commits behind it are not verified", strings.Join(revs, " "), short(cut)),
 				"fetch the history the range needs (git fetch --unshallow, or --deepen N; actions/checkout with fetch-depth: 0) and verify again")
 		}
@@ -893,8 +904,6 @@ func rangeLike(rev string) bool {
 	return ok && strings.Trim(n, "0123456789") == ""
 }
 
-// revs runs git with args and hands emit each object ID it prints, while it
-// runs. A failure is a usage error, what git says prefixed with what.
 // shallowCommits are the commits whose parents a shallow clone lacks; none
 // in a complete repository.
 func (r *repository) shallowCommits(ctx context.Context) (map[string]bool, error) {
@@ -917,10 +926,15 @@ func (r *repository) shallowCommits(ctx context.Context) (map[string]bool, error
 	return shallow, nil
 }
 
+// revs runs git with args and hands emit each object ID it prints, while it
+// runs. A failure is a usage error, what git says prefixed with what.
 func (r *repository) revs(ctx context.Context, what string, emit func(id string), args ...string) error {
-	// Without replace refs: the commits listed are the ones whose raw
-	// bytes are read and verified, not replacements' parents.
+	// Without replace refs or grafts (info/grafts, which
+	// --no-replace-objects leaves on): the commits listed are the ones
+	// whose raw bytes are read and verified, and their parents are those
+	// the raw bytes name, not what a graft says.
 	cmd := exec.CommandContext(ctx, "git", append([]string{"--no-replace-objects", "-C", r.dir}, args...)...)
+	cmd.Env = append(os.Environ(), "GIT_GRAFT_FILE="+os.DevNull)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.StdoutPipe()
