@@ -192,7 +192,7 @@ kim@example.com    kim@example.com    https://issuer.example   # a comment after
 			t.Errorf("Check(%q, %q, %q) = %v", tc.email, tc.id, tc.iss, err)
 		}
 	}
-	for _, bad := range []string{"a b\n", "a b c d\n", "[ x y\n"} {
+	for _, bad := range []string{"a b\n", "a b c d\n"} {
 		if _, err := ParseAllowedSigners(strings.NewReader(bad), "s"); err == nil {
 			t.Errorf("accepted %q", bad)
 		}
@@ -205,6 +205,35 @@ kim@example.com    kim@example.com    https://issuer.example   # a comment after
 	}
 	if err := bom.Check("alice@example.com", "alice@example.com", "https://issuer.example"); err != nil {
 		t.Errorf("the first rule after a byte-order mark: %v", err)
+	}
+}
+
+// TestEmailWildcards: "*" and "?" are the only special characters, so a
+// GitHub bot's address is written as it is.
+func TestEmailWildcards(t *testing.T) {
+	for _, tc := range []struct {
+		pattern, email string
+		ok             bool
+	}{
+		{"alice@example.com", "alice@example.com", true},
+		{"*@example.com", "alice@example.com", true},
+		{"*@example.com", "@example.com", true},
+		{"*@example.com", "alice@example.com.evil", false},
+		{"*@example.com", "alice@evil.com", false},
+		{"a?ice@example.com", "alice@example.com", true},
+		{"a?ice@example.com", "aice@example.com", false},
+		{"?@x", "é@x", true},
+		{"*a*b*", "xxaxxbxx", true},
+		{"*a*b", "xxaxxbxxc", false},
+		{"**", "", true},
+		{"*", "anything", true},
+		{"41898282+github-actions[bot]@users.noreply.github.com", "41898282+github-actions[bot]@users.noreply.github.com", true},
+		{"41898282+github-actions[bot]@users.noreply.github.com", "41898282+github-actionsb@users.noreply.github.com", false},
+		{"a\\*b@x", "a\\zzb@x", true}, // a backslash is itself
+	} {
+		if got := wildcard(tc.pattern, tc.email); got != tc.ok {
+			t.Errorf("wildcard(%q, %q) = %v, want %v", tc.pattern, tc.email, got, tc.ok)
+		}
 	}
 }
 

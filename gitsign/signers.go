@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"path"
 	"slices"
 	"strings"
 
@@ -20,9 +19,11 @@ import (
 //	alice@example.com             alice@example.com               https://accounts.google.com
 //	*@example.com                 https://github.com/org/repo/.github/workflows/release.yml@refs/heads/main  https://token.actions.githubusercontent.com
 //
-// Email globs use path.Match syntax and match ignoring ASCII case only (a
-// KELVIN SIGN is not a k: an email that only looks like the rule's does not
-// match it); the identity and issuer match exactly.
+// In an email, "*" matches any run of characters and "?" any one; every
+// other character is itself ("41898282+github-actions[bot]@users.noreply.github.com"
+// is that address, not a character class). Emails match ignoring ASCII case
+// only (a KELVIN SIGN is not a k: an email that only looks like the rule's
+// does not match it); the identity and issuer match exactly.
 type AllowedSigners struct {
 	Source string // where the rules came from, for messages
 	rules  []rule
@@ -58,9 +59,6 @@ func ParseAllowedSigners(r io.Reader, source string) (*AllowedSigners, error) {
 		if len(f) != 3 {
 			return nil, fmt.Errorf("%s:%d: want <committer email or glob> <certificate identity> <OIDC issuer>, got %d fields", source, n, len(f))
 		}
-		if _, err := path.Match(lowerASCII(f[0]), ""); err != nil {
-			return nil, fmt.Errorf("%s:%d: bad email pattern %q: %v", source, n, f[0], err)
-		}
 		a.rules = append(a.rules, rule{email: lowerASCII(f[0]), identity: f[1], issuer: f[2], line: n})
 	}
 	if err := sc.Err(); err != nil {
@@ -90,7 +88,7 @@ func (a *AllowedSigners) Check(email, identity, issuer string) error {
 			continue
 		}
 		known = true
-		if ok, _ := path.Match(r.email, lower); ok {
+		if wildcard(r.email, lower) {
 			return nil
 		}
 	}
@@ -124,3 +122,31 @@ func lowerASCII(s string) string {
 // EqualFoldASCII is strings.EqualFold for ASCII case only: a look-alike
 // from elsewhere in Unicode (KELVIN SIGN for k) is another address.
 func EqualFoldASCII(a, b string) bool { return lowerASCII(a) == lowerASCII(b) }
+
+// wildcard matches s against pattern, where "*" is any run of characters
+// (none included) and "?" any one, backtracking to the last "*" on a
+// mismatch.
+func wildcard(pattern, s string) bool {
+	pr, sr := []rune(pattern), []rune(s)
+	p, i := 0, 0
+	star, resume := -1, 0
+	for i < len(sr) {
+		switch {
+		case p < len(pr) && pr[p] == '*':
+			star, resume = p, i
+			p++
+		case p < len(pr) && (pr[p] == '?' || pr[p] == sr[i]):
+			p++
+			i++
+		case star >= 0:
+			resume++
+			p, i = star+1, resume
+		default:
+			return false
+		}
+	}
+	for p < len(pr) && pr[p] == '*' {
+		p++
+	}
+	return p == len(pr)
+}
