@@ -200,6 +200,14 @@ func TestRangeCannotChooseItsPolicy(t *testing.T) {
 		if code, stdout, stderr := c.gitsign("verify", "--certificate-identity", "alice@example.com", "--certificate-oidc-issuer", stack.Issuer(), "HEAD^!"); code != 0 || !strings.HasPrefix(stdout, tip+" good ") {
 			t.Errorf("verify HEAD^! in a shallow clone = %d\n%s%s", code, stdout, stderr)
 		}
+		// A checkout of the tip alone has no origin/main to name.
+		o := c
+		o.dir = filepath.Join(filepath.Dir(r.dir), "tip-only")
+		o.git("clone", "-q", "--depth", "1", "-b", "pr", "file://"+r.dir, o.dir)
+		o.git("config", "gitsign.allowedSigners", ".gitsigners")
+		if code, stdout, stderr := o.gitsign("verify", "origin/main..HEAD"); code != 2 || !strings.Contains(stderr, "this is a shallow clone") || !strings.Contains(stderr, "fetch-depth: 0") {
+			t.Errorf("verify origin/main..HEAD in a clone of the tip alone = %d\n%s%s", code, stdout, stderr)
+		}
 		c.git("fetch", "-q", "--unshallow")
 		code, stdout, stderr = c.gitsign("verify", "origin/main..HEAD")
 		if code != 1 || !strings.Contains(stdout, unsigned+" unsigned ") || strings.Contains(stderr, "shallow") {

@@ -370,6 +370,11 @@ func (e *env) policyFile(ctx context.Context, repo *repository, revs []string, f
 		if data != nil || err != nil {
 			return data, source, err
 		}
+	} else if inTree {
+		// As git log reads it; say so when a commit could have changed it.
+		if tracked, err := repo.tracks(ctx, "HEAD", rel); err == nil && tracked {
+			fmt.Fprintf(e.Stderr, "gitsign: %s: %s from the work tree, as checked out: to check a pull request against the file its base has, verify BASE..TIP\n", what, rel)
+		}
 	}
 	if data, err = readfile.Read(file); err != nil {
 		err = fmt.Errorf("%s: %w", what, err)
@@ -954,6 +959,11 @@ func (r *repository) revs(ctx context.Context, what string, emit func(id string)
 		msg := strings.TrimPrefix(strings.TrimSpace(stderr.String()), "fatal: ")
 		if msg == "" {
 			msg = err.Error()
+		}
+		if shallow, serr := r.shallowCommits(context.WithoutCancel(ctx)); serr == nil && shallow != nil {
+			// A CI checkout of one commit has no base to name.
+			return clierr.WithHint(clierr.Usagef("%s: %s", what, msg),
+				"this is a shallow clone, which may not have what the revisions name: fetch it (git fetch origin BRANCH, or git fetch --unshallow; actions/checkout with fetch-depth: 0)")
 		}
 		return clierr.Usagef("%s: %s", what, msg)
 	}

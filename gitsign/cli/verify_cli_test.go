@@ -419,7 +419,8 @@ func TestAllowedSignersFromBase(t *testing.T) {
 		}
 	}
 	// Control: the work tree's file does allow her.
-	if code, stdout, stderr := r.gitsign("verify", "HEAD"); code != 0 || !strings.Contains(stdout, " good ") {
+	if code, stdout, stderr := r.gitsign("verify", "HEAD"); code != 0 || !strings.Contains(stdout, " good ") ||
+		!strings.Contains(stderr, "allowed signers: .gitsigners from the work tree, as checked out: to check a pull request against the file its base has, verify BASE..TIP") {
 		t.Errorf("verify HEAD = %d, want the work tree's file\n%s%s", code, stdout, stderr)
 	}
 	// Once merged, her next pull request verifies.
