@@ -30,7 +30,7 @@ func TestPolicy(t *testing.T) {
 		{"other issuer", Policy{Identity: "alice@example.com", Issuer: gh}, alice, CheckIdentity, "OIDC issuer is"},
 		{"exact is not a prefix", Policy{Identity: "alice@example.co", Issuer: "https://accounts.example.com"}, alice, CheckIdentity, ""},
 		{"regexp", Policy{IdentityRegexp: `.*@example\.com`, IssuerRegexp: `https://accounts\.example\.com`}, alice, "", ""},
-		{"regexp anchored at the end", Policy{IdentityRegexp: `alice@example\.co`, Issuer: "https://accounts.example.com"}, alice, CheckIdentity, "does not match"},
+		{"regexp anchored at the end", Policy{IdentityRegexp: `alice@example\.co`, Issuer: "https://accounts.example.com"}, alice, CheckIdentity, "does not match \"alice@example\\\\.co\" (in full: the pattern is anchored at both ends)"},
 		{"regexp anchored at the start", Policy{IdentityRegexp: `example\.com`, Issuer: "https://accounts.example.com"}, alice, CheckIdentity, "does not match"},
 		{"alternation stays anchored", Policy{IdentityRegexp: `bob@x|alice@example\.co`, Issuer: "https://accounts.example.com"}, alice, CheckIdentity, "does not match"},
 		{"issuer regexp", Policy{Identity: "alice@example.com", IssuerRegexp: `https://token\..*`}, alice, CheckIdentity, "does not match"},

@@ -131,11 +131,11 @@ func anchored(re string) (*regexp.Regexp, error) {
 func (c *Matcher) Check(id *fulcio.CertIdentity) error {
 	switch {
 	case c.identityRE != nil && !c.identityRE.MatchString(id.SAN):
-		return Fail(CheckIdentity, "certificate identity %q does not match %q", id.SAN, c.p.IdentityRegexp)
+		return Fail(CheckIdentity, "certificate identity %q does not match %q (in full: the pattern is anchored at both ends)", id.SAN, c.p.IdentityRegexp)
 	case c.identityRE == nil && id.SAN != c.p.Identity:
 		return Fail(CheckIdentity, "certificate identity is %q, want %q", id.SAN, c.p.Identity)
 	case c.issRE != nil && !c.issRE.MatchString(id.Issuer):
-		return Fail(CheckIdentity, "OIDC issuer %q does not match %q", id.Issuer, c.p.IssuerRegexp)
+		return Fail(CheckIdentity, "OIDC issuer %q does not match %q (in full: the pattern is anchored at both ends)", id.Issuer, c.p.IssuerRegexp)
 	case c.issRE == nil && id.Issuer != c.p.Issuer:
 		return Fail(CheckIdentity, "OIDC issuer is %q, want %q", id.Issuer, c.p.Issuer)
 	}

@@ -140,6 +140,14 @@ func ParsePEM(data []byte) (*Signature, error) {
 	if len(data) > MaxSize {
 		return nil, errors.New("signature too large")
 	}
+	// The other kinds git makes, named: a commit signed with gpg (a GitHub
+	// web-flow commit is one) or ssh has no gitsign signature.
+	switch {
+	case bytes.HasPrefix(data, []byte("-----BEGIN PGP SIGNATURE-----")):
+		return nil, errors.New("an OpenPGP signature (gpg), not a gitsign one")
+	case bytes.HasPrefix(data, []byte("-----BEGIN SSH SIGNATURE-----")):
+		return nil, errors.New("an SSH signature, not a gitsign one")
+	}
 	if !bytes.HasPrefix(data, pemBegin) {
 		return nil, errors.New("signature is not PEM, or has data before the PEM block")
 	}

@@ -283,3 +283,17 @@ func FuzzParseDER(f *testing.F) {
 		}
 	})
 }
+
+// TestParsePEMNamesOtherKinds: a gpg- or ssh-signed commit (a GitHub
+// web-flow commit is gpg-signed) is said to be one, not "not PEM".
+func TestParsePEMNamesOtherKinds(t *testing.T) {
+	for sig, want := range map[string]string{
+		"-----BEGIN PGP SIGNATURE-----\n\nwsBcBAABCAAQ\n-----END PGP SIGNATURE-----\n": "an OpenPGP signature (gpg), not a gitsign one",
+		"-----BEGIN SSH SIGNATURE-----\nU1NIU0lH\n-----END SSH SIGNATURE-----\n":       "an SSH signature, not a gitsign one",
+		"garbage": "signature is not PEM",
+	} {
+		if _, err := ParsePEM([]byte(sig)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ParsePEM(%.30q) = %v, want %q", sig, err, want)
+		}
+	}
+}
