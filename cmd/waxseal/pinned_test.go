@@ -107,3 +107,32 @@ func TestTrustExport(t *testing.T) {
 		t.Errorf("no directory: exit %d, %s", code, errs)
 	}
 }
+
+// TestTrustInitExpect: --expect takes the fingerprint as waxseal serve
+// prints it, or as sha256sum prints the document's digest, in either case;
+// anything else is a usage error, not a mismatch.
+func TestTrustInitExpect(t *testing.T) {
+	stack := servertest.Start(t)
+	t.Setenv("WAXSEAL_CONFIG_DIR", filepath.Join(t.TempDir(), "cfg"))
+	root, err := os.ReadFile(stack.TrustedRootPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fp := trust.Fingerprint(root)
+	hexFP := strings.TrimPrefix(fp, "sha256:")
+	ctx := context.Background()
+	for _, expect := range []string{fp, hexFP, strings.ToUpper(hexFP), "SHA256:" + strings.ToUpper(hexFP)} {
+		if _, errs, code := runCLI(ctx, t, nil, "trust", "init", "--from", stack.URL, "--expect", expect); code != 0 {
+			t.Errorf("trust init --expect %s = %d\n%s", expect, code, errs)
+		}
+	}
+	other := strings.Repeat("0", 64)
+	if _, errs, code := runCLI(ctx, t, nil, "trust", "init", "--from", stack.URL, "--expect", other); code != 1 || !strings.Contains(errs, "not pinned") {
+		t.Errorf("trust init --expect another fingerprint = %d\n%s", code, errs)
+	}
+	for _, bad := range []string{"sha256:abc", "md5:" + hexFP, hexFP + "0"} {
+		if _, errs, code := runCLI(ctx, t, nil, "trust", "init", "--from", stack.URL, "--expect", bad); code != 2 || !strings.Contains(errs, "64 hex digits") {
+			t.Errorf("trust init --expect %s = %d\n%s", bad, code, errs)
+		}
+	}
+}

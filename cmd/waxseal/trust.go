@@ -40,7 +40,16 @@ printed at start (or pass it as --expect) before trusting it.`,
 					return clierr.WithHint(err, "is a waxseal server running at %s?", c.String("from"))
 				}
 				fp := trust.Fingerprint(root)
-				if want := c.String("expect"); want != "" && want != fp {
+				// As waxseal serve prints it (sha256:HEX), or as sha256sum
+				// would: bare hex, in either case.
+				want := strings.ToLower(strings.TrimSpace(c.String("expect")))
+				if want != "" && !strings.HasPrefix(want, "sha256:") {
+					want = "sha256:" + want
+				}
+				if want != "" && (len(want) != len("sha256:")+64 || strings.Trim(want[len("sha256:"):], "0123456789abcdef") != "") {
+					return clierr.Usagef("--expect %q: want the trusted root's fingerprint, sha256:HEX (64 hex digits), as waxseal serve prints it", c.String("expect"))
+				}
+				if want != "" && want != fp {
 					return fmt.Errorf("trusted root fingerprint is %s, expected %s: not pinned", fp, want)
 				}
 				dir, err := trust.Dir()
