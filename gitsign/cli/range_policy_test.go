@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -314,6 +315,13 @@ func TestVerifyPushInBareRepository(t *testing.T) {
 	good := r.commit("signed by alice", "-S")
 	if errOut, err := push("main"); err != nil || !strings.Contains(errOut, good+" good ") || strings.Count(errOut, " good ") != 1 {
 		t.Errorf("push of a good commit: %v\n%s", err, errOut)
+	}
+	// Many at once: one gitsign run for the lot.
+	for i := range 40 {
+		good = r.commit(fmt.Sprintf("batch %d", i), "-S")
+	}
+	if errOut, err := push("main"); err != nil || strings.Count(errOut, " good ") != 40 {
+		t.Errorf("push of 40 commits: %v, %d good\n%s", err, strings.Count(errOut, " good "), errOut)
 	}
 	r.git("tag", "-s", "-m", "release", "v1")
 	tag := strings.TrimSpace(r.git("rev-parse", "v1"))

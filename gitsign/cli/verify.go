@@ -880,16 +880,30 @@ func (r *repository) list(ctx context.Context, revs []string, emit func(id strin
 	}
 	// Every revision is resolved before any is handed out: a bad one is a
 	// usage error, with nothing verified or printed before it.
+	// Object IDs in full (what a hook's git rev-list hands on, many at a
+	// time) are looked up in one git run, the rest one git run each.
 	seen := map[string]bool{}
 	var ids []string
+	add := func(id string) {
+		if !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	full, err := r.existing(ctx, revs)
+	if err != nil {
+		return err
+	}
 	for _, rev := range revs {
-		err := r.revs(ctx, fmt.Sprintf("bad revision %q", rev), func(id string) {
-			if !seen[id] {
-				seen[id] = true
-				ids = append(ids, id)
+		if r.isObjectID(rev) {
+			id := strings.ToLower(rev)
+			if !full[id] {
+				return clierr.Usagef("bad revision %q: no such object", rev)
 			}
-		}, "rev-parse", "--verify", "--end-of-options", rev)
-		if err != nil {
+			add(id)
+			continue
+		}
+		if err := r.revs(ctx, fmt.Sprintf("bad revision %q", rev), add, "rev-parse", "--verify", "--end-of-options", rev); err != nil {
 			return err
 		}
 	}
@@ -897,6 +911,45 @@ func (r *repository) list(ctx context.Context, revs []string, emit func(id strin
 		emit(id)
 	}
 	return nil
+}
+
+// isObjectID tells a full object ID in hex, as the repository's format
+// writes them.
+func (r *repository) isObjectID(rev string) bool {
+	n := 40
+	if r.format == "sha256" {
+		n = 64
+	}
+	_, err := hex.DecodeString(rev)
+	return len(rev) == n && err == nil
+}
+
+// existing are the full object IDs among revs that the repository has,
+// lower-cased, from one git cat-file --batch-check.
+func (r *repository) existing(ctx context.Context, revs []string) (map[string]bool, error) {
+	var in strings.Builder
+	for _, rev := range revs {
+		if r.isObjectID(rev) {
+			in.WriteString(strings.ToLower(rev) + "\n")
+		}
+	}
+	found := map[string]bool{}
+	if in.Len() == 0 {
+		return found, nil
+	}
+	cmd := exec.CommandContext(ctx, "git", "--no-replace-objects", "-C", r.dir, "cat-file", "--batch-check=%(objectname)")
+	cmd.Stdin = strings.NewReader(in.String())
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("git cat-file --batch-check: %w", err)
+	}
+	// "<id>", or "<id> missing" for one it does not have.
+	for _, line := range strings.Split(string(out), "\n") {
+		if line != "" && !strings.Contains(line, " ") {
+			found[line] = true
+		}
+	}
+	return found, nil
 }
 
 // rangeLike reports whether git rev-list reads rev as more than a commit
