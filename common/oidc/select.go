@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -105,7 +106,8 @@ type Provider struct {
 //  2. CI: GitHub Actions, Buildkite, then Options.Command (GitLab's id_tokens arrive as
 //     $SIGSTORE_ID_TOKEN, so step 1 covers them);
 //  3. the agent (Source nil: the caller uses its credential if one answers);
-//  4. interactive: the browser flow, or the device flow where there is no browser.
+//  4. interactive: the browser flow, or the device flow where there is no browser;
+//     not in CI (InCI).
 //
 // With Options.Provider set, the chain is that one provider; an error says what it
 // lacks. The caller uses the first provider that works; an empty chain is an error.
@@ -145,7 +147,7 @@ func Chain(o Options) ([]Provider, error) {
 	if !o.NoAgent {
 		names = append(names, ProviderAgent)
 	}
-	if o.Issuer != "" {
+	if o.Issuer != "" && !InCI() {
 		if o.OpenBrowser != nil && HasBrowser() {
 			names = append(names, ProviderBrowser)
 		} else {
@@ -161,9 +163,22 @@ func Chain(o Options) ([]Provider, error) {
 		chain = append(chain, p)
 	}
 	if len(chain) == 0 {
+		if InCI() && o.Issuer != "" {
+			return nil, fmt.Errorf("%w: no explicit token and no CI credentials, and no interactive login in CI (CI=%s), where no one is there to sign in", ErrNoToken, os.Getenv("CI"))
+		}
 		return nil, fmt.Errorf("%w: no explicit token, no CI credentials, and no OIDC issuer to log in with", ErrNoToken)
 	}
 	return chain, nil
+}
+
+// InCI tells a CI job, where no one is at the keyboard, by CI=true, which
+// GitHub Actions, GitLab CI, Buildkite and most others set: automatic
+// selection then leaves the interactive logins out, which would otherwise
+// wait for a sign-in until they time out (a browser "opens" on an image
+// with a display). Forced with Options.Provider, they are still tried.
+func InCI() bool {
+	b, err := strconv.ParseBool(os.Getenv("CI"))
+	return err == nil && b
 }
 
 func (o Options) provider(name string, forced bool) (Provider, error) {

@@ -14,7 +14,7 @@ import (
 // clearEnv unsets every variable that makes a provider apply.
 func clearEnv(t *testing.T) {
 	for _, v := range []string{EnvVar, ActionsRequestURLEnv, ActionsRequestTokenEnv, "BUILDKITE",
-		"BUILDKITE_AGENT_ACCESS_TOKEN", "BROWSER", "DISPLAY", "WAYLAND_DISPLAY", "SSH_CONNECTION", "SSH_TTY"} {
+		"BUILDKITE_AGENT_ACCESS_TOKEN", "BROWSER", "DISPLAY", "WAYLAND_DISPLAY", "SSH_CONNECTION", "SSH_TTY", "CI"} {
 		t.Setenv(v, "")
 	}
 }
@@ -51,6 +51,9 @@ func TestChainOrder(t *testing.T) {
 			opts: Options{DisableAmbient: true, Command: "echo"}, want: "command agent"},
 		{name: "forced device", env: map[string]string{"BROWSER": "true", EnvVar: "x"},
 			opts: Options{Provider: "device", Issuer: "https://i", OpenBrowser: browse}, want: "device"},
+		{name: "no interactive login in CI", env: map[string]string{"CI": "true", "DISPLAY": ":0"}, opts: Options{Issuer: "https://i", OpenBrowser: browse}, want: "agent"},
+		{name: "nothing in CI", env: map[string]string{"CI": "1"}, opts: Options{Issuer: "https://i", OpenBrowser: browse, NoAgent: true}, err: "no interactive login in CI (CI=1)"},
+		{name: "forced browser in CI", env: map[string]string{"CI": "true", "DISPLAY": ":0"}, opts: Options{Provider: "browser", Issuer: "https://i", OpenBrowser: browse}, want: "browser"},
 		{name: "forced alias", opts: Options{Provider: "filesystem", TokenFile: "/f"}, want: "file"},
 		{name: "forced agent", opts: Options{Provider: "agent", Token: "a.b.c"}, want: "agent"},
 		{name: "forced unknown", opts: Options{Provider: "spiffe"}, err: "unknown OIDC provider"},

@@ -85,6 +85,9 @@ func newRepo(t testing.TB, stack *servertest.Stack, email string, initArgs ...st
 		agent.SocketEnv+"="+filepath.Join(home, "no-agent", "agent.sock"), // never the machine's own agent
 		"PATH="+binDir+string(os.PathListSeparator)+os.Getenv("PATH"),
 		"SIGSTORE_ID_TOKEN="+stack.Token(t, email),
+		// A developer's machine, also when the tests run in CI: a CI job
+		// gets no interactive login (TestCIFailsFast sets these).
+		"CI=", "GITHUB_ACTIONS=", "GITLAB_CI=", "BUILDKITE=",
 	)
 	r.git(append([]string{"init", "-q", "-b", "main"}, append(initArgs, dir)...)...)
 	for _, kv := range [][2]string{

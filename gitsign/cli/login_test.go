@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -245,6 +246,49 @@ func TestNoTerminalFailsFast(t *testing.T) {
 	}
 	r.env = append(r.env, "BROWSER="+falseBin)
 	sign("could not open a browser")
+}
+
+// TestCIFailsFast: in a CI job no one is there to sign in, so a signature
+// without a token fails at once, saying how a job gets one, even where a
+// browser command would "open" (an image with a display and xdg-open). A
+// CI token request that fails says what the job lacks.
+func TestCIFailsFast(t *testing.T) {
+	stack := servertest.Start(t)
+	r := newRepo(t, stack, "erin@example.com")
+	r.unsetenv("SIGSTORE_ID_TOKEN", "BROWSER", "DISPLAY", "WAYLAND_DISPLAY")
+	trueBin, err := exec.LookPath("true")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.env = append(r.env, "CI=true", "DISPLAY=:99", "BROWSER="+trueBin)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute) // a hang guard, not a measurement
+	defer cancel()
+	sign := func() string {
+		t.Helper()
+		cmd := exec.CommandContext(ctx, filepath.Join(binDir, "gitsign"), "--status-fd=2", "-bsau", "erin@example.com")
+		cmd.Dir, cmd.Env = r.dir, r.env
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true} // no controlling terminal
+		cmd.Stdin = strings.NewReader("tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\ncommitter E <erin@example.com> 1 +0000\n\nm\n")
+		out, err := cmd.CombinedOutput()
+		if err == nil || ctx.Err() != nil {
+			t.Fatalf("gitsign in CI without a token: err %v, ctx %v\n%s", err, ctx.Err(), out)
+		}
+		return string(out)
+	}
+	if out := sign(); !strings.Contains(out, "no identity token") || !strings.Contains(out, "permissions: id-token: write") || strings.Contains(out, "Sign in") {
+		t.Errorf("gitsign in CI without a token:\n%s", out)
+	}
+	// GitHub Actions' token request failing.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := "http://" + l.Addr().String() + "/token?x=1"
+	l.Close()
+	r.env = append(r.env, "GITHUB_ACTIONS=true", "ACTIONS_ID_TOKEN_REQUEST_URL="+down, "ACTIONS_ID_TOKEN_REQUEST_TOKEN=t")
+	if out := sign(); !strings.Contains(out, "GitHub Actions did not give a token: does the job have 'permissions: id-token: write'?") || strings.Contains(out, "replace the token") {
+		t.Errorf("gitsign with GitHub Actions' token request failing:\n%s", out)
+	}
 }
 
 // TestExpiredAgentLoginIsSaid: when the agent's login for this instance

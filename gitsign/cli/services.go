@@ -173,11 +173,15 @@ func (e *env) login(ctx context.Context, cfg *gpg.Config, ep *endpoints, ca *ful
 		HTTPClient:      httpClient,
 	})
 	if err != nil {
+		if oidc.InCI() {
+			return nil, clierr.WithHint(err, "%s", ciTokenHint)
+		}
 		return nil, clierr.WithHint(err, "set SIGSTORE_ID_TOKEN, run 'waxseal login', or set gitsign.server / gitsign.issuer for an interactive login")
 	}
 	var (
 		errs []error
 		ag   *agent.Client // a running agent, if any
+		ci   = oidc.InCI() // and so no interactive login in the chain
 	)
 	for _, p := range chain {
 		if p.Name == oidc.ProviderDevice && !tty {
@@ -222,7 +226,7 @@ func (e *env) login(ctx context.Context, cfg *gpg.Config, ep *endpoints, ca *ful
 			// A token given or found (SIGSTORE_ID_TOKEN, CI) names who is
 			// to sign: one that cannot be used is an error, never a reason
 			// to sign as the agent's identity instead.
-			return nil, clierr.WithHint(err, "replace the token, or unset it to sign with the agent's credential or an interactive login")
+			return nil, clierr.WithHint(err, "%s", tokenHint(p.Name))
 		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", p.Name, err))
@@ -253,11 +257,33 @@ func (e *env) login(ctx context.Context, cfg *gpg.Config, ep *endpoints, ca *ful
 		}
 		return cred, err
 	}
-	if len(errs) == 0 {
-		return nil, clierr.WithHint(oidc.ErrNoToken, "set SIGSTORE_ID_TOKEN, run 'waxseal login', or set gitsign.server / gitsign.issuer for an interactive login")
+	hint := "set SIGSTORE_ID_TOKEN, or run 'waxseal agent' and 'waxseal login' before signing"
+	if ci {
+		hint = ciTokenHint
 	}
-	return nil, clierr.WithHint(fmt.Errorf("no identity token: %w", errors.Join(errs...)),
-		"set SIGSTORE_ID_TOKEN, or run 'waxseal agent' and 'waxseal login' before signing")
+	if len(errs) == 0 {
+		if !ci {
+			hint = "set SIGSTORE_ID_TOKEN, run 'waxseal login', or set gitsign.server / gitsign.issuer for an interactive login"
+		}
+		return nil, clierr.WithHint(oidc.ErrNoToken, "%s", hint)
+	}
+	return nil, clierr.WithHint(fmt.Errorf("no identity token: %w", errors.Join(errs...)), "%s", hint)
+}
+
+// ciTokenHint says how a CI job gives gitsign an identity.
+const ciTokenHint = "in CI, give the job an identity token: on GitHub Actions, 'permissions: id-token: write'; on GitLab, an id_tokens entry SIGSTORE_ID_TOKEN with aud: sigstore; elsewhere SIGSTORE_ID_TOKEN"
+
+// tokenHint says what to do about a token from provider that cannot be used.
+func tokenHint(provider string) string {
+	switch provider {
+	case oidc.ProviderEnv, oidc.ProviderToken, oidc.ProviderGitLab:
+		return "replace the token in SIGSTORE_ID_TOKEN, or unset it to sign with the agent's credential or an interactive login"
+	case oidc.ProviderGitHubActions:
+		return "GitHub Actions did not give a token: does the job have 'permissions: id-token: write'? (or set SIGSTORE_ID_TOKEN)"
+	case oidc.ProviderBuildkite:
+		return "buildkite-agent oidc request-token failed: check the agent's OIDC setup (or set SIGSTORE_ID_TOKEN)"
+	}
+	return "check where the token comes from (gitsign.tokenProvider), or set SIGSTORE_ID_TOKEN"
 }
 
 // interactiveLoginTimeout bounds a login in the browser or with a device

@@ -58,7 +58,7 @@ func TestInteractivePKCEMismatch(t *testing.T) {
 func TestChainFlows(t *testing.T) {
 	p := startIssuer(t, devoidc.Config{DeviceInterval: time.Second})
 	for _, v := range []string{oidc.EnvVar, oidc.ActionsRequestURLEnv, oidc.ActionsRequestTokenEnv, "BUILDKITE",
-		"BUILDKITE_AGENT_ACCESS_TOKEN", "BROWSER", "DISPLAY", "WAYLAND_DISPLAY", "SSH_CONNECTION", "SSH_TTY"} {
+		"BUILDKITE_AGENT_ACCESS_TOKEN", "BROWSER", "DISPLAY", "WAYLAND_DISPLAY", "SSH_CONNECTION", "SSH_TTY", "CI"} { // a developer's machine, also in CI
 		t.Setenv(v, "")
 	}
 	trusted := map[string]string{p.Issuer(): "sigstore", p.ActionsIssuer(): "sigstore"}
