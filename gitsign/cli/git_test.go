@@ -241,10 +241,13 @@ func TestCommitSignVerify(t *testing.T) {
 	if code != 0 || strings.Count(stdout, " good ") != 2 || !strings.Contains(stdout, "release one") {
 		t.Errorf("gitsign verify = %d\n%s%s", code, stdout, stderr)
 	}
-	code, stdout, _ = r.gitsign("verify", "--json", "HEAD")
-	var lines []verifyLine
-	if err := json.Unmarshal([]byte(stdout), &lines); err != nil || code != 0 || len(lines) != 1 ||
-		lines[0].Signer != "alice@example.com" || lines[0].Issuer != stack.Issuer() || lines[0].LogIndex == nil {
+	code, stdout, _ = r.gitsign("verify", "--json", "HEAD", "v1")
+	var rep verifyReport
+	err = json.Unmarshal([]byte(stdout), &rep)
+	if lines := rep.Objects; err != nil || code != 0 || !rep.OK || rep.Error != "" || len(lines) != 2 ||
+		lines[0].Signer != "alice@example.com" || lines[0].Issuer != stack.Issuer() || lines[0].LogIndex == nil ||
+		len(lines[0].CertificateSHA256) != 64 || lines[1].Type != "tag" || lines[1].Tag != "v1" || lines[1].Target != strings.TrimSpace(r.git("rev-parse", "v1^{commit}")) ||
+		!strings.HasSuffix(rep.AllowedSigners, ".gitsigners") || rep.TrustedRoot != stack.TrustedRootPath {
 		t.Errorf("gitsign verify --json = %d %v\n%s", code, err, stdout)
 	}
 	// Explicit identity flags instead of the file.

@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/sha1"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -74,7 +75,11 @@ OPTIONS:
    --allowed-signers FILE                  allowed-signers FILE (default: git config gitsign.allowedSigners)
    --trusted-root FILE                     trusted_root.json FILE (default: gitsign.trustedRoot, else the pinned root)
    -C DIR                                  run in DIR, and read relative FILEs from it, as git -C (default: ".")
-   --json                                  print machine-readable JSON on stdout (default: false)
+   --json                                  print one JSON document on stdout, also when the run fails:
+                                           {"ok", "objects": [{"object", "type", "subject", "committer",
+                                           "tag", "target", "verdict", "signer", "issuer", "logIndex",
+                                           "integratedTime", "certificateSHA256", "reason"}],
+                                           "allowedSigners", "trustedRoot", "error"} (default: false)
    --help, -h                              show help
 `
 
@@ -173,19 +178,60 @@ const (
 )
 
 type verifyLine struct {
-	Object         string    `json:"object"`
-	Type           string    `json:"type"`
-	Subject        string    `json:"subject"`
-	Committer      string    `json:"committer,omitempty"`
+	Object  string `json:"object"`
+	Type    string `json:"type"`
+	Subject string `json:"subject"`
+	// Committer is the committer's email, or a tag's tagger's.
+	Committer string `json:"committer,omitempty"`
+	// Tag and Target are an annotated tag's name and the object it tags.
+	Tag            string    `json:"tag,omitempty"`
+	Target         string    `json:"target,omitempty"`
 	Verdict        string    `json:"verdict"`
 	Signer         string    `json:"signer,omitempty"`
 	Issuer         string    `json:"issuer,omitempty"`
 	LogIndex       *int64    `json:"logIndex,omitempty"`
 	IntegratedTime time.Time `json:"integratedTime,omitzero"`
-	Reason         string    `json:"reason,omitempty"`
+	// CertificateSHA256 is the SHA-256 of the signing certificate (DER),
+	// when the signature holds one that could be read.
+	CertificateSHA256 string `json:"certificateSHA256,omitempty"`
+	Reason            string `json:"reason,omitempty"`
+}
+
+// verifyReport is what --json prints: one document, also when the run
+// fails before any object is verified (a bad revision, a missing allowed
+// signers file), so that a CI job can always read it.
+type verifyReport struct {
+	// OK is true when every object listed is good, as exit code 0 says.
+	OK      bool         `json:"ok"`
+	Objects []verifyLine `json:"objects"`
+	// AllowedSigners and TrustedRoot say what the objects were checked
+	// against: a file, or "PATH at COMMIT" for one read at a range's base.
+	AllowedSigners string `json:"allowedSigners,omitempty"`
+	TrustedRoot    string `json:"trustedRoot,omitempty"`
+	// Error says why OK is false when it is not the objects' verdicts
+	// alone, or how many failed.
+	Error string `json:"error,omitempty"`
 }
 
 func (e *env) verify(ctx context.Context, o *verifyOptions) error {
+	rep := &verifyReport{Objects: []verifyLine{}}
+	err := e.verifyRun(ctx, o, rep)
+	if !o.json {
+		return err
+	}
+	rep.OK = err == nil
+	if err != nil && rep.Error == "" {
+		rep.Error = err.Error()
+	}
+	enc := json.NewEncoder(e.Stdout)
+	enc.SetIndent("", "  ")
+	if jerr := enc.Encode(rep); jerr != nil && err == nil {
+		return jerr
+	}
+	return err
+}
+
+func (e *env) verifyRun(ctx context.Context, o *verifyOptions, rep *verifyReport) error {
 	dir := o.dir
 	e.Dir = dir
 	// The configuration of the repository git finds from dir, not of one
@@ -249,6 +295,7 @@ func (e *env) verify(ctx context.Context, o *verifyOptions) error {
 		if err != nil {
 			return err
 		}
+		rep.TrustedRoot = source
 		root, err := trust.ParseRootFile(source, data)
 		if err != nil {
 			return err
@@ -256,16 +303,17 @@ func (e *env) verify(ctx context.Context, o *verifyOptions) error {
 		v = &gitsign.Verifier{Root: root, Identity: identity}
 	} else if v, err = e.VerifierWith(ctx, cfg, identity, nil); err != nil {
 		return err
+	} else {
+		rep.TrustedRoot = "pinned (waxseal trust init)"
 	}
 	if file := e.SignersFile(ctx, cfg, identity != nil, inDir(dir, o.allowedSigners)); file != "" {
-		if v.Signers, err = e.allowedSigners(ctx, repo, revs, file, configured(o.allowedSigners == "", cfg.AllowedSigners)); err != nil {
+		if v.Signers, rep.AllowedSigners, err = e.allowedSigners(ctx, repo, revs, file, configured(o.allowedSigners == "", cfg.AllowedSigners)); err != nil {
 			return err
 		}
 	}
 	// Text lines are printed as they are decided, in order, so that a long
 	// range shows its progress; JSON is one document, written at the end.
 	var (
-		lines  []verifyLine
 		failed int
 		stdout = newLineWriter(e.Stdout)
 	)
@@ -274,7 +322,7 @@ func (e *env) verify(ctx context.Context, o *verifyOptions) error {
 			failed++
 		}
 		if o.json {
-			lines = append(lines, l)
+			rep.Objects = append(rep.Objects, l)
 		} else {
 			printLine(stdout, l)
 		}
@@ -295,19 +343,10 @@ func (e *env) verify(ctx context.Context, o *verifyOptions) error {
 		}
 		fmt.Fprintf(e.Stderr, "gitsign: nothing to verify: %s %s no commits\n", strings.Join(revs, " "), verb)
 	}
-	if o.json {
-		enc := json.NewEncoder(e.Stdout)
-		enc.SetIndent("", "  ")
-		if lines == nil {
-			lines = []verifyLine{}
-		}
-		if err := enc.Encode(lines); err != nil {
-			return err
-		}
-	}
 	if failed > 0 {
+		rep.Error = fmt.Sprintf("%d of %d objects failed verification", failed, n)
 		if !o.json {
-			fmt.Fprintf(e.Stderr, "gitsign: error: %d of %d objects failed verification\n", failed, n)
+			fmt.Fprintf(e.Stderr, "gitsign: error: %s\n", rep.Error)
 		}
 		return clierr.ExitCode(clierr.ExitFail)
 	}
@@ -325,16 +364,16 @@ func configured(fromConfig bool, p string) string {
 
 // allowedSigners reads the allowed-signers file, the range's own when
 // policyFile says so.
-func (e *env) allowedSigners(ctx context.Context, repo *repository, revs []string, file, inRepo string) (*gitsign.AllowedSigners, error) {
+func (e *env) allowedSigners(ctx context.Context, repo *repository, revs []string, file, inRepo string) (*gitsign.AllowedSigners, string, error) {
 	data, source, err := e.policyFile(ctx, repo, revs, file, inRepo, "allowed signers", "--allowed-signers")
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	s, err := gitsign.ParseAllowedSigners(bytes.NewReader(data), source)
 	if err != nil {
-		return nil, fmt.Errorf("allowed signers: %w", err)
+		return nil, "", fmt.Errorf("allowed signers: %w", err)
 	}
-	return s, nil
+	return s, source, nil
 }
 
 // policyFile reads a file that decides what a verification accepts (the
@@ -722,6 +761,9 @@ func verifyOne(repo *repository, v *gitsign.Verifier, id string) verifyLine {
 		return l
 	}
 	l.Subject, l.Committer = o.Subject, o.Email
+	if typ == "tag" {
+		l.Target, l.Tag = tagHeaders(o.Payload)
+	}
 	if o.Signature == nil {
 		l.Verdict = verdictUnsigned
 		return l
@@ -738,15 +780,40 @@ func verifyOne(repo *repository, v *gitsign.Verifier, id string) verifyLine {
 		if ve != nil && ve.Identity != "" {
 			l.Reason = fmt.Sprintf("%s (the certificate names %s, unverified)", l.Reason, ve.Identity)
 		}
+		if ve != nil && ve.Certificate != nil {
+			l.CertificateSHA256 = certSHA256(ve.Certificate)
+		}
 		return l
 	}
 	l.Signer, l.Issuer = res.Identity, res.Issuer
+	l.CertificateSHA256 = certSHA256(res.Certificate)
 	l.LogIndex, l.IntegratedTime = &res.LogIndex, res.IntegratedTime.UTC()
 	l.Verdict, l.Reason = verdictGood, res.Warning
 	if res.Trust != gitsign.TrustFully {
 		l.Verdict, l.Reason = verdictUntrusted, res.Untrusted
 	}
 	return l
+}
+
+func certSHA256(cert *x509.Certificate) string {
+	sum := sha256.Sum256(cert.Raw)
+	return hex.EncodeToString(sum[:])
+}
+
+// tagHeaders are the object an annotated tag tags and its name, from its
+// "object" and "tag" headers.
+func tagHeaders(payload []byte) (target, name string) {
+	for _, line := range strings.Split(string(payload), "\n") {
+		if line == "" {
+			break
+		}
+		if v, ok := strings.CutPrefix(line, "object "); ok && target == "" {
+			target = v
+		} else if v, ok := strings.CutPrefix(line, "tag "); ok && name == "" {
+			name = v
+		}
+	}
+	return target, name
 }
 
 // repository reads raw objects: with go-git's object formats for SHA-1
@@ -991,7 +1058,7 @@ func (r *repository) revs(ctx context.Context, what string, emit func(id string)
 	// --no-replace-objects leaves on): the commits listed are the ones
 	// whose raw bytes are read and verified, and their parents are those
 	// the raw bytes name, not what a graft says.
-	cmd := exec.CommandContext(ctx, "git", append([]string{"--no-replace-objects", "-C", r.dir}, args...)...)
+	cmd := exec.CommandContext(ctx, "git", append([]string{"--no-replace-objects", "-c", "advice.graftFileDeprecated=false", "-C", r.dir}, args...)...)
 	cmd.Env = append(os.Environ(), "GIT_GRAFT_FILE="+os.DevNull)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr

@@ -43,9 +43,14 @@ func (r *repo) verifyJSON(args ...string) (code int, lines []verifyLine, stderr 
 	r.t.Helper()
 	code, stdout, stderr := r.gitsignFrom(r.dir, append([]string{"verify", "--json"}, args...)...)
 	if code == 0 || code == 1 {
-		if err := json.Unmarshal([]byte(stdout), &lines); err != nil {
+		var rep verifyReport
+		if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
 			r.t.Fatalf("gitsign verify --json %s: %v\n%s", strings.Join(args, " "), err, stdout)
 		}
+		if rep.OK != (code == 0) {
+			r.t.Errorf("gitsign verify --json %s: exit %d, ok %v", strings.Join(args, " "), code, rep.OK)
+		}
+		lines = rep.Objects
 	}
 	return code, lines, stderr
 }
@@ -205,8 +210,9 @@ func TestVerifyFlagsAfterRevisions(t *testing.T) {
 	r.commit("first", "-S")
 	head := r.commit("second", "-S")
 	code, stdout, stderr := r.gitsign("verify", "HEAD~1..HEAD", "--json")
-	var lines []verifyLine
-	if err := json.Unmarshal([]byte(stdout), &lines); err != nil || code != 0 || len(lines) != 1 || lines[0].Object != head {
+	var rep verifyReport
+	err := json.Unmarshal([]byte(stdout), &rep)
+	if lines := rep.Objects; err != nil || code != 0 || len(lines) != 1 || lines[0].Object != head {
 		t.Errorf("verify HEAD~1..HEAD --json = %d %v\n%s%s", code, err, stdout, stderr)
 	}
 	code, stdout, stderr = r.gitsign("verify", "HEAD", "--certificate-identity", "bob@example.com", "--certificate-oidc-issuer", stack.Issuer())
@@ -542,5 +548,44 @@ func TestAllowedSignersFromBase(t *testing.T) {
 	r2.env = env
 	if code != 1 || stdout != "" || !strings.Contains(stderr, "finding the repository: git rev-parse: ") || !strings.Contains(stderr, "out of memory") {
 		t.Errorf("verify HEAD~2..HEAD with git failing --show-toplevel = %d\n%s%s", code, stdout, stderr)
+	}
+}
+
+// TestVerifyJSONAlwaysADocument: --json prints one document whatever
+// happens, so that a CI job can read why a run failed as well as what it
+// verified; the exit code says the same as "ok".
+func TestVerifyJSONAlwaysADocument(t *testing.T) {
+	stack := servertest.Start(t)
+	r := newRepo(t, stack, "alice@example.com")
+	r.allow("alice@example.com alice@example.com " + issuerPlaceholder)
+	r.git("add", ".gitsigners")
+	r.commit("first", "-S")
+	r.commit("signed", "-S")
+	unsigned := r.commit("unsigned")
+	for _, tc := range []struct {
+		args    []string
+		code    int
+		objects int
+		error   string
+	}{
+		{[]string{"HEAD~1"}, 0, 1, ""},
+		{[]string{"HEAD~2..HEAD"}, 1, 2, "1 of 2 objects failed verification"},
+		{[]string{"HEAD", "nosuch"}, 2, 0, `bad revision "nosuch"`},
+		{[]string{"--allowed-signers", "missing-file", "HEAD"}, 1, 0, "allowed signers: open "},
+		{[]string{"--certificate-identity", "x"}, 2, 0, "issuer"},
+	} {
+		code, stdout, stderr := r.gitsign(append([]string{"verify", "--json"}, tc.args...)...)
+		var rep verifyReport
+		if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+			t.Errorf("verify --json %v: %v\n%s%s", tc.args, err, stdout, stderr)
+			continue
+		}
+		if code != tc.code || rep.OK != (code == 0) || len(rep.Objects) != tc.objects || !strings.Contains(rep.Error, tc.error) || (tc.error == "") != (rep.Error == "") ||
+			strings.Contains(rep.Error+stderr, "graft") {
+			t.Errorf("verify --json %v = %d %+v, want exit %d, %d objects, error %q\n%s", tc.args, code, rep, tc.code, tc.objects, tc.error, stderr)
+		}
+		if tc.code == 1 && tc.objects == 2 && (rep.Objects[0].Object != unsigned || rep.Objects[0].Verdict != verdictUnsigned) {
+			t.Errorf("verify --json %v: %+v", tc.args, rep.Objects)
+		}
 	}
 }
