@@ -59,7 +59,7 @@ func (e *env) gpgSign(ctx context.Context, cfg *gpg.Config, st gitsign.Status) i
 	defer stop()
 	ctx, parentGone := context.WithCancelCause(ctx)
 	defer parentGone(nil)
-	errParentGone := errors.New("git, which started gitsign, has exited: nothing was signed")
+	errParentGone := errors.New("git, which started gitsign, has exited: no signature reached it, and no commit or tag was made (if the transparency log was reached first, it holds an entry for the abandoned signature)")
 	gone, unwatch := watchParent(func() { parentGone(errParentGone) })
 	defer unwatch()
 	if gone {

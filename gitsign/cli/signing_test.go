@@ -16,6 +16,7 @@ import (
 	"github.com/waxseal/waxseal/common/keys"
 	"github.com/waxseal/waxseal/common/provenance"
 	"github.com/waxseal/waxseal/common/trust"
+	"github.com/waxseal/waxseal/gitsign/gpg"
 	"github.com/waxseal/waxseal/server/servertest"
 )
 
@@ -407,5 +408,39 @@ func TestSigningErrorsPointTheWay(t *testing.T) {
 	r.git("config", "gitsign.rekor", down)
 	if code, stderr := r.sign(payload); code != 1 || !strings.Contains(stderr, "is the transparency log at "+down+" up and reachable?") {
 		t.Errorf("signing with the log down: %d\n%s", code, stderr)
+	}
+}
+
+// TestStatusFDClosed: a --status-fd that is not open is refused before any
+// file is opened, rather than written to when gitsign.logPath's file takes
+// its number.
+func TestStatusFDClosed(t *testing.T) {
+	stack := servertest.Start(t)
+	r := newRepo(t, stack, "alice@example.com")
+	head := r.commit("signed", "-S")
+	logFile := filepath.Join(t.TempDir(), "gitsign.log")
+	r.git("config", "gitsign.logPath", logFile)
+	raw := r.git("cat-file", "commit", head)
+	sigFile := filepath.Join(t.TempDir(), "sig")
+	_, sig, ok := strings.Cut(raw, "gpgsig ")
+	if !ok {
+		t.Fatal("no signature")
+	}
+	sig, _, _ = strings.Cut(sig, "-----END SIGNED MESSAGE-----")
+	sig = strings.ReplaceAll(sig, "\n ", "\n") + "-----END SIGNED MESSAGE-----\n"
+	if err := os.WriteFile(sigFile, []byte(sig), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, prog := range []string{"gitsign", gpg.CoreName} {
+		// fd 5 is not open in the child: exec passes on 0, 1 and 2 only.
+		cmd := exec.Command(filepath.Join(binDir, prog), "--status-fd=5", "--verify", sigFile, "-")
+		cmd.Dir, cmd.Env, cmd.Stdin = r.dir, r.env, strings.NewReader("x")
+		out, err := cmd.CombinedOutput()
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 || !strings.Contains(string(out), "--status-fd=5: not an open file descriptor") {
+			t.Errorf("%s --status-fd=5 with fd 5 closed: %v\n%s", prog, err, out)
+		}
+		if b, _ := os.ReadFile(logFile); strings.Contains(string(b), "[GNUPG:]") {
+			t.Errorf("%s wrote status lines into gitsign.logPath:\n%s", prog, b)
+		}
 	}
 }

@@ -3,10 +3,12 @@ package gpg
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -64,5 +66,22 @@ func TestMainRefusesToDelegateTwice(t *testing.T) {
 	code := Main(context.Background(), []string{filepath.Join(dir, "gitsign"), "verify", "HEAD"}, strings.NewReader(""), &out, &errOut)
 	if code != 1 || !strings.Contains(errOut.String(), "is the verify-only gitsign, not gitsign-core") || !strings.Contains(errOut.String(), "install gitsign-core") {
 		t.Errorf("Main = %d\n%s%s", code, out.String(), errOut.String())
+	}
+}
+
+type brokenPipe struct{}
+
+func (brokenPipe) Write([]byte) (int, error) { return 0, syscall.EPIPE }
+
+// TestLogFirst: with git gone (its stderr a broken pipe), what gitsign
+// says still reaches gitsign.logPath.
+func TestLogFirst(t *testing.T) {
+	var log bytes.Buffer
+	w := logFirst{log: &log, w: brokenPipe{}}
+	if _, err := fmt.Fprintf(w, "gitsign: error: git has exited\n"); err == nil {
+		t.Error("the broken pipe's error is lost")
+	}
+	if log.String() != "gitsign: error: git has exited\n" {
+		t.Errorf("log = %q", log.String())
 	}
 }

@@ -179,20 +179,25 @@ func parseGPGArgs(args []string) (*gpgArgs, error) {
 // statusWriter opens the status file descriptor; 1 and 2 are stdout and
 // stderr (also where git points them), so that tests and other platforms
 // need no descriptor passing.
-func (e *Env) statusWriter(fd int) (io.Writer, func()) {
+func (e *Env) statusWriter(fd int) (io.Writer, func(), error) {
 	switch fd {
 	case -1:
-		return io.Discard, func() {}
+		return io.Discard, func() {}, nil
 	case 1:
-		return e.Stdout, func() {}
+		return e.Stdout, func() {}, nil
 	case 2:
-		return e.Stderr, func() {}
+		return e.Stderr, func() {}, nil
 	}
 	f := os.NewFile(uintptr(fd), "status-fd")
 	if f == nil {
-		return io.Discard, func() {}
+		return nil, nil, clierr.Usagef("--status-fd=%d: not a file descriptor", fd)
 	}
-	return f, func() { f.Close() }
+	if _, err := f.Stat(); err != nil {
+		// Not open: writing to it would reach whatever file is opened
+		// next under that number.
+		return nil, nil, clierr.Usagef("--status-fd=%d: not an open file descriptor", fd)
+	}
+	return f, func() { f.Close() }, nil
 }
 
 // IsVerify tells whether args (without the program name) are git asking
@@ -212,12 +217,17 @@ func Run(ctx context.Context, e *Env, args []string, sign SignFunc) int {
 	if err != nil {
 		return e.Report(err)
 	}
+	// The status descriptor first: opened later, the log file could take
+	// its number if git left it closed, and get the status lines.
+	w, closeStatus, err := e.statusWriter(g.statusFD)
+	if err != nil {
+		return e.Report(err)
+	}
+	defer closeStatus()
 	cfg := LoadConfig(ctx, e.Dir, e.Getenv)
 	var closeLog func()
 	e.Stderr, closeLog = e.alsoToLog(ctx, cfg, e.Stderr, args)
 	defer closeLog()
-	w, closeStatus := e.statusWriter(g.statusFD)
-	defer closeStatus()
 	st := gitsign.Status{W: w}
 	if g.sign {
 		if sign == nil {
@@ -252,7 +262,20 @@ func (e *Env) alsoToLog(ctx context.Context, cfg *Config, w io.Writer, args []st
 	}
 	fmt.Fprintf(f, "--- %s gitsign %s\n", time.Now().Format(time.RFC3339), strings.Join(args, " "))
 	e.Log = f
-	return io.MultiWriter(w, f), func() { e.Log = nil; f.Close() }
+	return logFirst{log: f, w: w}, func() { e.Log = nil; f.Close() }
+}
+
+// logFirst writes to the log, then to w: when git has gone, writing to its
+// pipe fails (or ends the process, as a write to a closed stderr does), and
+// the log is where the explanation is looked for.
+type logFirst struct {
+	log io.Writer
+	w   io.Writer
+}
+
+func (l logFirst) Write(p []byte) (int, error) {
+	l.log.Write(p)
+	return l.w.Write(p)
 }
 
 // verify answers git's --verify: the status lines go to status, the
