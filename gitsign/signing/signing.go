@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/waxseal/waxseal/common/agent"
 	"github.com/waxseal/waxseal/common/credential"
 	"github.com/waxseal/waxseal/common/keys"
 	"github.com/waxseal/waxseal/common/tlog"
@@ -61,31 +62,45 @@ func (s *Signer) Sign(ctx context.Context, payload []byte) (*Signed, error) {
 	if s.Credentials == nil || s.Log == nil {
 		return nil, errors.New("gitsign: signer needs credentials and a log")
 	}
-	cred, err := s.Credentials.Credential(ctx)
-	if err != nil {
-		return nil, err
-	}
-	now := time.Now()
-	if s.Now != nil {
-		now = s.Now()
-	}
-	if !cred.Valid(now) {
-		return nil, credential.ErrExpired
-	}
-	if s.CheckCertificate != nil {
-		if err := s.CheckCertificate(cred.Certificate); err != nil {
+	var (
+		cred *credential.Credential
+		u    *cms.Unsigned
+		sig  []byte
+		now  time.Time
+	)
+	// A credential held by waxseal agent signs only while the agent holds
+	// it: a login elsewhere or a refresh between fetching it and signing
+	// replaces it (agent.ErrChanged), and the new one is fetched. Nothing
+	// has been logged yet.
+	for attempt := 0; ; attempt++ {
+		var err error
+		if cred, err = s.Credentials.Credential(ctx); err != nil {
 			return nil, err
 		}
-	}
-	u, err := cms.Prepare(cred.Certificate, payload, now)
-	if err != nil {
-		return nil, err
+		now = time.Now()
+		if s.Now != nil {
+			now = s.Now()
+		}
+		if !cred.Valid(now) {
+			return nil, credential.ErrExpired
+		}
+		if s.CheckCertificate != nil {
+			if err := s.CheckCertificate(cred.Certificate); err != nil {
+				return nil, err
+			}
+		}
+		if u, err = cms.Prepare(cred.Certificate, payload, now); err != nil {
+			return nil, err
+		}
+		sig, err = keys.SignDigest(cred.Signer, u.Digest())
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, agent.ErrChanged) || attempt == 2 {
+			return nil, fmt.Errorf("signing: %w", err)
+		}
 	}
 	digest := u.Digest()
-	sig, err := keys.SignDigest(cred.Signer, digest)
-	if err != nil {
-		return nil, fmt.Errorf("signing: %w", err)
-	}
 	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cred.Certificate.Raw})
 	proposed, err := tlog.NewHashedRekord(keys.RekorName(u.Hash), digest, sig, certPEM)
 	if err != nil {
