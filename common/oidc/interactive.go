@@ -142,6 +142,11 @@ func authCodeFlow(ctx context.Context, p authCodeParams) (string, error) {
 	authURL := cfg.AuthCodeURL(state, opts...)
 
 	callbacks := make(chan callback, 1)
+	// A redirect without this login's state is not the user's browser
+	// coming back (anyone on the machine can reach the listener): it is
+	// refused and said, and the login goes on waiting for the real one,
+	// rather than end on a request anyone could send.
+	strays := make(chan struct{}, 1)
 	srv := &http.Server{
 		ReadHeaderTimeout: 10 * time.Second,
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -150,10 +155,16 @@ func authCodeFlow(ctx context.Context, p authCodeParams) (string, error) {
 				return
 			}
 			q := r.URL.Query()
+			if subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(state)) != 1 {
+				select {
+				case strays <- struct{}{}:
+				default:
+				}
+				showResult(w, http.StatusBadRequest, errors.New("oidc: the redirect's state does not match this sign-in's; ignored"))
+				return
+			}
 			cb := callback{code: q.Get("code"), reply: make(chan error, 1)}
 			switch {
-			case subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(state)) != 1:
-				cb.err = errors.New("oidc: the redirect's state does not match the request (possible CSRF); sign-in aborted")
 			case q.Get("error") != "":
 				cb.err = fmt.Errorf("oidc: the issuer refused: %s: %s", q.Get("error"), q.Get("error_description"))
 			case cb.code == "":
@@ -207,9 +218,17 @@ func authCodeFlow(ctx context.Context, p authCodeParams) (string, error) {
 				fmt.Fprintf(p.out, "Could not open a browser (%v); open the URL above yourself.\n", err)
 			}
 			continue
+		case <-strays:
+			fmt.Fprint(p.out, strayNote)
+			continue
 		case cb = <-callbacks:
 		}
 		break
+	}
+	select {
+	case <-strays: // came before the browser's, but was not said yet
+		fmt.Fprint(p.out, strayNote)
+	default:
 	}
 	if cb.err != nil {
 		return "", cb.err
@@ -218,6 +237,8 @@ func authCodeFlow(ctx context.Context, p authCodeParams) (string, error) {
 	cb.reply <- err
 	return raw, err
 }
+
+const strayNote = "Ignored a redirect to this sign-in's address that was not for it (another program on this machine?); still waiting for your browser.\n"
 
 func exchange(ctx context.Context, provider *gooidc.Provider, cfg *oauth2.Config, code, nonce, verifier string) (string, error) {
 	tok, err := cfg.Exchange(ctx, code, oauth2.VerifierOption(verifier))

@@ -93,9 +93,13 @@ type fakeBrowser struct {
 	email  string
 	action string
 	tamper func(*url.URL)
-	page   string // last page the loopback listener showed
-	status int
-	done   chan struct{}
+	// stray, if set, is a redirect someone else sends to the loopback
+	// listener first, with the real one's code but its own state.
+	stray       func(*url.URL)
+	strayStatus int
+	page        string // last page the loopback listener showed
+	status      int
+	done        chan struct{}
 }
 
 func (b *fakeBrowser) open(authURL string) error {
@@ -126,6 +130,16 @@ func (b *fakeBrowser) open(authURL string) error {
 	if err != nil {
 		return err
 	}
+	if b.stray != nil {
+		forged := *loc
+		b.stray(&forged)
+		resp, err := c.Get(forged.String())
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		b.strayStatus = resp.StatusCode
+	}
 	if b.tamper != nil {
 		b.tamper(loc)
 	}
@@ -146,15 +160,23 @@ func TestInteractive(t *testing.T) {
 		redirect string
 		action   string
 		tamper   func(*url.URL)
+		stray    func(*url.URL)
 		wantErr  string
 	}{
 		{name: "ok"},
 		{name: "ok 127.0.0.1", redirect: "http://127.0.0.1:0/callback"},
-		{name: "state mismatch", tamper: func(u *url.URL) {
+		// Someone else's redirect first, without the state: refused, and
+		// the sign-in goes on to the browser's.
+		{name: "stray redirect", stray: func(u *url.URL) {
 			q := u.Query()
 			q.Set("state", "forged")
 			u.RawQuery = q.Encode()
-		}, wantErr: "state does not match"},
+		}},
+		{name: "stray redirect without state", stray: func(u *url.URL) {
+			q := u.Query()
+			q.Del("state")
+			u.RawQuery = q.Encode()
+		}},
 		{name: "code forged", tamper: func(u *url.URL) {
 			q := u.Query()
 			q.Set("code", "forged")
@@ -164,7 +186,7 @@ func TestInteractive(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := ctxTimeout(t)
-			b := &fakeBrowser{t: t, email: "erin@example.com", action: "login", tamper: tc.tamper, done: make(chan struct{})}
+			b := &fakeBrowser{t: t, email: "erin@example.com", action: "login", tamper: tc.tamper, stray: tc.stray, done: make(chan struct{})}
 			if tc.action != "" {
 				b.action = tc.action
 			}
@@ -197,6 +219,9 @@ func TestInteractive(t *testing.T) {
 			}
 			if s, _ := mustInspect(t, tok).Subject(); s != "erin@example.com" {
 				t.Errorf("subject %q", s)
+			}
+			if tc.stray != nil && (b.strayStatus != http.StatusBadRequest || !strings.Contains(out.String(), "Ignored a redirect to this sign-in's address that was not for it")) {
+				t.Errorf("stray redirect answered %d; output %q", b.strayStatus, out.String())
 			}
 		})
 	}
