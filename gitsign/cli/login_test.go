@@ -109,8 +109,15 @@ func TestInteractiveLoginInGit(t *testing.T) {
 	r.env = append(r.env, agent.SocketEnv+"="+filepath.Join(t.TempDir(), "no-agent.sock"))
 	browserLog, opened := useBrowser(t, r, "erin@example.com")
 
-	// Without an agent: every signature is a login of its own.
+	// Without an agent: every signature is a login of its own, which
+	// says whom it signed in (the log has what git hides).
+	logFile := filepath.Join(t.TempDir(), "gitsign.log")
+	r.git("config", "gitsign.logPath", logFile)
 	r.commit("one", "-S")
+	if b, _ := os.ReadFile(logFile); !strings.Contains(string(b), "gitsign: signed in as erin@example.com ("+stack.Issuer()+")") {
+		t.Errorf("the login does not say whom it signed in:\n%s", b)
+	}
+	r.git("config", "--unset", "gitsign.logPath")
 	r.commit("two", "-S")
 	if got := r.format("HEAD~1..HEAD", "%G? %GS"); got != "G erin@example.com" {
 		t.Errorf("%%G? %%GS = %q", got)

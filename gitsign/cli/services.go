@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -23,6 +24,7 @@ import (
 	"github.com/waxseal/waxseal/common/tlog/tlogclient"
 	"github.com/waxseal/waxseal/common/trust"
 	"github.com/waxseal/waxseal/common/trust/trustfetch"
+	"github.com/waxseal/waxseal/gitsign"
 	"github.com/waxseal/waxseal/gitsign/gpg"
 	"github.com/waxseal/waxseal/gitsign/signing"
 	"github.com/waxseal/waxseal/internal/atomicfile"
@@ -240,6 +242,7 @@ func (e *env) login(ctx context.Context, cfg *gpg.Config, ep *endpoints, ca *ful
 		if ag != nil && p.Interactive {
 			if _, err := ag.Login(ctx, agent.LoginRequest{Token: tok, CAURL: ep.CA, KeyType: string(keys.Default)}); err == nil {
 				if cred, err := ag.CredentialFrom(ctx, ep.CA); err == nil {
+					signedIn(out, cred)
 					return cred, nil
 				}
 			}
@@ -248,6 +251,9 @@ func (e *env) login(ctx context.Context, cfg *gpg.Config, ep *endpoints, ca *ful
 			fmt.Fprintln(out, "gitsign: this login signs one object; with 'waxseal agent' running, one login signs a whole rebase")
 		}
 		cred, err := credential.LoginWithToken(ctx, ca, tok, keys.Default)
+		if err == nil && p.Interactive {
+			signedIn(out, cred)
+		}
 		if err != nil && !p.Interactive {
 			from := p.Name
 			if from == oidc.ProviderEnv {
@@ -268,6 +274,14 @@ func (e *env) login(ctx context.Context, cfg *gpg.Config, ep *endpoints, ca *ful
 		return nil, clierr.WithHint(oidc.ErrNoToken, "%s", hint)
 	}
 	return nil, clierr.WithHint(fmt.Errorf("no identity token: %w", errors.Join(errs...)), "%s", hint)
+}
+
+// signedIn tells the user at the terminal whom an interactive login made
+// them: the identity the signatures will carry, which is whoever completed
+// the sign-in page.
+func signedIn(out io.Writer, cred *credential.Credential) {
+	id, iss := gitsign.CertIdentity(cred.Certificate)
+	fmt.Fprintf(out, "gitsign: signed in as %s (%s)\n", gitsign.Printable(id), gitsign.Printable(iss))
 }
 
 // ciTokenHint says how a CI job gives gitsign an identity.
