@@ -28,8 +28,8 @@ forgets them when the certificate expires (logging in again by itself when the
 login used a token file, a token command or CI credentials).
 
 The socket is private to you (directory 0700, socket 0600, peers checked by uid):
-$WAXSEAL_AGENT_SOCK, else $XDG_RUNTIME_DIR/waxseal/agent.sock, else a
-waxseal-UID directory in the temporary directory.
+$WAXSEAL_AGENT_SOCK, else $XDG_RUNTIME_DIR/waxseal/agent.sock, else
+waxseal/agent/agent.sock in your cache directory (~/.cache).
 
 With --foreground the agent runs in this process until SIGINT or SIGTERM, and
 removes its socket on the way out.`,
@@ -138,6 +138,11 @@ func (e *env) startAgent(ctx context.Context, path string) error {
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
+	// An agent that did not come up as it should is not left running.
+	abandon := func() {
+		cmd.Process.Kill()
+		<-exited
+	}
 	deadline := time.After(10 * time.Second)
 	for {
 		if cl, err := agent.Dial(ctx, path); err == nil {
@@ -146,12 +151,14 @@ func (e *env) startAgent(ctx context.Context, path string) error {
 			e.warnf("agent started (pid %d); log in with 'waxseal login'", cmd.Process.Pid)
 			return nil
 		} else if errors.Is(err, agent.ErrInsecure) {
-			return clierr.WithHint(err, "remove it, or pass --socket PATH")
+			abandon()
+			return clierr.WithHint(err, "if it is yours, remove it; if another user's, pass --socket PATH (or set %s) for a socket in a directory of your own", agent.SocketEnv)
 		}
 		select {
 		case err := <-exited:
 			return clierr.WithHint(fmt.Errorf("the agent exited at start: %v", err), "run 'waxseal agent --foreground' to see why")
 		case <-deadline:
+			abandon()
 			return errors.New("the agent did not answer within 10s")
 		case <-time.After(20 * time.Millisecond):
 		}

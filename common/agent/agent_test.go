@@ -20,6 +20,8 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -687,5 +689,30 @@ func TestSessionsPerCA(t *testing.T) {
 	}
 	if _, err := c.CredentialFrom(ctx, one.URL+"/ca1"); err != nil {
 		t.Errorf("the second oldest login was dropped: %v", err)
+	}
+}
+
+// TestSocketPathFallback: without XDG_RUNTIME_DIR the socket is in the
+// user's own cache directory, not in the shared temporary directory where
+// another user could make its directory first; a cache directory too deep
+// for a socket's path falls back to it.
+func TestSocketPathFallback(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv(SocketEnv, "")
+	t.Setenv("XDG_RUNTIME_DIR", "")
+	t.Setenv("HOME", home)
+	t.Setenv("XDG_CACHE_HOME", "")
+	if runtime.GOOS == "darwin" {
+		if got, want := SocketPath(), filepath.Join(home, "Library", "Caches", "waxseal", "agent", "agent.sock"); got != want && len(want) < 100 {
+			t.Errorf("SocketPath = %s, want %s", got, want)
+		}
+	} else if got, want := SocketPath(), filepath.Join(home, ".cache", "waxseal", "agent", "agent.sock"); got != want && len(want) < 100 {
+		t.Errorf("SocketPath = %s, want %s", got, want)
+	}
+	t.Setenv("XDG_CACHE_HOME", filepath.Join(home, strings.Repeat("d", 100)))
+	if runtime.GOOS != "darwin" {
+		if got := SocketPath(); got != filepath.Join(os.TempDir(), "waxseal-"+strconv.Itoa(os.Geteuid()), "agent.sock") {
+			t.Errorf("SocketPath with a deep cache directory = %s", got)
+		}
 	}
 }

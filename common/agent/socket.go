@@ -22,13 +22,22 @@ var ErrInsecure = errors.New("agent socket is not private to this user")
 var ErrNotRunning = errors.New("no waxseal agent is running")
 
 // SocketPath is the default socket: $WAXSEAL_AGENT_SOCK, else
-// $XDG_RUNTIME_DIR/waxseal/agent.sock, else TMPDIR/waxseal-UID/agent.sock.
+// $XDG_RUNTIME_DIR/waxseal/agent.sock, else waxseal/agent/agent.sock in the
+// user's cache directory (~/.cache), else TMPDIR/waxseal-UID/agent.sock.
+// The shared temporary directory comes last: another user can make
+// waxseal-UID there first, and so keep this user's agent from starting.
 func SocketPath() string {
 	if p := os.Getenv(SocketEnv); p != "" {
 		return p
 	}
 	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
 		return filepath.Join(d, "waxseal", "agent.sock")
+	}
+	// A unix socket's path has room for about 100 bytes.
+	if d, err := os.UserCacheDir(); err == nil && filepath.IsAbs(d) {
+		if p := filepath.Join(d, "waxseal", "agent", "agent.sock"); len(p) < 100 {
+			return p
+		}
 	}
 	return filepath.Join(os.TempDir(), "waxseal-"+strconv.Itoa(os.Geteuid()), "agent.sock")
 }
