@@ -100,6 +100,9 @@ func (e *env) runAgent(ctx context.Context, path string) error {
 	}}
 	fmt.Fprintln(e.stdout, path)
 	e.warnf("agent: listening on %s (pid %d)", path, os.Getpid())
+	if err := agent.Harden(); err != nil {
+		e.warnf("agent: could not keep other processes out of its memory: %v", err)
+	}
 	if err := a.Serve(ctx, ln); err != nil {
 		return err
 	}
