@@ -205,6 +205,8 @@ running 'waxseal agent'. The agent generates the key, gets the certificate from 
 CA, and signs for every later 'waxseal sign' (and gitsign, rpm) until the
 certificate expires. With a token file, a token command or CI credentials, the
 agent logs in again by itself when it expires; otherwise run 'waxseal login' again.
+With CI set (CI=true, as CI services set it) no browser or device login is tried
+unless --oidc-provider names one: no one is there to finish it.
 
 login starts nothing: start the agent first with 'waxseal agent'.
 

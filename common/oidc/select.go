@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -164,7 +163,7 @@ func Chain(o Options) ([]Provider, error) {
 	}
 	if len(chain) == 0 {
 		if InCI() && o.Issuer != "" {
-			return nil, fmt.Errorf("%w: no explicit token and no CI credentials, and no interactive login in CI (CI=%s), where no one is there to sign in", ErrNoToken, os.Getenv("CI"))
+			return nil, fmt.Errorf("%w: no explicit token and no CI credentials, and no interactive login in CI (CI=%s), where no one is there to sign in; on your own machine, unset CI or force a login with --oidc-provider browser or device", ErrNoToken, os.Getenv("CI"))
 		}
 		return nil, fmt.Errorf("%w: no explicit token, no CI credentials, and no OIDC issuer to log in with", ErrNoToken)
 	}
@@ -177,8 +176,12 @@ func Chain(o Options) ([]Provider, error) {
 // wait for a sign-in until they time out (a browser "opens" on an image
 // with a display). Forced with Options.Provider, they are still tried.
 func InCI() bool {
-	b, err := strconv.ParseBool(os.Getenv("CI"))
-	return err == nil && b
+	// Some set a name rather than true (Woodpecker: CI=woodpecker).
+	switch strings.ToLower(strings.TrimSpace(os.Getenv("CI"))) {
+	case "", "0", "false", "no", "off":
+		return false
+	}
+	return true
 }
 
 func (o Options) provider(name string, forced bool) (Provider, error) {

@@ -52,6 +52,8 @@ func TestChainOrder(t *testing.T) {
 		{name: "forced device", env: map[string]string{"BROWSER": "true", EnvVar: "x"},
 			opts: Options{Provider: "device", Issuer: "https://i", OpenBrowser: browse}, want: "device"},
 		{name: "no interactive login in CI", env: map[string]string{"CI": "true", "DISPLAY": ":0"}, opts: Options{Issuer: "https://i", OpenBrowser: browse}, want: "agent"},
+		{name: "CI named", env: map[string]string{"CI": "woodpecker", "DISPLAY": ":0"}, opts: Options{Issuer: "https://i", OpenBrowser: browse}, want: "agent"},
+		{name: "CI false", env: map[string]string{"CI": "false", "DISPLAY": ":0"}, opts: Options{Issuer: "https://i", OpenBrowser: browse}, want: "agent browser"},
 		{name: "nothing in CI", env: map[string]string{"CI": "1"}, opts: Options{Issuer: "https://i", OpenBrowser: browse, NoAgent: true}, err: "no interactive login in CI (CI=1)"},
 		{name: "forced browser in CI", env: map[string]string{"CI": "true", "DISPLAY": ":0"}, opts: Options{Provider: "browser", Issuer: "https://i", OpenBrowser: browse}, want: "browser"},
 		{name: "forced alias", opts: Options{Provider: "filesystem", TokenFile: "/f"}, want: "file"},

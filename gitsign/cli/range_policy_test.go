@@ -333,6 +333,15 @@ func TestVerifyPushInBareRepository(t *testing.T) {
 		t.Errorf("push of an unsigned tag accepted\n%s", errOut)
 	}
 
+	// A commit some other ref on the server already has (a forge's
+	// refs/pull/N/head, made without the hook) is still verified.
+	r.git("checkout", "-q", "-b", "unsigned-pr")
+	unsignedPR := r.commit("unsigned, in a pull request")
+	r.git("-C", bare, "fetch", "-q", r.dir, "unsigned-pr:refs/pull/1/head")
+	r.git("checkout", "-q", "main")
+	if errOut, err := push("unsigned-pr:main"); err == nil || !strings.Contains(errOut, unsignedPR+" unsigned ") {
+		t.Errorf("push onto main of a commit refs/pull/1/head has: accepted (%v)\n%s", err, errOut)
+	}
 	r.as("mallory@example.com")
 	bad := r.commit("signed by mallory", "-S")
 	if errOut, err := push("main"); err == nil || !strings.Contains(errOut, bad+" untrusted ") {

@@ -285,7 +285,7 @@ func signedIn(out io.Writer, cred *credential.Credential) {
 }
 
 // ciTokenHint says how a CI job gives gitsign an identity.
-const ciTokenHint = "in CI, give the job an identity token: on GitHub Actions, 'permissions: id-token: write'; on GitLab, an id_tokens entry SIGSTORE_ID_TOKEN with aud: sigstore; elsewhere SIGSTORE_ID_TOKEN"
+const ciTokenHint = "in CI (CI is set, so no interactive login is tried), give the job an identity token: on GitHub Actions, 'permissions: id-token: write'; on GitLab, an id_tokens entry SIGSTORE_ID_TOKEN with aud: sigstore; elsewhere SIGSTORE_ID_TOKEN. On your own machine, unset CI, or set gitsign.tokenProvider browser"
 
 // tokenHint says what to do about a token from provider that cannot be used.
 func tokenHint(provider string) string {
