@@ -192,7 +192,7 @@ kim@example.com    kim@example.com    https://issuer.example   # a comment after
 			t.Errorf("Check(%q, %q, %q) = %v", tc.email, tc.id, tc.iss, err)
 		}
 	}
-	for _, bad := range []string{"a b\n", "a b c d\n"} {
+	for _, bad := range []string{"a b\n", "a b c d\n", `1+github-actions\[bot\]@users.noreply.github.com x y` + "\n"} {
 		if _, err := ParseAllowedSigners(strings.NewReader(bad), "s"); err == nil {
 			t.Errorf("accepted %q", bad)
 		}

@@ -59,6 +59,12 @@ func ParseAllowedSigners(r io.Reader, source string) (*AllowedSigners, error) {
 		if len(f) != 3 {
 			return nil, fmt.Errorf("%s:%d: want <committer email or glob> <certificate identity> <OIDC issuer>, got %d fields", source, n, len(f))
 		}
+		if strings.Contains(f[0], `\`) {
+			// An escape written for a glob syntax with character
+			// classes would now be part of the address, and the rule
+			// would match nothing.
+			return nil, fmt.Errorf(`%s:%d: %q: no escapes are needed or taken: write the email as it is ([bot] included); only * and ? are wildcards`, source, n, f[0])
+		}
 		a.rules = append(a.rules, rule{email: lowerASCII(f[0]), identity: f[1], issuer: f[2], line: n})
 	}
 	if err := sc.Err(); err != nil {

@@ -130,7 +130,7 @@ func TestTrustInitExpect(t *testing.T) {
 	if _, errs, code := runCLI(ctx, t, nil, "trust", "init", "--from", stack.URL, "--expect", other); code != 1 || !strings.Contains(errs, "not pinned") {
 		t.Errorf("trust init --expect another fingerprint = %d\n%s", code, errs)
 	}
-	for _, bad := range []string{"sha256:abc", "md5:" + hexFP, hexFP + "0"} {
+	for _, bad := range []string{"sha256:abc", "md5:" + hexFP, hexFP + "0", "", " "} {
 		if _, errs, code := runCLI(ctx, t, nil, "trust", "init", "--from", stack.URL, "--expect", bad); code != 2 || !strings.Contains(errs, "64 hex digits") {
 			t.Errorf("trust init --expect %s = %d\n%s", bad, code, errs)
 		}

@@ -46,7 +46,7 @@ printed at start (or pass it as --expect) before trusting it.`,
 				if want != "" && !strings.HasPrefix(want, "sha256:") {
 					want = "sha256:" + want
 				}
-				if want != "" && (len(want) != len("sha256:")+64 || strings.Trim(want[len("sha256:"):], "0123456789abcdef") != "") {
+				if c.IsSet("expect") && (len(want) != len("sha256:")+64 || strings.Trim(want[len("sha256:"):], "0123456789abcdef") != "") {
 					return clierr.Usagef("--expect %q: want the trusted root's fingerprint, sha256:HEX (64 hex digits), as waxseal serve prints it", c.String("expect"))
 				}
 				if want != "" && want != fp {

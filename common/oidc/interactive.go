@@ -205,7 +205,10 @@ func authCodeFlow(ctx context.Context, p authCodeParams) (string, error) {
 	if p.open != nil {
 		go func() { opened <- p.open(ctx, authURL) }()
 	}
-	var cb callback
+	var (
+		cb         callback
+		strayNoted bool
+	)
 	for {
 		select {
 		case <-ctx.Done():
@@ -219,7 +222,11 @@ func authCodeFlow(ctx context.Context, p authCodeParams) (string, error) {
 			}
 			continue
 		case <-strays:
-			fmt.Fprint(p.out, strayNote)
+			// Said once: anyone on the machine can send any number.
+			if !strayNoted {
+				strayNoted = true
+				fmt.Fprint(p.out, strayNote)
+			}
 			continue
 		case cb = <-callbacks:
 		}
@@ -227,7 +234,9 @@ func authCodeFlow(ctx context.Context, p authCodeParams) (string, error) {
 	}
 	select {
 	case <-strays: // came before the browser's, but was not said yet
-		fmt.Fprint(p.out, strayNote)
+		if !strayNoted {
+			fmt.Fprint(p.out, strayNote)
+		}
 	default:
 	}
 	if cb.err != nil {
@@ -238,7 +247,7 @@ func authCodeFlow(ctx context.Context, p authCodeParams) (string, error) {
 	return raw, err
 }
 
-const strayNote = "Ignored a redirect to this sign-in's address that was not for it (another program on this machine?); still waiting for your browser.\n"
+const strayNote = "Ignored a redirect to this sign-in's address that was not for it (another program on this machine?).\n"
 
 func exchange(ctx context.Context, provider *gooidc.Provider, cfg *oauth2.Config, code, nonce, verifier string) (string, error) {
 	tok, err := cfg.Exchange(ctx, code, oauth2.VerifierOption(verifier))

@@ -206,8 +206,10 @@ func TestRangeCannotChooseItsPolicy(t *testing.T) {
 		o.dir = filepath.Join(filepath.Dir(r.dir), "tip-only")
 		o.git("clone", "-q", "--depth", "1", "-b", "pr", "file://"+r.dir, o.dir)
 		o.git("config", "gitsign.allowedSigners", ".gitsigners")
-		if code, stdout, stderr := o.gitsign("verify", "origin/main..HEAD"); code != 2 || !strings.Contains(stderr, "this is a shallow clone") || !strings.Contains(stderr, "fetch-depth: 0") {
-			t.Errorf("verify origin/main..HEAD in a clone of the tip alone = %d\n%s%s", code, stdout, stderr)
+		for _, rev := range []string{"origin/main..HEAD", unsigned} {
+			if code, stdout, stderr := o.gitsign("verify", rev); code != 2 || !strings.Contains(stderr, "this is a shallow clone") || !strings.Contains(stderr, "fetch-depth: 0") {
+				t.Errorf("verify %s in a clone of the tip alone = %d\n%s%s", rev, code, stdout, stderr)
+			}
 		}
 		c.git("fetch", "-q", "--unshallow")
 		code, stdout, stderr = c.gitsign("verify", "origin/main..HEAD")

@@ -157,6 +157,13 @@ func (e *env) verifyCommand(ctx context.Context, args []string) error {
 	if err != nil {
 		// The flag package names every flag with one dash.
 		msg := strings.Replace(err.Error(), "defined: -", "defined: --", 1)
+		if jsonAsked(args) {
+			// The document --json promises, also for a command line
+			// that could not be read.
+			enc := json.NewEncoder(e.Stdout)
+			enc.SetIndent("", "  ")
+			enc.Encode(&verifyReport{Objects: []verifyLine{}, Error: msg})
+		}
 		return clierr.WithHint(clierr.UsageError{Msg: msg}, "run 'gitsign verify --help'")
 	}
 	err = e.verify(ctx, o)
@@ -166,6 +173,26 @@ func (e *env) verifyCommand(ctx context.Context, args []string) error {
 		err = clierr.WithHint(err, "run 'gitsign verify --help'")
 	}
 	return err
+}
+
+// jsonAsked tells whether a command line that could not be parsed asked
+// for --json, as the flag package would have read it.
+func jsonAsked(args []string) bool {
+	asked := false
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		name, val, hasVal := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if !strings.HasPrefix(a, "-") || name != "json" {
+			continue
+		}
+		asked = !hasVal
+		if hasVal {
+			asked, _ = strconv.ParseBool(val)
+		}
+	}
+	return asked
 }
 
 // verdicts, as printed.
@@ -965,7 +992,7 @@ func (r *repository) list(ctx context.Context, revs []string, emit func(id strin
 		if r.isObjectID(rev) {
 			id := strings.ToLower(rev)
 			if !full[id] {
-				return clierr.Usagef("bad revision %q: no such object", rev)
+				return r.shallowHint(ctx, clierr.Usagef("bad revision %q: no such object", rev))
 			}
 			add(id)
 			continue
@@ -978,6 +1005,15 @@ func (r *repository) list(ctx context.Context, revs []string, emit func(id strin
 		emit(id)
 	}
 	return nil
+}
+
+// shallowHint adds to a revision git cannot find, in a shallow clone, that
+// the clone may not have it: a CI checkout of one commit has no base.
+func (r *repository) shallowHint(ctx context.Context, err error) error {
+	if shallow, serr := r.shallowCommits(context.WithoutCancel(ctx)); serr == nil && shallow != nil {
+		return clierr.WithHint(err, "this is a shallow clone, which may not have what the revisions name: fetch it (git fetch origin BRANCH, or git fetch --unshallow; actions/checkout with fetch-depth: 0)")
+	}
+	return err
 }
 
 // isObjectID tells a full object ID in hex, as the repository's format
@@ -1080,12 +1116,7 @@ func (r *repository) revs(ctx context.Context, what string, emit func(id string)
 		if msg == "" {
 			msg = err.Error()
 		}
-		if shallow, serr := r.shallowCommits(context.WithoutCancel(ctx)); serr == nil && shallow != nil {
-			// A CI checkout of one commit has no base to name.
-			return clierr.WithHint(clierr.Usagef("%s: %s", what, msg),
-				"this is a shallow clone, which may not have what the revisions name: fetch it (git fetch origin BRANCH, or git fetch --unshallow; actions/checkout with fetch-depth: 0)")
-		}
-		return clierr.Usagef("%s: %s", what, msg)
+		return r.shallowHint(ctx, clierr.Usagef("%s: %s", what, msg))
 	}
 	return nil
 }

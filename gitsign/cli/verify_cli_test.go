@@ -573,6 +573,7 @@ func TestVerifyJSONAlwaysADocument(t *testing.T) {
 		{[]string{"HEAD", "nosuch"}, 2, 0, `bad revision "nosuch"`},
 		{[]string{"--allowed-signers", "missing-file", "HEAD"}, 1, 0, "allowed signers: open "},
 		{[]string{"--certificate-identity", "x"}, 2, 0, "issuer"},
+		{[]string{"--bogus", "HEAD"}, 2, 0, "flag provided but not defined: --bogus"},
 	} {
 		code, stdout, stderr := r.gitsign(append([]string{"verify", "--json"}, tc.args...)...)
 		var rep verifyReport
