@@ -189,6 +189,22 @@ func (a *Agent) Serve(ctx context.Context, ln *net.UnixListener) error {
 	})
 	defer stop()
 	defer wg.Wait()
+	// Keys are forgotten when their certificates expire, not when next
+	// asked for: a key that can no longer sign anything is not kept.
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(forgetInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				a.forgetExpired()
+			}
+		}
+	}()
 	for {
 		c, err := ln.AcceptUnix()
 		if err != nil {
@@ -284,6 +300,25 @@ func (a *Agent) handle(ctx context.Context, req *request) *response {
 	return failure(CodeBadRequest, "unknown operation %q", req.Op)
 }
 
+// forgetInterval is how often expired keys are looked for.
+const forgetInterval = 15 * time.Second
+
+// forgetExpired drops the private key of every credential whose
+// certificate has expired. The session stays, so that status says the
+// login ran out and a refreshable one is renewed (with a new key) when
+// next used.
+func (a *Agent) forgetExpired() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	now := a.now()
+	for _, s := range a.sessions {
+		if s.cred.Signer != nil && !s.cred.Valid(now) {
+			s.cred = &credential.Credential{Certificate: s.cred.Certificate, Chain: s.cred.Chain}
+			a.logf("forgot the key of %s: its certificate expired at %s", s.status.Identity, s.status.NotAfter.Format(time.RFC3339))
+		}
+	}
+}
+
 func (a *Agent) clear() {
 	a.sessions, a.latest = nil, ""
 }
@@ -301,7 +336,7 @@ func (a *Agent) statusOf(s *session) Status {
 	var st Status
 	if s != nil {
 		st = s.status
-		if !s.cred.Valid(a.now()) {
+		if s.cred.Signer == nil || !s.cred.Valid(a.now()) {
 			st.LoggedIn, st.Expired = false, true
 		}
 	}
@@ -383,7 +418,7 @@ func (a *Agent) current(ctx context.Context, s *session) (*credential.Credential
 	if s == nil {
 		return nil, failure(CodeNoCredential, "no credential: run 'waxseal login'")
 	}
-	if s.cred.Valid(a.now()) {
+	if s.cred.Signer != nil && s.cred.Valid(a.now()) { // no Signer: forgotten at expiry
 		return s.cred, nil
 	}
 	who, when := s.status.Identity, s.status.NotAfter.Format(time.RFC3339)

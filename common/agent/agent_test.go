@@ -208,7 +208,8 @@ func TestExpiry(t *testing.T) {
 
 	t.Run("no refresh", func(t *testing.T) {
 		var clk clock
-		c := dial(t, startAgent(t, &Agent{Now: clk.now}))
+		ag := &Agent{Now: clk.now}
+		c := dial(t, startAgent(t, ag))
 		st, err := c.Login(ctx, LoginRequest{Token: stack.Token(t, "bob@example.com"), CAURL: stack.URL})
 		if err != nil {
 			t.Fatal(err)
@@ -220,6 +221,20 @@ func TestExpiry(t *testing.T) {
 		clk.set(time.Until(st.NotAfter)) // the certificate expires now
 		if st, _ := c.Status(ctx); st.LoggedIn || !st.Expired {
 			t.Errorf("status after expiry: %+v", st)
+		}
+		// The key is forgotten at expiry (Serve looks every
+		// forgetInterval), not when next asked for; the login's status
+		// stays, to say it ran out.
+		ag.forgetExpired()
+		ag.mu.Lock()
+		s := ag.sessionFor(stack.URL)
+		forgotten := s != nil && s.cred.Signer == nil
+		ag.mu.Unlock()
+		if !forgotten {
+			t.Error("the key is still held after its certificate expired")
+		}
+		if st, _ := c.Status(ctx); st.LoggedIn || !st.Expired || st.Identity != "bob@example.com" {
+			t.Errorf("status after the key was forgotten: %+v", st)
 		}
 		_, err = keys.SignDigest(cred.Signer, make([]byte, 32))
 		if !errors.Is(err, ErrExpired) || !strings.Contains(err.Error(), "run 'waxseal login'") || !strings.Contains(err.Error(), "bob@example.com") {
