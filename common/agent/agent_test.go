@@ -734,3 +734,42 @@ func TestSocketPathFallback(t *testing.T) {
 		}
 	}
 }
+
+// TestClientAfterTimeout: a call that times out before the agent answers
+// leaves the connection out of step (the late answer would be read as the
+// next call's); the client refuses to use it again rather than mix them up.
+func TestClientAfterTimeout(t *testing.T) {
+	dir := shortDir(t)
+	path := filepath.Join(dir, "run", "agent.sock")
+	ln, err := Listen(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	// An agent that answers late: after the first call gave up.
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		for {
+			var req request
+			if err := readMessage(c, &req); err != nil {
+				return
+			}
+			time.Sleep(300 * time.Millisecond)
+			writeMessage(c, &response{Status: &Status{Identity: req.Op}})
+		}
+	}()
+	c := dial(t, path)
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if _, err := c.Status(ctx); err == nil {
+		t.Fatal("Status answered before the agent did")
+	}
+	time.Sleep(400 * time.Millisecond) // the late answer is on its way
+	if st, err := c.Status(ctxTimeout(t)); err == nil || !strings.Contains(err.Error(), "unusable after an earlier failure") {
+		t.Errorf("Status after a timeout = %+v, %v; want the connection refused", st, err)
+	}
+}

@@ -21,9 +21,10 @@ import (
 // Client talks to an agent over one connection. It is safe for concurrent use;
 // requests are answered in turn.
 type Client struct {
-	mu   sync.Mutex
-	conn net.Conn
-	path string
+	mu     sync.Mutex
+	conn   net.Conn
+	path   string
+	broken error // why conn is out of step with the agent; nil while it is not
 }
 
 // Dial connects to the agent on path (SocketPath() if empty) after checking that the
@@ -57,6 +58,9 @@ const clientTimeout = requestTimeout + 10*time.Second
 func (c *Client) call(ctx context.Context, req *request) (*response, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.broken != nil {
+		return nil, fmt.Errorf("agent %s: %w", req.Op, c.broken)
+	}
 	deadline := time.Now().Add(clientTimeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
@@ -64,7 +68,12 @@ func (c *Client) call(ctx context.Context, req *request) (*response, error) {
 	c.conn.SetDeadline(deadline)
 	stop := context.AfterFunc(ctx, func() { c.conn.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
+	// A request written in part, or a reply not read in full (a timeout,
+	// a cancelled context), leaves the stream out of step: the next
+	// request would read this one's late reply. The connection is not
+	// used again.
 	if err := writeMessage(c.conn, req); err != nil {
+		c.broken = fmt.Errorf("connection unusable after an earlier failure: %w", err)
 		return nil, fmt.Errorf("agent %s: %w", req.Op, err)
 	}
 	var resp response
@@ -74,6 +83,7 @@ func (c *Client) call(ctx context.Context, req *request) (*response, error) {
 		} else if errors.Is(err, io.EOF) {
 			err = errors.New("the agent closed the connection")
 		}
+		c.broken = fmt.Errorf("connection unusable after an earlier failure: %w", err)
 		return nil, fmt.Errorf("agent %s: %w", req.Op, err)
 	}
 	if resp.Error != "" {
