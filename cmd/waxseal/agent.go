@@ -29,7 +29,7 @@ login used a token file, a token command or CI credentials).
 
 The socket is private to you (directory 0700, socket 0600, peers checked by uid):
 $WAXSEAL_AGENT_SOCK, else $XDG_RUNTIME_DIR/waxseal/agent.sock, else
-waxseal/agent/agent.sock in your cache directory (~/.cache), else (that path too
+waxseal/agent/agent-HOST.sock in your cache directory (~/.cache), else (that path too
 long for a socket) a waxseal-UID directory in the temporary directory.
 
 With --foreground the agent runs in this process until SIGINT or SIGTERM, and

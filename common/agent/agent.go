@@ -11,7 +11,7 @@
 // # Socket
 //
 // The socket is [SocketPath]: $WAXSEAL_AGENT_SOCK, else $XDG_RUNTIME_DIR/waxseal/agent.sock,
-// else waxseal/agent/agent.sock in the user's cache directory. Its directory is 0700
+// else waxseal/agent/agent-HOST.sock in the user's cache directory. Its directory is 0700
 // and the socket 0600, both owned by the user. [Dial] refuses a socket or directory
 // owned by someone else or open to group or others (a planted socket would otherwise
 // collect tokens and answer with its own signatures); the agent refuses peers whose uid

@@ -717,9 +717,13 @@ func TestSocketPathFallback(t *testing.T) {
 	t.Setenv("XDG_RUNTIME_DIR", "")
 	t.Setenv("HOME", home)
 	t.Setenv("XDG_CACHE_HOME", "")
-	want := filepath.Join(home, ".cache", "waxseal", "agent", "agent.sock")
+	host, err := os.Hostname()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := filepath.Join(home, ".cache", "waxseal", "agent", "agent-"+host+".sock")
 	if runtime.GOOS == "darwin" {
-		want = filepath.Join(home, "Library", "Caches", "waxseal", "agent", "agent.sock")
+		want = filepath.Join(home, "Library", "Caches", "waxseal", "agent", "agent-"+host+".sock")
 	}
 	if len(want) >= 100 {
 		t.Fatalf("the test's home %s is too deep for a socket path", home)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -22,8 +23,8 @@ var ErrInsecure = errors.New("agent socket is not private to this user")
 var ErrNotRunning = errors.New("no waxseal agent is running")
 
 // SocketPath is the default socket: $WAXSEAL_AGENT_SOCK, else
-// $XDG_RUNTIME_DIR/waxseal/agent.sock, else waxseal/agent/agent.sock in the
-// user's cache directory (~/.cache), else TMPDIR/waxseal-UID/agent.sock.
+// $XDG_RUNTIME_DIR/waxseal/agent.sock, else waxseal/agent/agent-HOST.sock in
+// the user's cache directory (~/.cache), else TMPDIR/waxseal-UID/agent.sock.
 // The shared temporary directory comes last: another user can make
 // waxseal-UID there first, and so keep this user's agent from starting.
 func SocketPath() string {
@@ -33,9 +34,16 @@ func SocketPath() string {
 	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
 		return filepath.Join(d, "waxseal", "agent.sock")
 	}
-	// A unix socket's path has room for about 100 bytes.
+	// A unix socket's path has room for about 100 bytes. The host's name
+	// is in it: a home directory shared between hosts (NFS) would
+	// otherwise give each host's agent the other's socket, which does not
+	// answer across hosts and so looks stale.
 	if d, err := os.UserCacheDir(); err == nil && filepath.IsAbs(d) {
-		if p := filepath.Join(d, "waxseal", "agent", "agent.sock"); len(p) < 100 {
+		name := "agent.sock"
+		if h, err := os.Hostname(); err == nil && h != "" && !strings.ContainsAny(h, `/\`) {
+			name = "agent-" + h + ".sock"
+		}
+		if p := filepath.Join(d, "waxseal", "agent", name); len(p) < 100 {
 			return p
 		}
 	}
