@@ -24,13 +24,14 @@ func (e *env) agentCommand() *cli.Command {
 		Description: `Starts the agent in the background and prints its socket path. The agent
 keeps the ephemeral key and certificate of a 'waxseal login' in memory only,
 signs for 'waxseal sign' (and gitsign, rpm) without handing the key out, and
-forgets them when the certificate expires (logging in again by itself when the
-login used a token file, a token command or CI credentials).
+forgets the key when the certificate expires (logging in again by itself, with a
+new key, when the login used a token file, a token command or CI credentials).
 
 The socket is private to you (directory 0700, socket 0600, peers checked by uid):
 $WAXSEAL_AGENT_SOCK, else $XDG_RUNTIME_DIR/waxseal/agent.sock, else
-waxseal/agent/agent-HOST.sock in your cache directory (~/.cache), else (that path too
-long for a socket) a waxseal-UID directory in the temporary directory.
+waxseal-UID/agent.sock in TMPDIR if it is private to you (macOS), else
+waxseal/agent/agent-MACHINE.sock in your cache directory (~/.cache) if it is
+yours, else a waxseal-UID directory in the shared temporary directory.
 
 With --foreground the agent runs in this process until SIGINT or SIGTERM, and
 removes its socket on the way out.`,
@@ -161,6 +162,9 @@ func (e *env) startAgent(ctx context.Context, path string) error {
 		select {
 		case err := <-exited:
 			return clierr.WithHint(fmt.Errorf("the agent exited at start: %v", err), "run 'waxseal agent --foreground' to see why")
+		case <-ctx.Done():
+			abandon()
+			return ctx.Err()
 		case <-deadline:
 			abandon()
 			return errors.New("the agent did not answer within 10s")

@@ -11,7 +11,7 @@
 // # Socket
 //
 // The socket is [SocketPath]: $WAXSEAL_AGENT_SOCK, else $XDG_RUNTIME_DIR/waxseal/agent.sock,
-// else waxseal/agent/agent-HOST.sock in the user's cache directory. Its directory is 0700
+// else a private TMPDIR's or the user's cache directory (see SocketPath). Its directory is 0700
 // and the socket 0600, both owned by the user. [Dial] refuses a socket or directory
 // owned by someone else or open to group or others (a planted socket would otherwise
 // collect tokens and answer with its own signatures); the agent refuses peers whose uid
@@ -67,6 +67,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/waxseal/waxseal/common/credential"
@@ -188,7 +189,12 @@ func (a *Agent) Serve(ctx context.Context, ln *net.UnixListener) error {
 		mu.Unlock()
 	})
 	defer stop()
-	defer wg.Wait()
+	// Every return ends ctx first: the sweeper and the connections end
+	// with it, and only then is waiting for them over.
+	defer func() {
+		cancel()
+		wg.Wait()
+	}()
 	// Keys are forgotten when their certificates expire, not when next
 	// asked for: a key that can no longer sign anything is not kept.
 	wg.Add(1)
@@ -205,6 +211,7 @@ func (a *Agent) Serve(ctx context.Context, ln *net.UnixListener) error {
 			}
 		}
 	}()
+	var backoff time.Duration
 	for {
 		c, err := ln.AcceptUnix()
 		if err != nil {
@@ -215,8 +222,22 @@ func (a *Agent) Serve(ctx context.Context, ln *net.UnixListener) error {
 			if errors.As(err, &ne) && ne.Timeout() {
 				continue
 			}
+			// Out of file descriptors, or a peer gone before accept:
+			// waited out, as net/http's server does, not the end of
+			// the agent.
+			if errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) || errors.Is(err, syscall.ECONNABORTED) {
+				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+				a.logf("accept: %v; retrying in %v", err, backoff)
+				select {
+				case <-ctx.Done():
+					return nil
+				case <-time.After(backoff):
+				}
+				continue
+			}
 			return fmt.Errorf("agent: %w", err)
 		}
+		backoff = 0
 		if err := checkPeer(c); err != nil {
 			a.logf("refused a connection: %v", err)
 			c.Close()

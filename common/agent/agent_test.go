@@ -707,23 +707,32 @@ func TestSessionsPerCA(t *testing.T) {
 	}
 }
 
-// TestSocketPathFallback: without XDG_RUNTIME_DIR the socket is in the
-// user's own cache directory, not in the shared temporary directory where
-// another user could make its directory first; a cache directory too deep
-// for a socket's path falls back to it.
+// TestSocketPathFallback: without XDG_RUNTIME_DIR the socket is in a
+// private TMPDIR (macOS's), else in the user's own cache directory, not in
+// the shared temporary directory where another user could make its
+// directory first; a cache directory too deep for a socket's path, or
+// another user's (root's agent run with a user's HOME), falls back to it.
 func TestSocketPathFallback(t *testing.T) {
 	home := t.TempDir()
 	t.Setenv(SocketEnv, "")
 	t.Setenv("XDG_RUNTIME_DIR", "")
 	t.Setenv("HOME", home)
 	t.Setenv("XDG_CACHE_HOME", "")
-	host, err := os.Hostname()
-	if err != nil {
+	shared := filepath.Join(home, "shared-tmp")
+	if err := os.Mkdir(shared, 0o777); err != nil {
 		t.Fatal(err)
 	}
-	want := filepath.Join(home, ".cache", "waxseal", "agent", "agent-"+host+".sock")
+	os.Chmod(shared, 0o1777) // as /tmp is
+	t.Setenv("TMPDIR", shared)
+	inShared := filepath.Join(shared, "waxseal-"+strconv.Itoa(os.Geteuid()), "agent.sock")
+
+	name := "agent.sock"
+	if id := machineID(); id != "" {
+		name = "agent-" + id + ".sock"
+	}
+	want := filepath.Join(home, ".cache", "waxseal", "agent", name)
 	if runtime.GOOS == "darwin" {
-		want = filepath.Join(home, "Library", "Caches", "waxseal", "agent", "agent-"+host+".sock")
+		want = filepath.Join(home, "Library", "Caches", "waxseal", "agent", name)
 	}
 	if len(want) >= 100 {
 		t.Fatalf("the test's home %s is too deep for a socket path", home)
@@ -731,10 +740,35 @@ func TestSocketPathFallback(t *testing.T) {
 	if got := SocketPath(); got != want {
 		t.Errorf("SocketPath = %s, want %s", got, want)
 	}
+	// A private TMPDIR, as macOS gives each user.
+	private := filepath.Join(home, "private-tmp")
+	if err := os.Mkdir(private, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TMPDIR", private)
+	if got, want := SocketPath(), filepath.Join(private, "waxseal-"+strconv.Itoa(os.Geteuid()), "agent.sock"); got != want {
+		t.Errorf("SocketPath with a private TMPDIR = %s, want %s", got, want)
+	}
+	t.Setenv("TMPDIR", shared)
+	// Too deep a cache directory.
 	t.Setenv("XDG_CACHE_HOME", filepath.Join(home, strings.Repeat("d", 100)))
 	if runtime.GOOS != "darwin" {
-		if got := SocketPath(); got != filepath.Join(os.TempDir(), "waxseal-"+strconv.Itoa(os.Geteuid()), "agent.sock") {
-			t.Errorf("SocketPath with a deep cache directory = %s", got)
+		if got := SocketPath(); got != inShared {
+			t.Errorf("SocketPath with a deep cache directory = %s, want %s", got, inShared)
+		}
+	}
+	// Another user's cache directory.
+	if os.Geteuid() == 0 && runtime.GOOS != "darwin" {
+		theirs := filepath.Join(home, "theirs")
+		if err := os.Mkdir(theirs, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chown(theirs, 12345, 12345); err != nil {
+			t.Fatal(err)
+		}
+		t.Setenv("XDG_CACHE_HOME", filepath.Join(theirs, "cache"))
+		if got := SocketPath(); got != inShared {
+			t.Errorf("SocketPath with another user's cache directory = %s, want %s", got, inShared)
 		}
 	}
 }
@@ -775,5 +809,45 @@ func TestClientAfterTimeout(t *testing.T) {
 	time.Sleep(400 * time.Millisecond) // the late answer is on its way
 	if st, err := c.Status(ctxTimeout(t)); err == nil || !strings.Contains(err.Error(), "unusable after an earlier failure") {
 		t.Errorf("Status after a timeout = %+v, %v; want the connection refused", st, err)
+	}
+}
+
+// TestServeEndsWhenItsListenerDoes: Serve returns when accepting fails
+// for good (its listener closed under it), rather than wait for ever on
+// the goroutines it started.
+func TestServeEndsWhenItsListenerDoes(t *testing.T) {
+	ln, err := Listen(filepath.Join(shortDir(t), "run", "agent.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- (&Agent{}).Serve(context.Background(), ln) }()
+	time.Sleep(50 * time.Millisecond) // let it accept
+	ln.Close()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Error("Serve returned no error for a listener closed under it")
+		}
+	case <-time.After(30 * time.Second): // a hang guard, not a measurement
+		t.Fatal("Serve did not return after its listener was closed")
+	}
+}
+
+// TestClientAfterNothingSent: a call that fails before anything is sent
+// (its context already cancelled, a message too large to send) leaves the
+// connection usable.
+func TestClientAfterNothingSent(t *testing.T) {
+	c := dial(t, startAgent(t, &Agent{}))
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := c.Status(cancelled); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Status with a cancelled context: %v", err)
+	}
+	if _, err := c.call(ctxTimeout(t), &request{Op: "sign", Data: make([]byte, MaxMessage)}); err == nil || !strings.Contains(err.Error(), "exceeds") {
+		t.Fatalf("an oversized request: %v", err)
+	}
+	if _, err := c.Status(ctxTimeout(t)); err != nil {
+		t.Errorf("Status after calls that sent nothing: %v", err)
 	}
 }

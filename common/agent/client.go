@@ -61,18 +61,36 @@ func (c *Client) call(ctx context.Context, req *request) (*response, error) {
 	if c.broken != nil {
 		return nil, fmt.Errorf("agent %s: %w", req.Op, c.broken)
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("agent %s: %w", req.Op, err) // nothing sent
+	}
+	msg, err := encodeMessage(req)
+	if err != nil {
+		return nil, fmt.Errorf("agent %s: %w", req.Op, err) // nothing sent
+	}
 	deadline := time.Now().Add(clientTimeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
 	c.conn.SetDeadline(deadline)
-	stop := context.AfterFunc(ctx, func() { c.conn.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
+	// A cancellation cuts the exchange short. Once the call is over, a
+	// cancellation that had already begun is waited for, so that its
+	// deadline cannot land on the next call.
+	cut := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		c.conn.SetDeadline(time.Unix(1, 0))
+		close(cut)
+	})
+	defer func() {
+		if !stop() {
+			<-cut
+		}
+	}()
 	// A request written in part, or a reply not read in full (a timeout,
 	// a cancelled context), leaves the stream out of step: the next
 	// request would read this one's late reply. The connection is not
 	// used again.
-	if err := writeMessage(c.conn, req); err != nil {
+	if _, err := c.conn.Write(msg); err != nil {
 		c.broken = fmt.Errorf("connection unusable after an earlier failure: %w", err)
 		return nil, fmt.Errorf("agent %s: %w", req.Op, err)
 	}

@@ -23,3 +23,9 @@ func checkPrivate(path string, fi fs.FileInfo) error {
 	}
 	return nil
 }
+
+// ownedByMe tells a file owned by this process's effective user.
+func ownedByMe(fi fs.FileInfo) bool {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	return ok && int(st.Uid) == os.Geteuid()
+}

@@ -41,17 +41,26 @@ type response struct {
 }
 
 func writeMessage(w io.Writer, v any) error {
-	b, err := json.Marshal(v)
+	msg, err := encodeMessage(v)
 	if err != nil {
 		return err
 	}
+	_, err = w.Write(msg)
+	return err
+}
+
+// encodeMessage is v as written on the socket: its length, then its JSON.
+func encodeMessage(v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
 	if len(b) > MaxMessage {
-		return fmt.Errorf("agent: message of %d bytes exceeds %d", len(b), MaxMessage)
+		return nil, fmt.Errorf("agent: message of %d bytes exceeds %d", len(b), MaxMessage)
 	}
 	buf := make([]byte, 4, 4+len(b))
 	binary.BigEndian.PutUint32(buf, uint32(len(b)))
-	_, err = w.Write(append(buf, b...))
-	return err
+	return append(buf, b...), nil
 }
 
 func readMessage(r io.Reader, v any) error {

@@ -23,10 +23,13 @@ var ErrInsecure = errors.New("agent socket is not private to this user")
 var ErrNotRunning = errors.New("no waxseal agent is running")
 
 // SocketPath is the default socket: $WAXSEAL_AGENT_SOCK, else
-// $XDG_RUNTIME_DIR/waxseal/agent.sock, else waxseal/agent/agent-HOST.sock in
-// the user's cache directory (~/.cache), else TMPDIR/waxseal-UID/agent.sock.
-// The shared temporary directory comes last: another user can make
-// waxseal-UID there first, and so keep this user's agent from starting.
+// $XDG_RUNTIME_DIR/waxseal/agent.sock, else waxseal-UID/agent.sock in the
+// temporary directory when that is private to the user (macOS's TMPDIR),
+// else waxseal/agent/agent-MACHINE.sock in the user's cache directory
+// (~/.cache) when the user owns it, else waxseal-UID/agent.sock in the
+// shared temporary directory. The shared one comes last: another user can
+// make waxseal-UID there first, and so keep this user's agent from
+// starting.
 func SocketPath() string {
 	if p := os.Getenv(SocketEnv); p != "" {
 		return p
@@ -34,20 +37,53 @@ func SocketPath() string {
 	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
 		return filepath.Join(d, "waxseal", "agent.sock")
 	}
-	// A unix socket's path has room for about 100 bytes. The host's name
-	// is in it: a home directory shared between hosts (NFS) would
-	// otherwise give each host's agent the other's socket, which does not
-	// answer across hosts and so looks stale.
-	if d, err := os.UserCacheDir(); err == nil && filepath.IsAbs(d) {
+	inTemp := filepath.Join(os.TempDir(), "waxseal-"+strconv.Itoa(os.Geteuid()), "agent.sock")
+	if fi, err := os.Stat(os.TempDir()); err == nil && checkPrivate(os.TempDir(), fi) == nil {
+		return inTemp
+	}
+	// The cache directory, if it is this user's: root's agent with a
+	// user's HOME (sudo) must not make directories there that the user
+	// then cannot enter. The machine's ID, which survives a change of host
+	// name, keeps hosts sharing a home directory (NFS) from taking each
+	// other's live socket for stale. A unix socket's path has room for
+	// about 100 bytes.
+	if d, err := os.UserCacheDir(); err == nil && filepath.IsAbs(d) && ownedOrCreatable(d) {
 		name := "agent.sock"
-		if h, err := os.Hostname(); err == nil && h != "" && !strings.ContainsAny(h, `/\`) {
-			name = "agent-" + h + ".sock"
+		if id := machineID(); id != "" {
+			name = "agent-" + id + ".sock"
 		}
 		if p := filepath.Join(d, "waxseal", "agent", name); len(p) < 100 {
 			return p
 		}
 	}
-	return filepath.Join(os.TempDir(), "waxseal-"+strconv.Itoa(os.Geteuid()), "agent.sock")
+	return inTemp
+}
+
+// ownedOrCreatable tells a directory this user owns, or one that does not
+// exist yet in a directory this user owns.
+func ownedOrCreatable(dir string) bool {
+	for d := dir; ; d = filepath.Dir(d) {
+		fi, err := os.Stat(d)
+		if err == nil {
+			return fi.IsDir() && ownedByMe(fi)
+		}
+		if !errors.Is(err, fs.ErrNotExist) || d == filepath.Dir(d) {
+			return false
+		}
+	}
+}
+
+// machineID is the first 12 hex digits of the machine's ID (systemd's
+// /etc/machine-id), or "" where there is none.
+func machineID() string {
+	for _, f := range []string{"/etc/machine-id", "/var/lib/dbus/machine-id"} {
+		b, err := os.ReadFile(f)
+		id := strings.TrimSpace(string(b))
+		if err == nil && len(id) >= 12 && strings.Trim(id, "0123456789abcdef") == "" {
+			return id[:12]
+		}
+	}
+	return ""
 }
 
 // CheckSocket checks that path is a unix socket owned by this user with no group or
