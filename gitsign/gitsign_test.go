@@ -273,7 +273,8 @@ func TestParseObject(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(o.Payload) != tag || string(o.Signature) != armored || o.Email != "t@example.com" || o.Subject != "v1" {
+	if string(o.Payload) != tag || string(o.Signature) != armored || o.Email != "t@example.com" || o.Subject != "v1" ||
+		o.Target != "4b825dc642cb6eb9a060e54bf8d69288fbee4904" || o.TagName != "v1" {
 		t.Errorf("tag: %+v", o)
 	}
 	p, err := ParsePayload([]byte(tag))

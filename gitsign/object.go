@@ -18,6 +18,9 @@ type Object struct {
 	Ident   string
 	Email   string // from Ident
 	Subject string // first line of the message
+	// Target and TagName are an annotated tag's "object" and "tag"
+	// headers: what it tags, and its name.
+	Target, TagName string
 }
 
 // Signature headers by object format, as git names them (commit.c
@@ -199,12 +202,15 @@ func parseTag(raw []byte, split bool) (*Object, error) {
 	if len(hs) == 0 || hs[0].name != "object" {
 		return nil, errors.New("tag: first header is not object")
 	}
-	o := &Object{Type: "tag"}
+	o := &Object{Type: "tag", Target: hs[0].value}
 	taggers := 0
 	for _, h := range hs {
-		if h.name == "tagger" {
+		switch {
+		case h.name == "tagger":
 			taggers++
 			o.Ident = h.value
+		case h.name == "tag" && o.TagName == "":
+			o.TagName = h.value
 		}
 	}
 	if taggers > 1 {

@@ -160,9 +160,7 @@ func (e *env) verifyCommand(ctx context.Context, args []string) error {
 		if jsonAsked(args) {
 			// The document --json promises, also for a command line
 			// that could not be read.
-			enc := json.NewEncoder(e.Stdout)
-			enc.SetIndent("", "  ")
-			enc.Encode(&verifyReport{Objects: []verifyLine{}, Error: msg})
+			writeReport(e.Stdout, &verifyReport{Objects: []verifyLine{}, Error: msg})
 		}
 		return clierr.WithHint(clierr.UsageError{Msg: msg}, "run 'gitsign verify --help'")
 	}
@@ -250,12 +248,17 @@ func (e *env) verify(ctx context.Context, o *verifyOptions) error {
 	if err != nil && rep.Error == "" {
 		rep.Error = err.Error()
 	}
-	enc := json.NewEncoder(e.Stdout)
-	enc.SetIndent("", "  ")
-	if jerr := enc.Encode(rep); jerr != nil && err == nil {
+	if jerr := writeReport(e.Stdout, rep); jerr != nil && err == nil {
 		return jerr
 	}
 	return err
+}
+
+// writeReport prints rep as --json does.
+func writeReport(w io.Writer, rep *verifyReport) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(rep)
 }
 
 func (e *env) verifyRun(ctx context.Context, o *verifyOptions, rep *verifyReport) error {
@@ -788,9 +791,7 @@ func verifyOne(repo *repository, v *gitsign.Verifier, id string) verifyLine {
 		return l
 	}
 	l.Subject, l.Committer = o.Subject, o.Email
-	if typ == "tag" {
-		l.Target, l.Tag = tagHeaders(o.Payload)
-	}
+	l.Target, l.Tag = o.Target, o.TagName
 	if o.Signature == nil {
 		l.Verdict = verdictUnsigned
 		return l
@@ -825,22 +826,6 @@ func verifyOne(repo *repository, v *gitsign.Verifier, id string) verifyLine {
 func certSHA256(cert *x509.Certificate) string {
 	sum := sha256.Sum256(cert.Raw)
 	return hex.EncodeToString(sum[:])
-}
-
-// tagHeaders are the object an annotated tag tags and its name, from its
-// "object" and "tag" headers.
-func tagHeaders(payload []byte) (target, name string) {
-	for _, line := range strings.Split(string(payload), "\n") {
-		if line == "" {
-			break
-		}
-		if v, ok := strings.CutPrefix(line, "object "); ok && target == "" {
-			target = v
-		} else if v, ok := strings.CutPrefix(line, "tag "); ok && name == "" {
-			name = v
-		}
-	}
-	return target, name
 }
 
 // repository reads raw objects: with go-git's object formats for SHA-1
