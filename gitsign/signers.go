@@ -65,7 +65,7 @@ func ParseAllowedSigners(r io.Reader, source string) (*AllowedSigners, error) {
 			// would match nothing.
 			return nil, fmt.Errorf(`%s:%d: %q: no escapes are needed or taken: write the email as it is ([bot] included); only * and ? are wildcards`, source, n, f[0])
 		}
-		a.rules = append(a.rules, rule{email: lowerASCII(f[0]), identity: f[1], issuer: f[2], line: n})
+		a.rules = append(a.rules, rule{email: LowerASCII(f[0]), identity: f[1], issuer: f[2], line: n})
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("%s: %w", source, err)
@@ -87,7 +87,7 @@ func LoadAllowedSigners(file string) (*AllowedSigners, error) {
 // says why not: the identity is unknown, or it is known but bound to other
 // emails (a signature "from alice" on a commit claiming to be bob's).
 func (a *AllowedSigners) Check(email, identity, issuer string) error {
-	lower := lowerASCII(email)
+	lower := LowerASCII(email)
 	known := false
 	for _, r := range a.rules {
 		if r.identity != identity || r.issuer != issuer {
@@ -115,8 +115,9 @@ func (a *AllowedSigners) Check(email, identity, issuer string) error {
 	return fmt.Errorf("signer %s (%s) is not in %s", identity, issuer, a.Source)
 }
 
-// lowerASCII folds A-Z to a-z and leaves every other byte as it is.
-func lowerASCII(s string) string {
+// LowerASCII folds A-Z to a-z and leaves every other character as it is,
+// as git and C's strcasecmp fold case.
+func LowerASCII(s string) string {
 	return strings.Map(func(r rune) rune {
 		if 'A' <= r && r <= 'Z' {
 			return r + 'a' - 'A'
@@ -127,7 +128,7 @@ func lowerASCII(s string) string {
 
 // EqualFoldASCII is strings.EqualFold for ASCII case only: a look-alike
 // from elsewhere in Unicode (KELVIN SIGN for k) is another address.
-func EqualFoldASCII(a, b string) bool { return lowerASCII(a) == lowerASCII(b) }
+func EqualFoldASCII(a, b string) bool { return LowerASCII(a) == LowerASCII(b) }
 
 // wildcard matches s against pattern, where "*" is any run of characters
 // (none included) and "?" any one, backtracking to the last "*" on a

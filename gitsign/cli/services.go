@@ -160,6 +160,7 @@ func (e *env) login(ctx context.Context, cfg *gpg.Config, ep *endpoints, ca *ful
 	}
 	out, tty, closeOut := e.UserTerminal()
 	defer closeOut()
+	ci := oidc.InCI() // and so no interactive login in the chain
 	chain, err := oidc.Chain(oidc.Options{
 		Provider:    cfg.TokenProvider,
 		Issuer:      ep.Issuer,
@@ -175,15 +176,11 @@ func (e *env) login(ctx context.Context, cfg *gpg.Config, ep *endpoints, ca *ful
 		HTTPClient:      httpClient,
 	})
 	if err != nil {
-		if oidc.InCI() {
-			return nil, clierr.WithHint(err, "%s", ciTokenHint)
-		}
-		return nil, clierr.WithHint(err, "set SIGSTORE_ID_TOKEN, run 'waxseal login', or set gitsign.server / gitsign.issuer for an interactive login")
+		return nil, clierr.WithHint(err, "%s", noTokenHint(ci, false))
 	}
 	var (
 		errs []error
 		ag   *agent.Client // a running agent, if any
-		ci   = oidc.InCI() // and so no interactive login in the chain
 	)
 	for _, p := range chain {
 		if p.Name == oidc.ProviderDevice && !tty {
@@ -263,17 +260,23 @@ func (e *env) login(ctx context.Context, cfg *gpg.Config, ep *endpoints, ca *ful
 		}
 		return cred, err
 	}
-	hint := "set SIGSTORE_ID_TOKEN, or run 'waxseal agent' and 'waxseal login' before signing"
-	if ci {
-		hint = ciTokenHint
-	}
 	if len(errs) == 0 {
-		if !ci {
-			hint = "set SIGSTORE_ID_TOKEN, run 'waxseal login', or set gitsign.server / gitsign.issuer for an interactive login"
-		}
-		return nil, clierr.WithHint(oidc.ErrNoToken, "%s", hint)
+		return nil, clierr.WithHint(oidc.ErrNoToken, "%s", noTokenHint(ci, false))
 	}
-	return nil, clierr.WithHint(fmt.Errorf("no identity token: %w", errors.Join(errs...)), "%s", hint)
+	return nil, clierr.WithHint(fmt.Errorf("no identity token: %w", errors.Join(errs...)), "%s", noTokenHint(ci, true))
+}
+
+// noTokenHint says how to give gitsign an identity when none was found: in
+// CI, how a job gets a token; elsewhere, how to log in, and when sources
+// were tried and failed (tried), with the agent.
+func noTokenHint(ci, tried bool) string {
+	switch {
+	case ci:
+		return ciTokenHint
+	case tried:
+		return "set SIGSTORE_ID_TOKEN, or run 'waxseal agent' and 'waxseal login' before signing"
+	}
+	return "set SIGSTORE_ID_TOKEN, run 'waxseal login', or set gitsign.server / gitsign.issuer for an interactive login"
 }
 
 // signedIn tells the user at the terminal whom an interactive login made

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/waxseal/waxseal/gitsign"
 	"github.com/waxseal/waxseal/internal/readfile"
 )
 
@@ -569,12 +570,7 @@ var boolKeys = map[string]bool{"gitsign.matchcommitter": true, "gitsign.verifyca
 // takes only where its C library's strtoimax does (glibc 2.38 and later),
 // is refused: for the settings read here, that is the safe end.
 func parseBool(v string) (b, ok bool) {
-	v = strings.Map(func(r rune) rune {
-		if 'A' <= r && r <= 'Z' {
-			return r + 'a' - 'A'
-		}
-		return r
-	}, v)
+	v = gitsign.LowerASCII(v) // the number's 0X and unit K too
 	switch v {
 	case "true", "yes", "on":
 		return true, true

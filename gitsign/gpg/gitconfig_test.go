@@ -402,9 +402,7 @@ func TestWorkTreeTopAsksGitOnce(t *testing.T) {
 	}
 	tmp := t.TempDir()
 	repo := filepath.Join(tmp, "repo")
-	if out, err := exec.Command("git", "init", "-q", repo).CombinedOutput(); err != nil {
-		t.Fatalf("git init: %v\n%s", err, out)
-	}
+	gitInit(t, repo)
 	// A git on PATH that notes each run, then runs the real one.
 	bin, runs := filepath.Join(tmp, "bin"), filepath.Join(tmp, "runs")
 	os.Mkdir(bin, 0o755)
@@ -455,9 +453,7 @@ func TestWorkTreeTopAsksGitOnce(t *testing.T) {
 func TestFindGitDirAsGit(t *testing.T) {
 	tmp := t.TempDir()
 	repo := filepath.Join(tmp, "repo")
-	if out, err := exec.Command("git", "init", "-q", repo).CombinedOutput(); err != nil {
-		t.Fatalf("git init: %v\n%s", err, out)
-	}
+	gitInit(t, repo)
 	pkg := filepath.Join(repo, "pkg")
 	for _, d := range []string{"objects", "refs"} {
 		if err := os.MkdirAll(filepath.Join(pkg, d), 0o755); err != nil {
@@ -523,6 +519,14 @@ func TestFindGitDirAsGit(t *testing.T) {
 	}
 }
 
+// gitInit runs git init -q ARGS.
+func gitInit(t *testing.T, args ...string) {
+	t.Helper()
+	if out, err := exec.Command("git", append([]string{"init", "-q"}, args...)...).CombinedOutput(); err != nil {
+		t.Fatalf("git init %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+}
+
 func mustEval(t *testing.T, p string) string {
 	t.Helper()
 	r, err := filepath.EvalSymlinks(p)
@@ -538,9 +542,7 @@ func mustEval(t *testing.T, p string) string {
 func TestRepoLayoutFromEnvironment(t *testing.T) {
 	tmp := t.TempDir()
 	repo := filepath.Join(tmp, "repo")
-	if out, err := exec.Command("git", "init", "-q", repo).CombinedOutput(); err != nil {
-		t.Fatalf("git init: %v\n%s", err, out)
-	}
+	gitInit(t, repo)
 	outside := filepath.Join(tmp, "elsewhere")
 	if err := os.Mkdir(outside, 0o755); err != nil {
 		t.Fatal(err)
@@ -564,12 +566,10 @@ func TestRepoLayoutLineBreaks(t *testing.T) {
 			if bare {
 				repo += ".git"
 			}
-			args := []string{"init", "-q", repo}
 			if bare {
-				args = []string{"init", "-q", "--bare", repo}
-			}
-			if out, err := exec.Command("git", args...).CombinedOutput(); err != nil {
-				t.Fatalf("git init: %v\n%s", err, out)
+				gitInit(t, "--bare", repo)
+			} else {
+				gitInit(t, repo)
 			}
 			real := mustEval(t, repo)
 			want := Layout{GitDir: filepath.Join(real, ".git"), Top: real}

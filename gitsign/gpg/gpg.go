@@ -288,8 +288,7 @@ func (e *Env) verify(ctx context.Context, cfg *Config, status, explanation *byte
 	st.NewSig()
 	in, err := e.readVerifyInputs(ctx, cfg, sigFile)
 	if err != nil {
-		st.Err(signerOf(in.sig), time.Now())
-		return e.Report(err)
+		return e.unverifiable(st, in, err)
 	}
 	cache, id := e.verdictCache(cfg, in)
 	if in.signersErr != nil {
@@ -349,6 +348,13 @@ func (e *Env) readVerifyInputs(ctx context.Context, cfg *Config, sigFile string)
 	return in, nil
 }
 
+// unverifiable says that in's signature cannot be checked: ERRSIG for git,
+// naming the signer's certificate if it can be read, and why on e.Stderr.
+func (e *Env) unverifiable(st gitsign.Status, in *verifyInputs, err error) int {
+	st.Err(signerOf(in.sig), time.Now())
+	return e.Report(err)
+}
+
 // signerOf is the signer's certificate in an armored signature, for the
 // key ID git shows (%GK) when the signature cannot be checked; nil when it
 // cannot be read either. Only for failures: verifying parses it anyway.
@@ -364,26 +370,22 @@ func signerOf(sig []byte) *x509.Certificate {
 func (e *Env) check(st gitsign.Status, in *verifyInputs) int {
 	root, err := trust.ParseRootFile(in.rootPath, in.root)
 	if err != nil {
-		st.Err(signerOf(in.sig), time.Now())
-		return e.Report(err)
+		return e.unverifiable(st, in, err)
 	}
 	v := &gitsign.Verifier{Root: root}
 	if in.signersErr != nil {
-		st.Err(signerOf(in.sig), time.Now())
-		return e.Report(fmt.Errorf("allowed signers: %w", in.signersErr))
+		return e.unverifiable(st, in, fmt.Errorf("allowed signers: %w", in.signersErr))
 	}
 	if in.signersPath != "" {
 		if v.Signers, err = gitsign.ParseAllowedSigners(bytes.NewReader(in.signers), in.signersPath); err != nil {
-			st.Err(signerOf(in.sig), time.Now())
-			return e.Report(fmt.Errorf("allowed signers: %w", err))
+			return e.unverifiable(st, in, fmt.Errorf("allowed signers: %w", err))
 		}
 	}
 	// The email the allowed signers are checked against: the committer's,
 	// tagger's or pusher's. What cannot be read is not verified.
 	o, err := gitsign.ParsePayload(in.payload)
 	if err != nil {
-		st.Err(signerOf(in.sig), time.Now())
-		return e.Report(fmt.Errorf("the signed object is malformed: %w", err))
+		return e.unverifiable(st, in, fmt.Errorf("the signed object is malformed: %w", err))
 	}
 	res, err := v.Verify(in.payload, in.sig, o.Email)
 	if err != nil {
