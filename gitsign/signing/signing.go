@@ -63,10 +63,10 @@ func (s *Signer) Sign(ctx context.Context, payload []byte) (*Signed, error) {
 		return nil, errors.New("gitsign: signer needs credentials and a log")
 	}
 	var (
-		cred *credential.Credential
-		u    *cms.Unsigned
-		sig  []byte
-		now  time.Time
+		cred        *credential.Credential
+		u           *cms.Unsigned
+		digest, sig []byte
+		now         time.Time
 	)
 	// A credential held by waxseal agent signs only while the agent holds
 	// it: a login elsewhere or a refresh between fetching it and signing
@@ -92,7 +92,8 @@ func (s *Signer) Sign(ctx context.Context, payload []byte) (*Signed, error) {
 		if u, err = cms.Prepare(cred.Certificate, payload, now); err != nil {
 			return nil, err
 		}
-		sig, err = keys.SignDigest(cred.Signer, u.Digest())
+		digest = u.Digest()
+		sig, err = keys.SignDigest(cred.Signer, digest)
 		if err == nil {
 			break
 		}
@@ -100,7 +101,6 @@ func (s *Signer) Sign(ctx context.Context, payload []byte) (*Signed, error) {
 			return nil, fmt.Errorf("signing: %w", err)
 		}
 	}
-	digest := u.Digest()
 	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cred.Certificate.Raw})
 	proposed, err := tlog.NewHashedRekord(keys.RekorName(u.Hash), digest, sig, certPEM)
 	if err != nil {
