@@ -31,6 +31,9 @@ type Verifier struct {
 	// tagger's) email for TrustFully; otherwise the result is
 	// TrustUndefined with the reason in Result.Untrusted.
 	Signers *AllowedSigners
+	// Memo, if set, keeps certificate checks beyond this process
+	// ([provenance.Memo]).
+	Memo provenance.Memo
 }
 
 // Result describes a valid signature.
@@ -116,6 +119,7 @@ func (v *Verifier) Verify(payload, signature []byte, email string) (*Result, err
 		Entry:                 s.Entry,
 		RequireInclusionProof: true,
 		Body:                  body,
+		Memo:                  v.Memo,
 	}, v.Root)
 	if err != nil {
 		return failProvenance(err)

@@ -202,10 +202,11 @@ func (l *CTLog) window() string {
 // must use VerifyEmbeddedSCTsFromLogs, which honours the root's validity
 // windows: with this function a retired log's SCTs count for ever.
 func VerifyEmbeddedSCTs(leaf, issuer *x509.Certificate, logs map[[32]byte]crypto.PublicKey, now time.Time) error {
-	return verifyEmbeddedSCTs(leaf, issuer, func(id [32]byte) (CTLog, bool) {
+	_, err := verifyEmbeddedSCTs(leaf, issuer, func(id [32]byte) (CTLog, bool) {
 		key, ok := logs[id]
 		return CTLog{Key: key}, ok
 	}, now)
+	return err
 }
 
 // VerifyEmbeddedSCTsFromLogs checks that at least one SCT embedded in leaf
@@ -223,6 +224,13 @@ func VerifyEmbeddedSCTs(leaf, issuer *x509.Certificate, logs map[[32]byte]crypto
 // leaf's direct issuer; a Precertificate Signing Certificate (RFC 6962 §3.1)
 // is not supported.
 func VerifyEmbeddedSCTsFromLogs(leaf, issuer *x509.Certificate, logs map[[32]byte]CTLog, now time.Time) error {
+	_, err := CheckEmbeddedSCTs(leaf, issuer, logs, now)
+	return err
+}
+
+// CheckEmbeddedSCTs is [VerifyEmbeddedSCTsFromLogs], and returns the
+// timestamp of the SCT that counted: the same SCT counts at any later now.
+func CheckEmbeddedSCTs(leaf, issuer *x509.Certificate, logs map[[32]byte]CTLog, now time.Time) (time.Time, error) {
 	return verifyEmbeddedSCTs(leaf, issuer, func(id [32]byte) (CTLog, bool) {
 		l, ok := logs[id]
 		return l, ok
@@ -245,13 +253,13 @@ func NewestSCTTime(leaf *x509.Certificate) (time.Time, bool) {
 	return newest, true
 }
 
-func verifyEmbeddedSCTs(leaf, issuer *x509.Certificate, lookup func([32]byte) (CTLog, bool), now time.Time) error {
+func verifyEmbeddedSCTs(leaf, issuer *x509.Certificate, lookup func([32]byte) (CTLog, bool), now time.Time) (time.Time, error) {
 	scts, err := embeddedSCTs(leaf)
 	if err != nil {
-		return fmt.Errorf("fulcio: parsing embedded SCTs: %w", err)
+		return time.Time{}, fmt.Errorf("fulcio: parsing embedded SCTs: %w", err)
 	}
 	if len(scts) == 0 {
-		return ErrNoSCT
+		return time.Time{}, ErrNoSCT
 	}
 	var (
 		tbs    []byte // built on a cache miss only
@@ -280,7 +288,7 @@ func verifyEmbeddedSCTs(leaf, issuer *x509.Certificate, lookup func([32]byte) (C
 		}
 		ck, cacheable := sctCacheKey(leaf, issuer, log.Key, s)
 		if cacheable && verifiedSCTs.has(ck) {
-			return nil
+			return t, nil
 		}
 		if isPrecertSigningCert(issuer) {
 			fail(errors.New("the issuer is a precertificate signing certificate (EKU 1.3.6.1.4.1.11129.2.4.4), " +
@@ -302,12 +310,12 @@ func verifyEmbeddedSCTs(leaf, issuer *x509.Certificate, lookup func([32]byte) (C
 		if cacheable {
 			verifiedSCTs.add(ck)
 		}
-		return nil
+		return t, nil
 	}
 	if !known {
-		return ErrUnknownCTLog
+		return time.Time{}, ErrUnknownCTLog
 	}
-	return fmt.Errorf("%w: %s", ErrBadSCT, strings.Join(failures, "; "))
+	return time.Time{}, fmt.Errorf("%w: %s", ErrBadSCT, strings.Join(failures, "; "))
 }
 
 // verifiedSCTs remembers SCT signatures that verified, by certificate, issuer,

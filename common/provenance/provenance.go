@@ -168,6 +168,9 @@ type Material struct {
 	// itself from the fields it holds (git's CMS signatures carry none).
 	// Check then skips parsing it; Body.Body must be Entry.Body.
 	Body *tlog.Entry
+	// Memo, if set, keeps the certificate's chain and SCT checks beyond
+	// this process (see [Memo]).
+	Memo Memo
 }
 
 // Check establishes who signed and when, for any signature format
@@ -242,7 +245,7 @@ func Identify(m Material, root *trust.Root) (*Result, *tlog.Entry, error) {
 	}
 
 	// 3 and 4. Certificate chain and SCT at integrated time.
-	if err := CheckCertificate(m.Certificate, root, integrated); err != nil {
+	if err := checkCertificate(m.Certificate, root, integrated, m.Memo); err != nil {
 		return nil, nil, err
 	}
 
@@ -260,16 +263,32 @@ func Identify(m Material, root *trust.Root) (*Result, *tlog.Entry, error) {
 // trusts, when it lists any. A signer checks its certificate so before
 // recording a signature that would not verify.
 func CheckCertificate(cert *x509.Certificate, root *trust.Root, at time.Time) error {
-	issuer, err := verifyChain(cert, root, at)
+	return checkCertificate(cert, root, at, nil)
+}
+
+func checkCertificate(cert *x509.Certificate, root *trust.Root, at time.Time, memo Memo) error {
+	// crypto/x509 takes a leaf without extended key usages as good for
+	// any; a signing certificate names code signing (Fulcio's always do).
+	if !slices.Contains(cert.ExtKeyUsage, x509.ExtKeyUsageCodeSigning) {
+		return Fail(CheckChain, "certificate is not issued for code signing (no CodeSigning extended key usage)")
+	}
+	if memo != nil && recallCertificate(memo, cert, root, at) {
+		return nil
+	}
+	chain, ca, err := verifyChain(cert, root, at)
 	if err != nil {
 		return err
 	}
+	var sctTime time.Time
 	if len(root.CTLogs) > 0 {
 		// Integrated time has one-second resolution and SCTs one-millisecond:
 		// an SCT from the same second as the log entry is not from the future.
-		if err := fulcio.VerifyEmbeddedSCTsFromLogs(cert, issuer, ctLogs(root), at.Add(time.Second)); err != nil {
+		if sctTime, err = fulcio.CheckEmbeddedSCTs(cert, chain[1], ctLogs(root), at.Add(time.Second)); err != nil {
 			return &Error{CheckSCT, err}
 		}
+	}
+	if memo != nil {
+		rememberCertificate(memo, cert, chain, root.CAs[ca], root, sctTime)
 	}
 	return nil
 }
@@ -310,14 +329,11 @@ func CheckHashedRekord(entry *tlog.Entry, h crypto.Hash, digest, sig []byte, key
 	return nil
 }
 
-func verifyChain(cert *x509.Certificate, root *trust.Root, at time.Time) (*x509.Certificate, error) {
-	// crypto/x509 takes a leaf without extended key usages as good for
-	// any; a signing certificate names code signing (Fulcio's always do).
-	if !slices.Contains(cert.ExtKeyUsage, x509.ExtKeyUsageCodeSigning) {
-		return nil, Fail(CheckChain, "certificate is not issued for code signing (no CodeSigning extended key usage)")
-	}
+// verifyChain returns cert's chain, from cert to a root, and the index in
+// root.CAs of the CA it chains to.
+func verifyChain(cert *x509.Certificate, root *trust.Root, at time.Time) ([]*x509.Certificate, int, error) {
 	var lastErr error = errors.New("trusted root lists no certificate authority")
-	for _, ca := range root.CAs {
+	for i, ca := range root.CAs {
 		if !ca.ValidFor.Contains(at) {
 			lastErr = fmt.Errorf("CA %s was not trusted at %s", ca.URI, at.UTC().Format(time.RFC3339))
 			continue
@@ -327,14 +343,14 @@ func verifyChain(cert *x509.Certificate, root *trust.Root, at time.Time) (*x509.
 			lastErr = err
 			continue
 		}
-		return chain[1], nil
+		return chain, i, nil
 	}
 	var inv x509.CertificateInvalidError
 	if errors.As(lastErr, &inv) && inv.Reason == x509.Expired {
-		return nil, Fail(CheckChain, "certificate was not valid when the log saw the signature (%s; valid %s to %s)",
+		return nil, 0, Fail(CheckChain, "certificate was not valid when the log saw the signature (%s; valid %s to %s)",
 			at.UTC().Format(time.RFC3339), cert.NotBefore.UTC().Format(time.RFC3339), cert.NotAfter.UTC().Format(time.RFC3339))
 	}
-	return nil, &Error{CheckChain, lastErr}
+	return nil, 0, &Error{CheckChain, lastErr}
 }
 
 // chainCache remembers chains that crypto/x509 verified. Everything x509

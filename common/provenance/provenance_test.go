@@ -385,3 +385,123 @@ func TestSCTRequired(t *testing.T) {
 	impostor := editRoot(s.stack.Root, func(r *trust.Root) { r.CTLogs[0].Key = otherLog })
 	wantCheck(t, identify(t, s.material(), impostor), provenance.CheckSCT, "does not verify")
 }
+
+// mapMemo is a provenance.Memo in memory that counts what it is asked.
+type mapMemo struct {
+	m                  map[[32]byte][]byte
+	recalls, remembers int
+	keys               [][32]byte // every key recalled or remembered, in order
+}
+
+func (m *mapMemo) Recall(key [32]byte) ([]byte, bool) {
+	m.recalls++
+	m.keys = append(m.keys, key)
+	v, ok := m.m[key]
+	return v, ok
+}
+
+func (m *mapMemo) Remember(key [32]byte, value []byte) {
+	if m.m == nil {
+		m.m = map[[32]byte][]byte{}
+	}
+	m.remembers++
+	m.keys = append(m.keys, key)
+	m.m[key] = append([]byte(nil), value...)
+}
+
+// TestMemoRechecksTime: a certificate check kept in a Memo is recalled, not
+// made again, and counts only at times when it still holds: within the
+// certificate's validity and while the root trusts the CA. Outside them the
+// failure is the one reported without a Memo. The times come from SETs of a
+// log the test runs, over the stack's entry, as in
+// TestChainCacheRechecksValidity.
+func TestMemoRechecksTime(t *testing.T) {
+	t.Parallel()
+	s := signWithStack(t)
+	logKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logID, err := tlog.LogID(logKey.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := editRoot(s.stack.Root, func(r *trust.Root) {
+		r.TLogs = []trust.Log{{BaseURL: "https://log.test", ID: logID, Key: logKey.Public(),
+			ValidFor: trust.Validity{Start: s.cert.NotBefore.Add(-24 * time.Hour)}}}
+	})
+	memo := &mapMemo{}
+	at := func(when time.Time) provenance.Material {
+		set, err := tlog.SignSET(logKey, s.tle.Body, when.Unix(), hex.EncodeToString(logID), 7)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return provenance.Material{Certificate: s.cert, Memo: memo, Entry: &tlog.TLE{
+			LogIndex: 7, LogID: logID, Kind: s.tle.Kind, Version: s.tle.Version,
+			IntegratedTime: when.Unix(), SET: set, Body: s.tle.Body,
+		}}
+	}
+	mustPass(t, "at the integrated time", at(s.integrated()), root)
+	if memo.remembers != 1 || len(memo.m) != 1 {
+		t.Fatalf("after one check the memo was given %d facts, holds %d; want 1", memo.remembers, len(memo.m))
+	}
+	mustPass(t, "at NotAfter", at(s.cert.NotAfter), root)
+	if memo.remembers != 1 || memo.recalls != 2 {
+		t.Fatalf("the second check remembered again (%d) or did not recall (%d recalls)", memo.remembers, memo.recalls)
+	}
+	expired := s.cert.NotAfter.Add(time.Second)
+	wantCheck(t, identify(t, at(expired), root), provenance.CheckChain,
+		"certificate was not valid when the log saw the signature ("+expired.UTC().Format(time.RFC3339))
+	early := s.cert.NotBefore.Add(-time.Second)
+	wantCheck(t, identify(t, at(early), root), provenance.CheckChain,
+		"certificate was not valid when the log saw the signature ("+early.UTC().Format(time.RFC3339))
+	now := s.integrated()
+	retired := editRoot(root, func(r *trust.Root) {
+		r.CAs[0].ValidFor = trust.Validity{Start: now.Add(-time.Hour), End: now.Add(-time.Second)}
+	})
+	wantCheck(t, identify(t, at(now), retired), provenance.CheckChain, "was not trusted at")
+	if memo.remembers != 1 {
+		t.Fatalf("failures were remembered: %d facts given", memo.remembers)
+	}
+}
+
+// TestMemoKeys: a fact is kept for one certificate, CA chain and set of CT
+// logs; another certificate, or a root whose CT log is trusted for another
+// window, looks up another key, and its failure is not hidden by the first
+// certificate's fact.
+func TestMemoKeys(t *testing.T) {
+	t.Parallel()
+	s := signWithStack(t)
+	memo := &mapMemo{}
+	m := s.material()
+	m.Memo = memo
+	mustPass(t, "first check", m, s.stack.Root)
+	first := memo.keys[len(memo.keys)-1]
+
+	// Another certificate from the same CA.
+	cred, err := credential.LoginWithToken(context.Background(), &fulcioclient.Client{BaseURL: s.stack.URL},
+		s.stack.Token(t, "bob@example.com"), keys.ECDSAP256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := provenance.Material{Certificate: cred.Certificate, Entry: record(t, s.stack, cred.Certificate, cred.Signer),
+		RequireInclusionProof: true, Memo: memo}
+	mustPass(t, "another certificate", other, s.stack.Root)
+	if k := memo.keys[len(memo.keys)-1]; k == first || len(memo.m) != 2 {
+		t.Fatalf("another certificate shares the first one's key (%d facts)", len(memo.m))
+	}
+
+	// The same certificate against a root whose CT log was retired before
+	// the SCT: another key, and the SCT's failure is reported.
+	at := sctTime(t, s.cert)
+	retired := trustedRootJSON(t, s.stack, at.Add(-time.Hour), at.Add(-time.Millisecond))
+	before := len(memo.m)
+	wantCheck(t, identify(t, m, retired), provenance.CheckSCT, "outside the log's validity in the trusted root")
+	if k := memo.keys[len(memo.keys)-1]; k == first || len(memo.m) != before {
+		t.Fatal("the retired CT log's root looked up the first root's fact, or a failure was kept")
+	}
+	mustPass(t, "first check, recalled", m, s.stack.Root)
+	if memo.keys[len(memo.keys)-1] != first {
+		t.Fatal("the first certificate's fact was not looked up again under its key")
+	}
+}

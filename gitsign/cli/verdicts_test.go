@@ -56,6 +56,23 @@ func (r *repo) verdictEntries() map[string][]byte {
 	return m
 }
 
+// isVerdict tells a kept verdict (git's status lines and an explanation)
+// from a kept certificate check (provenance.Memo's facts), which the cache
+// holds beside them.
+func isVerdict(v []byte) bool { return bytes.Contains(v, []byte("[GNUPG:] NEWSIG")) }
+
+// countEntries counts verdicts and certificate checks among entries.
+func countEntries(entries map[string][]byte) (verdicts, certificates int) {
+	for _, v := range entries {
+		if isVerdict(v) {
+			verdicts++
+		} else {
+			certificates++
+		}
+	}
+	return verdicts, certificates
+}
+
 // plant replaces the explanation of every cached verdict with one that
 // says it came from the cache, written with the cache's own key: what git
 // then shows tells a verdict answered from the cache from one verified
@@ -69,7 +86,7 @@ func (r *repo) plant(entries map[string][]byte) {
 		if _, err := hex.Decode(id[:], []byte(idHex)); err != nil {
 			r.t.Fatal(err)
 		}
-		if bytes.Contains(v, []byte("PLANTED")) {
+		if bytes.Contains(v, []byte("PLANTED")) || !isVerdict(v) {
 			continue
 		}
 		planted := bytes.Replace(v, []byte("gitsign: Good signature"), []byte("gitsign: PLANTED Good signature"), 1)
@@ -97,8 +114,8 @@ func TestVerdictCache(t *testing.T) {
 		t.Fatalf("%%G? %%GS = %q", got)
 	}
 	good := r.verdictEntries()
-	if len(good) != 1 {
-		t.Fatalf("%d verdicts kept after one verification", len(good))
+	if v, c := countEntries(good); v != 1 || c != 1 {
+		t.Fatalf("%d verdicts and %d certificate checks kept after one verification, want 1 and 1", v, c)
 	}
 	// Asked again, git gets the kept verdict: the planted explanation
 	// shows that it was not verified afresh.
@@ -224,5 +241,64 @@ func TestVerdictCache(t *testing.T) {
 	}
 	if n := r.verdictLines(); n != before {
 		t.Errorf("a bad signature was kept (%d entries more)", n-before)
+	}
+}
+
+// TestVerdictCacheKeepsCertificateChecks: commits signed with one
+// certificate (the agent's, for a rebase or a day's work) have its chain and
+// SCT checked once: the first commit shown keeps its verdict and the
+// certificate's check, the next ones their verdicts only. A kept check that
+// does not decode is not believed: verified afresh, and kept again.
+func TestVerdictCacheKeepsCertificateChecks(t *testing.T) {
+	stack := servertest.Start(t)
+	r := newRepo(t, stack, "alice@example.com")
+	r.allow("alice@example.com alice@example.com " + issuerPlaceholder)
+	useAgent(t, r, stack, "alice@example.com")
+	var commits []string
+	for _, msg := range []string{"one", "two", "three"} {
+		commits = append(commits, r.commit(msg, "-S"))
+	}
+	if n := len(r.verdictEntries()); n != 0 {
+		t.Fatalf("%d entries kept before any verification", n)
+	}
+	wantEntries := func(what string, verdicts, certificates int) {
+		t.Helper()
+		if v, c := countEntries(r.verdictEntries()); v != verdicts || c != certificates {
+			t.Fatalf("%s: %d verdicts and %d certificate checks kept, want %d and %d", what, v, c, verdicts, certificates)
+		}
+	}
+	if got := r.format(commits[0], "%G? %GS"); got != "G alice@example.com" {
+		t.Fatalf("first commit: %%G? %%GS = %q", got)
+	}
+	wantEntries("first commit shown", 1, 1)
+	if got := r.format(commits[1], "%G? %GS"); got != "G alice@example.com" {
+		t.Fatalf("second commit: %%G? %%GS = %q", got)
+	}
+	wantEntries("second commit shown", 2, 1)
+	if lines := r.verdictLines(); lines != 3 {
+		t.Fatalf("%d entry lines, want 3: the certificate's check was kept again", lines)
+	}
+
+	// The kept check replaced, under the cache's own key, by one that does
+	// not decode: the third commit is verified in full and still G.
+	home := filepath.Dir(r.dir)
+	c := verdicts.Open(filepath.Join(home, ".cache", "waxseal", "gitsign-verdicts"), filepath.Join(home, "waxseal", "gitsign-verdicts.key"))
+	for idHex, v := range r.verdictEntries() {
+		if isVerdict(v) {
+			continue
+		}
+		var id verdicts.ID
+		if _, err := hex.Decode(id[:], []byte(idHex)); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Put(id, []byte{0xff, 0xff, 0xff}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := r.format(commits[2], "%G? %GS"); got != "G alice@example.com" {
+		t.Fatalf("third commit, the kept check garbled: %%G? %%GS = %q", got)
+	}
+	if lines := r.verdictLines(); lines != 6 {
+		t.Fatalf("%d entry lines, want 6: the third verdict and the certificate's check kept again", lines)
 	}
 }

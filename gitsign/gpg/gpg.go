@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/waxseal/waxseal/common/fulcio"
+	"github.com/waxseal/waxseal/common/provenance"
 	"github.com/waxseal/waxseal/common/trust"
 	"github.com/waxseal/waxseal/gitsign"
 	"github.com/waxseal/waxseal/gitsign/cms"
@@ -290,9 +291,9 @@ func (e *Env) verify(ctx context.Context, cfg *Config, status, explanation *byte
 	if err != nil {
 		return e.unverifiable(st, in, err)
 	}
-	cache, id := e.verdictCache(cfg, in)
+	cache, id, memo := e.verdictCache(cfg, in)
 	if in.signersErr != nil {
-		cache = nil // verification fails below
+		cache, memo = nil, nil // verification fails below
 	}
 	if cache != nil {
 		if v, ok := cache.Get(id); ok {
@@ -304,7 +305,7 @@ func (e *Env) verify(ctx context.Context, cfg *Config, status, explanation *byte
 			}
 		}
 	}
-	code := e.check(st, in)
+	code := e.check(st, in, memo)
 	if code == clierr.ExitOK && cache != nil {
 		cache.Put(id, encodeVerdict(status.Bytes(), explanation.Bytes()))
 	}
@@ -366,13 +367,14 @@ func signerOf(sig []byte) *x509.Certificate {
 	return s.Certificate
 }
 
-// check verifies in, saying the verdict on st and why on e.Stderr.
-func (e *Env) check(st gitsign.Status, in *verifyInputs) int {
+// check verifies in, saying the verdict on st and why on e.Stderr; memo,
+// if not nil, keeps certificate checks for the next run.
+func (e *Env) check(st gitsign.Status, in *verifyInputs, memo provenance.Memo) int {
 	root, err := trust.ParseRootFile(in.rootPath, in.root)
 	if err != nil {
 		return e.unverifiable(st, in, err)
 	}
-	v := &gitsign.Verifier{Root: root}
+	v := &gitsign.Verifier{Root: root, Memo: memo}
 	if in.signersErr != nil {
 		return e.unverifiable(st, in, fmt.Errorf("allowed signers: %w", in.signersErr))
 	}

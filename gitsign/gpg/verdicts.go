@@ -7,6 +7,7 @@ import (
 	"runtime/debug"
 	"strconv"
 
+	"github.com/waxseal/waxseal/common/provenance"
 	"github.com/waxseal/waxseal/common/trust"
 	"github.com/waxseal/waxseal/internal/verdicts"
 )
@@ -47,23 +48,28 @@ func verdictKeyFile() (string, error) {
 	return filepath.Join(d, "gitsign-verdicts.key"), nil
 }
 
-// verdictCache returns the cache and the ID of in's verdict, or nil when
-// caching is off or has nowhere to go.
-func (e *Env) verdictCache(cfg *Config, in *verifyInputs) (*verdicts.Cache, verdicts.ID) {
+// certificateFormat names the certificate checks kept beside the verdicts
+// (see certMemo); change it when what they hold changes.
+const certificateFormat = "waxseal gitsign certificate check 1"
+
+// verdictCache returns the cache, the ID of in's verdict and a Memo that
+// keeps certificate checks in the same cache, or nils when caching is off
+// or has nowhere to go.
+func (e *Env) verdictCache(cfg *Config, in *verifyInputs) (*verdicts.Cache, verdicts.ID, provenance.Memo) {
 	if !cfg.VerifyCache {
-		return nil, verdicts.ID{}
+		return nil, verdicts.ID{}, nil
 	}
 	dir, err := verdictDir()
 	if err != nil {
-		return nil, verdicts.ID{}
+		return nil, verdicts.ID{}, nil
 	}
 	key, err := verdictKeyFile()
 	if err != nil {
-		return nil, verdicts.ID{}
+		return nil, verdicts.ID{}, nil
 	}
 	self, ok := executableID()
 	if !ok {
-		return nil, verdicts.ID{}
+		return nil, verdicts.ID{}, nil
 	}
 	signers := []byte(nil)
 	if in.signersPath != "" {
@@ -71,10 +77,31 @@ func (e *Env) verdictCache(cfg *Config, in *verifyInputs) (*verdicts.Cache, verd
 		signers = append([]byte{1}, in.signers...)
 	}
 	// GODEBUG settings change what crypto/x509 and crypto/rsa accept.
-	id := verdicts.NewID([]byte(verdictFormat), self, []byte(os.Getenv("GODEBUG")), in.sig, in.payload,
+	godebug := []byte(os.Getenv("GODEBUG"))
+	id := verdicts.NewID([]byte(verdictFormat), self, godebug, in.sig, in.payload,
 		[]byte(in.rootPath), in.root, []byte(in.signersPath), signers)
-	return verdicts.Open(dir, key), id
+	cache := verdicts.Open(dir, key)
+	return cache, id, &certMemo{cache: cache, self: self, godebug: godebug}
 }
+
+// certMemo keeps provenance's certificate checks (a chain to the trusted
+// root's CA, an SCT from its CT log) in the verdict cache. The commits of a
+// rebase or of a day's work share one certificate, which git's first
+// showing of each commit would otherwise verify again; provenance checks
+// the time anew at every use. Like a verdict, a check is named by this
+// executable and GODEBUG too, and authenticated by the cache's key.
+type certMemo struct {
+	cache         *verdicts.Cache
+	self, godebug []byte
+}
+
+func (m *certMemo) id(key [32]byte) verdicts.ID {
+	return verdicts.NewID([]byte(certificateFormat), m.self, m.godebug, key[:])
+}
+
+func (m *certMemo) Recall(key [32]byte) ([]byte, bool) { return m.cache.Get(m.id(key)) }
+
+func (m *certMemo) Remember(key [32]byte, value []byte) { m.cache.Put(m.id(key), value) }
 
 // executableID names the program judging: a fixed or upgraded gitsign must
 // not inherit an older one's verdicts. The source it was built from, where

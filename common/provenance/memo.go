@@ -1,0 +1,165 @@
+package provenance
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/binary"
+	"time"
+
+	"github.com/waxseal/waxseal/common/trust"
+)
+
+// A Memo keeps, beyond one process, what checking a certificate proved: that
+// it chains to a CA of the trusted root, and that a CT log of the root logged
+// it. gitsign, which git starts once for every signature it shows, keeps
+// these facts in its authenticated verdict cache, so the certificate of a
+// whole rebase (one login, one certificate) has its CA and SCT signatures
+// checked once, not once for every commit.
+//
+// A key names everything those checks depend on but the time: the
+// certificate, the CA's chain and the root's CT logs (keys and validity),
+// byte for byte. The time is checked again at every recall: a recalled fact
+// holds only at a time when every certificate of its chain was valid, the
+// root trusted the CA, and the SCT that counted had been issued. A recalled
+// fact that does not hold then is checked again in full, so a failure is
+// reported as without a Memo. A Memo must return only values it was given
+// under the same key, and is trusted to: one that others can write to must
+// authenticate what it returns. What crypto/x509 accepts depends on the
+// build and on GODEBUG too, so a Memo kept beyond one process must also be
+// keyed by those (gitsign's names its executable).
+type Memo interface {
+	Recall(key [32]byte) ([]byte, bool)
+	Remember(key [32]byte, value []byte)
+}
+
+// certificateFact names what a Memo keeps under a certificate's key; change
+// it when the checks or the value's encoding change.
+const certificateFact = "waxseal provenance: certificate chain and SCT 1\x00"
+
+// certificateKey is the Memo key of cert's checks against ca and the CT
+// logs of root.
+func certificateKey(cert *x509.Certificate, ca trust.CA, root *trust.Root) ([32]byte, bool) {
+	h := sha256.New()
+	part := func(b []byte) {
+		h.Write(binary.BigEndian.AppendUint64(nil, uint64(len(b))))
+		h.Write(b)
+	}
+	part([]byte(certificateFact))
+	part(cert.Raw)
+	part(binary.BigEndian.AppendUint64(nil, uint64(len(ca.Chain))))
+	for _, c := range ca.Chain {
+		part(c.Raw)
+	}
+	for _, l := range root.CTLogs {
+		der, err := x509.MarshalPKIXPublicKey(l.Key)
+		if err != nil {
+			return [32]byte{}, false
+		}
+		part(l.ID)
+		part(der)
+		part(binary.BigEndian.AppendUint64(nil, uint64(l.ValidFor.Start.UnixNano())))
+		part(binary.BigEndian.AppendUint64(nil, uint64(l.ValidFor.End.UnixNano())))
+	}
+	return [32]byte(h.Sum(nil)), true
+}
+
+// rememberCertificate keeps that cert's chain (cert, then certificates of
+// ca) verified, with the time of the SCT that counted (zero when the root
+// lists no CT log). A chain with a certificate that is not the CA's is not
+// kept.
+func rememberCertificate(memo Memo, cert *x509.Certificate, chain []*x509.Certificate, ca trust.CA, root *trust.Root, sctTime time.Time) {
+	key, ok := certificateKey(cert, ca, root)
+	if !ok {
+		return
+	}
+	v := binary.AppendUvarint(nil, uint64(len(chain)-1))
+	for _, link := range chain[1:] {
+		i := caCertIndex(ca, link)
+		if i < 0 {
+			return
+		}
+		v = binary.AppendUvarint(v, uint64(i))
+	}
+	if sctTime.IsZero() {
+		v = append(v, 0)
+	} else {
+		v = append(v, 1)
+		v = binary.AppendVarint(v, sctTime.UnixMilli())
+	}
+	memo.Remember(key, v)
+}
+
+func caCertIndex(ca trust.CA, c *x509.Certificate) int {
+	for i, x := range ca.Chain {
+		if x == c || bytes.Equal(x.Raw, c.Raw) {
+			return i
+		}
+	}
+	return -1
+}
+
+// recallCertificate reports whether memo holds that cert verified against
+// a CA of root, and that what it holds is true at time at, as
+// checkCertificate would judge it: the CA trusted, every certificate of
+// the chain valid, and the SCT that counted issued no later than a second
+// after at.
+func recallCertificate(memo Memo, cert *x509.Certificate, root *trust.Root, at time.Time) bool {
+	if at.Before(cert.NotBefore) || at.After(cert.NotAfter) {
+		return false
+	}
+	for _, ca := range root.CAs {
+		if !ca.ValidFor.Contains(at) {
+			continue
+		}
+		key, ok := certificateKey(cert, ca, root)
+		if !ok {
+			return false
+		}
+		if v, ok := memo.Recall(key); ok && holds(v, ca, root, at) {
+			return true
+		}
+	}
+	return false
+}
+
+// holds decodes a value rememberCertificate kept for ca and checks it at
+// time at.
+func holds(v []byte, ca trust.CA, root *trust.Root, at time.Time) bool {
+	next := func() (int, bool) {
+		n, k := binary.Uvarint(v)
+		if k <= 0 || n > 1<<16 {
+			return 0, false
+		}
+		v = v[k:]
+		return int(n), true
+	}
+	links, ok := next()
+	if !ok || links == 0 || links > len(ca.Chain) {
+		return false
+	}
+	for range links {
+		i, ok := next()
+		if !ok || i >= len(ca.Chain) || at.Before(ca.Chain[i].NotBefore) || at.After(ca.Chain[i].NotAfter) {
+			return false
+		}
+	}
+	if len(v) == 0 || v[0] > 1 {
+		return false
+	}
+	hasSCT := v[0] == 1
+	v = v[1:]
+	if hasSCT {
+		ms, k := binary.Varint(v)
+		if k <= 0 {
+			return false
+		}
+		v = v[k:]
+		if time.UnixMilli(ms).After(at.Add(time.Second)) {
+			return false
+		}
+	}
+	// Without CT logs no SCT was checked, and with them one must have
+	// counted.
+	return len(v) == 0 && hasSCT == (len(root.CTLogs) > 0)
+}
