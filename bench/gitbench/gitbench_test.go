@@ -17,7 +17,12 @@
 //     with its verdict cache emptied (each commit shown for the first
 //     time), then again (each commit shown again, answered from the
 //     cache), then with the cache switched off (verification alone,
-//     without the cache's lookup and write).
+//     without the cache's lookup and write). The N commits share one
+//     certificate, as commits signed through `waxseal agent` do, so the
+//     first showing checks its chain and SCT once (the verdict cache keeps
+//     certificate checks too); a fourth log shows, for the first time, N
+//     commits signed with a certificate each, as gitsign without the agent
+//     and sigstore's gitsign sign.
 //   - `gitsign verify <base>..HEAD` over the N commits in one process:
 //     commits per second (target >= 2,000).
 //   - Process start-up: an empty Go program (the floor for any program
@@ -207,7 +212,12 @@ func TestGitBench(t *testing.T) {
 	// 2 and 3 need many signed commits: sign them in-process with one
 	// credential and write them with git hash-object.
 	base := strings.TrimSpace(first(b.run(nil, "git", "rev-parse", "HEAD")))
-	makeSignedCommits(t, b, stack, cfg, token, base, nLog)
+	// The same number of commits with a certificate each, on a branch of
+	// their own, for the fourth log.
+	makeSignedCommits(t, b, stack, cfg, token, base, nLog, true)
+	b.run(nil, "git", "branch", "one-certificate-each", "HEAD")
+	b.run(nil, "git", "update-ref", "HEAD", base)
+	makeSignedCommits(t, b, stack, cfg, token, base, nLog, false)
 
 	if os.Getenv("GITBENCH_ONLY") == "verify" {
 		profileVerify(t, b, base)
@@ -238,17 +248,20 @@ func TestGitBench(t *testing.T) {
 	var plains []time.Duration
 	offPer := make([][]time.Duration, len(logProgs))
 	offSigs := make([][]time.Duration, len(logProgs))
+	eachPer := make([][]time.Duration, len(logProgs))
+	eachSigs := make([][]time.Duration, len(logProgs))
+	rev := "HEAD"
 	logOnce := func(p program, config ...string) (time.Duration, time.Duration) {
 		// What ran before may leave file system work to finish in the
 		// background, inside whichever log runs then. Each log starts
 		// with none pending.
 		settle()
-		_, dPlain := b.run(nil, "git", "log", "--format=%H %s", "-n", n)
+		_, dPlain := b.run(nil, "git", "log", "--format=%H %s", "-n", n, rev)
 		args := []string{"-c", "gpg.x509.program=" + p.bin}
 		for _, c := range config {
 			args = append(args, "-c", c)
 		}
-		_, dSig := b.run(nil, "git", append(args, "log", "--show-signature", "-n", n)...)
+		_, dSig := b.run(nil, "git", append(args, "log", "--show-signature", "-n", n, rev)...)
 		plains = append(plains, dPlain)
 		return dSig, (dSig - dPlain) / time.Duration(nLog)
 	}
@@ -277,6 +290,15 @@ func TestGitBench(t *testing.T) {
 				dSig, per = logOnce(p, "gitsign.verifyCache=false")
 				offPer[j] = append(offPer[j], per)
 				offSigs[j] = append(offSigs[j], dSig)
+				err := os.Rename(verdictDir, filepath.Join(old, fmt.Sprintf("%d-%d-each", round, j)))
+				if err != nil && !os.IsNotExist(err) {
+					t.Fatal(err)
+				}
+				rev = "one-certificate-each"
+				dSig, per = logOnce(p)
+				rev = "HEAD"
+				eachPer[j] = append(eachPer[j], per)
+				eachSigs[j] = append(eachSigs[j], dSig)
 			}
 		}
 	}
@@ -296,7 +318,8 @@ func TestGitBench(t *testing.T) {
 			per   []time.Duration
 			sigs  []time.Duration
 		}{{"each commit shown for the first time, verdict cache empty", perCommit[k], sigs[k]}, {"each commit shown again", warmPer[k], warmSigs[k]},
-			{"verdict cache off (gitsign.verifyCache=false)", offPer[k], offSigs[k]}} {
+			{"verdict cache off (gitsign.verifyCache=false)", offPer[k], offSigs[k]},
+			{"a certificate per commit, each shown for the first time", eachPer[k], eachSigs[k]}} {
 			pc := row.per
 			per := p50(pc)
 			t.Logf("git log --show-signature%s over %d commits, %s: %v vs plain git log %v (medians of %d): %v per commit (range %v to %v), %v above the empty-program log (%.2fx it), %v above the crypto/x509 one [target <= 3ms; floor: exec of an empty Go program %v]",
@@ -425,17 +448,25 @@ func buildFloor(t *testing.T, home, name, imports string) string {
 	return bin
 }
 
-// makeSignedCommits writes n signed commits on top of HEAD, signed in this
-// process with one credential, each recorded in the log like any other.
-func makeSignedCommits(t *testing.T, b *bench, stack *servertest.Stack, cfg *trust.SigningConfig, token, parent string, n int) {
+// makeSignedCommits writes n signed commits on top of parent and points
+// HEAD at the last, signed in this process with one credential (as through
+// `waxseal agent`) or, eachOwn, a credential each (as gitsign without the
+// agent signs), each recorded in the log like any other.
+func makeSignedCommits(t *testing.T, b *bench, stack *servertest.Stack, cfg *trust.SigningConfig, token, parent string, n int, eachOwn bool) {
 	ctx := context.Background()
-	cred, err := credential.LoginWithToken(ctx, &fulcioclient.Client{BaseURL: cfg.CAURL}, token, keys.Default)
+	ca := &fulcioclient.Client{BaseURL: cfg.CAURL}
+	cred, err := credential.LoginWithToken(ctx, ca, token, keys.Default)
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := &signing.Signer{
-		Credentials: signing.CredentialsFunc(func(context.Context) (*credential.Credential, error) { return cred, nil }),
-		Log:         &tlogclient.Client{BaseURL: cfg.RekorURL},
+		Credentials: signing.CredentialsFunc(func(ctx context.Context) (*credential.Credential, error) {
+			if eachOwn {
+				return credential.LoginWithToken(ctx, ca, token, keys.Default)
+			}
+			return cred, nil
+		}),
+		Log: &tlogclient.Client{BaseURL: cfg.RekorURL},
 	}
 	tree := strings.TrimSpace(first(b.run(nil, "git", "rev-parse", "HEAD^{tree}")))
 	start := time.Now()
@@ -453,8 +484,12 @@ func makeSignedCommits(t *testing.T, b *bench, stack *servertest.Stack, cfg *tru
 		parent = strings.TrimSpace(out)
 	}
 	b.run(nil, "git", "update-ref", "HEAD", parent)
-	t.Logf("setup: %d commits signed in-process with one credential in %v (%.1f ms each, log upload included)",
-		n, time.Since(start).Round(time.Millisecond), float64(time.Since(start).Milliseconds())/float64(n))
+	how := "one credential"
+	if eachOwn {
+		how = "a credential each"
+	}
+	t.Logf("setup: %d commits signed in-process with %s in %v (%.1f ms each, log upload included)",
+		n, how, time.Since(start).Round(time.Millisecond), float64(time.Since(start).Milliseconds())/float64(n))
 }
 
 // profileVerify runs `gitsign verify` in-process under the CPU profiler
