@@ -645,9 +645,12 @@ var errConfigSyntax = errors.New("bad git config syntax")
 // with quotes, escapes, "\"-continued lines and comments.
 func parseGitConfig(data []byte) ([]configEntry, error) {
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
-	data = bytes.ReplaceAll(data, []byte("\r\n"), []byte("\n")) // as git's get_next_char
+	if bytes.Contains(data, []byte("\r\n")) {
+		data = bytes.ReplaceAll(data, []byte("\r\n"), []byte("\n")) // as git's get_next_char
+	}
 	var (
-		out                 []configEntry
+		// Every entry ends a line, or the file.
+		out                 = make([]configEntry, 0, bytes.Count(data, []byte("\n"))+1)
 		section, subsection string
 		hasSub              bool
 		i                   int
