@@ -58,10 +58,21 @@ func certificateKey(cert *x509.Certificate, ca trust.CA, root *trust.Root) ([32]
 		}
 		part(l.ID)
 		part(der)
-		part(binary.BigEndian.AppendUint64(nil, uint64(l.ValidFor.Start.UnixNano())))
-		part(binary.BigEndian.AppendUint64(nil, uint64(l.ValidFor.End.UnixNano())))
+		part(appendTime(nil, l.ValidFor.Start))
+		part(appendTime(nil, l.ValidFor.End))
 	}
 	return [32]byte(h.Sum(nil)), true
+}
+
+// appendTime appends t exactly, for any year (UnixNano wraps outside
+// 1678 to 2262), and the zero time (an open end) as no other.
+func appendTime(b []byte, t time.Time) []byte {
+	if t.IsZero() {
+		return append(b, 0)
+	}
+	b = append(b, 1)
+	b = binary.BigEndian.AppendUint64(b, uint64(t.Unix()))
+	return binary.BigEndian.AppendUint32(b, uint32(t.Nanosecond()))
 }
 
 // rememberCertificate keeps that cert's chain (cert, then certificates of

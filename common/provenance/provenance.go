@@ -275,22 +275,59 @@ func checkCertificate(cert *x509.Certificate, root *trust.Root, at time.Time, me
 	if memo != nil && recallCertificate(memo, cert, root, at) {
 		return nil
 	}
-	chain, ca, err := verifyChain(cert, root, at)
-	if err != nil {
-		return err
-	}
-	var sctTime time.Time
-	if len(root.CTLogs) > 0 {
-		// Integrated time has one-second resolution and SCTs one-millisecond:
-		// an SCT from the same second as the log entry is not from the future.
-		if sctTime, err = fulcio.CheckEmbeddedSCTs(cert, chain[1], ctLogs(root), at.Add(time.Second)); err != nil {
-			return &Error{CheckSCT, err}
+	// Each CA the root trusted at time at, in turn: the certificate counts
+	// if it chains to one and, when the root lists CT logs, an SCT
+	// verifies with that chain's issuer. The order of the root's CAs does
+	// not matter, and a Memo's fact for any of them is as good.
+	var (
+		chainErr error = errors.New("trusted root lists no certificate authority")
+		sctErr   error
+		logs     map[[32]byte]fulcio.CTLog
+	)
+	for _, ca := range root.CAs {
+		if !ca.ValidFor.Contains(at) {
+			chainErr = fmt.Errorf("CA %s was not trusted at %s", ca.URI, at.UTC().Format(time.RFC3339))
+			continue
 		}
+		chain, err := chains.verify(cert, ca, at)
+		if err != nil {
+			chainErr = err
+			continue
+		}
+		if len(chain) < 2 {
+			chainErr = fmt.Errorf("the certificate is CA %s's own, not one it issued", ca.URI)
+			continue
+		}
+		var sctTime time.Time
+		if len(root.CTLogs) > 0 {
+			if logs == nil {
+				logs = ctLogs(root)
+			}
+			// Integrated time has one-second resolution and SCTs
+			// one-millisecond: an SCT from the same second as the log
+			// entry is not from the future.
+			if sctTime, err = fulcio.CheckEmbeddedSCTs(cert, chain[1], logs, at.Add(time.Second)); err != nil {
+				if sctErr == nil {
+					sctErr = err
+				}
+				continue
+			}
+		}
+		if memo != nil {
+			rememberCertificate(memo, cert, chain, ca, root, sctTime)
+		}
+		return nil
 	}
-	if memo != nil {
-		rememberCertificate(memo, cert, chain, root.CAs[ca], root, sctTime)
+	if sctErr != nil {
+		// A CA issued it, and its SCT is what failed.
+		return &Error{CheckSCT, sctErr}
 	}
-	return nil
+	var inv x509.CertificateInvalidError
+	if errors.As(chainErr, &inv) && inv.Reason == x509.Expired {
+		return Fail(CheckChain, "certificate was not valid when the log saw the signature (%s; valid %s to %s)",
+			at.UTC().Format(time.RFC3339), cert.NotBefore.UTC().Format(time.RFC3339), cert.NotAfter.UTC().Format(time.RFC3339))
+	}
+	return &Error{CheckChain, chainErr}
 }
 
 // ctLogs is the root's CT logs with their validity windows: an SCT counts
@@ -327,30 +364,6 @@ func CheckHashedRekord(entry *tlog.Entry, h crypto.Hash, digest, sig []byte, key
 		return &Error{CheckSignature, err}
 	}
 	return nil
-}
-
-// verifyChain returns cert's chain, from cert to a root, and the index in
-// root.CAs of the CA it chains to.
-func verifyChain(cert *x509.Certificate, root *trust.Root, at time.Time) ([]*x509.Certificate, int, error) {
-	var lastErr error = errors.New("trusted root lists no certificate authority")
-	for i, ca := range root.CAs {
-		if !ca.ValidFor.Contains(at) {
-			lastErr = fmt.Errorf("CA %s was not trusted at %s", ca.URI, at.UTC().Format(time.RFC3339))
-			continue
-		}
-		chain, err := chains.verify(cert, ca, at)
-		if err != nil {
-			lastErr = err
-			continue
-		}
-		return chain, i, nil
-	}
-	var inv x509.CertificateInvalidError
-	if errors.As(lastErr, &inv) && inv.Reason == x509.Expired {
-		return nil, 0, Fail(CheckChain, "certificate was not valid when the log saw the signature (%s; valid %s to %s)",
-			at.UTC().Format(time.RFC3339), cert.NotBefore.UTC().Format(time.RFC3339), cert.NotAfter.UTC().Format(time.RFC3339))
-	}
-	return nil, 0, &Error{CheckChain, lastErr}
 }
 
 // chainCache remembers chains that crypto/x509 verified. Everything x509

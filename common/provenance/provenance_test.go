@@ -8,10 +8,13 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"math/big"
 	"strings"
 	"testing"
 	"time"
@@ -504,4 +507,111 @@ func TestMemoKeys(t *testing.T) {
 	if memo.keys[len(memo.keys)-1] != first {
 		t.Fatal("the first certificate's fact was not looked up again under its key")
 	}
+}
+
+// TestMemoKeysNameWindowsExactly: a CT log's validity window is in a fact's
+// key to the nanosecond for any year. UnixNano wraps every 2^64 ns (about
+// 584 years), so a log trusted until the 27th century once named the same
+// fact as one retired before the SCT, which must be refused.
+func TestMemoKeysNameWindowsExactly(t *testing.T) {
+	t.Parallel()
+	s := signWithStack(t)
+	at := sctTime(t, s.cert)
+	retiredEnd := at.Add(-time.Millisecond)
+	far := retiredEnd
+	for range 4 {
+		far = far.Add(time.Duration(1 << 62)) // 2^64 ns in all
+	}
+	if retiredEnd.UnixNano() != far.UnixNano() {
+		t.Fatalf("%v and %v do not share a UnixNano", retiredEnd, far)
+	}
+	retired := trustedRootJSON(t, s.stack, at.Add(-time.Hour), retiredEnd)
+	wantCheck(t, identify(t, s.material(), retired), provenance.CheckSCT, "outside the log's validity")
+	m := s.material()
+	m.Memo = &mapMemo{}
+	mustPass(t, "CT log trusted until "+far.UTC().Format(time.RFC3339), m, trustedRootJSON(t, s.stack, at.Add(-time.Hour), far))
+	wantCheck(t, identify(t, m, retired), provenance.CheckSCT, "outside the log's validity")
+}
+
+// TestCAOrder: a certificate counts if it chains to any CA the root trusts
+// and an SCT verifies with that chain's issuer; which CA the root lists
+// first does not matter, with a Memo or without. Here the first CA's
+// issuing certificate has the stack's CA key but is a precertificate
+// signing certificate, which SCT verification refuses: the stack's CA,
+// listed second, still vouches for the certificate, and the first alone
+// does not. Before, the first CA whose chain verified decided alone, and
+// a Memo's fact kept for the second CA contradicted it.
+func TestCAOrder(t *testing.T) {
+	t.Parallel()
+	s := signWithStack(t)
+	logKey := testca.Key(t)
+	logID, err := tlog.LogID(logKey.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	stackIssuer := s.stack.Root.CAs[0].Chain[0]
+	now := time.Now()
+	rootKey := testca.Key(t)
+	rootA := testca.Cert(t, &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "root A"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
+		KeyUsage: x509.KeyUsageCertSign, BasicConstraintsValid: true, IsCA: true,
+	}, nil, rootKey.Public(), rootKey)
+	precertSigner := testca.Cert(t, &x509.Certificate{
+		SerialNumber: big.NewInt(2), RawSubject: stackIssuer.RawSubject, SubjectKeyId: stackIssuer.SubjectKeyId,
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
+		KeyUsage: x509.KeyUsageCertSign, BasicConstraintsValid: true, IsCA: true,
+		ExtKeyUsage:        []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning},
+		UnknownExtKeyUsage: []asn1.ObjectIdentifier{{1, 3, 6, 1, 4, 1, 11129, 2, 4, 4}},
+	}, rootA, stackIssuer.PublicKey, rootKey)
+	t1, t2 := s.integrated(), s.cert.NotAfter
+	caA := trust.CA{URI: "https://a.test", Chain: []*x509.Certificate{precertSigner, rootA}, ValidFor: trust.Validity{Start: t1.Add(time.Second)}}
+	withLog := func(r *trust.Root) {
+		r.TLogs = []trust.Log{{BaseURL: "https://log.test", ID: logID, Key: logKey.Public(),
+			ValidFor: trust.Validity{Start: s.cert.NotBefore.Add(-24 * time.Hour)}}}
+	}
+	both := editRoot(s.stack.Root, func(r *trust.Root) { withLog(r); r.CAs = append([]trust.CA{caA}, r.CAs...) })
+	onlyA := editRoot(s.stack.Root, func(r *trust.Root) { withLog(r); r.CAs = []trust.CA{caA} })
+	at := func(when time.Time, memo provenance.Memo) provenance.Material {
+		set, err := tlog.SignSET(logKey, s.tle.Body, when.Unix(), hex.EncodeToString(logID), 7)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return provenance.Material{Certificate: s.cert, Memo: memo, Entry: &tlog.TLE{
+			LogIndex: 7, LogID: logID, Kind: s.tle.Kind, Version: s.tle.Version,
+			IntegratedTime: when.Unix(), SET: set, Body: s.tle.Body,
+		}}
+	}
+	wantCheck(t, identify(t, at(t2, nil), onlyA), provenance.CheckSCT, "precertificate signing certificate")
+	mustPass(t, "both CAs, the stack's second", at(t2, nil), both)
+	memo := &mapMemo{}
+	mustPass(t, "before the first CA is trusted", at(t1, memo), both)
+	mustPass(t, "both CAs trusted, the fact recalled", at(t2, memo), both)
+	if memo.remembers != 1 {
+		t.Fatalf("the fact was kept %d times, want once", memo.remembers)
+	}
+	wantCheck(t, identify(t, at(t2, memo), onlyA), provenance.CheckSCT, "precertificate signing certificate")
+}
+
+// TestCertificateIsTheAnchor: a signing certificate that is itself the
+// CA's trust anchor chains to nothing it was issued by, and is refused as
+// a chain failure (it once made the SCT check index past the chain).
+func TestCertificateIsTheAnchor(t *testing.T) {
+	t.Parallel()
+	stack := servertest.Start(t)
+	key := testca.Key(t)
+	now := time.Now()
+	anchor := testca.Cert(t, &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "signing anchor"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
+		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature, BasicConstraintsValid: true, IsCA: true,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning},
+	}, nil, key.Public(), key)
+	root := editRoot(stack.Root, func(r *trust.Root) {
+		r.CAs = []trust.CA{{URI: "https://anchor.test", Chain: []*x509.Certificate{anchor}}}
+	})
+	if len(root.CTLogs) == 0 {
+		t.Fatal("the stack's root lists no CT log")
+	}
+	wantCheck(t, provenance.CheckCertificate(anchor, root, now), provenance.CheckChain, "the certificate is CA https://anchor.test's own")
 }
