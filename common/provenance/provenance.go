@@ -280,13 +280,14 @@ func checkCertificate(cert *x509.Certificate, root *trust.Root, at time.Time, me
 	// verifies with that chain's issuer. The order of the root's CAs does
 	// not matter, and a Memo's fact for any of them is as good.
 	var (
-		chainErr error = errors.New("trusted root lists no certificate authority")
-		sctErr   error
-		logs     map[[32]byte]fulcio.CTLog
+		untrusted error // a CA the root did not trust at time at
+		chainErr  error // the chain to a CA it trusted
+		sctErr    error // the SCT, with a chain that verified
+		logs      map[[32]byte]fulcio.CTLog
 	)
 	for _, ca := range root.CAs {
 		if !ca.ValidFor.Contains(at) {
-			chainErr = fmt.Errorf("CA %s was not trusted at %s", ca.URI, at.UTC().Format(time.RFC3339))
+			untrusted = fmt.Errorf("CA %s was not trusted at %s", ca.URI, at.UTC().Format(time.RFC3339))
 			continue
 		}
 		chain, err := chains.verify(cert, ca, at)
@@ -318,14 +319,25 @@ func checkCertificate(cert *x509.Certificate, root *trust.Root, at time.Time, me
 		}
 		return nil
 	}
+	// The most telling failure: an SCT, with a chain that verified; else a
+	// chain to a CA the root trusted then; else that it trusted none then.
 	if sctErr != nil {
-		// A CA issued it, and its SCT is what failed.
 		return &Error{CheckSCT, sctErr}
 	}
+	if chainErr == nil {
+		chainErr = untrusted
+	}
+	if chainErr == nil {
+		chainErr = errors.New("trusted root lists no certificate authority")
+	}
 	var inv x509.CertificateInvalidError
-	if errors.As(chainErr, &inv) && inv.Reason == x509.Expired {
-		return Fail(CheckChain, "certificate was not valid when the log saw the signature (%s; valid %s to %s)",
-			at.UTC().Format(time.RFC3339), cert.NotBefore.UTC().Format(time.RFC3339), cert.NotAfter.UTC().Format(time.RFC3339))
+	if errors.As(chainErr, &inv) && inv.Reason == x509.Expired && inv.Cert != nil {
+		what := "certificate"
+		if !bytes.Equal(inv.Cert.Raw, cert.Raw) {
+			what = fmt.Sprintf("CA certificate %q", inv.Cert.Subject.String())
+		}
+		return Fail(CheckChain, "%s was not valid when the log saw the signature (%s; valid %s to %s)", what,
+			at.UTC().Format(time.RFC3339), inv.Cert.NotBefore.UTC().Format(time.RFC3339), inv.Cert.NotAfter.UTC().Format(time.RFC3339))
 	}
 	return &Error{CheckChain, chainErr}
 }

@@ -615,3 +615,72 @@ func TestCertificateIsTheAnchor(t *testing.T) {
 	}
 	wantCheck(t, provenance.CheckCertificate(anchor, root, now), provenance.CheckChain, "the certificate is CA https://anchor.test's own")
 }
+
+// TestChainErrorsSayWhatFailed: the error names the certificate that was
+// not valid (the signing certificate, or a CA's), and a CA the root had
+// retired by then does not hide the failure of one it still trusted,
+// wherever the root lists it. A signing certificate that is a CA's own
+// anchor is refused with no CT log in the root too.
+func TestChainErrorsSayWhatFailed(t *testing.T) {
+	t.Parallel()
+	s := signWithStack(t)
+	expired := s.cert.NotAfter.Add(time.Second)
+	retiredCA := trust.CA{URI: "https://retired.test", Chain: s.stack.Root.CAs[0].Chain,
+		ValidFor: trust.Validity{Start: s.cert.NotBefore.Add(-time.Hour), End: s.cert.NotBefore.Add(-time.Minute)}}
+	for _, cas := range [][]trust.CA{
+		{s.stack.Root.CAs[0], retiredCA},
+		{retiredCA, s.stack.Root.CAs[0]},
+	} {
+		root := editRoot(s.stack.Root, func(r *trust.Root) { r.CAs = cas })
+		wantCheck(t, provenance.CheckCertificate(s.cert, root, expired), provenance.CheckChain,
+			"certificate was not valid when the log saw the signature ("+expired.UTC().Format(time.RFC3339))
+	}
+	onlyRetired := editRoot(s.stack.Root, func(r *trust.Root) { r.CAs = []trust.CA{retiredCA} })
+	wantCheck(t, provenance.CheckCertificate(s.cert, onlyRetired, s.integrated()), provenance.CheckChain,
+		"CA https://retired.test was not trusted at")
+
+	// An issuing CA certificate that expired before the signature.
+	stack := s.stack
+	now := time.Now().Truncate(time.Second)
+	rootKey, interKey, leafKey := testca.Key(t), testca.Key(t), testca.Key(t)
+	anchor := testca.Cert(t, &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test root"},
+		NotBefore: now.Add(-2 * time.Hour), NotAfter: now.Add(2 * time.Hour),
+		KeyUsage: x509.KeyUsageCertSign, BasicConstraintsValid: true, IsCA: true,
+	}, nil, rootKey.Public(), rootKey)
+	inter := testca.Cert(t, &x509.Certificate{
+		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "expired intermediate"},
+		NotBefore: now.Add(-2 * time.Hour), NotAfter: now.Add(-time.Hour),
+		KeyUsage: x509.KeyUsageCertSign, BasicConstraintsValid: true, IsCA: true,
+	}, anchor, interKey.Public(), rootKey)
+	leaf := testca.Cert(t, &x509.Certificate{
+		SerialNumber: big.NewInt(3), NotBefore: now.Add(-5 * time.Minute), NotAfter: now.Add(5 * time.Minute),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning},
+		EmailAddresses: []string{"bob@example.com"},
+	}, inter, leafKey.Public(), interKey)
+	noCT := func(chain ...*x509.Certificate) *trust.Root {
+		doc, err := trust.NewRoot(trust.RootSpec{CAURI: "https://ca.test", CAChain: chain,
+			TLogs: []trust.LogSpec{{BaseURL: stack.URL, Key: stack.Root.TLogs[0].Key}}, Start: now.Add(-3 * time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := trust.ParseRoot(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	wantCheck(t, provenance.CheckCertificate(leaf, noCT(inter, anchor), now), provenance.CheckChain,
+		`CA certificate "CN=expired intermediate" was not valid when the log saw the signature (`+now.UTC().Format(time.RFC3339)+
+			"; valid "+inter.NotBefore.UTC().Format(time.RFC3339)+" to "+inter.NotAfter.UTC().Format(time.RFC3339))
+
+	// The CA's own anchor, signing, with no CT log to check.
+	signingAnchor := testca.Cert(t, &x509.Certificate{
+		SerialNumber: big.NewInt(4), Subject: pkix.Name{CommonName: "signing anchor"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
+		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature, BasicConstraintsValid: true, IsCA: true,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning},
+	}, nil, leafKey.Public(), leafKey)
+	wantCheck(t, provenance.CheckCertificate(signingAnchor, noCT(signingAnchor), now), provenance.CheckChain,
+		"the certificate is CA https://ca.test's own")
+}
