@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/binary"
+	"hash"
 	"time"
 
 	"github.com/waxseal/waxseal/common/trust"
@@ -38,31 +39,48 @@ type Memo interface {
 const certificateFact = "waxseal provenance: certificate chain and SCT 1\x00"
 
 // certificateKey is the Memo key of cert's checks against ca and the CT
-// logs of root.
-func certificateKey(cert *x509.Certificate, ca trust.CA, root *trust.Root) ([32]byte, bool) {
-	h := sha256.New()
-	part := func(b []byte) {
-		h.Write(binary.BigEndian.AppendUint64(nil, uint64(len(b))))
-		h.Write(b)
-	}
-	part([]byte(certificateFact))
-	part(cert.Raw)
-	part(binary.BigEndian.AppendUint64(nil, uint64(len(ca.Chain))))
+// logs that logs names (see ctLogsID).
+func certificateKey(cert *x509.Certificate, ca trust.CA, logs [32]byte) [32]byte {
+	h := newParts()
+	h.part([]byte(certificateFact))
+	h.part(cert.Raw)
+	h.part(logs[:])
+	h.part(binary.BigEndian.AppendUint64(nil, uint64(len(ca.Chain))))
 	for _, c := range ca.Chain {
-		part(c.Raw)
+		h.part(c.Raw)
 	}
+	return h.sum()
+}
+
+// ctLogsID names the root's CT logs as the SCT check reads them: IDs,
+// keys and validity windows. false if a key cannot be encoded.
+func ctLogsID(root *trust.Root) ([32]byte, bool) {
+	h := newParts()
 	for _, l := range root.CTLogs {
 		der, err := x509.MarshalPKIXPublicKey(l.Key)
 		if err != nil {
 			return [32]byte{}, false
 		}
-		part(l.ID)
-		part(der)
-		part(appendTime(nil, l.ValidFor.Start))
-		part(appendTime(nil, l.ValidFor.End))
+		h.part(l.ID)
+		h.part(der)
+		h.part(appendTime(nil, l.ValidFor.Start))
+		h.part(appendTime(nil, l.ValidFor.End))
 	}
-	return [32]byte(h.Sum(nil)), true
+	return h.sum(), true
 }
+
+// parts hashes byte strings, each length-prefixed so that no two lists
+// share a sum.
+type parts struct{ h hash.Hash }
+
+func newParts() parts { return parts{sha256.New()} }
+
+func (p parts) part(b []byte) {
+	p.h.Write(binary.BigEndian.AppendUint64(nil, uint64(len(b))))
+	p.h.Write(b)
+}
+
+func (p parts) sum() [32]byte { return [32]byte(p.h.Sum(nil)) }
 
 // appendTime appends t exactly, for any year (UnixNano wraps outside
 // 1678 to 2262), and the zero time (an open end) as no other.
@@ -75,15 +93,11 @@ func appendTime(b []byte, t time.Time) []byte {
 	return binary.BigEndian.AppendUint32(b, uint32(t.Nanosecond()))
 }
 
-// rememberCertificate keeps that cert's chain (cert, then certificates of
-// ca) verified, with the time of the SCT that counted (zero when the root
-// lists no CT log). A chain with a certificate that is not the CA's is not
-// kept.
-func rememberCertificate(memo Memo, cert *x509.Certificate, chain []*x509.Certificate, ca trust.CA, root *trust.Root, sctTime time.Time) {
-	key, ok := certificateKey(cert, ca, root)
-	if !ok {
-		return
-	}
+// rememberCertificate keeps under key that cert's chain (cert, then
+// certificates of ca) verified, with the time of the SCT that counted (zero
+// when the root lists no CT log). A chain with a certificate that is not
+// the CA's is not kept.
+func rememberCertificate(memo Memo, key [32]byte, chain []*x509.Certificate, ca trust.CA, sctTime time.Time) {
 	v := binary.AppendUvarint(nil, uint64(len(chain)-1))
 	for _, link := range chain[1:] {
 		i := caCertIndex(ca, link)
@@ -115,19 +129,15 @@ func caCertIndex(ca trust.CA, c *x509.Certificate) int {
 // checkCertificate would judge it: the CA trusted, every certificate of
 // the chain valid, and the SCT that counted issued no later than a second
 // after at.
-func recallCertificate(memo Memo, cert *x509.Certificate, root *trust.Root, at time.Time) bool {
-	if at.Before(cert.NotBefore) || at.After(cert.NotAfter) {
+func recallCertificate(memo Memo, cert *x509.Certificate, root *trust.Root, logs [32]byte, at time.Time) bool {
+	if !validAt(cert, at) {
 		return false
 	}
 	for _, ca := range root.CAs {
 		if !ca.ValidFor.Contains(at) {
 			continue
 		}
-		key, ok := certificateKey(cert, ca, root)
-		if !ok {
-			return false
-		}
-		if v, ok := memo.Recall(key); ok && holds(v, ca, root, at) {
+		if v, ok := memo.Recall(certificateKey(cert, ca, logs)); ok && holds(v, ca, root, at) {
 			return true
 		}
 	}
@@ -151,7 +161,7 @@ func holds(v []byte, ca trust.CA, root *trust.Root, at time.Time) bool {
 	}
 	for range links {
 		i, ok := next()
-		if !ok || i >= len(ca.Chain) || at.Before(ca.Chain[i].NotBefore) || at.After(ca.Chain[i].NotAfter) {
+		if !ok || i >= len(ca.Chain) || !validAt(ca.Chain[i], at) {
 			return false
 		}
 	}

@@ -272,7 +272,14 @@ func checkCertificate(cert *x509.Certificate, root *trust.Root, at time.Time, me
 	if !slices.Contains(cert.ExtKeyUsage, x509.ExtKeyUsageCodeSigning) {
 		return Fail(CheckChain, "certificate is not issued for code signing (no CodeSigning extended key usage)")
 	}
-	if memo != nil && recallCertificate(memo, cert, root, at) {
+	var logsID [32]byte
+	if memo != nil {
+		var ok bool
+		if logsID, ok = ctLogsID(root); !ok {
+			memo = nil
+		}
+	}
+	if memo != nil && recallCertificate(memo, cert, root, logsID, at) {
 		return nil
 	}
 	// Each CA the root trusted at time at, in turn: the certificate counts
@@ -315,7 +322,7 @@ func checkCertificate(cert *x509.Certificate, root *trust.Root, at time.Time, me
 			}
 		}
 		if memo != nil {
-			rememberCertificate(memo, cert, chain, ca, root, sctTime)
+			rememberCertificate(memo, certificateKey(cert, ca, logsID), chain, ca, sctTime)
 		}
 		return nil
 	}
@@ -378,6 +385,12 @@ func CheckHashedRekord(entry *tlog.Entry, h crypto.Hash, digest, sig []byte, key
 	return nil
 }
 
+// validAt is crypto/x509's validity check: c is valid at time at if at is
+// neither before NotBefore nor after NotAfter.
+func validAt(c *x509.Certificate, at time.Time) bool {
+	return !at.Before(c.NotBefore) && !at.After(c.NotAfter)
+}
+
 // chainCache remembers chains that crypto/x509 verified. Everything x509
 // checks is independent of the time except validity periods, so a cached
 // chain is re-checked only against the new time. Keyless signing issues one
@@ -406,7 +419,7 @@ func (c *chainCache) verify(cert *x509.Certificate, ca trust.CA, at time.Time) (
 	c.mu.Unlock()
 	if ok {
 		for _, link := range chain {
-			if at.Before(link.NotBefore) || at.After(link.NotAfter) {
+			if !validAt(link, at) {
 				return nil, x509.CertificateInvalidError{Cert: link, Reason: x509.Expired}
 			}
 		}
