@@ -270,34 +270,56 @@ func trustedRootJSON(t *testing.T, stack *servertest.Stack, start, end time.Time
 	return r
 }
 
+// timedLog is a transparency log the test runs, trusted from a day before
+// s's certificate, whose SETs put s's entry at any time.
+type timedLog struct {
+	t   *testing.T
+	s   *signed
+	key *ecdsa.PrivateKey
+	id  []byte
+}
+
+func newTimedLog(t *testing.T, s *signed) *timedLog {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := tlog.LogID(key.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &timedLog{t: t, s: s, key: key, id: id}
+}
+
+// trust makes the log r's only transparency log; for editRoot.
+func (l *timedLog) trust(r *trust.Root) {
+	r.TLogs = []trust.Log{{BaseURL: "https://log.test", ID: l.id, Key: l.key.Public(),
+		ValidFor: trust.Validity{Start: l.s.cert.NotBefore.Add(-24 * time.Hour)}}}
+}
+
+// at is s's certificate and entry, logged by l at time when, with memo.
+func (l *timedLog) at(when time.Time, memo provenance.Memo) provenance.Material {
+	l.t.Helper()
+	set, err := tlog.SignSET(l.key, l.s.tle.Body, when.Unix(), hex.EncodeToString(l.id), 7)
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	return provenance.Material{Certificate: l.s.cert, Memo: memo, Entry: &tlog.TLE{
+		LogIndex: 7, LogID: l.id, Kind: l.s.tle.Kind, Version: l.s.tle.Version,
+		IntegratedTime: when.Unix(), SET: set, Body: l.s.tle.Body,
+	}}
+}
+
 // TestChainCacheRechecksValidity: a certificate verified once is refused
 // later at a time outside its validity, when its chain comes from the cache.
 // The times come from SETs of a log the test runs, over the stack's entry.
 func TestChainCacheRechecksValidity(t *testing.T) {
 	t.Parallel()
 	s := signWithStack(t)
-	logKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	logID, err := tlog.LogID(logKey.Public())
-	if err != nil {
-		t.Fatal(err)
-	}
-	root := editRoot(s.stack.Root, func(r *trust.Root) {
-		r.TLogs = []trust.Log{{BaseURL: "https://log.test", ID: logID, Key: logKey.Public(),
-			ValidFor: trust.Validity{Start: s.cert.NotBefore.Add(-24 * time.Hour)}}}
-	})
-	at := func(when time.Time) provenance.Material {
-		set, err := tlog.SignSET(logKey, s.tle.Body, when.Unix(), hex.EncodeToString(logID), 7)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return provenance.Material{Certificate: s.cert, Entry: &tlog.TLE{
-			LogIndex: 7, LogID: logID, Kind: s.tle.Kind, Version: s.tle.Version,
-			IntegratedTime: when.Unix(), SET: set, Body: s.tle.Body,
-		}}
-	}
+	log := newTimedLog(t, s)
+	root := editRoot(s.stack.Root, log.trust)
+	at := func(when time.Time) provenance.Material { return log.at(when, nil) }
 	expired := s.cert.NotAfter.Add(time.Second)
 	early := s.cert.NotBefore.Add(-time.Second)
 
@@ -318,9 +340,15 @@ func TestChainCacheRechecksValidity(t *testing.T) {
 // and the given CT logs.
 func trustedRootFor(t *testing.T, ca *testca.CA, stack *servertest.Stack, ctlogs ...trust.LogSpec) *trust.Root {
 	t.Helper()
+	return trustedRootForChain(t, ca.Chain(), stack, ctlogs...)
+}
+
+// trustedRootForChain is trustedRootFor with the CA's chain as given.
+func trustedRootForChain(t *testing.T, chain []*x509.Certificate, stack *servertest.Stack, ctlogs ...trust.LogSpec) *trust.Root {
+	t.Helper()
 	doc, err := trust.NewRoot(trust.RootSpec{
 		CAURI:   "https://ca.test",
-		CAChain: ca.Chain(),
+		CAChain: chain,
 		TLogs:   []trust.LogSpec{{BaseURL: stack.URL, Key: stack.Root.TLogs[0].Key}},
 		CTLogs:  ctlogs,
 		Start:   time.Now().Add(-time.Hour),
@@ -421,29 +449,10 @@ func (m *mapMemo) Remember(key [32]byte, value []byte) {
 func TestMemoRechecksTime(t *testing.T) {
 	t.Parallel()
 	s := signWithStack(t)
-	logKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	logID, err := tlog.LogID(logKey.Public())
-	if err != nil {
-		t.Fatal(err)
-	}
-	root := editRoot(s.stack.Root, func(r *trust.Root) {
-		r.TLogs = []trust.Log{{BaseURL: "https://log.test", ID: logID, Key: logKey.Public(),
-			ValidFor: trust.Validity{Start: s.cert.NotBefore.Add(-24 * time.Hour)}}}
-	})
+	log := newTimedLog(t, s)
+	root := editRoot(s.stack.Root, log.trust)
 	memo := &mapMemo{}
-	at := func(when time.Time) provenance.Material {
-		set, err := tlog.SignSET(logKey, s.tle.Body, when.Unix(), hex.EncodeToString(logID), 7)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return provenance.Material{Certificate: s.cert, Memo: memo, Entry: &tlog.TLE{
-			LogIndex: 7, LogID: logID, Kind: s.tle.Kind, Version: s.tle.Version,
-			IntegratedTime: when.Unix(), SET: set, Body: s.tle.Body,
-		}}
-	}
+	at := func(when time.Time) provenance.Material { return log.at(when, memo) }
 	mustPass(t, "at the integrated time", at(s.integrated()), root)
 	if memo.remembers != 1 || len(memo.m) != 1 {
 		t.Fatalf("after one check the memo was given %d facts, holds %d; want 1", memo.remembers, len(memo.m))
@@ -544,44 +553,21 @@ func TestMemoKeysNameWindowsExactly(t *testing.T) {
 func TestCAOrder(t *testing.T) {
 	t.Parallel()
 	s := signWithStack(t)
-	logKey := testca.Key(t)
-	logID, err := tlog.LogID(logKey.Public())
-	if err != nil {
-		t.Fatal(err)
-	}
+	log := newTimedLog(t, s)
 	stackIssuer := s.stack.Root.CAs[0].Chain[0]
 	now := time.Now()
 	rootKey := testca.Key(t)
-	rootA := testca.Cert(t, &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "root A"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
-		KeyUsage: x509.KeyUsageCertSign, BasicConstraintsValid: true, IsCA: true,
-	}, nil, rootKey.Public(), rootKey)
-	precertSigner := testca.Cert(t, &x509.Certificate{
-		SerialNumber: big.NewInt(2), RawSubject: stackIssuer.RawSubject, SubjectKeyId: stackIssuer.SubjectKeyId,
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
-		KeyUsage: x509.KeyUsageCertSign, BasicConstraintsValid: true, IsCA: true,
-		ExtKeyUsage:        []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning},
-		UnknownExtKeyUsage: []asn1.ObjectIdentifier{{1, 3, 6, 1, 4, 1, 11129, 2, 4, 4}},
-	}, rootA, stackIssuer.PublicKey, rootKey)
+	rootA := testca.Cert(t, caTemplate(1, "root A", now.Add(-time.Hour), now.Add(time.Hour)), nil, rootKey.Public(), rootKey)
+	tmpl := caTemplate(2, "", now.Add(-time.Hour), now.Add(time.Hour))
+	tmpl.RawSubject, tmpl.SubjectKeyId = stackIssuer.RawSubject, stackIssuer.SubjectKeyId
+	tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning}
+	tmpl.UnknownExtKeyUsage = []asn1.ObjectIdentifier{{1, 3, 6, 1, 4, 1, 11129, 2, 4, 4}}
+	precertSigner := testca.Cert(t, tmpl, rootA, stackIssuer.PublicKey, rootKey)
 	t1, t2 := s.integrated(), s.cert.NotAfter
 	caA := trust.CA{URI: "https://a.test", Chain: []*x509.Certificate{precertSigner, rootA}, ValidFor: trust.Validity{Start: t1.Add(time.Second)}}
-	withLog := func(r *trust.Root) {
-		r.TLogs = []trust.Log{{BaseURL: "https://log.test", ID: logID, Key: logKey.Public(),
-			ValidFor: trust.Validity{Start: s.cert.NotBefore.Add(-24 * time.Hour)}}}
-	}
-	both := editRoot(s.stack.Root, func(r *trust.Root) { withLog(r); r.CAs = append([]trust.CA{caA}, r.CAs...) })
-	onlyA := editRoot(s.stack.Root, func(r *trust.Root) { withLog(r); r.CAs = []trust.CA{caA} })
-	at := func(when time.Time, memo provenance.Memo) provenance.Material {
-		set, err := tlog.SignSET(logKey, s.tle.Body, when.Unix(), hex.EncodeToString(logID), 7)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return provenance.Material{Certificate: s.cert, Memo: memo, Entry: &tlog.TLE{
-			LogIndex: 7, LogID: logID, Kind: s.tle.Kind, Version: s.tle.Version,
-			IntegratedTime: when.Unix(), SET: set, Body: s.tle.Body,
-		}}
-	}
+	both := editRoot(s.stack.Root, func(r *trust.Root) { log.trust(r); r.CAs = append([]trust.CA{caA}, r.CAs...) })
+	onlyA := editRoot(s.stack.Root, func(r *trust.Root) { log.trust(r); r.CAs = []trust.CA{caA} })
+	at := log.at
 	wantCheck(t, identify(t, at(t2, nil), onlyA), provenance.CheckSCT, "precertificate signing certificate")
 	mustPass(t, "both CAs, the stack's second", at(t2, nil), both)
 	memo := &mapMemo{}
@@ -593,34 +579,43 @@ func TestCAOrder(t *testing.T) {
 	wantCheck(t, identify(t, at(t2, memo), onlyA), provenance.CheckSCT, "precertificate signing certificate")
 }
 
+// caTemplate is a CA certificate's template: it signs certificates.
+func caTemplate(serial int64, name string, notBefore, notAfter time.Time) *x509.Certificate {
+	return &x509.Certificate{
+		SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: name},
+		NotBefore: notBefore, NotAfter: notAfter,
+		KeyUsage: x509.KeyUsageCertSign, BasicConstraintsValid: true, IsCA: true,
+	}
+}
+
 // TestCertificateIsTheAnchor: a signing certificate that is itself the
 // CA's trust anchor chains to nothing it was issued by, and is refused as
-// a chain failure (it once made the SCT check index past the chain).
+// a chain failure, whether or not the root lists CT logs (with them it
+// once made the SCT check index past the chain; without, it was accepted).
 func TestCertificateIsTheAnchor(t *testing.T) {
 	t.Parallel()
 	stack := servertest.Start(t)
 	key := testca.Key(t)
 	now := time.Now()
-	anchor := testca.Cert(t, &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "signing anchor"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
-		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature, BasicConstraintsValid: true, IsCA: true,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning},
-	}, nil, key.Public(), key)
-	root := editRoot(stack.Root, func(r *trust.Root) {
-		r.CAs = []trust.CA{{URI: "https://anchor.test", Chain: []*x509.Certificate{anchor}}}
+	tmpl := caTemplate(1, "signing anchor", now.Add(-time.Hour), now.Add(time.Hour))
+	tmpl.KeyUsage |= x509.KeyUsageDigitalSignature
+	tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning}
+	anchor := testca.Cert(t, tmpl, nil, key.Public(), key)
+	withCT := editRoot(stack.Root, func(r *trust.Root) {
+		r.CAs = []trust.CA{{URI: "https://ca.test", Chain: []*x509.Certificate{anchor}}}
 	})
-	if len(root.CTLogs) == 0 {
+	if len(withCT.CTLogs) == 0 {
 		t.Fatal("the stack's root lists no CT log")
 	}
-	wantCheck(t, provenance.CheckCertificate(anchor, root, now), provenance.CheckChain, "the certificate is CA https://anchor.test's own")
+	for _, root := range []*trust.Root{withCT, trustedRootForChain(t, []*x509.Certificate{anchor}, stack)} {
+		wantCheck(t, provenance.CheckCertificate(anchor, root, now), provenance.CheckChain, "the certificate is CA https://ca.test's own")
+	}
 }
 
 // TestChainErrorsSayWhatFailed: the error names the certificate that was
 // not valid (the signing certificate, or a CA's), and a CA the root had
 // retired by then does not hide the failure of one it still trusted,
-// wherever the root lists it. A signing certificate that is a CA's own
-// anchor is refused with no CT log in the root too.
+// wherever the root lists it.
 func TestChainErrorsSayWhatFailed(t *testing.T) {
 	t.Parallel()
 	s := signWithStack(t)
@@ -640,47 +635,16 @@ func TestChainErrorsSayWhatFailed(t *testing.T) {
 		"CA https://retired.test was not trusted at")
 
 	// An issuing CA certificate that expired before the signature.
-	stack := s.stack
 	now := time.Now().Truncate(time.Second)
 	rootKey, interKey, leafKey := testca.Key(t), testca.Key(t), testca.Key(t)
-	anchor := testca.Cert(t, &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test root"},
-		NotBefore: now.Add(-2 * time.Hour), NotAfter: now.Add(2 * time.Hour),
-		KeyUsage: x509.KeyUsageCertSign, BasicConstraintsValid: true, IsCA: true,
-	}, nil, rootKey.Public(), rootKey)
-	inter := testca.Cert(t, &x509.Certificate{
-		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "expired intermediate"},
-		NotBefore: now.Add(-2 * time.Hour), NotAfter: now.Add(-time.Hour),
-		KeyUsage: x509.KeyUsageCertSign, BasicConstraintsValid: true, IsCA: true,
-	}, anchor, interKey.Public(), rootKey)
+	anchor := testca.Cert(t, caTemplate(1, "test root", now.Add(-2*time.Hour), now.Add(2*time.Hour)), nil, rootKey.Public(), rootKey)
+	inter := testca.Cert(t, caTemplate(2, "expired intermediate", now.Add(-2*time.Hour), now.Add(-time.Hour)), anchor, interKey.Public(), rootKey)
 	leaf := testca.Cert(t, &x509.Certificate{
 		SerialNumber: big.NewInt(3), NotBefore: now.Add(-5 * time.Minute), NotAfter: now.Add(5 * time.Minute),
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning},
 		EmailAddresses: []string{"bob@example.com"},
 	}, inter, leafKey.Public(), interKey)
-	noCT := func(chain ...*x509.Certificate) *trust.Root {
-		doc, err := trust.NewRoot(trust.RootSpec{CAURI: "https://ca.test", CAChain: chain,
-			TLogs: []trust.LogSpec{{BaseURL: stack.URL, Key: stack.Root.TLogs[0].Key}}, Start: now.Add(-3 * time.Hour)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		r, err := trust.ParseRoot(doc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return r
-	}
-	wantCheck(t, provenance.CheckCertificate(leaf, noCT(inter, anchor), now), provenance.CheckChain,
+	wantCheck(t, provenance.CheckCertificate(leaf, trustedRootForChain(t, []*x509.Certificate{inter, anchor}, s.stack), now), provenance.CheckChain,
 		`CA certificate "CN=expired intermediate" was not valid when the log saw the signature (`+now.UTC().Format(time.RFC3339)+
 			"; valid "+inter.NotBefore.UTC().Format(time.RFC3339)+" to "+inter.NotAfter.UTC().Format(time.RFC3339))
-
-	// The CA's own anchor, signing, with no CT log to check.
-	signingAnchor := testca.Cert(t, &x509.Certificate{
-		SerialNumber: big.NewInt(4), Subject: pkix.Name{CommonName: "signing anchor"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
-		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature, BasicConstraintsValid: true, IsCA: true,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning},
-	}, nil, leafKey.Public(), leafKey)
-	wantCheck(t, provenance.CheckCertificate(signingAnchor, noCT(signingAnchor), now), provenance.CheckChain,
-		"the certificate is CA https://ca.test's own")
 }
