@@ -250,8 +250,7 @@ func TestGitBench(t *testing.T) {
 	offSigs := make([][]time.Duration, len(logProgs))
 	eachPer := make([][]time.Duration, len(logProgs))
 	eachSigs := make([][]time.Duration, len(logProgs))
-	rev := "HEAD"
-	logOnce := func(p program, config ...string) (time.Duration, time.Duration) {
+	logOnce := func(p program, rev string, config ...string) (time.Duration, time.Duration) {
 		// What ran before may leave file system work to finish in the
 		// background, inside whichever log runs then. Each log starts
 		// with none pending.
@@ -274,29 +273,26 @@ func TestGitBench(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer os.RemoveAll(old)
+	moveAside := func(name string) {
+		if err := os.Rename(verdictDir, filepath.Join(old, name)); err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+	}
 	for round := range rounds {
 		for j, p := range logProgs {
-			err := os.Rename(verdictDir, filepath.Join(old, fmt.Sprintf("%d-%d", round, j)))
-			if err != nil && !os.IsNotExist(err) {
-				t.Fatal(err)
-			}
-			dSig, per := logOnce(p)
+			moveAside(fmt.Sprintf("%d-%d", round, j))
+			dSig, per := logOnce(p, "HEAD")
 			perCommit[j] = append(perCommit[j], per)
 			sigs[j] = append(sigs[j], dSig)
 			if j >= len(floors) {
-				dSig, per = logOnce(p)
+				dSig, per = logOnce(p, "HEAD")
 				warmPer[j] = append(warmPer[j], per)
 				warmSigs[j] = append(warmSigs[j], dSig)
-				dSig, per = logOnce(p, "gitsign.verifyCache=false")
+				dSig, per = logOnce(p, "HEAD", "gitsign.verifyCache=false")
 				offPer[j] = append(offPer[j], per)
 				offSigs[j] = append(offSigs[j], dSig)
-				err := os.Rename(verdictDir, filepath.Join(old, fmt.Sprintf("%d-%d-each", round, j)))
-				if err != nil && !os.IsNotExist(err) {
-					t.Fatal(err)
-				}
-				rev = "one-certificate-each"
-				dSig, per = logOnce(p)
-				rev = "HEAD"
+				moveAside(fmt.Sprintf("%d-%d-each", round, j))
+				dSig, per = logOnce(p, "one-certificate-each")
 				eachPer[j] = append(eachPer[j], per)
 				eachSigs[j] = append(eachSigs[j], dSig)
 			}
