@@ -73,30 +73,42 @@ func countEntries(entries map[string][]byte) (verdicts, certificates int) {
 	return verdicts, certificates
 }
 
-// plant replaces the explanation of every cached verdict with one that
-// says it came from the cache, written with the cache's own key: what git
-// then shows tells a verdict answered from the cache from one verified
-// afresh.
-func (r *repo) plant(entries map[string][]byte) {
+// rewrite replaces each entry's value for which change returns one,
+// written with the cache's own key, so that it reads as authentic.
+func (r *repo) rewrite(entries map[string][]byte, change func(v []byte) ([]byte, bool)) {
 	r.t.Helper()
 	home := filepath.Dir(r.dir)
 	c := verdicts.Open(filepath.Join(home, ".cache", "waxseal", "gitsign-verdicts"), filepath.Join(home, "waxseal", "gitsign-verdicts.key"))
 	for idHex, v := range entries {
+		nv, ok := change(v)
+		if !ok {
+			continue
+		}
 		var id verdicts.ID
 		if _, err := hex.Decode(id[:], []byte(idHex)); err != nil {
 			r.t.Fatal(err)
 		}
+		if err := c.Put(id, nv); err != nil {
+			r.t.Fatal(err)
+		}
+	}
+}
+
+// plant replaces the explanation of every cached verdict with one that
+// says it came from the cache: what git then shows tells a verdict
+// answered from the cache from one verified afresh.
+func (r *repo) plant(entries map[string][]byte) {
+	r.t.Helper()
+	r.rewrite(entries, func(v []byte) ([]byte, bool) {
 		if bytes.Contains(v, []byte("PLANTED")) || !isVerdict(v) {
-			continue
+			return nil, false
 		}
 		planted := bytes.Replace(v, []byte("gitsign: Good signature"), []byte("gitsign: PLANTED Good signature"), 1)
 		if bytes.Equal(planted, v) {
 			r.t.Fatalf("no explanation in the cached verdict %q", v)
 		}
-		if err := c.Put(id, planted); err != nil {
-			r.t.Fatal(err)
-		}
-	}
+		return planted, true
+	})
 }
 
 func TestVerdictCache(t *testing.T) {
@@ -281,20 +293,7 @@ func TestVerdictCacheKeepsCertificateChecks(t *testing.T) {
 
 	// The kept check replaced, under the cache's own key, by one that does
 	// not decode: the third commit is verified in full and still G.
-	home := filepath.Dir(r.dir)
-	c := verdicts.Open(filepath.Join(home, ".cache", "waxseal", "gitsign-verdicts"), filepath.Join(home, "waxseal", "gitsign-verdicts.key"))
-	for idHex, v := range r.verdictEntries() {
-		if isVerdict(v) {
-			continue
-		}
-		var id verdicts.ID
-		if _, err := hex.Decode(id[:], []byte(idHex)); err != nil {
-			t.Fatal(err)
-		}
-		if err := c.Put(id, []byte{0xff, 0xff, 0xff}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	r.rewrite(r.verdictEntries(), func(v []byte) ([]byte, bool) { return []byte{0xff, 0xff, 0xff}, !isVerdict(v) })
 	if got := r.format(commits[2], "%G? %GS"); got != "G alice@example.com" {
 		t.Fatalf("third commit, the kept check garbled: %%G? %%GS = %q", got)
 	}
