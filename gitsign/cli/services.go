@@ -181,7 +181,16 @@ func (e *env) login(ctx context.Context, cfg *gpg.Config, ep *endpoints, ca *ful
 	var (
 		errs []error
 		ag   *agent.Client // a running agent, if any
+		// signing is the credential returned when it signs through ag:
+		// any other outcome closes ag, so that a signer that asks again
+		// (a retry) does not leave a connection open each time.
+		signing *credential.Credential
 	)
+	defer func() {
+		if ag != nil && signing == nil {
+			ag.Close()
+		}
+	}()
 	for _, p := range chain {
 		if p.Name == oidc.ProviderDevice && !tty {
 			// Its code would go to stderr, which git keeps until gitsign
@@ -206,6 +215,7 @@ func (e *env) login(ctx context.Context, cfg *gpg.Config, ep *endpoints, ca *ful
 					return nil, clierr.WithHint(fmt.Errorf("the agent's credential has a %s key: git signatures need ECDSA", keyName(cred.Certificate.PublicKey)),
 						"log the agent in with an ECDSA key: waxseal login --key-type ecdsa-p256")
 				}
+				signing = cred
 				return cred, nil
 			}
 			// An expired credential is said too, in case nothing else
@@ -240,6 +250,7 @@ func (e *env) login(ctx context.Context, cfg *gpg.Config, ep *endpoints, ca *ful
 			if _, err := ag.Login(ctx, agent.LoginRequest{Token: tok, CAURL: ep.CA, KeyType: string(keys.Default)}); err == nil {
 				if cred, err := ag.CredentialFrom(ctx, ep.CA); err == nil {
 					signedIn(out, cred)
+					signing = cred
 					return cred, nil
 				}
 			}

@@ -2,13 +2,19 @@ package cli
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
+	"runtime/debug"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/waxseal/waxseal/common/agent"
+	"github.com/waxseal/waxseal/common/fulcio/fulcioclient"
+	"github.com/waxseal/waxseal/common/oidc"
 	"github.com/waxseal/waxseal/common/trust"
 	"github.com/waxseal/waxseal/gitsign/gpg"
 	"github.com/waxseal/waxseal/server/servertest"
@@ -71,5 +77,50 @@ func TestSigningConfigCache(t *testing.T) {
 	}
 	if n := fetches.Load(); n != 3 {
 		t.Errorf("%d fetches after a corrupt cache, want 3", n)
+	}
+}
+
+// TestFailedLoginClosesAgentConnection: a login that finds a running agent
+// without a credential for this instance, and nothing else to sign with,
+// fails, and closes its connection to the agent, however often the signer
+// asks again.
+func TestFailedLoginClosesAgentConnection(t *testing.T) {
+	fds := func() int {
+		ents, err := os.ReadDir("/proc/self/fd")
+		if err != nil {
+			t.Skipf("counting open descriptors: %v", err)
+		}
+		return len(ents)
+	}
+	stack := servertest.Start(t)
+	sock := filepath.Join(t.TempDir(), "agent", "agent.sock")
+	ln, err := agent.Listen(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { (&agent.Agent{}).Serve(ctx, ln); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	t.Setenv(agent.SocketEnv, sock)
+	t.Setenv(oidc.EnvVar, "")
+
+	e := &env{gpg.Env{Stderr: io.Discard, Getenv: os.Getenv}}
+	ep := &endpoints{CA: stack.SigningConfig(t).CAURL} // no issuer: no interactive login
+	ca := &fulcioclient.Client{BaseURL: ep.CA}
+	// A connection dropped unclosed is closed by the collector some time
+	// later: none runs meanwhile, so that only Close can close it.
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	before := fds()
+	for range 3 {
+		if _, err := e.login(ctx, &gpg.Config{}, ep, ca, nil); err == nil {
+			t.Fatal("a login with an empty agent and no token succeeded")
+		}
+	}
+	// The agent closes its end when gitsign closes its own.
+	for deadline := time.Now().Add(time.Minute); fds() > before; time.Sleep(10 * time.Millisecond) { // a hang guard, not a measurement
+		if time.Now().After(deadline) {
+			t.Fatalf("%d descriptors open after three failed logins, %d before: agent connections left open", fds(), before)
+		}
 	}
 }
