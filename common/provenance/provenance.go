@@ -292,6 +292,13 @@ func checkCertificate(cert *x509.Certificate, root *trust.Root, at time.Time, me
 		sctErr    error // the SCT, with a chain that verified
 		logs      map[[32]byte]fulcio.CTLog
 	)
+	// Of the chain failures, one on the way to the CA that issued the
+	// certificate says more than another CA's not knowing its issuer.
+	keepChainErr := func(err error) {
+		if chainErr == nil || errors.As(chainErr, new(x509.UnknownAuthorityError)) {
+			chainErr = err
+		}
+	}
 	for _, ca := range root.CAs {
 		if !ca.ValidFor.Contains(at) {
 			untrusted = fmt.Errorf("CA %s was not trusted at %s", ca.URI, at.UTC().Format(time.RFC3339))
@@ -299,11 +306,11 @@ func checkCertificate(cert *x509.Certificate, root *trust.Root, at time.Time, me
 		}
 		chain, err := chains.verify(cert, ca, at)
 		if err != nil {
-			chainErr = err
+			keepChainErr(err)
 			continue
 		}
 		if len(chain) < 2 {
-			chainErr = fmt.Errorf("the certificate is CA %s's own, not one it issued", ca.URI)
+			keepChainErr(fmt.Errorf("the certificate is CA %s's own, not one it issued", ca.URI))
 			continue
 		}
 		var sctTime time.Time

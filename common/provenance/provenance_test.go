@@ -644,7 +644,19 @@ func TestChainErrorsSayWhatFailed(t *testing.T) {
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning},
 		EmailAddresses: []string{"bob@example.com"},
 	}, inter, leafKey.Public(), interKey)
-	wantCheck(t, provenance.CheckCertificate(leaf, trustedRootForChain(t, []*x509.Certificate{inter, anchor}, s.stack), now), provenance.CheckChain,
-		`CA certificate "CN=expired intermediate" was not valid when the log saw the signature (`+now.UTC().Format(time.RFC3339)+
-			"; valid "+inter.NotBefore.UTC().Format(time.RFC3339)+" to "+inter.NotAfter.UTC().Format(time.RFC3339))
+	expiredInter := `CA certificate "CN=expired intermediate" was not valid when the log saw the signature (` + now.UTC().Format(time.RFC3339) +
+		"; valid " + inter.NotBefore.UTC().Format(time.RFC3339) + " to " + inter.NotAfter.UTC().Format(time.RFC3339)
+	issuing := trustedRootForChain(t, []*x509.Certificate{inter, anchor}, s.stack)
+	wantCheck(t, provenance.CheckCertificate(leaf, issuing, now), provenance.CheckChain, expiredInter)
+	// Beside another trusted CA, which did not issue the certificate, in
+	// either order: what failed on the way to its own CA is said, not that
+	// the other does not know its issuer.
+	other := s.stack.Root.CAs[0]
+	for _, cas := range [][]trust.CA{{issuing.CAs[0], other}, {other, issuing.CAs[0]}} {
+		root := editRoot(issuing, func(r *trust.Root) { r.CAs = cas })
+		wantCheck(t, provenance.CheckCertificate(leaf, root, now), provenance.CheckChain, expiredInter)
+	}
+	// Where no CA knows the issuer, that is what is said.
+	stranger := editRoot(issuing, func(r *trust.Root) { r.CAs = []trust.CA{other} })
+	wantCheck(t, provenance.CheckCertificate(leaf, stranger, now), provenance.CheckChain, "certificate signed by unknown authority")
 }
