@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -130,6 +131,13 @@ func gitConfig(ctx context.Context, dir string) map[string]string {
 	vals := map[string]string{}
 	cmd := exec.CommandContext(ctx, "git", "config", "-z", "--get-regexp", `^(gitsign\.|user\.|core\.bare$)`)
 	cmd.Dir = dir
+	// GIT_CONFIG is `git config --file`, for git config alone: the git
+	// that runs gitsign reads its usual files whatever it says.
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "GIT_CONFIG=") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
 	if out, err := cmd.Output(); err == nil || len(out) > 0 {
 		for _, kv := range bytes.Split(out, []byte{0}) {
 			k, v, ok := strings.Cut(string(kv), "\n")

@@ -28,17 +28,13 @@ import (
 // "gitdir:"/"gitdir/i:" are followed.
 //
 // It returns errUnsupported for anything it does not read exactly as git
-// (another includeIf condition, GIT_CONFIG, `git -c` values it cannot parse,
+// (another includeIf condition, `git -c` values it cannot parse,
 // a file it cannot parse): the caller then asks git.
 func readGitConfig(dir string, getenv func(string) string) (map[string]string, error) {
-	if getenv("GIT_CONFIG") != "" {
-		return nil, errUnsupported
-	}
+	// GIT_CONFIG is not read: it is `git config --file` for git config
+	// alone, and the git that runs gitsign ignores it.
 	r := &configReader{getenv: getenv, vals: map[string]string{}}
-	if dir == "" {
-		dir = "."
-	}
-	abs, err := filepath.Abs(dir)
+	abs, err := physicalDir(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -93,6 +89,25 @@ func readGitConfig(dir string, getenv func(string) string) (map[string]string, e
 	return r.vals, nil
 }
 
+// physicalDir is dir ("" for the working directory) as git sees where it
+// runs: absolute, with symbolic links resolved, as getcwd(3) says it. git
+// finds the repository from there and matches includeIf "gitdir:" against
+// what it found; $PWD, which a shell keeps with the links a user went
+// through, is not read.
+func physicalDir(dir string) (string, error) {
+	if dir == "" || dir == "." {
+		return syscall.Getwd()
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	if real, err := filepath.EvalSymlinks(abs); err == nil {
+		return real, nil
+	}
+	return abs, nil
+}
+
 var errUnsupported = errors.New("git configuration not readable without git")
 
 type configReader struct {
@@ -116,9 +131,6 @@ func (r *configReader) set(e configEntry) {
 		key = section + "." + name
 	case !e.hasSub && section == "core" && name == "bare":
 		key = "core.bare"
-	case !e.hasSub && section == "extensions" && name == "worktreeconfig":
-		r.worktreeConfig = e.bare || gitBool(e.value)
-		return
 	default:
 		return
 	}
@@ -148,6 +160,13 @@ func (r *configReader) file(path string, depth int) error {
 		sec := strings.ToLower(e.section)
 		name := strings.ToLower(e.name)
 		switch {
+		case sec == "extensions" && !e.hasSub && name == "worktreeconfig":
+			// A repository extension: git reads it from the repository's
+			// own config, not from included or other files.
+			if depth == 0 && r.commonDir != "" && path == filepath.Join(r.commonDir, "config") {
+				r.worktreeConfig = e.bare || gitBool(e.value)
+			}
+			continue
 		case sec == "include" && !e.hasSub && name == "path":
 			if err := r.include(path, e.value, depth); err != nil {
 				return err
@@ -198,7 +217,8 @@ func expandUser(p, home string) (string, error) {
 }
 
 // condition evaluates an includeIf condition: gitdir: and gitdir/i: are
-// read here; git decides anything else.
+// read here, as git's include_by_gitdir reads them; git decides anything
+// else.
 func (r *configReader) condition(cond, from string) (bool, error) {
 	var pattern string
 	fold := false
@@ -217,72 +237,108 @@ func (r *configReader) condition(cond, from string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	prefix := ""
 	if strings.HasPrefix(pattern, "./") {
-		pattern = filepath.Dir(from) + "/" + pattern[2:]
+		// Relative to the directory of the file that says it, with
+		// symbolic links resolved (a ~/.gitconfig linked into a dotfiles
+		// repository is relative to that repository), and compared
+		// literally: a '*' in that directory's name is no wildcard.
+		real, err := filepath.EvalSymlinks(from)
+		if err != nil {
+			return false, errUnsupported
+		}
+		if real, err = filepath.Abs(real); err != nil {
+			return false, errUnsupported
+		}
+		dirOnly := strings.HasSuffix(pattern, "/")
+		prefix, pattern = filepath.Dir(real), pattern[2:]
+		if !strings.HasSuffix(prefix, "/") {
+			prefix += "/"
+		}
+		if dirOnly && pattern == "" {
+			pattern = "**" // "./": everything below
+		}
 	} else if !filepath.IsAbs(pattern) {
 		pattern = "**/" + pattern
 	}
 	if strings.HasSuffix(pattern, "/") {
 		pattern += "**"
 	}
-	m, err := compileWildmatch(pattern, fold)
+	m, err := compileWildmatch(prefix, pattern, fold)
 	if err != nil {
 		return false, err
 	}
-	// git matches the .git directory both as found and with symlinks
-	// resolved.
-	if m.match(r.gitDir) {
-		return true, nil
-	}
+	// git matches the .git directory with symlinks resolved, then as found.
 	if real, err := filepath.EvalSymlinks(r.gitDir); err == nil && m.match(real) {
 		return true, nil
 	}
-	return false, nil
+	return m.match(r.gitDir), nil
 }
 
 // wildmatch is git's wildmatch with WM_PATHNAME, as includeIf's gitdir
-// uses it: "**/" (any leading directories), "/**" (anything below), "**"
-// at the end, "*" and "?" (within one path component), and literal bytes,
-// compared ASCII case-insensitively under gitdir/i as git compares them. A
-// bracket expression or escape is left to git. It needs no regexp package,
-// whose start-up every gitsign process would pay.
+// uses it, after a prefix compared literally: "*" and "?" within one path
+// component; "**" where it is a whole component (at the start or after a
+// '/', and at the end or before one) across components, "**/" also
+// matching no directory at all; any other run of '*' as one '*'; literal
+// bytes, compared ASCII case-insensitively under gitdir/i as git compares
+// them. A bracket expression or escape is left to git. It needs no regexp
+// package, whose start-up every gitsign process would pay.
 type wildmatch struct {
-	toks []wmToken
-	fold bool
+	prefix string
+	toks   []wmToken
+	fold   bool
 }
 
 type wmToken struct {
-	kind byte // 'l' literal c, '?', '*', 'd' for "**/", 's' for "/**", 'a' for a final "**"
+	kind byte // 'l' literal c, '?', '*', 'd' for a "**/" component, 'a' for a final "**"
 	c    byte
 }
 
-func compileWildmatch(pattern string, fold bool) (*wildmatch, error) {
-	m := &wildmatch{fold: fold}
+func compileWildmatch(prefix, pattern string, fold bool) (*wildmatch, error) {
+	m := &wildmatch{prefix: prefix, fold: fold}
 	for i := 0; i < len(pattern); {
-		switch {
-		case strings.HasPrefix(pattern[i:], "**/"):
-			m.toks = append(m.toks, wmToken{kind: 'd'})
-			i += 3
-		case pattern[i:] == "**":
-			m.toks = append(m.toks, wmToken{kind: 'a'})
-			i += 2
-		case strings.HasPrefix(pattern[i:], "/**") && (i+3 == len(pattern) || pattern[i+3] == '/'):
-			m.toks = append(m.toks, wmToken{kind: 's'})
-			i += 3
-		case pattern[i] == '*' || pattern[i] == '?':
-			m.toks = append(m.toks, wmToken{kind: pattern[i]})
+		switch c := pattern[i]; c {
+		case '*':
+			j := i
+			for j < len(pattern) && pattern[j] == '*' {
+				j++
+			}
+			whole := j-i >= 2 && (i == 0 || pattern[i-1] == '/')
+			switch {
+			case whole && j == len(pattern):
+				m.toks = append(m.toks, wmToken{kind: 'a'})
+				j = len(pattern)
+			case whole && pattern[j] == '/':
+				m.toks = append(m.toks, wmToken{kind: 'd'})
+				j++
+			default:
+				m.toks = append(m.toks, wmToken{kind: '*'})
+			}
+			i = j
+		case '?':
+			m.toks = append(m.toks, wmToken{kind: '?'})
 			i++
-		case pattern[i] == '[' || pattern[i] == '\\':
+		case '[', '\\':
 			return nil, errUnsupported
 		default:
-			m.toks = append(m.toks, wmToken{kind: 'l', c: pattern[i]})
+			m.toks = append(m.toks, wmToken{kind: 'l', c: c})
 			i++
 		}
 	}
 	return m, nil
 }
 
-func (m *wildmatch) match(s string) bool { return m.matchAt(m.toks, s) }
+func (m *wildmatch) match(s string) bool {
+	if len(s) < len(m.prefix) {
+		return false
+	}
+	for i := range len(m.prefix) {
+		if !(s[i] == m.prefix[i] || m.fold && lowerASCII(s[i]) == lowerASCII(m.prefix[i])) {
+			return false
+		}
+	}
+	return m.matchAt(m.toks, s[len(m.prefix):])
+}
 
 func (m *wildmatch) matchAt(toks []wmToken, s string) bool {
 	for len(toks) > 0 {
@@ -311,19 +367,6 @@ func (m *wildmatch) matchAt(toks []wmToken, s string) bool {
 			}
 			for i := 0; i < len(s); i++ {
 				if s[i] == '/' && m.matchAt(toks[1:], s[i+1:]) {
-					return true
-				}
-			}
-			return false
-		case 's': // nothing, or "/" and anything
-			if m.matchAt(toks[1:], s) {
-				return true
-			}
-			if s == "" || s[0] != '/' {
-				return false
-			}
-			for i := 1; i <= len(s); i++ {
-				if m.matchAt(toks[1:], s[i:]) {
 					return true
 				}
 			}

@@ -2,11 +2,12 @@ package gpg
 
 import (
 	"context"
+	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
-	"regexp"
 	"strings"
 	"testing"
 )
@@ -238,66 +239,160 @@ func TestParseGitConfigAgreesWithGit(t *testing.T) {
 // wildmatchRegexp is wildmatch written as a regular expression, which is
 // how gitsign matched includeIf gitdir patterns before; the matcher must
 // agree with it everywhere.
-func wildmatchRegexp(pattern string, fold bool) *regexp.Regexp {
-	var b strings.Builder
-	if fold {
-		b.WriteString("(?i)")
+// TestIncludeIfAsGit: which includeIf "gitdir:" sections apply is decided
+// as git decides it, for every pattern against repositories at several
+// places, with git itself the judge: one global configuration includes a
+// file per pattern, each setting a key of its own, and readGitConfig must
+// read the same keys as `git config`. The global file is a symbolic link
+// into a dotfiles directory, as many people keep it, so that "./" is
+// relative to where it really is.
+func TestIncludeIfAsGit(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Fatal("git is needed to judge includeIf")
 	}
-	b.WriteString("^")
-	for i := 0; i < len(pattern); {
-		switch {
-		case strings.HasPrefix(pattern[i:], "**/"):
-			b.WriteString("(?:.*/)?")
-			i += 3
-		case pattern[i:] == "**":
-			b.WriteString(".*")
-			i += 2
-		case strings.HasPrefix(pattern[i:], "/**") && (i+3 == len(pattern) || pattern[i+3] == '/'):
-			b.WriteString("(?:/.*)?")
-			i += 3
-		case pattern[i] == '*':
-			b.WriteString("[^/]*")
-			i++
-		case pattern[i] == '?':
-			b.WriteString("[^/]")
-			i++
-		default:
-			b.WriteString(regexp.QuoteMeta(pattern[i : i+1]))
-			i++
+	home := t.TempDir()
+	if real, err := filepath.EvalSymlinks(home); err == nil {
+		home = real
+	}
+	env := map[string]string{"HOME": home, "GIT_CONFIG_NOSYSTEM": "1", "XDG_CONFIG_HOME": filepath.Join(home, "xdg")}
+	getenv := func(k string) string { return env[k] }
+	repos := []string{"work/repo", "work/deep/er/repo2", "src-old/proj/repo", "other/repo", "dotfiles/sub/repo", "Work2/Repo"}
+	for _, r := range repos {
+		if out, err := exec.Command("git", "init", "-q", filepath.Join(home, r)).CombinedOutput(); err != nil {
+			t.Fatalf("git init: %v\n%s", err, out)
 		}
 	}
-	b.WriteString("$")
-	return regexp.MustCompile(b.String())
+	// A repository reached through a link: git tries its real path, then
+	// the path as found.
+	if err := os.Symlink(filepath.Join(home, "other"), filepath.Join(home, "linked")); err != nil {
+		t.Fatal(err)
+	}
+	patterns := []string{
+		"~/work/", "~/work/repo/.git/", "~/work/repo/.git", "~/work/repo/.git/**", "~/work/repo/**",
+		"~/src**/repo/.git", "~/wo**", "~/work**", "~/work/**/.git", "~/work/**/repo2/.git", "~/***/repo/.git",
+		"**/repo/.git", "repo/.git", "repo2/.git", "work/", "~/work/*/.git", "~/*/repo/.git", "~/**/.git",
+		"~/work/re?o/.git", "**", "*", "~/**", "~/*", "./sub/", "./sub/**", "./**/repo/.git", "./", "../",
+		"~/linked/", "~/other/", "~/work/repo/.gi?", "~/work/repo/.git*", "~/work/rep*/.git/", "~/WORK/", "~/work2/repo/.git",
+	}
+	dotfiles := filepath.Join(home, "dotfiles")
+	var cfg strings.Builder
+	for i, p := range patterns {
+		for _, kind := range []string{"gitdir", "gitdir/i"} {
+			inc := filepath.Join(home, "inc", fmt.Sprintf("%d-%s", i, strings.ReplaceAll(kind, "/", "")))
+			os.MkdirAll(filepath.Dir(inc), 0o755)
+			fmt.Fprintf(&cfg, "[includeIf \"%s:%s\"]\n\tpath = %s\n", kind, p, inc)
+			if err := os.WriteFile(inc, []byte(fmt.Sprintf("[gitsign \"inc\"]\n\tp%d%s = %q\n", i, strings.ReplaceAll(kind, "/", ""), kind+":"+p)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	os.MkdirAll(dotfiles, 0o755)
+	if err := os.WriteFile(filepath.Join(dotfiles, "gitconfig"), []byte(cfg.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join("dotfiles", "gitconfig"), filepath.Join(home, ".gitconfig")); err != nil {
+		t.Fatal(err)
+	}
+	setEnv(t, env)
+	dirs := []string{home}
+	for _, r := range repos {
+		dirs = append(dirs, filepath.Join(home, r))
+	}
+	dirs = append(dirs, filepath.Join(home, "linked", "repo"))
+	applied := 0
+	for _, dir := range dirs {
+		got, err := readGitConfig(dir, getenv)
+		if err != nil {
+			t.Fatalf("%s: %v", dir, err)
+		}
+		want := gitConfig(context.Background(), dir)
+		applied += len(want)
+		for k, v := range want {
+			if _, ok := got[k]; !ok {
+				t.Errorf("%s: git includes %s, gitsign does not", dir, v)
+			}
+		}
+		for k, v := range got {
+			if _, ok := want[k]; !ok {
+				t.Errorf("%s: gitsign includes %s, git does not", dir, v)
+			}
+		}
+	}
+	if applied < len(dirs) {
+		t.Fatalf("git applied %d includes over %d directories: the test proves nothing", applied, len(dirs))
+	}
+
+	// What the reader cannot match exactly, it leaves to git.
+	for _, p := range []string{"/home/[ab]/**", `/home/a\*/**`} {
+		if _, err := compileWildmatch("", p, false); err == nil {
+			t.Errorf("%q: no error; git must decide", p)
+		}
+	}
 }
 
-func TestWildmatch(t *testing.T) {
-	patterns := []string{
-		"/home/a/work/**", "**/repo/.git", "**/work/**", "/home/a/*/.git", "/home/a/re?o/.git",
-		"/home/a/**/.git", "/home/**", "**", "*", "/home/A/Work/**", "**/*.git", "/h*/a/**/r*/.git",
-		"/home/a/work/repo/.git", "/home/a/work/", "**/", "/home/a/work/**/",
+// TestRepositoryExtensionsAsGit: extensions.worktreeConfig counts only in
+// the repository's own config, as git reads repository extensions, not
+// from the global configuration or a file the repository's includes; and
+// GIT_CONFIG, which only `git config` reads, changes nothing.
+func TestRepositoryExtensionsAsGit(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Fatal("git is needed to judge the configuration")
 	}
-	paths := []string{
-		"/home/a/work/repo/.git", "/home/a/work/.git", "/home/a/repo/.git", "/home/a/rexo/.git",
-		"/home/a/re/o/.git", "/home/b/work/repo/.git", "/home/A/WORK/repo/.git", "/home/a/work",
-		"/home/a/workshop/repo/.git", "/home", "/", "", "/home/a/work/repo/sub/x.git",
+	home := t.TempDir()
+	repo := filepath.Join(home, "repo")
+	if out, err := exec.Command("git", "init", "-q", repo).CombinedOutput(); err != nil {
+		t.Fatalf("git init: %v\n%s", err, out)
 	}
-	for _, p := range patterns {
-		for _, fold := range []bool{false, true} {
-			m, err := compileWildmatch(p, fold)
-			if err != nil {
-				t.Fatalf("%q: %v", p, err)
-			}
-			re := wildmatchRegexp(p, fold)
-			for _, s := range paths {
-				if got, want := m.match(s), re.MatchString(s); got != want {
-					t.Errorf("wildmatch(%q, fold %v) on %q = %v, want %v", p, fold, s, got, want)
-				}
-			}
+	write := func(p, s string) {
+		t.Helper()
+		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
 		}
 	}
-	for _, p := range []string{"/home/[ab]/**", `/home/a\*/**`} {
-		if _, err := compileWildmatch(p, false); err == nil {
-			t.Errorf("%q: no error; git must decide", p)
+	repoConfig := readFile(t, filepath.Join(repo, ".git", "config")) + "[gitsign]\n\tallowedSigners = strict\n"
+	write(filepath.Join(repo, ".git", "config.worktree"), "[gitsign]\n\tallowedSigners = lenient\n")
+	write(filepath.Join(home, "ext.inc"), "[extensions]\n\tworktreeConfig = true\n")
+	write(filepath.Join(home, "other"), "[gitsign]\n\tallowedSigners = from GIT_CONFIG\n")
+	env := map[string]string{"HOME": home, "GIT_CONFIG_NOSYSTEM": "1", "XDG_CONFIG_HOME": filepath.Join(home, "xdg")}
+	for _, c := range []struct {
+		name, global, repo string
+		env                map[string]string
+		want               string
+	}{
+		{"extension in the global config", "[extensions]\n\tworktreeConfig = true\n", repoConfig, nil, "strict"},
+		{"extension included by the repository's config", "", repoConfig + "[include]\n\tpath = " + filepath.Join(home, "ext.inc") + "\n", nil, "strict"},
+		{"extension in the repository's config", "", repoConfig + "[extensions]\n\tworktreeConfig = true\n", nil, "lenient"},
+		{"GIT_CONFIG", "", repoConfig, map[string]string{"GIT_CONFIG": filepath.Join(home, "other")}, "strict"},
+	} {
+		write(filepath.Join(home, ".gitconfig"), c.global)
+		write(filepath.Join(repo, ".git", "config"), c.repo)
+		e := maps.Clone(env)
+		maps.Copy(e, c.env)
+		setEnv(t, e)
+		got, err := readGitConfig(repo, func(k string) string { return e[k] })
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		// git as the judge, without GIT_CONFIG: only git config reads it
+		// ("This variable has no effect on other Git commands", git-config(1)).
+		cmd := exec.Command("git", "-C", repo, "config", "--get", "gitsign.allowedSigners")
+		for _, kv := range os.Environ() {
+			if !strings.HasPrefix(kv, "GIT_CONFIG=") {
+				cmd.Env = append(cmd.Env, kv)
+			}
+		}
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("%s: git: %v", c.name, err)
+		}
+		if w := strings.TrimSpace(string(out)); w != c.want {
+			t.Fatalf("%s: git reads %q, the test expects %q", c.name, w, c.want)
+		}
+		if got["gitsign.allowedsigners"] != c.want {
+			t.Errorf("%s: readGitConfig reads allowedSigners %q, git %q", c.name, got["gitsign.allowedsigners"], c.want)
+		}
+		if fb := gitConfig(context.Background(), repo); fb["gitsign.allowedsigners"] != c.want {
+			t.Errorf("%s: asking git reads allowedSigners %q, git %q", c.name, fb["gitsign.allowedsigners"], c.want)
 		}
 	}
 }
