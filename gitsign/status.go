@@ -77,6 +77,7 @@ func (s Status) Good(cert *x509.Certificate, uid string, at time.Time, trust Tru
 // Bad reports a signature that does not match the object.
 func (s Status) Bad(cert *x509.Certificate, uid string) {
 	s.line("BADSIG %s %s", Fingerprint(cert), statusText(uid))
+	s.untrusted()
 }
 
 // Err reports a signature that could not be checked (malformed, or not
@@ -84,7 +85,14 @@ func (s Status) Bad(cert *x509.Certificate, uid string) {
 func (s Status) Err(cert *x509.Certificate, at time.Time) {
 	fpr := Fingerprint(cert)
 	s.line("ERRSIG %s %d %d 00 %d 9 %s", fpr, pgpECDSA, pgpSHA256, at.Unix(), fpr)
+	s.untrusted()
 }
+
+// untrusted follows a failure with a trust level, which gpgsm does not
+// send: git before 2.40 aborts `git log --format=%GT` ("BUG: invalid trust
+// level requested -1") on a signature that has none. git still judges the
+// signature by BADSIG or ERRSIG (%G? B or E).
+func (s Status) untrusted() { s.line("TRUST_UNDEFINED 0 shell") }
 
 // statusText escapes a user ID for a status line as gpgsm does: '%' and
 // control characters become %XX. A certificate's names come from whoever
