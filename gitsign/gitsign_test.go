@@ -369,7 +369,7 @@ func TestStatusEscapes(t *testing.T) {
 	Status{W: &b}.Bad(nil, uid)
 	Status{W: &b}.Good(nil, uid, time.Unix(0, 0), TrustUndefined)
 	lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
-	if len(lines) != 4 || strings.Count(b.String(), "GOODSIG") != 3 || strings.Contains(b.String(), "TRUST_FULLY") && !strings.Contains(b.String(), "%0A[GNUPG:] TRUST_FULLY") {
+	if len(lines) != 5 || strings.Count(b.String(), "GOODSIG") != 3 || strings.Contains(b.String(), "TRUST_FULLY") && !strings.Contains(b.String(), "%0A[GNUPG:] TRUST_FULLY") {
 		t.Errorf("status lines:\n%s", b.String())
 	}
 	if !strings.HasSuffix(lines[0], "alice@example.com%0A[GNUPG:] GOODSIG 00 alice%0A[GNUPG:] TRUST_FULLY 0 shell 100%25") {
