@@ -278,9 +278,37 @@ func TestCommitSignVerify(t *testing.T) {
 	// Alice signs a commit whose committer claims to be carol: flagged.
 	r.git("config", "user.email", "carol@example.com")
 	r.commit("carol's?", "-S")
-	code, stdout, _ = r.gitsign("verify", "--certificate-identity", "alice@example.com", "--certificate-oidc-issuer", stack.Issuer(), "HEAD")
+	code, stdout, _ = r.gitsign("verify", "--no-allowed-signers", "--certificate-identity", "alice@example.com", "--certificate-oidc-issuer", stack.Issuer(), "HEAD")
 	if code != 0 || !strings.Contains(stdout, "committer email carol@example.com is not the signer's identity alice@example.com") {
 		t.Errorf("committer mismatch not flagged: %d\n%s", code, stdout)
+	}
+	// With the allowed-signers file configured, the identity flags narrow
+	// it and do not replace it: the file binds the committer, so even a
+	// regexp allowing everyone leaves carol's commit untrusted.
+	code, stdout, _ = r.gitsign("verify", "--certificate-identity-regexp", ".*", "--certificate-oidc-issuer-regexp", ".*", "HEAD")
+	if code != 1 || !strings.Contains(stdout, " untrusted alice@example.com ") {
+		t.Errorf("identity flags with gitsign.allowedSigners: the committer mismatch is not untrusted: %d\n%s", code, stdout)
+	}
+	code, stdout, stderr = r.gitsign("verify", "--json", "--certificate-identity-regexp", ".*", "--certificate-oidc-issuer-regexp", ".*", "HEAD~1")
+	if code != 0 || !strings.Contains(stdout, `"allowedSigners"`) {
+		t.Errorf("identity flags with gitsign.allowedSigners, --json: the file is not reported: %d\n%s%s", code, stdout, stderr)
+	}
+	// --allowed-signers=~/FILE, which no shell expands, is the home
+	// directory's, as gitsign.allowedSigners and --trusted-root are.
+	signers, err := os.ReadFile(filepath.Join(r.dir, ".gitsigners"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(filepath.Dir(r.dir), "home-signers"), signers, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, stdout, stderr := r.gitsign("verify", "--allowed-signers=~/home-signers", "HEAD~1"); code != 0 || !strings.Contains(stdout, " good ") {
+		t.Errorf("verify --allowed-signers=~/home-signers = %d\n%s%s", code, stdout, stderr)
+	}
+	for _, args := range [][]string{{"--no-allowed-signers", "HEAD"}, {"--no-allowed-signers", "--allowed-signers", "f", "--certificate-identity", "a", "--certificate-oidc-issuer", "b", "HEAD"}} {
+		if code, _, stderr := r.gitsign(append([]string{"verify"}, args...)...); code != 2 {
+			t.Errorf("verify %q = %d, want a usage error\n%s", args, code, stderr)
+		}
 	}
 	r.git("config", "user.email", "alice@example.com")
 	// A valid signature from another identity is untrusted, as with the

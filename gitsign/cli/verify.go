@@ -57,7 +57,9 @@ DESCRIPTION:
 
    An identity policy is required: --certificate-identity[-regexp] and
    --certificate-oidc-issuer[-regexp], or an allowed-signers file (--allowed-signers
-   or git config gitsign.allowedSigners). When the file is in the repository and
+   or git config gitsign.allowedSigners), or both, and then a signer must pass
+   both: the flags narrow the file, they never widen it (--no-allowed-signers
+   judges by the flags alone). When the file is in the repository and
    a RANGE is verified, it is read as committed at the range's base (origin/main
    of origin/main..HEAD), not from the work tree: a pull request cannot allow
    its own signers. So is a trusted root in the repository. A range without a
@@ -73,6 +75,7 @@ OPTIONS:
    --certificate-oidc-issuer value         the exact OIDC issuer
    --certificate-oidc-issuer-regexp value  a regexp the OIDC issuer must match in full
    --allowed-signers FILE                  allowed-signers FILE (default: git config gitsign.allowedSigners)
+   --no-allowed-signers                    ignore gitsign.allowedSigners: judge by the --certificate-* flags alone
    --trusted-root FILE                     trusted_root.json FILE (default: gitsign.trustedRoot, else the pinned root)
    -C DIR                                  run in DIR, and read relative FILEs from it, as git -C (default: ".")
    --json                                  print one JSON document on stdout, also when the run fails:
@@ -87,7 +90,7 @@ OPTIONS:
 type verifyOptions struct {
 	identity, identityRegexp, issuer, issuerRegexp string
 	allowedSigners, trustedRoot, dir               string
-	json                                           bool
+	json, noSigners                                bool
 	revs                                           []string
 	policySet                                      bool // a --certificate-* flag was given, even empty
 }
@@ -107,6 +110,7 @@ func parseVerifyArgs(args []string) (*verifyOptions, error) {
 	fs.StringVar(&o.trustedRoot, "trusted-root", "", "")
 	fs.StringVar(&o.dir, "C", ".", "")
 	fs.BoolVar(&o.json, "json", false, "")
+	fs.BoolVar(&o.noSigners, "no-allowed-signers", false, "")
 	for len(args) > 0 {
 		switch a := args[0]; {
 		case a == "--":
@@ -303,6 +307,13 @@ func (e *env) verifyRun(ctx context.Context, o *verifyOptions, rep *verifyReport
 		}
 		identity = m.Check
 	}
+	switch {
+	case o.noSigners && o.allowedSigners != "":
+		return clierr.Usagef("--allowed-signers and --no-allowed-signers are exclusive")
+	case o.noSigners && identity == nil:
+		return clierr.WithHint(clierr.Usagef("--no-allowed-signers leaves no identity policy: who may sign?"),
+			"pass --certificate-identity[-regexp] and --certificate-oidc-issuer[-regexp]")
+	}
 	if identity == nil && o.allowedSigners == "" && cfg.AllowedSigners == "" {
 		return clierr.WithHint(clierr.Usagef("no identity policy: who may sign?"),
 			"pass --certificate-identity and --certificate-oidc-issuer, or --allowed-signers FILE, or set git config gitsign.allowedSigners")
@@ -336,7 +347,10 @@ func (e *env) verifyRun(ctx context.Context, o *verifyOptions, rep *verifyReport
 	} else {
 		rep.TrustedRoot = "pinned (waxseal trust init)"
 	}
-	if file := e.SignersFile(ctx, cfg, identity != nil, inDir(dir, o.allowedSigners)); file != "" {
+	// The configured file applies with the identity flags too: a CI job
+	// that adds a broad --certificate-identity-regexp must not lose the
+	// repository's list of signers, and with it the committer's binding.
+	if file := e.SignersFile(ctx, cfg, o.noSigners, inDir(dir, o.allowedSigners)); file != "" {
 		if v.Signers, rep.AllowedSigners, err = e.allowedSigners(ctx, repo, revs, file, configured(o.allowedSigners == "", cfg.AllowedSigners)); err != nil {
 			return err
 		}
@@ -639,9 +653,16 @@ func (r *repository) tracks(ctx context.Context, commit, path string) (bool, err
 }
 
 // inDir makes a relative path given with -C DIR relative to DIR, as git -C
-// does. "~/" is left for the Verifier to expand.
+// does, and "~/" the home directory's.
 func inDir(dir, path string) string {
-	if path == "" || filepath.IsAbs(path) || strings.HasPrefix(path, "~/") {
+	if strings.HasPrefix(path, "~/") {
+		// --allowed-signers=~/f: no shell expands it.
+		if home, err := os.UserHomeDir(); err == nil {
+			return filepath.Join(home, path[2:])
+		}
+		return path
+	}
+	if path == "" || filepath.IsAbs(path) {
 		return path
 	}
 	// Absolute, so that nothing later reads it against another directory.

@@ -461,11 +461,10 @@ func (e *Env) readRoot(ctx context.Context, cfg *Config) (path string, data []by
 }
 
 // SignersFile is the allowed-signers file a verification reads: signersFile
-// if given, else (unless an explicit identity policy replaces it)
-// gitsign.allowedSigners, relative to the work tree's top level; "" for
-// none.
-func (e *Env) SignersFile(ctx context.Context, cfg *Config, identityPolicy bool, signersFile string) string {
-	if signersFile == "" && cfg.AllowedSigners != "" && !identityPolicy {
+// if given, else (unless ignoreConfigured) gitsign.allowedSigners, relative
+// to the work tree's top level; "" for none.
+func (e *Env) SignersFile(ctx context.Context, cfg *Config, ignoreConfigured bool, signersFile string) string {
+	if signersFile == "" && cfg.AllowedSigners != "" && !ignoreConfigured {
 		return e.InRepo(ctx, cfg, cfg.AllowedSigners)
 	}
 	return signersFile
