@@ -28,7 +28,15 @@ type objectStore struct {
 	dirs   []string // objects directories
 	packs  []*packReader
 	opened bool
+	// unread are the packs go-git cannot read (an index of another
+	// version than 2, an index without its pack): git can, and reads
+	// what is not found elsewhere (errUnreadPacks).
+	unread []error
 }
+
+// errUnreadPacks is an object not found where go-git could look, in a
+// repository with packs it could not read: the caller asks git.
+var errUnreadPacks = errors.New("in a pack this reader cannot open")
 
 type packReader struct {
 	idx  *idxfile.MemoryIndex
@@ -89,6 +97,9 @@ func (s *objectStore) read(id string, limit func(typ string) int64) (typ string,
 		if ok, _ := p.idx.Contains(h); ok {
 			return p.read(h, limit)
 		}
+	}
+	if len(s.unread) > 0 {
+		return "", nil, fmt.Errorf("reading %s: %w (%w)", id, errUnreadPacks, errors.Join(s.unread...))
 	}
 	return "", nil, fmt.Errorf("reading %s: %w", id, plumbing.ErrObjectNotFound)
 }
@@ -208,7 +219,9 @@ func (e *tooLargeError) Error() string {
 	return fmt.Sprintf("%s %s is larger than %d MiB", e.typ, e.id, e.limit>>20)
 }
 
-// openPacks opens every pack's index, once.
+// openPacks opens every pack's index, once. One that cannot be opened is
+// passed over, as git passes over an index without its pack: the objects of
+// the others are still read here.
 func (s *objectStore) openPacks() error {
 	if s.opened {
 		return nil
@@ -219,7 +232,8 @@ func (s *objectStore) openPacks() error {
 		for _, idxPath := range idxs {
 			p, err := openPack(idxPath)
 			if err != nil {
-				return fmt.Errorf("opening %s: %w", idxPath, err)
+				s.unread = append(s.unread, fmt.Errorf("opening %s: %w", idxPath, err))
+				continue
 			}
 			s.packs = append(s.packs, p)
 		}

@@ -210,3 +210,63 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	c.n++
 	return len(p), nil
 }
+
+// TestPacksOnlyGitReads: a repository whose pack index go-git cannot read
+// (version 1, which git still writes on request), or holding an index
+// without its pack (which git passes over with a warning), still has every
+// object read, and exactly: those in packs go-git reads by it, the others
+// by git.
+func TestPacksOnlyGitReads(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Fatal("these objects are written and judged by git")
+	}
+	for _, c := range []struct {
+		name   string
+		repack func(git func(...string) string, repo string)
+	}{
+		{"index version 1", func(git func(...string) string, _ string) { git("-c", "pack.indexVersion=1", "repack", "-adq") }},
+		{"index without its pack", func(git func(...string) string, repo string) {
+			git("repack", "-adq")
+			idxs, _ := filepath.Glob(filepath.Join(repo, ".git", "objects", "pack", "pack-*.idx"))
+			if len(idxs) != 1 {
+				t.Fatalf("%d pack indexes", len(idxs))
+			}
+			idx, err := os.ReadFile(idxs[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			os.WriteFile(filepath.Join(filepath.Dir(idxs[0]), "pack-"+strings.Repeat("0", 40)+".idx"), idx, 0o644)
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			repo := t.TempDir()
+			git := func(args ...string) string { return isolatedGit(t, repo, args...) }
+			git("init", "-q")
+			for i := range 3 {
+				git("commit", "-q", "--allow-empty", "-m", fmt.Sprintf("commit %d", i))
+			}
+			c.repack(git, repo)
+			r, err := openRepo(t.Context(), repo)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			ids := strings.Fields(git("rev-list", "--objects", "--no-object-names", "--all"))
+			if len(ids) < 4 {
+				t.Fatalf("only %d objects", len(ids))
+			}
+			for _, id := range ids {
+				typ, raw, err := r.read(id)
+				if err != nil {
+					t.Fatalf("%s: %v", id, err)
+				}
+				if want := git("cat-file", typ, id); string(raw) != want {
+					t.Errorf("%s: content differs from git cat-file", id)
+				}
+			}
+			if _, _, err := r.read(strings.Repeat("0", 40)); err == nil {
+				t.Error("missing object: no error")
+			}
+		})
+	}
+}

@@ -1129,21 +1129,35 @@ func (r *repository) revs(ctx context.Context, what string, emit func(id string)
 
 func (r *repository) read(id string) (typ string, raw []byte, err error) {
 	if r.stores != nil {
-		if typ, raw, err = r.readGoGit(id); err != nil {
-			return "", nil, err
-		}
-	} else {
-		r.mu.Lock()
-		typ, raw, err = r.batch.read(id)
-		r.mu.Unlock()
-		if err != nil {
-			return "", nil, err
-		}
+		typ, raw, err = r.readGoGit(id)
+	}
+	if r.stores == nil || errors.Is(err, errUnreadPacks) {
+		// SHA-256, objects where only git looks, or a pack go-git
+		// cannot read: git reads it.
+		typ, raw, err = r.readCatFile(id)
+	}
+	if err != nil {
+		return "", nil, err
 	}
 	if err := checkID(r.format, id, typ, raw); err != nil {
 		return "", nil, err
 	}
 	return typ, raw, nil
+}
+
+// readCatFile reads an object with git cat-file --batch, started on first
+// use.
+func (r *repository) readCatFile(id string) (string, []byte, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.batch == nil {
+		b, err := startCatFile(r.dir)
+		if err != nil {
+			return "", nil, err
+		}
+		r.batch = b
+	}
+	return r.batch.read(id)
 }
 
 func (r *repository) readGoGit(id string) (string, []byte, error) {
