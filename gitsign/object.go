@@ -234,7 +234,7 @@ func parseTag(raw []byte, split bool) (*Object, error) {
 			return nil, fmt.Errorf("tag: %w", err)
 		}
 	}
-	o.Subject = subject(raw[min(bodyStart+1, match):match])
+	o.Subject = tagSubject(raw[min(bodyStart+1, match):match])
 	o.Email = identEmail(o.Ident)
 	return o, nil
 }
@@ -311,9 +311,56 @@ func parsePushCert(raw []byte) (*Object, error) {
 	return o, nil
 }
 
+// subject is a message's subject as git shows it (%s, pretty.c
+// format_subject): blank lines skipped, then the first paragraph, its lines
+// with their trailing white space trimmed, joined by a space.
 func subject(msg []byte) string {
-	s := string(msg[:lineEnd(msg)])
-	return strings.TrimSpace(s)
+	var b strings.Builder
+	started := false
+	for len(msg) > 0 {
+		n := lineEnd(msg)
+		line := strings.TrimRight(string(msg[:n]), " \t\n\v\f\r")
+		msg = msg[n:]
+		if line == "" {
+			if started {
+				break
+			}
+			continue
+		}
+		if started {
+			b.WriteByte(' ')
+		}
+		b.WriteString(line)
+		started = true
+	}
+	return b.String()
+}
+
+// tagSubject is a tag message's subject as git shows it
+// (%(contents:subject), ref-filter.c): empty lines skipped, then up to the
+// first empty line (a CRLF one if there is no LF one), without the line
+// breaks it ends in, each line break inside it a space.
+func tagSubject(msg []byte) string {
+	for len(msg) > 0 && msg[0] == '\n' {
+		msg = msg[1:]
+	}
+	if i := bytes.Index(msg, []byte("\n\n")); i >= 0 {
+		msg = msg[:i]
+	} else if i := bytes.Index(msg, []byte("\r\n\r\n")); i >= 0 {
+		msg = msg[:i]
+	}
+	msg = bytes.TrimRight(msg, "\r\n")
+	b := make([]byte, 0, len(msg))
+	for i, c := range msg {
+		switch {
+		case c == '\r' && i+1 < len(msg) && msg[i+1] == '\n':
+		case c == '\n':
+			b = append(b, ' ')
+		default:
+			b = append(b, c)
+		}
+	}
+	return string(b)
 }
 
 // identEmail extracts the email of "Name <email> ts tz" exactly as git does
