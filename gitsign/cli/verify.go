@@ -137,6 +137,27 @@ func parseVerifyArgs(args []string) (*verifyOptions, error) {
 	return o, nil
 }
 
+// longFlags writes the flag a flag package error names as it is spelled:
+// the package names every flag with one dash, where verify's long ones have
+// two ("-C" keeps its one).
+func longFlags(msg string) string {
+	for _, before := range []string{"defined: -", "argument: -", "flag -", "for -"} {
+		i := strings.Index(msg, before)
+		if i < 0 {
+			continue
+		}
+		name := msg[i+len(before):]
+		if j := strings.IndexAny(name, ": "); j >= 0 {
+			name = name[:j]
+		}
+		if len(name) > 1 {
+			return msg[:i+len(before)] + "-" + msg[i+len(before):]
+		}
+		return msg
+	}
+	return msg
+}
+
 // flagArgs is how many arguments the flag arg takes up: two for "-name
 // value", else one ("-name=value", a boolean, or a flag fs does not know,
 // which Parse reports).
@@ -159,8 +180,7 @@ func (e *env) verifyCommand(ctx context.Context, args []string) error {
 		return nil
 	}
 	if err != nil {
-		// The flag package names every flag with one dash.
-		msg := strings.Replace(err.Error(), "defined: -", "defined: --", 1)
+		msg := longFlags(err.Error())
 		if jsonAsked(args) {
 			// The document --json promises, also for a command line
 			// that could not be read.
@@ -280,7 +300,12 @@ func (e *env) verifyRun(ctx context.Context, o *verifyOptions, rep *verifyReport
 		if abs, aerr := filepath.Abs(dir); aerr == nil {
 			dir = abs
 		}
-		return clierr.WithHint(fmt.Errorf("%s: %w", dir, err), "run in a repository or pass -C DIR")
+		hint := "run in a repository or pass -C DIR"
+		if _, serr := os.Stat(dir); serr != nil || strings.Contains(err.Error(), "not a git repository") {
+			// Where it was run, not the repository, is what is wrong.
+			return clierr.WithHint(clierr.Usagef("%s: %v", dir, err), "%s", hint)
+		}
+		return clierr.WithHint(fmt.Errorf("%s: %w", dir, err), "%s", hint)
 	}
 	cfg := gpg.LoadConfig(ctx, dir, func(k string) string {
 		if k == "GIT_DIR" {
@@ -1121,6 +1146,16 @@ func (r *repository) revs(ctx context.Context, what string, emit func(id string)
 		msg := strings.TrimPrefix(strings.TrimSpace(stderr.String()), "fatal: ")
 		if msg == "" {
 			msg = err.Error()
+		}
+		if strings.Contains(msg, "error: Could not read ") {
+			// An object the history needs is gone: the repository, not
+			// the command line, is what to mend (unless a shallow clone
+			// explains it).
+			err := r.shallowHint(ctx, fmt.Errorf("%s: %s", what, msg))
+			if !clierr.HasHint(err) {
+				err = clierr.WithHint(err, "the repository is missing objects its history needs: run git fsck, and fetch or restore them")
+			}
+			return err
 		}
 		return r.shallowHint(ctx, clierr.Usagef("%s: %s", what, msg))
 	}

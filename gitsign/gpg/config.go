@@ -3,6 +3,7 @@ package gpg
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -228,7 +229,7 @@ func RepoLayout(ctx context.Context, dir string) (Layout, error) {
 		return Layout{}, ctx.Err()
 	}
 	if l.GitDir == "" {
-		l.err = fmt.Errorf("finding the repository: git rev-parse: %w", err)
+		l.err = fmt.Errorf("finding the repository: %w", err)
 	}
 	layouts[dir] = l
 	return l.Layout, l.err
@@ -242,8 +243,9 @@ func gitOutput(ctx context.Context, dir string, args ...string) (string, error) 
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
-	if err != nil {
-		err = fmt.Errorf("%w: %s", err, strings.TrimSpace(stderr.String()))
+	if msg := strings.TrimPrefix(strings.TrimSpace(stderr.String()), "fatal: "); err != nil && msg != "" {
+		// What git said is the news, not its exit status.
+		err = errors.New(msg)
 	}
 	return strings.TrimSuffix(string(out), "\n"), err
 }
