@@ -319,7 +319,7 @@ func subject(msg []byte) string {
 	started := false
 	for len(msg) > 0 {
 		n := lineEnd(msg)
-		line := strings.TrimRight(string(msg[:n]), " \t\n\v\f\r")
+		line := strings.TrimRight(string(msg[:n]), " \t\n\r") // git's isspace
 		msg = msg[n:]
 		if line == "" {
 			if started {

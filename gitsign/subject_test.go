@@ -40,6 +40,8 @@ func TestSubjectAsGit(t *testing.T) {
 		"",
 		"tab\tinside\n",
 		"crlf alone\r\n",
+		"vtab at end\v\nsecond\n",
+		"formfeed\f\n\nbody\n",
 		"trailing blanks  \n\n",
 	}
 	for _, msg := range messages {

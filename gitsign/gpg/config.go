@@ -135,8 +135,15 @@ func gitConfig(ctx context.Context, dir string) map[string]string {
 	// GIT_CONFIG is `git config --file`, for git config alone: the git
 	// that runs gitsign reads its usual files whatever it says.
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "GIT_CONFIG=") {
+		if !strings.HasPrefix(kv, "GIT_CONFIG=") && !(dir != "" && strings.HasPrefix(kv, "PWD=")) {
 			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	if dir != "" {
+		// As exec does with no Env of its own: git reads where it runs
+		// from $PWD, links and all.
+		if abs, err := filepath.Abs(dir); err == nil {
+			cmd.Env = append(cmd.Env, "PWD="+abs)
 		}
 	}
 	if out, err := cmd.Output(); err == nil || len(out) > 0 {

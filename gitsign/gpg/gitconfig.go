@@ -89,23 +89,16 @@ func readGitConfig(dir string, getenv func(string) string) (map[string]string, e
 	return r.vals, nil
 }
 
-// physicalDir is dir ("" for the working directory) as git sees where it
-// runs: absolute, with symbolic links resolved, as getcwd(3) says it. git
-// finds the repository from there and matches includeIf "gitdir:" against
-// what it found; $PWD, which a shell keeps with the links a user went
-// through, is not read.
+// physicalDir is dir ("" for the working directory) made absolute as git
+// sees where it runs: the working directory as os.Getwd tells it, which is
+// $PWD when $PWD names it (a user's cd through a symbolic link), as git's
+// second try at includeIf "gitdir:" matches it; symbolic links are resolved
+// for the first (condition).
 func physicalDir(dir string) (string, error) {
-	if dir == "" || dir == "." {
-		return syscall.Getwd()
+	if dir == "" {
+		dir = "."
 	}
-	abs, err := filepath.Abs(dir)
-	if err != nil {
-		return "", err
-	}
-	if real, err := filepath.EvalSymlinks(abs); err == nil {
-		return real, nil
-	}
-	return abs, nil
+	return filepath.Abs(dir)
 }
 
 var errUnsupported = errors.New("git configuration not readable without git")
@@ -233,7 +226,12 @@ func (r *configReader) condition(cond, from string) (bool, error) {
 	if r.gitDir == "" {
 		return false, nil
 	}
-	pattern, err := expandUser(pattern, r.getenv("HOME"))
+	// git expands "~" to the home directory's real path here.
+	home := r.getenv("HOME")
+	if real, err := filepath.EvalSymlinks(home); err == nil && home != "" {
+		home = real
+	}
+	pattern, err := expandUser(pattern, home)
 	if err != nil {
 		return false, err
 	}
@@ -268,11 +266,12 @@ func (r *configReader) condition(cond, from string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	// git matches the .git directory with symlinks resolved, then as found.
-	if real, err := filepath.EvalSymlinks(r.gitDir); err == nil && m.match(real) {
+	// git matches the .git directory with symlinks resolved, and as found.
+	if m.match(r.gitDir) {
 		return true, nil
 	}
-	return m.match(r.gitDir), nil
+	real, err := filepath.EvalSymlinks(r.gitDir)
+	return err == nil && m.match(real), nil
 }
 
 // wildmatch is git's wildmatch with WM_PATHNAME, as includeIf's gitdir

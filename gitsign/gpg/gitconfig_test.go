@@ -300,24 +300,36 @@ func TestIncludeIfAsGit(t *testing.T) {
 	}
 	dirs = append(dirs, filepath.Join(home, "linked", "repo"))
 	applied := 0
-	for _, dir := range dirs {
-		got, err := readGitConfig(dir, getenv)
-		if err != nil {
-			t.Fatalf("%s: %v", dir, err)
-		}
-		want := gitConfig(context.Background(), dir)
-		applied += len(want)
-		for k, v := range want {
-			if _, ok := got[k]; !ok {
-				t.Errorf("%s: git includes %s, gitsign does not", dir, v)
+	compare := func(dirs []string) {
+		for _, dir := range dirs {
+			got, err := readGitConfig(dir, getenv)
+			if err != nil {
+				t.Fatalf("%s: %v", dir, err)
 			}
-		}
-		for k, v := range got {
-			if _, ok := want[k]; !ok {
-				t.Errorf("%s: gitsign includes %s, git does not", dir, v)
+			want := gitConfig(context.Background(), dir)
+			applied += len(want)
+			for k, v := range want {
+				if _, ok := got[k]; !ok {
+					t.Errorf("%s: git includes %s, gitsign does not", dir, v)
+				}
+			}
+			for k, v := range got {
+				if _, ok := want[k]; !ok {
+					t.Errorf("%s: gitsign includes %s, git does not", dir, v)
+				}
 			}
 		}
 	}
+	compare(dirs)
+	// HOME itself a link (/home to /usr/home): git expands "~" in a
+	// pattern to its real path.
+	homeLink := filepath.Join(t.TempDir(), "home")
+	if err := os.Symlink(home, homeLink); err != nil {
+		t.Fatal(err)
+	}
+	env["HOME"] = homeLink
+	setEnv(t, env)
+	compare([]string{filepath.Join(home, "work", "repo"), filepath.Join(homeLink, "work", "repo"), filepath.Join(homeLink, "linked", "repo")})
 	if applied < len(dirs) {
 		t.Fatalf("git applied %d includes over %d directories: the test proves nothing", applied, len(dirs))
 	}
