@@ -224,6 +224,10 @@ func (e *env) login(ctx context.Context, cfg *gpg.Config, ep *endpoints, ca *ful
 			case err == nil || errors.Is(err, agent.ErrNoCredential):
 				if st, err := c.Session(ctx, ep.CA); err == nil && st != nil && st.Expired {
 					errs = append(errs, fmt.Errorf("agent: %w (the login for this instance ran out: run 'waxseal login')", agent.ErrExpired))
+				} else {
+					// Said, so that "run 'waxseal agent'" is not the
+					// advice for an agent that is running.
+					errs = append(errs, fmt.Errorf("agent: running, but not logged in to %s (waxseal login --server URL logs it in)", ep.CA))
 				}
 			default:
 				errs = append(errs, fmt.Errorf("agent: %w", err))

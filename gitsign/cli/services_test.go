@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -113,8 +114,13 @@ func TestFailedLoginClosesAgentConnection(t *testing.T) {
 	defer debug.SetGCPercent(debug.SetGCPercent(-1))
 	before := fds()
 	for range 3 {
-		if _, err := e.login(ctx, &gpg.Config{}, ep, ca, nil); err == nil {
+		_, err := e.login(ctx, &gpg.Config{}, ep, ca, nil)
+		if err == nil {
 			t.Fatal("a login with an empty agent and no token succeeded")
+		}
+		// The agent is running: what it lacks is said, not to start one.
+		if !strings.Contains(err.Error(), "agent: running, but not logged in to "+ep.CA) {
+			t.Errorf("login error %q does not say the running agent is not logged in", err)
 		}
 	}
 	// The agent closes its end when gitsign closes its own.
