@@ -316,22 +316,20 @@ func parsePushCert(raw []byte) (*Object, error) {
 // with their trailing white space trimmed, joined by a space.
 func subject(msg []byte) string {
 	var b strings.Builder
-	started := false
 	for len(msg) > 0 {
 		n := lineEnd(msg)
 		line := strings.TrimRight(string(msg[:n]), " \t\n\r") // git's isspace
 		msg = msg[n:]
 		if line == "" {
-			if started {
-				break
+			if b.Len() > 0 {
+				break // the end of the first paragraph
 			}
 			continue
 		}
-		if started {
+		if b.Len() > 0 {
 			b.WriteByte(' ')
 		}
 		b.WriteString(line)
-		started = true
 	}
 	return b.String()
 }

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"sync/atomic"
@@ -94,16 +93,8 @@ func TestFailedLoginClosesAgentConnection(t *testing.T) {
 		return len(ents)
 	}
 	stack := servertest.Start(t)
-	sock := filepath.Join(t.TempDir(), "agent", "agent.sock")
-	ln, err := agent.Listen(sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { (&agent.Agent{}).Serve(ctx, ln); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
-	t.Setenv(agent.SocketEnv, sock)
+	t.Setenv(agent.SocketEnv, startAgent(t))
+	ctx := context.Background()
 	t.Setenv(oidc.EnvVar, "")
 
 	e := &env{gpg.Env{Stderr: io.Discard, Getenv: os.Getenv}}

@@ -34,7 +34,13 @@ func readGitConfig(dir string, getenv func(string) string) (map[string]string, e
 	// GIT_CONFIG is not read: it is `git config --file` for git config
 	// alone, and the git that runs gitsign ignores it.
 	r := &configReader{getenv: getenv, vals: map[string]string{}}
-	abs, err := physicalDir(dir)
+	if dir == "" {
+		dir = "."
+	}
+	// As os.Getwd tells it: $PWD when it names the directory (a cd
+	// through a symbolic link), as git's second includeIf "gitdir:" try
+	// matches it; condition resolves links for the first.
+	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -89,23 +95,12 @@ func readGitConfig(dir string, getenv func(string) string) (map[string]string, e
 	return r.vals, nil
 }
 
-// physicalDir is dir ("" for the working directory) made absolute as git
-// sees where it runs: the working directory as os.Getwd tells it, which is
-// $PWD when $PWD names it (a user's cd through a symbolic link), as git's
-// second try at includeIf "gitdir:" matches it; symbolic links are resolved
-// for the first (condition).
-func physicalDir(dir string) (string, error) {
-	if dir == "" {
-		dir = "."
-	}
-	return filepath.Abs(dir)
-}
-
 var errUnsupported = errors.New("git configuration not readable without git")
 
 type configReader struct {
 	getenv            func(string) string
-	gitDir, commonDir string // "" outside a repository
+	realHome          *string // $HOME with links resolved, once a pattern needs it
+	gitDir, commonDir string  // "" outside a repository
 	worktreeConfig    bool
 	vals              map[string]string
 }
@@ -226,12 +221,7 @@ func (r *configReader) condition(cond, from string) (bool, error) {
 	if r.gitDir == "" {
 		return false, nil
 	}
-	// git expands "~" to the home directory's real path here.
-	home := r.getenv("HOME")
-	if real, err := filepath.EvalSymlinks(home); err == nil && home != "" {
-		home = real
-	}
-	pattern, err := expandUser(pattern, home)
+	pattern, err := expandUser(pattern, r.home())
 	if err != nil {
 		return false, err
 	}
@@ -274,6 +264,19 @@ func (r *configReader) condition(cond, from string) (bool, error) {
 	return err == nil && m.match(real), nil
 }
 
+// home is where "~" in a gitdir pattern leads: git expands it to the home
+// directory's real path. It is resolved once per reader.
+func (r *configReader) home() string {
+	if r.realHome == nil {
+		home := r.getenv("HOME")
+		if real, err := filepath.EvalSymlinks(home); err == nil && home != "" {
+			home = real
+		}
+		r.realHome = &home
+	}
+	return *r.realHome
+}
+
 // wildmatch is git's wildmatch with WM_PATHNAME, as includeIf's gitdir
 // uses it, after a prefix compared literally: "*" and "?" within one path
 // component; "**" where it is a whole component (at the start or after a
@@ -306,7 +309,6 @@ func compileWildmatch(prefix, pattern string, fold bool) (*wildmatch, error) {
 			switch {
 			case whole && j == len(pattern):
 				m.toks = append(m.toks, wmToken{kind: 'a'})
-				j = len(pattern)
 			case whole && pattern[j] == '/':
 				m.toks = append(m.toks, wmToken{kind: 'd'})
 				j++
