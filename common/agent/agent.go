@@ -38,9 +38,16 @@
 // login. "refresh" is an [oidc.Spec] the agent may run again when the
 // certificate expires. sign names the certificate it expects to sign for by its SHA-256
 // fingerprint ("certificate"), so that a signature never comes from a key other than
-// the one whose certificate the client holds; "hash" is the digest's algorithm
+// the one whose certificate the client holds, and never renews it (an expired one
+// that the agent can renew gets "changed": the next certificate request renews
+// it); "hash" is the digest's algorithm
 // ("SHA-256", ...) or empty for a whole message (pure Ed25519, DSSE). A failed request
 // gets {"error": "message", "code": C} with C one of the Code constants.
+//
+// Requests are answered from memory, but for login and the renewal of an
+// expired certificate, which wait for the CA (and a token provider). Those
+// wait with no lock held: one slow CA holds up no other request, and requests
+// for a credential being renewed wait for that one renewal.
 //
 // # Example
 //
@@ -93,6 +100,7 @@ type Agent struct {
 	stop     context.CancelFunc  // ends Serve
 	sessions map[string]*session // by caKey of the CA URL
 	latest   string              // caKey of the latest login
+	epoch    uint64              // counts logouts: a login begun before one is not kept
 }
 
 // A session is the credential from one CA.
@@ -101,6 +109,10 @@ type session struct {
 	status  Status
 	refresh *oidc.Spec
 	since   time.Time // of the login, for eviction
+	// refreshing, while the credential is being renewed, is closed when
+	// that is over; requests for it wait for the one renewal.
+	refreshing chan struct{}
+	waiting    int // requests waiting for it
 }
 
 // maxSessions bounds the CAs an agent holds credentials for; a login beyond
@@ -159,15 +171,19 @@ func (a *Agent) logf(format string, args ...any) {
 	}
 }
 
-func (a *Agent) login(ctx context.Context, caURL, token string, kt keys.Type) (*credential.Credential, error) {
+// loginFunc is how a token becomes a credential: a.Login, read under a.mu,
+// or the CA's API.
+func (a *Agent) loginFunc() func(ctx context.Context, caURL, token string, kt keys.Type) (*credential.Credential, error) {
 	if a.Login != nil {
-		return a.Login(ctx, caURL, token, kt)
+		return a.Login
 	}
 	hc := a.HTTPClient
 	if hc == nil {
 		hc = http.DefaultClient
 	}
-	return credential.LoginWithToken(ctx, &fulcioclient.Client{BaseURL: caURL, HTTPClient: hc}, token, kt)
+	return func(ctx context.Context, caURL, token string, kt keys.Type) (*credential.Credential, error) {
+		return credential.LoginWithToken(ctx, &fulcioclient.Client{BaseURL: caURL, HTTPClient: hc}, token, kt)
+	}
 }
 
 // Serve answers on ln until ctx is done, then closes ln and every connection.
@@ -283,6 +299,12 @@ const requestTimeout = 2 * time.Minute
 func (a *Agent) handle(ctx context.Context, req *request) *response {
 	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
 	defer cancel()
+	if req.Op == "login" {
+		// Not under a.mu: its CA round trip may take a while, and every
+		// other request (a signature for another CA, status, logout) is
+		// answered meanwhile.
+		return a.handleLogin(ctx, req)
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	switch req.Op {
@@ -293,8 +315,6 @@ func (a *Agent) handle(ctx context.Context, req *request) *response {
 			resp.Sessions = append(resp.Sessions, a.statusOf(a.sessions[k]))
 		}
 		return resp
-	case "login":
-		return a.handleLogin(ctx, req)
 	case "logout":
 		for _, s := range a.sessions {
 			a.logf("logout: dropped the credential of %s from %s", s.status.Identity, s.status.CAURL)
@@ -316,7 +336,7 @@ func (a *Agent) handle(ctx context.Context, req *request) *response {
 		}
 		return &response{Chain: chain}
 	case "sign":
-		return a.handleSign(ctx, req)
+		return a.handleSign(req)
 	}
 	return failure(CodeBadRequest, "unknown operation %q", req.Op)
 }
@@ -342,6 +362,7 @@ func (a *Agent) forgetExpired() {
 
 func (a *Agent) clear() {
 	a.sessions, a.latest = nil, ""
+	a.epoch++
 }
 
 // sessionFor is the session for caURL, or for the latest login if caURL is
@@ -373,6 +394,9 @@ func (a *Agent) drop(s *session) {
 	}
 }
 
+// handleLogin runs without a.mu held, taking it only to read the agent's
+// settings and to keep the credential: the CA round trip in between holds up
+// no other request.
 func (a *Agent) handleLogin(ctx context.Context, req *request) *response {
 	kt := keys.Default
 	if req.KeyType != "" {
@@ -389,9 +413,19 @@ func (a *Agent) handleLogin(ctx context.Context, req *request) *response {
 			return failure(CodeBadRequest, "refresh: %v", err)
 		}
 	}
-	st, cred, err := a.obtain(ctx, req.CAURL, req.Token, kt)
+	a.mu.Lock()
+	login, epoch := a.loginFunc(), a.epoch
+	a.mu.Unlock()
+	st, cred, err := a.obtain(ctx, login, req.CAURL, req.Token, kt)
 	if err != nil {
 		return failure(CodeLogin, "%v", err)
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.epoch != epoch {
+		// The user logged out while this login was under way: what
+		// they asked last is what holds.
+		return failure(CodeLogin, "the agent was logged out while this login was under way; log in again")
 	}
 	s := &session{cred: cred, refresh: req.Refresh, status: st, since: a.now()}
 	if req.Refresh != nil {
@@ -412,8 +446,10 @@ func (a *Agent) handleLogin(ctx context.Context, req *request) *response {
 	return &response{Status: &out}
 }
 
-// obtain turns a token into a credential and the status describing it.
-func (a *Agent) obtain(ctx context.Context, caURL, token string, kt keys.Type) (Status, *credential.Credential, error) {
+// obtain turns a token into a credential and the status describing it. It
+// runs without a.mu held.
+func (a *Agent) obtain(ctx context.Context, login func(context.Context, string, string, keys.Type) (*credential.Credential, error),
+	caURL, token string, kt keys.Type) (Status, *credential.Credential, error) {
 	claims, err := oidc.Inspect(token)
 	if err != nil {
 		return Status{}, nil, fmt.Errorf("identity token: %w", err)
@@ -425,7 +461,7 @@ func (a *Agent) obtain(ctx context.Context, caURL, token string, kt keys.Type) (
 	if err != nil {
 		return Status{}, nil, fmt.Errorf("identity token: %w", err)
 	}
-	cred, err := a.login(ctx, caURL, token, kt)
+	cred, err := login(ctx, caURL, token, kt)
 	if err != nil {
 		return Status{}, nil, err
 	}
@@ -433,35 +469,81 @@ func (a *Agent) obtain(ctx context.Context, caURL, token string, kt keys.Type) (
 		CAURL: caURL, KeyType: string(kt)}, cred, nil
 }
 
-// current returns the valid credential of s, refreshing an expired one if
-// it can.
+// current returns the valid credential of s, renewing an expired one if it
+// can. It is called with a.mu held, and lets go of it while renewing, so
+// that requests for other CAs, status and logout are answered meanwhile;
+// requests for s wait for that one renewal rather than each starting one.
 func (a *Agent) current(ctx context.Context, s *session) (*credential.Credential, *response) {
-	if s == nil {
-		return nil, failure(CodeNoCredential, "no credential: run 'waxseal login'")
-	}
-	if s.cred.Signer != nil && s.cred.Valid(a.now()) { // no Signer: forgotten at expiry
+	for {
+		if s == nil {
+			return nil, failure(CodeNoCredential, "no credential: run 'waxseal login'")
+		}
+		if s.cred.Signer != nil && s.cred.Valid(a.now()) { // no Signer: forgotten at expiry
+			return s.cred, nil
+		}
+		k := caKey(s.status.CAURL)
+		who, when := s.status.Identity, s.status.NotAfter.Format(time.RFC3339)
+		if s.refresh == nil {
+			a.logf("the credential of %s expired at %s", who, when)
+			a.drop(s)
+			return nil, failure(CodeExpired, "the credential of %s expired at %s: run 'waxseal login'", who, when)
+		}
+		if wait := s.refreshing; wait != nil {
+			s.waiting++
+			a.mu.Unlock()
+			select {
+			case <-wait:
+			case <-ctx.Done():
+			}
+			a.mu.Lock()
+			s.waiting--
+			if ctx.Err() != nil {
+				return nil, failure(CodeExpired, "the credential of %s expired at %s and renewing it did not finish in time: %v", who, when, ctx.Err())
+			}
+			if a.sessions[k] != s {
+				// The renewal failed (and dropped s), or a login or
+				// logout replaced it: asked for again, by CA.
+				s = a.sessions[k]
+				if s == nil {
+					return nil, failure(CodeExpired, "the credential of %s expired at %s and could not be renewed: run 'waxseal login'", who, when)
+				}
+			}
+			continue
+		}
+		done := make(chan struct{})
+		s.refreshing = done
+		spec, old, login := s.refresh, s.status, a.loginFunc()
+		a.mu.Unlock()
+		st, cred, err := a.renew(ctx, login, spec, old)
+		a.mu.Lock()
+		s.refreshing = nil
+		close(done)
+		if err != nil {
+			a.logf("refresh for %s failed: %v", who, err)
+			if a.sessions[k] == s {
+				a.drop(s)
+			}
+			return nil, failure(CodeExpired, "the credential of %s expired at %s and refreshing it failed: %v: run 'waxseal login'", who, when, err)
+		}
+		if a.sessions[k] != s {
+			// Logged out, or replaced by a login, while renewing: that
+			// stands, and the renewed credential is not kept.
+			s = a.sessions[k]
+			continue
+		}
+		s.cred, s.status = cred, st
+		a.logf("refreshed: %s, certificate valid until %s", st.Identity, st.NotAfter.Format(time.RFC3339))
 		return s.cred, nil
 	}
-	who, when := s.status.Identity, s.status.NotAfter.Format(time.RFC3339)
-	if s.refresh == nil {
-		a.logf("the credential of %s expired at %s", who, when)
-		a.drop(s)
-		return nil, failure(CodeExpired, "the credential of %s expired at %s: run 'waxseal login'", who, when)
-	}
-	err := a.doRefresh(ctx, s)
-	if err != nil {
-		a.logf("refresh for %s failed: %v", who, err)
-		a.drop(s)
-		return nil, failure(CodeExpired, "the credential of %s expired at %s and refreshing it failed: %v: run 'waxseal login'", who, when, err)
-	}
-	a.logf("refreshed: %s, certificate valid until %s", s.status.Identity, s.status.NotAfter.Format(time.RFC3339))
-	return s.cred, nil
 }
 
-func (a *Agent) doRefresh(ctx context.Context, s *session) error {
-	src, err := s.refresh.Source()
+// renew gets a new credential for the login old describes through spec. It
+// runs without a.mu held.
+func (a *Agent) renew(ctx context.Context, login func(context.Context, string, string, keys.Type) (*credential.Credential, error),
+	spec *oidc.Spec, old Status) (Status, *credential.Credential, error) {
+	src, err := spec.Source()
 	if err != nil {
-		return err
+		return Status{}, nil, err
 	}
 	if gh, ok := src.(oidc.GitHubActions); ok {
 		gh.HTTPClient = a.HTTPClient
@@ -469,20 +551,20 @@ func (a *Agent) doRefresh(ctx context.Context, s *session) error {
 	}
 	tok, err := src.Token(ctx)
 	if err != nil {
-		return fmt.Errorf("%s: %w", s.refresh.Provider, err)
+		return Status{}, nil, fmt.Errorf("%s: %w", spec.Provider, err)
 	}
-	st, cred, err := a.obtain(ctx, s.status.CAURL, tok, keys.Type(s.status.KeyType))
+	st, cred, err := a.obtain(ctx, login, old.CAURL, tok, keys.Type(old.KeyType))
 	if err != nil {
-		return fmt.Errorf("%s: %w", s.refresh.Provider, err)
+		return Status{}, nil, fmt.Errorf("%s: %w", spec.Provider, err)
 	}
-	st.Refresh = s.status.Refresh
-	s.cred, s.status = cred, st
-	return nil
+	st.Refresh = old.Refresh
+	return st, cred, nil
 }
 
-func (a *Agent) handleSign(ctx context.Context, req *request) *response {
-	// The session whose certificate the client names; refreshing an expired
-	// one replaces the certificate, which the client must then fetch again.
+// handleSign signs with the key of the certificate the request names. It
+// never renews: a renewed credential has another certificate, which the
+// client fetches (and the agent renews) with its next certificate request.
+func (a *Agent) handleSign(req *request) *response {
 	var s *session
 	for _, c := range a.sessions {
 		if fp := sha256.Sum256(c.cred.Certificate.Raw); subtle.ConstantTimeCompare(fp[:], req.Certificate) == 1 {
@@ -492,13 +574,15 @@ func (a *Agent) handleSign(ctx context.Context, req *request) *response {
 	if s == nil {
 		return failure(CodeChanged, "the agent's certificate changed (it was refreshed or replaced by another login); fetch it again")
 	}
-	cred, resp := a.current(ctx, s)
-	if resp != nil {
-		return resp
-	}
-	fp := sha256.Sum256(cred.Certificate.Raw)
-	if subtle.ConstantTimeCompare(fp[:], req.Certificate) != 1 {
-		return failure(CodeChanged, "the agent's certificate changed (it was refreshed or replaced by another login); fetch it again")
+	cred := s.cred
+	if cred.Signer == nil || !cred.Valid(a.now()) {
+		who, when := s.status.Identity, s.status.NotAfter.Format(time.RFC3339)
+		if s.refresh == nil {
+			a.logf("the credential of %s expired at %s", who, when)
+			a.drop(s)
+			return failure(CodeExpired, "the credential of %s expired at %s: run 'waxseal login'", who, when)
+		}
+		return failure(CodeChanged, "the agent's certificate expired at %s; fetch it again (the agent renews it)", when)
 	}
 	var opts crypto.SignerOpts
 	var h crypto.Hash

@@ -273,7 +273,7 @@ func TestExpiry(t *testing.T) {
 		a.Login = func(ctx context.Context, caURL, token string, kt keys.Type) (*credential.Credential, error) {
 			logins.Add(1)
 			clk.set(0)
-			return (&Agent{}).login(ctx, caURL, token, kt)
+			return (&Agent{}).loginFunc()(ctx, caURL, token, kt)
 		}
 		a.mu.Unlock()
 		clk.set(time.Until(st.NotAfter) + time.Minute)
@@ -688,7 +688,7 @@ func TestSessionsPerCA(t *testing.T) {
 	// credentials come from the first instance.
 	a.mu.Lock()
 	a.Login = func(ctx context.Context, caURL, token string, kt keys.Type) (*credential.Credential, error) {
-		return (&Agent{}).login(ctx, one.URL, token, kt)
+		return (&Agent{}).loginFunc()(ctx, one.URL, token, kt)
 	}
 	a.mu.Unlock()
 	for i := range maxSessions + 1 {

@@ -52,8 +52,22 @@ func (c *Client) Path() string { return c.path }
 // Close closes the connection.
 func (c *Client) Close() error { return c.conn.Close() }
 
-// clientTimeout bounds one round trip; a login or refresh may take the agent a while.
-const clientTimeout = requestTimeout + 10*time.Second
+// Bounds of one round trip. A login, or a certificate request that renews an
+// expired certificate, waits for the CA and may take the agent a while;
+// anything else the agent answers from memory, so a slow answer to it means
+// an agent that is stopped or stuck, which is not waited for long.
+var (
+	slowTimeout  = requestTimeout + 10*time.Second
+	quickTimeout = 10 * time.Second
+)
+
+func timeoutOf(op string) time.Duration {
+	switch op {
+	case "login", "certificate":
+		return slowTimeout
+	}
+	return quickTimeout
+}
 
 func (c *Client) call(ctx context.Context, req *request) (*response, error) {
 	c.mu.Lock()
@@ -68,7 +82,7 @@ func (c *Client) call(ctx context.Context, req *request) (*response, error) {
 	if err != nil {
 		return nil, fmt.Errorf("agent %s: %w", req.Op, err) // nothing sent
 	}
-	deadline := time.Now().Add(clientTimeout)
+	deadline := time.Now().Add(timeoutOf(req.Op))
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
@@ -96,8 +110,11 @@ func (c *Client) call(ctx context.Context, req *request) (*response, error) {
 	}
 	var resp response
 	if err := readMessage(c.conn, &resp); err != nil {
+		var ne net.Error
 		if ctx.Err() != nil {
 			err = ctx.Err()
+		} else if errors.As(err, &ne) && ne.Timeout() {
+			err = fmt.Errorf("the agent on %s did not answer within %v: it is stopped or stuck (end it, then start it again: 'waxseal agent')", c.path, timeoutOf(req.Op))
 		} else if errors.Is(err, io.EOF) {
 			err = errors.New("the agent closed the connection")
 		}

@@ -347,3 +347,30 @@ func TestExpiredAgentLoginIsSaid(t *testing.T) {
 		t.Errorf("signing with the agent's credential expired: err %v\n%s", err, out)
 	}
 }
+
+// TestStuckAgentIsGivenUp: an agent that is stopped (SIGSTOP) or stuck
+// accepts connections through the kernel and answers nothing; gitsign,
+// holding git's index lock meanwhile, gives up on it after the agent
+// client's quick timeout and says why, rather than waiting minutes.
+func TestStuckAgentIsGivenUp(t *testing.T) {
+	stack := servertest.Start(t)
+	r := newRepo(t, stack, "erin@example.com")
+	r.unsetenv("SIGSTORE_ID_TOKEN", "BROWSER", "DISPLAY", "WAYLAND_DISPLAY")
+	sock := filepath.Join(t.TempDir(), "agent", "agent.sock")
+	ln, err := agent.Listen(sock) // listening, never accepting
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	r.env = append(r.env, agent.SocketEnv+"="+sock)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // a hang guard, not a measurement
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(binDir, "gitsign"), "--status-fd=2", "-bsau", "erin@example.com")
+	cmd.Dir, cmd.Env = r.dir, r.env
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true} // no controlling terminal
+	cmd.Stdin = strings.NewReader("tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor E <erin@example.com> 1 +0000\ncommitter E <erin@example.com> 1 +0000\n\nm\n")
+	out, err := cmd.CombinedOutput()
+	if err == nil || ctx.Err() != nil || !strings.Contains(string(out), "did not answer within") || !strings.Contains(string(out), sock) {
+		t.Errorf("signing with a stuck agent: err %v (hang guard: %v)\n%s", err, ctx.Err(), out)
+	}
+}

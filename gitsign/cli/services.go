@@ -206,10 +206,29 @@ func (e *env) login(ctx context.Context, cfg *gpg.Config, ep *endpoints, ca *ful
 				}
 				continue
 			}
+			ag = c // left open: its credential signs through this connection
+			// Asked first, as the agent answers it from memory: an agent
+			// that is stopped or stuck is given up on in seconds, and one
+			// not logged in to this CA is not asked for a certificate.
+			st, err := c.Session(ctx, ep.CA)
+			switch {
+			case err != nil:
+				errs = append(errs, err) // "agent status: ..."
+				continue
+			case st == nil:
+				// Said, so that "run 'waxseal agent'" is not the advice
+				// for an agent that is running.
+				errs = append(errs, fmt.Errorf("agent: running, but not logged in to %s (waxseal login --server URL logs it in)", ep.CA))
+				continue
+			case st.Expired && st.Refresh == "":
+				// Said in case nothing else signs: a login the agent
+				// cannot renew (from a token) ran out.
+				errs = append(errs, fmt.Errorf("agent: %w (the login for this instance ran out: run 'waxseal login')", agent.ErrExpired))
+				continue
+			}
 			// Only a credential from this CA: one from another instance
 			// would not verify against this repository's trusted root.
-			cred, err := c.CredentialFrom(ctx, ep.CA)
-			ag = c // left open: its credential signs through this connection
+			cred, err := c.CredentialFrom(ctx, ep.CA) // renews an expired one if it can
 			if err == nil && cred.Valid(time.Now()) {
 				if _, ok := cred.Certificate.PublicKey.(*ecdsa.PublicKey); !ok {
 					return nil, clierr.WithHint(fmt.Errorf("the agent's credential has a %s key: git signatures need ECDSA", keyName(cred.Certificate.PublicKey)),
@@ -218,20 +237,10 @@ func (e *env) login(ctx context.Context, cfg *gpg.Config, ep *endpoints, ca *ful
 				signing = cred
 				return cred, nil
 			}
-			// An expired credential is said too, in case nothing else
-			// signs: a login the agent cannot renew (from a token) ran out.
-			switch {
-			case err == nil || errors.Is(err, agent.ErrNoCredential):
-				if st, err := c.Session(ctx, ep.CA); err == nil && st != nil && st.Expired {
-					errs = append(errs, fmt.Errorf("agent: %w (the login for this instance ran out: run 'waxseal login')", agent.ErrExpired))
-				} else {
-					// Said, so that "run 'waxseal agent'" is not the
-					// advice for an agent that is running.
-					errs = append(errs, fmt.Errorf("agent: running, but not logged in to %s (waxseal login --server URL logs it in)", ep.CA))
-				}
-			default:
-				errs = append(errs, fmt.Errorf("agent: %w", err))
+			if err == nil {
+				err = fmt.Errorf("%w at %s", agent.ErrExpired, cred.Certificate.NotAfter.Format(time.RFC3339))
 			}
+			errs = append(errs, fmt.Errorf("agent: %w", err))
 			continue
 		}
 		tok, err := e.token(ctx, p)
