@@ -53,6 +53,10 @@ func ParseProvider(name string) (string, error) {
 type Options struct {
 	// Provider forces one provider (a name ParseProvider accepts). Empty: automatic.
 	Provider string
+	// ProviderSetting and IssuerSetting name, in errors, where the caller's user
+	// sets Provider and Issuer. Default "--oidc-provider" and "--oidc-issuer, or a
+	// signing config that names one".
+	ProviderSetting, IssuerSetting string
 
 	Token     string // an explicit token (--identity-token)
 	TokenFile string // a file holding the token
@@ -197,29 +201,34 @@ func (o Options) provider(name string, forced bool) (Provider, error) {
 		out = os.Stderr
 	}
 	p := Provider{Name: name}
+	setting := o.ProviderSetting
+	if setting == "" {
+		setting = "--oidc-provider"
+	}
+	setting += " " + name
 	switch name {
 	case ProviderToken:
 		if o.Token == "" {
-			return p, errors.New("--oidc-provider token: no token given (--identity-token)")
+			return p, fmt.Errorf("%s: no token given (--identity-token)", setting)
 		}
 		p.Source = check(StaticToken(o.Token), "--identity-token")
 	case ProviderEnv, ProviderGitLab:
 		if forced && os.Getenv(EnvVar) == "" {
 			if name == ProviderGitLab {
-				return p, fmt.Errorf("--oidc-provider gitlab: %s is not set (give the job `id_tokens: {%s: {aud: sigstore}}`)", EnvVar, EnvVar)
+				return p, fmt.Errorf("%s: %s is not set (give the job `id_tokens: {%s: {aud: sigstore}}`)", setting, EnvVar, EnvVar)
 			}
-			return p, fmt.Errorf("--oidc-provider env: %s is not set", EnvVar)
+			return p, fmt.Errorf("%s: %s is not set", setting, EnvVar)
 		}
 		p.Source = check(EnvToken{}, "$"+EnvVar)
 	case ProviderFile:
 		if o.TokenFile == "" {
-			return p, errors.New("--oidc-provider file: no token file given")
+			return p, fmt.Errorf("%s: no token file given", setting)
 		}
 		p.Source = check(FileToken(o.TokenFile), o.TokenFile)
 		p.Spec = &Spec{Provider: ProviderFile, File: o.TokenFile}
 	case ProviderGitHubActions:
 		if forced && !GitHubActionsAvailable() {
-			return p, fmt.Errorf("--oidc-provider github-actions: %s and %s are not set (does the job have `permissions: id-token: write`?)", ActionsRequestURLEnv, ActionsRequestTokenEnv)
+			return p, fmt.Errorf("%s: %s and %s are not set (does the job have `permissions: id-token: write`?)", setting, ActionsRequestURLEnv, ActionsRequestTokenEnv)
 		}
 		aud := o.Audience
 		p.Source = check(GitHubActions{Audience: aud, HTTPClient: o.HTTPClient}, "GitHub Actions")
@@ -227,20 +236,24 @@ func (o Options) provider(name string, forced bool) (Provider, error) {
 			RequestURL: os.Getenv(ActionsRequestURLEnv), RequestToken: os.Getenv(ActionsRequestTokenEnv)}
 	case ProviderBuildkite:
 		if forced && !BuildkiteAvailable() {
-			return p, errors.New("--oidc-provider buildkite: not a Buildkite job (BUILDKITE_AGENT_ACCESS_TOKEN is not set)")
+			return p, fmt.Errorf("%s: not a Buildkite job (BUILDKITE_AGENT_ACCESS_TOKEN is not set)", setting)
 		}
 		p.Source = check(Buildkite{Audience: o.Audience}, "buildkite-agent")
 		p.Spec = &Spec{Provider: ProviderBuildkite, Audience: o.Audience}
 	case ProviderCommand:
 		if o.Command == "" {
-			return p, fmt.Errorf("--oidc-provider command: no command given (--oidc-token-command or $%s)", CommandEnv)
+			return p, fmt.Errorf("%s: no command given (--oidc-token-command or $%s)", setting, CommandEnv)
 		}
 		p.Source = check(Command(o.Command), "token command")
 		p.Spec = &Spec{Provider: ProviderCommand, Command: o.Command}
 	case ProviderAgent:
 	case ProviderBrowser, ProviderDevice:
 		if o.Issuer == "" {
-			return p, fmt.Errorf("--oidc-provider %s: no OIDC issuer (--oidc-issuer, or a signing config that names one)", name)
+			where := o.IssuerSetting
+			if where == "" {
+				where = "--oidc-issuer, or a signing config that names one"
+			}
+			return p, fmt.Errorf("%s: no OIDC issuer (%s)", setting, where)
 		}
 		p.Interactive = true
 		if o.Audience == "" && o.ClientID != "" {

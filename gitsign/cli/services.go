@@ -162,12 +162,14 @@ func (e *env) login(ctx context.Context, cfg *gpg.Config, ep *endpoints, ca *ful
 	defer closeOut()
 	ci := oidc.InCI() // and so no interactive login in the chain
 	chain, err := oidc.Chain(oidc.Options{
-		Provider:    cfg.TokenProvider,
-		Issuer:      ep.Issuer,
-		ClientID:    cfg.ClientID,
-		RedirectURL: cfg.RedirectURL,
-		ConnectorID: cfg.ConnectorID,
-		OpenBrowser: oidc.OpenBrowser,
+		Provider:        cfg.TokenProvider,
+		ProviderSetting: "gitsign.tokenProvider",
+		IssuerSetting:   "gitsign.issuer, or gitsign.server naming an instance with one",
+		Issuer:          ep.Issuer,
+		ClientID:        cfg.ClientID,
+		RedirectURL:     cfg.RedirectURL,
+		ConnectorID:     cfg.ConnectorID,
+		OpenBrowser:     oidc.OpenBrowser,
 		// Without a terminal, the sign-in URL would go to stderr, which git
 		// keeps until gitsign exits: a browser that does not open is a
 		// failure, not a wait for ever.
@@ -176,6 +178,9 @@ func (e *env) login(ctx context.Context, cfg *gpg.Config, ep *endpoints, ca *ful
 		HTTPClient:      httpClient,
 	})
 	if err != nil {
+		if cfg.TokenProvider != "" {
+			return nil, clierr.WithHint(err, "%s", forcedHint)
+		}
 		return nil, clierr.WithHint(err, "%s", noTokenHint(ci, false))
 	}
 	var (
@@ -201,7 +206,9 @@ func (e *env) login(ctx context.Context, cfg *gpg.Config, ep *endpoints, ca *ful
 		if p.Source == nil { // the agent
 			c, err := agent.Dial(ctx, "")
 			if err != nil {
-				if !errors.Is(err, agent.ErrNotRunning) {
+				// Not running is said only when the agent was asked
+				// for by name: otherwise the hint says how to start one.
+				if !errors.Is(err, agent.ErrNotRunning) || cfg.TokenProvider != "" {
 					errs = append(errs, fmt.Errorf("agent: %w", err))
 				}
 				continue
@@ -210,15 +217,20 @@ func (e *env) login(ctx context.Context, cfg *gpg.Config, ep *endpoints, ca *ful
 			// Asked first, as the agent answers it from memory: an agent
 			// that is stopped or stuck is given up on in seconds, and one
 			// not logged in to this CA is not asked for a certificate.
-			st, err := c.Session(ctx, ep.CA)
+			st, others, err := agentSession(ctx, c, ep.CA)
 			switch {
 			case err != nil:
 				errs = append(errs, err) // "agent status: ..."
 				continue
 			case st == nil:
 				// Said, so that "run 'waxseal agent'" is not the advice
-				// for an agent that is running.
-				errs = append(errs, fmt.Errorf("agent: running, but not logged in to %s (waxseal login --server URL logs it in)", ep.CA))
+				// for an agent that is running; and what it is logged
+				// in to, which may be this instance by another name.
+				also := ""
+				if len(others) > 0 {
+					also = "; it is logged in to " + strings.Join(others, ", ") + " only"
+				}
+				errs = append(errs, fmt.Errorf("agent: running, but not logged in to %s%s (waxseal login --server URL logs it in)", ep.CA, also))
 				continue
 			case st.Expired && st.Refresh == "":
 				// Said in case nothing else signs: a login the agent
@@ -287,8 +299,37 @@ func (e *env) login(ctx context.Context, cfg *gpg.Config, ep *endpoints, ca *ful
 	if len(errs) == 0 {
 		return nil, clierr.WithHint(oidc.ErrNoToken, "%s", noTokenHint(ci, false))
 	}
-	return nil, clierr.WithHint(fmt.Errorf("no identity token: %w", errors.Join(errs...)), "%s", noTokenHint(ci, true))
+	hint := noTokenHint(ci, true)
+	switch cfg.TokenProvider {
+	case "":
+	case oidc.ProviderAgent:
+		hint = "run 'waxseal agent' and 'waxseal login' before signing, or unset gitsign.tokenProvider (GITSIGN_TOKEN_PROVIDER) to try each source in turn"
+	default:
+		hint = forcedHint
+	}
+	return nil, clierr.WithHint(fmt.Errorf("no identity token: %w", errors.Join(errs...)), "%s", hint)
 }
+
+// agentSession is the agent's session with the CA at ca, nil if none, and
+// the CAs it holds sessions with otherwise.
+func agentSession(ctx context.Context, c *agent.Client, ca string) (*agent.Status, []string, error) {
+	_, all, err := c.Sessions(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	var others []string
+	for i := range all {
+		if strings.TrimRight(all[i].CAURL, "/") == strings.TrimRight(ca, "/") {
+			return &all[i], nil, nil
+		}
+		others = append(others, all[i].CAURL)
+	}
+	return nil, others, nil
+}
+
+// forcedHint is the advice when the one token source gitsign.tokenProvider
+// names cannot give a token.
+const forcedHint = "gitsign.tokenProvider (or GITSIGN_TOKEN_PROVIDER) makes gitsign use that source alone: give it what it lacks, or unset it to try each source in turn"
 
 // noTokenHint says how to give gitsign an identity when none was found: in
 // CI, how a job gets a token; elsewhere, how to log in, and when sources

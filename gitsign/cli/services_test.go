@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"sync/atomic"
@@ -17,6 +18,7 @@ import (
 	"github.com/waxseal/waxseal/common/oidc"
 	"github.com/waxseal/waxseal/common/trust"
 	"github.com/waxseal/waxseal/gitsign/gpg"
+	"github.com/waxseal/waxseal/internal/clierr"
 	"github.com/waxseal/waxseal/server/servertest"
 )
 
@@ -119,5 +121,58 @@ func TestFailedLoginClosesAgentConnection(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("%d descriptors open after three failed logins, %d before: agent connections left open", fds(), before)
 		}
+	}
+}
+
+// TestLoginErrorsNameTheirSetting: a token source forced with
+// gitsign.tokenProvider that cannot give a token is named as gitsign's
+// setting (not a flag gitsign lacks), with advice to give it what it lacks
+// or unset it; a forced agent that is not running is said; an agent logged
+// in elsewhere says where.
+func TestLoginErrorsNameTheirSetting(t *testing.T) {
+	stack, other := servertest.Start(t), servertest.Start(t)
+	t.Setenv(oidc.EnvVar, "")
+	t.Setenv("CI", "")
+	t.Setenv(agent.SocketEnv, filepath.Join(t.TempDir(), "none", "agent.sock"))
+	e := &env{gpg.Env{Stderr: io.Discard, Getenv: os.Getenv}}
+	ep := &endpoints{CA: stack.SigningConfig(t).CAURL}
+	ca := &fulcioclient.Client{BaseURL: ep.CA}
+	ctx := context.Background()
+	login := func(provider string) (string, string) {
+		t.Helper()
+		_, err := e.login(ctx, &gpg.Config{TokenProvider: provider}, ep, ca, nil)
+		if err == nil {
+			t.Fatalf("tokenProvider %q: a login with nothing to log in with succeeded", provider)
+		}
+		var b strings.Builder
+		clierr.Report(&b, "gitsign", err, "")
+		_, hint, _ := strings.Cut(b.String(), "gitsign: hint: ")
+		return err.Error(), hint
+	}
+	for _, tc := range []struct{ provider, err, hint string }{
+		{"env", "gitsign.tokenProvider env: SIGSTORE_ID_TOKEN is not set", "unset it"},
+		{"github-actions", "gitsign.tokenProvider github-actions: ACTIONS_ID_TOKEN_REQUEST_URL", "unset it"},
+		{"browser", "gitsign.tokenProvider browser: no OIDC issuer (gitsign.issuer", "unset it"},
+		{"agent", "agent: no waxseal agent is running", "run 'waxseal agent' and 'waxseal login'"},
+	} {
+		msg, hint := login(tc.provider)
+		if !strings.Contains(msg, tc.err) || strings.Contains(msg, "--oidc") || !strings.Contains(hint, tc.hint) {
+			t.Errorf("tokenProvider %s: %q (hint %q), want %q (hint with %q)", tc.provider, msg, hint, tc.err, tc.hint)
+		}
+	}
+
+	sock := startAgent(t)
+	t.Setenv(agent.SocketEnv, sock)
+	c, err := agent.Dial(ctx, sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	otherCA := other.SigningConfig(t).CAURL
+	if _, err := c.Login(ctx, agent.LoginRequest{Token: other.Token(t, "a@example.com"), CAURL: otherCA}); err != nil {
+		t.Fatal(err)
+	}
+	if msg, _ := login("agent"); !strings.Contains(msg, "running, but not logged in to "+ep.CA+"; it is logged in to "+otherCA+" only") {
+		t.Errorf("an agent logged in to another instance: %q", msg)
 	}
 }
