@@ -56,6 +56,10 @@ type Signed struct {
 	Time        time.Time // signing time (signer's clock)
 }
 
+// errLogTooLate is the cause of a log upload given up at the certificate's
+// expiry.
+var errLogTooLate = errors.New("the transparency log did not answer before the signing certificate expired")
+
 // Sign signs payload (a commit or tag without signature, as git passes it)
 // and records the signature in the log.
 func (s *Signer) Sign(ctx context.Context, payload []byte) (*Signed, error) {
@@ -106,10 +110,23 @@ func (s *Signer) Sign(ctx context.Context, payload []byte) (*Signed, error) {
 	if err != nil {
 		return nil, err
 	}
-	tle, err := s.Log.Record(ctx, proposed)
+	// An entry the log makes after the certificate expired would not
+	// verify: the log is not waited for past that (by this clock, which
+	// judged the certificate valid).
+	logCtx, cancel := context.WithTimeoutCause(ctx, cred.Certificate.NotAfter.Sub(now), errLogTooLate)
+	defer cancel()
+	tle, err := s.Log.Record(logCtx, proposed)
+	if err == nil && time.Unix(tle.IntegratedTime, 0).After(cred.Certificate.NotAfter) {
+		// The log's clock is ahead of this one.
+		err = fmt.Errorf("the transparency log recorded the signature at %s, after its certificate expired at %s: it would not verify, so nothing was signed (the log holds the unused entry at index %d); sign again, with a new certificate",
+			time.Unix(tle.IntegratedTime, 0).UTC().Format(time.RFC3339), cred.Certificate.NotAfter.UTC().Format(time.RFC3339), tle.LogIndex)
+	}
+	if err != nil && ctx.Err() == nil && context.Cause(logCtx) == errLogTooLate {
+		err = fmt.Errorf("%w (%s): nothing was signed; sign again, with a new certificate (the log may hold an unused entry)", errLogTooLate, cred.Certificate.NotAfter.UTC().Format(time.RFC3339))
+	}
 	if err != nil {
 		var ue *url.Error
-		if errors.As(err, &ue) && ctx.Err() == nil {
+		if errors.As(err, &ue) && logCtx.Err() == nil {
 			// Not the log's answer: no answer at all.
 			return nil, clierr.WithHint(err, "is the transparency log at %s up and reachable? (gitsign.rekor, or the log gitsign.server's signing config names); nothing was signed", s.Log.BaseURL)
 		}

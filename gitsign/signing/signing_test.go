@@ -3,13 +3,23 @@ package signing
 import (
 	"bytes"
 	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/waxseal/waxseal/common/agent"
 	"github.com/waxseal/waxseal/common/credential"
+	"github.com/waxseal/waxseal/common/fulcio/fulcioclient"
+	"github.com/waxseal/waxseal/common/keys"
 	"github.com/waxseal/waxseal/common/tlog/tlogclient"
 	"github.com/waxseal/waxseal/common/trust"
 	"github.com/waxseal/waxseal/gitsign"
@@ -82,4 +92,43 @@ func TestAgentCredentialReplaced(t *testing.T) {
 		t.Errorf("the signature does not verify: %v", err)
 	}
 
+}
+
+// TestLogTooLate: a log that has not answered by the time the certificate
+// expires is not waited for (its entry would not verify); the error says
+// that, and to sign again, rather than blaming the trusted root.
+func TestLogTooLate(t *testing.T) {
+	t.Parallel()
+	stack := servertest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute) // a hang guard, not a measurement
+	defer cancel()
+	target, _ := url.Parse(stack.URL)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	var held atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			held.Add(1)
+			io.Copy(io.Discard, r.Body) // so that the server sees the client hang up
+			<-r.Context().Done()        // a log that never answers
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	cred, err := credential.LoginWithToken(ctx, &fulcioclient.Client{BaseURL: stack.URL}, stack.Token(t, "alice@example.com"), keys.ECDSAP256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The signer's clock says the certificate has a little over the
+	// signing margin left: the log is given that long.
+	ahead := time.Until(cred.Certificate.NotAfter) - 16*time.Second
+	s := &Signer{
+		Credentials: CredentialsFunc(func(context.Context) (*credential.Credential, error) { return cred, nil }),
+		Log:         &tlogclient.Client{BaseURL: srv.URL},
+		Now:         func() time.Time { return time.Now().Add(ahead) },
+	}
+	_, err = s.Sign(ctx, []byte("tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\ncommitter A <alice@example.com> 1 +0000\n\nm\n"))
+	if !errors.Is(err, errLogTooLate) || !strings.Contains(err.Error(), "sign again") || ctx.Err() != nil || held.Load() != 1 {
+		t.Errorf("a log answering after the certificate expired: %v (uploads held: %d; hang guard: %v)", err, held.Load(), ctx.Err())
+	}
 }
