@@ -101,6 +101,7 @@ type Agent struct {
 	sessions map[string]*session // by caKey of the CA URL
 	latest   string              // caKey of the latest login
 	epoch    uint64              // counts logouts: a login begun before one is not kept
+	logins   uint64              // numbers logins as they begin
 }
 
 // A session is the credential from one CA.
@@ -109,6 +110,7 @@ type session struct {
 	status  Status
 	refresh *oidc.Spec
 	since   time.Time // of the login, for eviction
+	seq     uint64    // the login's number: a later login for the CA replaces it, an earlier one does not
 	// refreshing, while the credential is being renewed, is closed when
 	// that is over; requests for it wait for the one renewal.
 	refreshing chan struct{}
@@ -414,7 +416,8 @@ func (a *Agent) handleLogin(ctx context.Context, req *request) *response {
 		}
 	}
 	a.mu.Lock()
-	login, epoch := a.loginFunc(), a.epoch
+	a.logins++
+	login, epoch, seq := a.loginFunc(), a.epoch, a.logins
 	a.mu.Unlock()
 	st, cred, err := a.obtain(ctx, login, req.CAURL, req.Token, kt)
 	if err != nil {
@@ -427,11 +430,15 @@ func (a *Agent) handleLogin(ctx context.Context, req *request) *response {
 		// they asked last is what holds.
 		return failure(CodeLogin, "the agent was logged out while this login was under way; log in again")
 	}
-	s := &session{cred: cred, refresh: req.Refresh, status: st, since: a.now()}
+	k := caKey(req.CAURL)
+	if old := a.sessions[k]; old != nil && old.seq > seq {
+		// Logins finish in any order; the one asked for last holds.
+		return failure(CodeLogin, "a later login to %s, as %s, finished first and holds; this one is not kept", old.status.CAURL, old.status.Identity)
+	}
+	s := &session{cred: cred, refresh: req.Refresh, status: st, since: a.now(), seq: seq}
 	if req.Refresh != nil {
 		s.status.Refresh = req.Refresh.Provider
 	}
-	k := caKey(req.CAURL)
 	if a.sessions == nil {
 		a.sessions = map[string]*session{}
 	}
@@ -505,7 +512,7 @@ func (a *Agent) current(ctx context.Context, s *session) (*credential.Credential
 				// logout replaced it: asked for again, by CA.
 				s = a.sessions[k]
 				if s == nil {
-					return nil, failure(CodeExpired, "the credential of %s expired at %s and could not be renewed: run 'waxseal login'", who, when)
+					return nil, failure(CodeNoCredential, "the credential of %s expired at %s and was not renewed (the renewal failed, or the agent was logged out): run 'waxseal login'", who, when)
 				}
 			}
 			continue
@@ -520,6 +527,11 @@ func (a *Agent) current(ctx context.Context, s *session) (*credential.Credential
 		close(done)
 		if err != nil {
 			a.logf("refresh for %s failed: %v", who, err)
+			if a.sessions[k] != s && a.sessions[k] != nil {
+				// A login replaced s meanwhile: its credential stands.
+				s = a.sessions[k]
+				continue
+			}
 			if a.sessions[k] == s {
 				a.drop(s)
 			}

@@ -83,8 +83,9 @@ func (c *Client) call(ctx context.Context, req *request) (*response, error) {
 		return nil, fmt.Errorf("agent %s: %w", req.Op, err) // nothing sent
 	}
 	deadline := time.Now().Add(timeoutOf(req.Op))
+	callers := false // the caller's deadline is the one set
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-		deadline = d
+		deadline, callers = d, true
 	}
 	c.conn.SetDeadline(deadline)
 	// A cancellation cuts the exchange short. Once the call is over, a
@@ -113,6 +114,8 @@ func (c *Client) call(ctx context.Context, req *request) (*response, error) {
 		var ne net.Error
 		if ctx.Err() != nil {
 			err = ctx.Err()
+		} else if errors.As(err, &ne) && ne.Timeout() && callers {
+			err = context.DeadlineExceeded // the socket's deadline came a moment before ctx's
 		} else if errors.As(err, &ne) && ne.Timeout() {
 			err = fmt.Errorf("the agent on %s did not answer within %v: it is stopped or stuck (end it, then start it again: 'waxseal agent')", c.path, timeoutOf(req.Op))
 		} else if errors.Is(err, io.EOF) {

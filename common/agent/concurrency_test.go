@@ -104,11 +104,11 @@ func TestOneRenewal(t *testing.T) {
 	entered := make(chan struct{}, 4)
 	a := &Agent{Now: clk.now}
 	a.Login = func(ctx context.Context, caURL, token string, kt keys.Type) (*credential.Credential, error) {
+		renewals.Add(1) // every login, counted from the first renewal on
 		mu.Lock()
 		g := gate
 		mu.Unlock()
 		if g != nil {
-			renewals.Add(1)
 			entered <- struct{}{}
 			select {
 			case <-g:
@@ -141,6 +141,7 @@ func TestOneRenewal(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	renewals.Store(0)
 	mu.Lock()
 	gate = make(chan struct{})
 	mu.Unlock()
@@ -255,5 +256,69 @@ func TestStuckAgent(t *testing.T) {
 	_, err = c.Status(ctxTimeout(t))
 	if err == nil || !strings.Contains(err.Error(), "did not answer within 200ms") || !strings.Contains(err.Error(), path) {
 		t.Errorf("status from a stuck agent: %v", err)
+	}
+}
+
+// TestLaterLoginHolds: logins to one CA finish in any order; the one asked
+// for last holds, so that a login the user gave up on (a slow CA, Ctrl-C)
+// cannot replace the one they made next and sign as someone else.
+func TestLaterLoginHolds(t *testing.T) {
+	stack := servertest.Start(t)
+	entered, release := make(chan struct{}), make(chan struct{})
+	a := &Agent{Login: func(ctx context.Context, caURL, token string, kt keys.Type) (*credential.Credential, error) {
+		if c, _ := oidc.Inspect(token); c != nil && c.Email == "mallory@example.com" {
+			close(entered)
+			<-release
+		}
+		return (&Agent{}).loginFunc()(ctx, caURL, token, kt)
+	}}
+	path := startAgent(t, a)
+	ctx := ctxTimeout(t)
+	first := make(chan error, 1)
+	go func() {
+		c, err := Dial(ctx, path)
+		if err != nil {
+			first <- err
+			return
+		}
+		defer c.Close()
+		_, err = c.Login(ctx, LoginRequest{Token: stack.Token(t, "mallory@example.com"), CAURL: stack.URL})
+		first <- err
+	}()
+	<-entered
+	c := dial(t, path)
+	if _, err := c.Login(hangGuard(t), LoginRequest{Token: stack.Token(t, "alice@example.com"), CAURL: stack.URL}); err != nil {
+		t.Fatal(err)
+	}
+	close(release)
+	if err := <-first; err == nil || !strings.Contains(err.Error(), "a later login") {
+		t.Errorf("the earlier login, finishing last: %v", err)
+	}
+	cred, err := c.CredentialFrom(ctx, stack.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cred.Certificate.EmailAddresses; len(got) != 1 || got[0] != "alice@example.com" {
+		t.Errorf("the agent signs as %v after the later login as alice", got)
+	}
+}
+
+// TestCallerDeadlineIsNotAStuckAgent: a call cut short by the caller's own
+// deadline says so, not that the agent is stuck.
+func TestCallerDeadlineIsNotAStuckAgent(t *testing.T) {
+	path := filepath.Join(shortDir(t), "run", "agent.sock")
+	ln, err := Listen(path) // never answers
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	for range 20 {
+		c := dial(t, path)
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+		_, err := c.Status(ctx)
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), "stuck") {
+			t.Fatalf("status cut short by the caller's deadline: %v", err)
+		}
 	}
 }
