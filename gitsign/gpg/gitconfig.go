@@ -44,7 +44,7 @@ func readGitConfig(dir string, getenv func(string) string) (map[string]string, e
 	if err != nil {
 		return nil, err
 	}
-	r.gitDir, r.commonDir, err = findGitDir(abs, getenv)
+	r.gitDir, r.commonDir, r.gitDirAsGit, err = findGitDir(abs, getenv)
 	if err != nil {
 		return nil, err
 	}
@@ -101,6 +101,7 @@ type configReader struct {
 	getenv            func(string) string
 	realHome          *string // $HOME with links resolved, once a pattern needs it
 	gitDir, commonDir string  // "" outside a repository
+	gitDirAsGit       string  // gitDir as git's second includeIf "gitdir:" try spells it
 	worktreeConfig    bool
 	vals              map[string]string
 }
@@ -257,7 +258,7 @@ func (r *configReader) condition(cond, from string) (bool, error) {
 		return false, err
 	}
 	// git matches the .git directory with symlinks resolved, and as found.
-	if m.match(r.gitDir) {
+	if m.match(r.gitDirAsGit) {
 		return true, nil
 	}
 	real, err := filepath.EvalSymlinks(r.gitDir)
@@ -488,15 +489,20 @@ func sqDequote(s string) (word, rest string, ok bool) {
 // findGitDir finds the repository as git does from dir: GIT_DIR, else the
 // first of dir and its parents holding .git (a directory, or a file
 // "gitdir: PATH"), or being a bare repository. commonDir is where config
-// lives (a linked worktree's gitDir names it in "commondir").
-func findGitDir(dir string, getenv func(string) string) (gitDir, commonDir string, err error) {
+// lives (a linked worktree's gitDir names it in "commondir"). asGit is
+// gitDir as git's strbuf_add_absolute_path spells it for includeIf's second
+// try, uncleaned: a repository git runs in (a bare one, or a .git
+// directory) is "DIR/.", and a relative GIT_DIR is joined to dir as it is.
+func findGitDir(dir string, getenv func(string) string) (gitDir, commonDir, asGit string, err error) {
 	if g := getenv("GIT_DIR"); g != "" {
+		asGit = g
 		if !filepath.IsAbs(g) {
+			asGit = strings.TrimSuffix(dir, "/") + "/" + g
 			g = filepath.Join(dir, g)
 		}
 		gitDir = g
 	} else if getenv("GIT_CEILING_DIRECTORIES") != "" || getenv("GIT_DISCOVERY_ACROSS_FILESYSTEM") != "" {
-		return "", "", errUnsupported
+		return "", "", "", errUnsupported
 	} else {
 		for d := dir; ; {
 			dotgit := filepath.Join(d, ".git")
@@ -507,11 +513,11 @@ func findGitDir(dir string, getenv func(string) string) (gitDir, commonDir strin
 				}
 				data, err := readfile.Read(dotgit)
 				if err != nil {
-					return "", "", errUnsupported
+					return "", "", "", errUnsupported
 				}
 				p, ok := strings.CutPrefix(strings.TrimRight(string(data), "\r\n"), "gitdir: ")
 				if !ok {
-					return "", "", errUnsupported
+					return "", "", "", errUnsupported
 				}
 				if !filepath.IsAbs(p) {
 					p = filepath.Join(d, p)
@@ -521,22 +527,28 @@ func findGitDir(dir string, getenv func(string) string) (gitDir, commonDir strin
 			}
 			if isBareGitDir(d) {
 				gitDir = d
+				if d == dir {
+					asGit = strings.TrimSuffix(dir, "/") + "/." // git's "."
+				}
 				break
 			}
 			parent := filepath.Dir(d)
 			if parent == d {
-				return "", "", nil // not in a repository
+				return "", "", "", nil // not in a repository
 			}
 			d = parent
 		}
 	}
 	gitDir = filepath.Clean(gitDir)
+	if asGit == "" {
+		asGit = gitDir
+	}
 	commonDir = gitDir
 	if c := getenv("GIT_COMMON_DIR"); c != "" {
 		if !filepath.IsAbs(c) {
 			c = filepath.Join(dir, c)
 		}
-		return gitDir, filepath.Clean(c), nil
+		return gitDir, filepath.Clean(c), asGit, nil
 	}
 	if data, err := readfile.Read(filepath.Join(gitDir, "commondir")); err == nil {
 		c := strings.TrimRight(string(data), "\r\n")
@@ -545,7 +557,7 @@ func findGitDir(dir string, getenv func(string) string) (gitDir, commonDir strin
 		}
 		commonDir = filepath.Clean(c)
 	}
-	return gitDir, commonDir, nil
+	return gitDir, commonDir, asGit, nil
 }
 
 // isBareGitDir tells a directory that is itself a repository (a bare one,

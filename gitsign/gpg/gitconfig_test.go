@@ -262,6 +262,11 @@ func TestIncludeIfAsGit(t *testing.T) {
 			t.Fatalf("git init: %v\n%s", err, out)
 		}
 	}
+	// A bare repository: git run in it sees its git directory as ".", and
+	// matches "PATH/." on its second try.
+	if out, err := exec.Command("git", "init", "-q", "--bare", filepath.Join(home, "bare", "b.git")).CombinedOutput(); err != nil {
+		t.Fatalf("git init --bare: %v\n%s", err, out)
+	}
 	// A repository reached through a link: git tries its real path, then
 	// the path as found.
 	if err := os.Symlink(filepath.Join(home, "other"), filepath.Join(home, "linked")); err != nil {
@@ -273,6 +278,7 @@ func TestIncludeIfAsGit(t *testing.T) {
 		"**/repo/.git", "repo/.git", "repo2/.git", "work/", "~/work/*/.git", "~/*/repo/.git", "~/**/.git",
 		"~/work/re?o/.git", "**", "*", "~/**", "~/*", "./sub/", "./sub/**", "./**/repo/.git", "./", "../",
 		"~/linked/", "~/other/", "~/work/repo/.gi?", "~/work/repo/.git*", "~/work/rep*/.git/", "~/WORK/", "~/work2/repo/.git",
+		"~/bare/b.git/", "~/bare/b.git", "~/bare/", "~/bare/b.git/.", "~/bare/*",
 	}
 	dotfiles := filepath.Join(home, "dotfiles")
 	var cfg strings.Builder
@@ -298,7 +304,8 @@ func TestIncludeIfAsGit(t *testing.T) {
 	for _, r := range repos {
 		dirs = append(dirs, filepath.Join(home, r))
 	}
-	dirs = append(dirs, filepath.Join(home, "linked", "repo"))
+	dirs = append(dirs, filepath.Join(home, "linked", "repo"), filepath.Join(home, "bare", "b.git"), filepath.Join(home, "bare", "b.git", "refs"),
+		filepath.Join(home, "work", "repo", ".git"))
 	applied := 0
 	compare := func(dirs []string) {
 		for _, dir := range dirs {
@@ -330,6 +337,21 @@ func TestIncludeIfAsGit(t *testing.T) {
 	env["HOME"] = homeLink
 	setEnv(t, env)
 	compare([]string{filepath.Join(home, "work", "repo"), filepath.Join(homeLink, "work", "repo"), filepath.Join(homeLink, "linked", "repo")})
+	env["HOME"] = home
+	// GIT_DIR, relative: git's second try joins it to the working
+	// directory as it is, "." and ".." included.
+	for _, tc := range []struct{ gitDir, dir string }{
+		{".", filepath.Join(home, "bare", "b.git")},
+		{"../work/repo/.git", filepath.Join(home, "other")},
+		{"../linked/repo/.git", filepath.Join(home, "other")},
+		{filepath.Join(home, "bare", ".", "b.git"), home},
+	} {
+		env["GIT_DIR"] = tc.gitDir
+		setEnv(t, env)
+		compare([]string{tc.dir})
+	}
+	delete(env, "GIT_DIR")
+	setEnv(t, env)
 	if applied < len(dirs) {
 		t.Fatalf("git applied %d includes over %d directories: the test proves nothing", applied, len(dirs))
 	}
@@ -611,7 +633,7 @@ func TestFindGitDirAsGit(t *testing.T) {
 				t.Fatalf("git rev-parse: %v", err)
 			}
 			want := strings.TrimSuffix(string(out), "\n")
-			got, _, err := findGitDir(pkg, func(string) string { return "" })
+			got, _, _, err := findGitDir(pkg, func(string) string { return "" })
 			if err != nil {
 				t.Fatal(err)
 			}
