@@ -282,7 +282,19 @@ func (a *Agent) serveConn(ctx context.Context, c net.Conn) {
 		if err := readMessage(c, &req); err != nil {
 			return
 		}
-		resp := a.handle(ctx, &req)
+		var resp *response
+		if req.Op == "login" {
+			// A login waits on the CA: one whose client hangs up
+			// meanwhile is cut short. (A renewal is not: others may be
+			// waiting for it.)
+			lctx, cancel := context.WithCancel(ctx)
+			stop := watchHangup(c, cancel)
+			resp = a.handle(lctx, &req)
+			stop()
+			cancel()
+		} else {
+			resp = a.handle(ctx, &req)
+		}
 		if err := writeMessage(c, resp); err != nil {
 			return
 		}
