@@ -490,13 +490,28 @@ func sqDequote(s string) (word, rest string, ok bool) {
 // first of dir and its parents holding .git (a directory, or a file
 // "gitdir: PATH"), or being a bare repository. commonDir is where config
 // lives (a linked worktree's gitDir names it in "commondir"). asGit is
-// gitDir as git's strbuf_add_absolute_path spells it for includeIf's second
-// try, uncleaned: a repository git runs in (a bare one, or a .git
-// directory) is "DIR/.", and a relative GIT_DIR is joined to dir as it is.
+// gitDir as git spells it for includeIf's second try, uncleaned: found in
+// dir itself, as strbuf_add_absolute_path joins it to dir ("DIR/." for a
+// bare repository or a .git directory git runs in; a relative GIT_DIR as it
+// is); found in a parent of dir or through a .git file, its real path, as
+// git has changed to the real directory or read the file's target by then.
 func findGitDir(dir string, getenv func(string) string) (gitDir, commonDir, asGit string, err error) {
+	physical := false // asGit is gitDir's real path
 	if g := getenv("GIT_DIR"); g != "" {
+		if fi, err := os.Stat(filepath.Join(dir, g)); filepath.IsAbs(g) {
+			fi, err = os.Stat(g)
+			if err == nil && !fi.IsDir() {
+				return "", "", "", errUnsupported // a .git file named by GIT_DIR: git follows it
+			}
+		} else if err == nil && !fi.IsDir() {
+			return "", "", "", errUnsupported
+		}
 		asGit = g
 		if !filepath.IsAbs(g) {
+			if getenv("GIT_WORK_TREE") != "" {
+				// git resolves it when dir is inside the work tree.
+				return "", "", "", errUnsupported
+			}
 			asGit = strings.TrimSuffix(dir, "/") + "/" + g
 			g = filepath.Join(dir, g)
 		}
@@ -508,9 +523,10 @@ func findGitDir(dir string, getenv func(string) string) (gitDir, commonDir, asGi
 			dotgit := filepath.Join(d, ".git")
 			if fi, err := os.Stat(dotgit); err == nil {
 				if fi.IsDir() {
-					gitDir = dotgit
+					gitDir, physical = dotgit, d != dir
 					break
 				}
+				physical = true
 				data, err := readfile.Read(dotgit)
 				if err != nil {
 					return "", "", "", errUnsupported
@@ -526,7 +542,7 @@ func findGitDir(dir string, getenv func(string) string) (gitDir, commonDir, asGi
 				break
 			}
 			if isBareGitDir(d) {
-				gitDir = d
+				gitDir, physical = d, d != dir
 				if d == dir {
 					asGit = strings.TrimSuffix(dir, "/") + "/." // git's "."
 				}
@@ -540,6 +556,12 @@ func findGitDir(dir string, getenv func(string) string) (gitDir, commonDir, asGi
 		}
 	}
 	gitDir = filepath.Clean(gitDir)
+	if physical {
+		asGit = gitDir
+		if real, err := filepath.EvalSymlinks(gitDir); err == nil {
+			asGit = real
+		}
+	}
 	if asGit == "" {
 		asGit = gitDir
 	}
