@@ -104,9 +104,11 @@ func (c *Client) call(ctx context.Context, req *request) (*response, error) {
 	// A request written in part, or a reply not read in full (a timeout,
 	// a cancelled context), leaves the stream out of step: the next
 	// request would read this one's late reply. The connection is not
-	// used again.
+	// used again, and is closed: the agent then sees the hang-up and stops
+	// a login under way.
 	if _, err := c.conn.Write(msg); err != nil {
 		c.broken = fmt.Errorf("connection unusable after an earlier failure: %w", err)
+		c.conn.Close()
 		return nil, fmt.Errorf("agent %s: %w", req.Op, err)
 	}
 	var resp response
@@ -122,6 +124,7 @@ func (c *Client) call(ctx context.Context, req *request) (*response, error) {
 			err = errors.New("the agent closed the connection")
 		}
 		c.broken = fmt.Errorf("connection unusable after an earlier failure: %w", err)
+		c.conn.Close()
 		return nil, fmt.Errorf("agent %s: %w", req.Op, err)
 	}
 	if resp.Error != "" {

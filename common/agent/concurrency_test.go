@@ -322,36 +322,3 @@ func TestCallerDeadlineIsNotAStuckAgent(t *testing.T) {
 		}
 	}
 }
-
-// TestAbandonedLoginIsCut: a login whose client hangs up while the agent
-// waits on the CA is cut short (its context ends), and nothing is kept.
-func TestAbandonedLoginIsCut(t *testing.T) {
-	stack := servertest.Start(t)
-	entered, cut := make(chan struct{}), make(chan struct{})
-	a := &Agent{Login: func(ctx context.Context, caURL, token string, kt keys.Type) (*credential.Credential, error) {
-		close(entered)
-		<-ctx.Done()
-		close(cut)
-		return nil, ctx.Err()
-	}}
-	path := startAgent(t, a)
-	ctx := ctxTimeout(t)
-	c, err := Dial(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	go c.Login(ctx, LoginRequest{Token: stack.Token(t, "alice@example.com"), CAURL: stack.URL})
-	<-entered
-	c.Close() // Ctrl-C
-	select {
-	case <-cut:
-	case <-hangGuard(t).Done():
-		t.Fatal("the agent went on with a login whose client hung up")
-	}
-	// The connection stays usable for one that does not hang up: status
-	// after a login that is answered.
-	c2 := dial(t, path)
-	if _, all, err := c2.Sessions(hangGuard(t)); err != nil || len(all) != 0 {
-		t.Errorf("sessions after an abandoned login: %+v, %v", all, err)
-	}
-}

@@ -1,4 +1,4 @@
-//go:build !unix
+//go:build !linux
 
 package agent
 
@@ -7,5 +7,5 @@ import (
 	"net"
 )
 
-// watchHangup is not available here: a login runs to its end.
+// watchHangup is Linux only: elsewhere a login runs to its end, as before.
 func watchHangup(net.Conn, context.CancelFunc) (stop func()) { return func() {} }
