@@ -173,9 +173,12 @@ func (a *Agent) logf(format string, args ...any) {
 	}
 }
 
+// loginVia turns a token into a credential from the CA at caURL.
+type loginVia = func(ctx context.Context, caURL, token string, kt keys.Type) (*credential.Credential, error)
+
 // loginFunc is how a token becomes a credential: a.Login, read under a.mu,
 // or the CA's API.
-func (a *Agent) loginFunc() func(ctx context.Context, caURL, token string, kt keys.Type) (*credential.Credential, error) {
+func (a *Agent) loginFunc() loginVia {
 	if a.Login != nil {
 		return a.Login
 	}
@@ -374,6 +377,20 @@ func (a *Agent) forgetExpired() {
 	}
 }
 
+// usable tells whether s can sign now: its key is held (it is forgotten at
+// expiry) and its certificate valid.
+func (a *Agent) usable(s *session) bool {
+	return s.cred.Signer != nil && s.cred.Valid(a.now())
+}
+
+// expire drops s, an expired login the agent cannot renew, and says so.
+func (a *Agent) expire(s *session) *response {
+	who, when := s.status.Identity, s.status.NotAfter.Format(time.RFC3339)
+	a.logf("the credential of %s expired at %s", who, when)
+	a.drop(s)
+	return failure(CodeExpired, "the credential of %s expired at %s: run 'waxseal login'", who, when)
+}
+
 func (a *Agent) clear() {
 	a.sessions, a.latest = nil, ""
 	a.epoch++
@@ -392,7 +409,7 @@ func (a *Agent) statusOf(s *session) Status {
 	var st Status
 	if s != nil {
 		st = s.status
-		if s.cred.Signer == nil || !s.cred.Valid(a.now()) {
+		if !a.usable(s) {
 			st.LoggedIn, st.Expired = false, true
 		}
 	}
@@ -467,8 +484,7 @@ func (a *Agent) handleLogin(ctx context.Context, req *request) *response {
 
 // obtain turns a token into a credential and the status describing it. It
 // runs without a.mu held.
-func (a *Agent) obtain(ctx context.Context, login func(context.Context, string, string, keys.Type) (*credential.Credential, error),
-	caURL, token string, kt keys.Type) (Status, *credential.Credential, error) {
+func (a *Agent) obtain(ctx context.Context, login loginVia, caURL, token string, kt keys.Type) (Status, *credential.Credential, error) {
 	claims, err := oidc.Inspect(token)
 	if err != nil {
 		return Status{}, nil, fmt.Errorf("identity token: %w", err)
@@ -497,16 +513,14 @@ func (a *Agent) current(ctx context.Context, s *session) (*credential.Credential
 		if s == nil {
 			return nil, failure(CodeNoCredential, "no credential: run 'waxseal login'")
 		}
-		if s.cred.Signer != nil && s.cred.Valid(a.now()) { // no Signer: forgotten at expiry
+		if a.usable(s) {
 			return s.cred, nil
+		}
+		if s.refresh == nil {
+			return nil, a.expire(s)
 		}
 		k := caKey(s.status.CAURL)
 		who, when := s.status.Identity, s.status.NotAfter.Format(time.RFC3339)
-		if s.refresh == nil {
-			a.logf("the credential of %s expired at %s", who, when)
-			a.drop(s)
-			return nil, failure(CodeExpired, "the credential of %s expired at %s: run 'waxseal login'", who, when)
-		}
 		if wait := s.refreshing; wait != nil {
 			s.waiting++
 			a.mu.Unlock()
@@ -563,8 +577,7 @@ func (a *Agent) current(ctx context.Context, s *session) (*credential.Credential
 
 // renew gets a new credential for the login old describes through spec. It
 // runs without a.mu held.
-func (a *Agent) renew(ctx context.Context, login func(context.Context, string, string, keys.Type) (*credential.Credential, error),
-	spec *oidc.Spec, old Status) (Status, *credential.Credential, error) {
+func (a *Agent) renew(ctx context.Context, login loginVia, spec *oidc.Spec, old Status) (Status, *credential.Credential, error) {
 	src, err := spec.Source()
 	if err != nil {
 		return Status{}, nil, err
@@ -598,16 +611,13 @@ func (a *Agent) handleSign(req *request) *response {
 	if s == nil {
 		return failure(CodeChanged, "the agent's certificate changed (it was refreshed or replaced by another login); fetch it again")
 	}
-	cred := s.cred
-	if cred.Signer == nil || !cred.Valid(a.now()) {
-		who, when := s.status.Identity, s.status.NotAfter.Format(time.RFC3339)
+	if !a.usable(s) {
 		if s.refresh == nil {
-			a.logf("the credential of %s expired at %s", who, when)
-			a.drop(s)
-			return failure(CodeExpired, "the credential of %s expired at %s: run 'waxseal login'", who, when)
+			return a.expire(s)
 		}
-		return failure(CodeChanged, "the agent's certificate expired at %s; fetch it again (the agent renews it)", when)
+		return failure(CodeChanged, "the agent's certificate expired at %s; fetch it again (the agent renews it)", s.status.NotAfter.Format(time.RFC3339))
 	}
+	cred := s.cred
 	var opts crypto.SignerOpts
 	var h crypto.Hash
 	if req.Hash != "" {

@@ -116,10 +116,11 @@ func (c *Client) call(ctx context.Context, req *request) (*response, error) {
 		var ne net.Error
 		if ctx.Err() != nil {
 			err = ctx.Err()
-		} else if errors.As(err, &ne) && ne.Timeout() && callers {
-			err = context.DeadlineExceeded // the socket's deadline came a moment before ctx's
 		} else if errors.As(err, &ne) && ne.Timeout() {
-			err = fmt.Errorf("the agent on %s did not answer within %v: it is stopped or stuck (end it, then start it again: 'waxseal agent')", c.path, timeoutOf(req.Op))
+			err = context.DeadlineExceeded // the socket's deadline came a moment before ctx's
+			if !callers {
+				err = fmt.Errorf("the agent on %s did not answer within %v: it is stopped or stuck (end it, then start it again: 'waxseal agent')", c.path, timeoutOf(req.Op))
+			}
 		} else if errors.Is(err, io.EOF) {
 			err = errors.New("the agent closed the connection")
 		}
@@ -161,18 +162,20 @@ func (c *Client) Sessions(ctx context.Context) (latest *Status, all []Status, er
 }
 
 // Session describes the agent's credential from the CA at caURL, expired
-// or not; nil if it holds none from that CA.
-func (c *Client) Session(ctx context.Context, caURL string) (*Status, error) {
+// or not; nil if it holds none from that CA, and then others names the CAs
+// it holds credentials from (the same CA under another URL, say).
+func (c *Client) Session(ctx context.Context, caURL string) (st *Status, others []string, err error) {
 	_, all, err := c.Sessions(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for i := range all {
 		if caKey(all[i].CAURL) == caKey(caURL) {
-			return &all[i], nil
+			return &all[i], nil, nil
 		}
+		others = append(others, all[i].CAURL)
 	}
-	return nil, nil
+	return nil, others, nil
 }
 
 // LoginRequest fills the agent.

@@ -27,6 +27,23 @@ func hangGuard(t *testing.T) context.Context {
 	return ctx
 }
 
+// loginInBackground logs in to the agent on path over a connection of its
+// own, and says how that went.
+func loginInBackground(ctx context.Context, path string, lr LoginRequest) <-chan error {
+	done := make(chan error, 1)
+	go func() {
+		c, err := Dial(ctx, path)
+		if err != nil {
+			done <- err
+			return
+		}
+		defer c.Close()
+		_, err = c.Login(ctx, lr)
+		done <- err
+	}()
+	return done
+}
+
 // TestSlowLoginHoldsUpNothing: while one login waits on its CA, the agent
 // answers everyone else — status, another CA's certificate, signatures,
 // logout — and a login that was under way when the user logged out is not
@@ -56,17 +73,7 @@ func TestSlowLoginHoldsUpNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	slow := make(chan error, 1)
-	go func() {
-		c2, err := Dial(ctx, path)
-		if err != nil {
-			slow <- err
-			return
-		}
-		defer c2.Close()
-		_, err = c2.Login(ctx, LoginRequest{Token: stack.Token(t, "bob@example.com"), CAURL: stack.URL + "/slow"})
-		slow <- err
-	}()
+	slow := loginInBackground(ctx, path, LoginRequest{Token: stack.Token(t, "bob@example.com"), CAURL: stack.URL + "/slow"})
 	<-entered
 
 	c3 := dial(t, path)
@@ -274,17 +281,7 @@ func TestLaterLoginHolds(t *testing.T) {
 	}}
 	path := startAgent(t, a)
 	ctx := ctxTimeout(t)
-	first := make(chan error, 1)
-	go func() {
-		c, err := Dial(ctx, path)
-		if err != nil {
-			first <- err
-			return
-		}
-		defer c.Close()
-		_, err = c.Login(ctx, LoginRequest{Token: stack.Token(t, "mallory@example.com"), CAURL: stack.URL})
-		first <- err
-	}()
+	first := loginInBackground(ctx, path, LoginRequest{Token: stack.Token(t, "mallory@example.com"), CAURL: stack.URL})
 	<-entered
 	c := dial(t, path)
 	if _, err := c.Login(hangGuard(t), LoginRequest{Token: stack.Token(t, "alice@example.com"), CAURL: stack.URL}); err != nil {

@@ -217,7 +217,7 @@ func (e *env) login(ctx context.Context, cfg *gpg.Config, ep *endpoints, ca *ful
 			// Asked first, as the agent answers it from memory: an agent
 			// that is stopped or stuck is given up on in seconds, and one
 			// not logged in to this CA is not asked for a certificate.
-			st, others, err := agentSession(ctx, c, ep.CA)
+			st, others, err := c.Session(ctx, ep.CA)
 			switch {
 			case err != nil:
 				errs = append(errs, err) // "agent status: ..."
@@ -308,23 +308,6 @@ func (e *env) login(ctx context.Context, cfg *gpg.Config, ep *endpoints, ca *ful
 		hint = forcedHint
 	}
 	return nil, clierr.WithHint(fmt.Errorf("no identity token: %w", errors.Join(errs...)), "%s", hint)
-}
-
-// agentSession is the agent's session with the CA at ca, nil if none, and
-// the CAs it holds sessions with otherwise.
-func agentSession(ctx context.Context, c *agent.Client, ca string) (*agent.Status, []string, error) {
-	_, all, err := c.Sessions(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	var others []string
-	for i := range all {
-		if strings.TrimRight(all[i].CAURL, "/") == strings.TrimRight(ca, "/") {
-			return &all[i], nil, nil
-		}
-		others = append(others, all[i].CAURL)
-	}
-	return nil, others, nil
 }
 
 // forcedHint is the advice when the one token source gitsign.tokenProvider

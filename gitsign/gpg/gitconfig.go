@@ -498,24 +498,17 @@ func sqDequote(s string) (word, rest string, ok bool) {
 func findGitDir(dir string, getenv func(string) string) (gitDir, commonDir, asGit string, err error) {
 	physical := false // asGit is gitDir's real path
 	if g := getenv("GIT_DIR"); g != "" {
-		if fi, err := os.Stat(filepath.Join(dir, g)); filepath.IsAbs(g) {
-			fi, err = os.Stat(g)
-			if err == nil && !fi.IsDir() {
-				return "", "", "", errUnsupported // a .git file named by GIT_DIR: git follows it
-			}
-		} else if err == nil && !fi.IsDir() {
-			return "", "", "", errUnsupported
-		}
-		asGit = g
+		gitDir, asGit = g, g
 		if !filepath.IsAbs(g) {
 			if getenv("GIT_WORK_TREE") != "" {
 				// git resolves it when dir is inside the work tree.
 				return "", "", "", errUnsupported
 			}
-			asGit = strings.TrimSuffix(dir, "/") + "/" + g
-			g = filepath.Join(dir, g)
+			gitDir, asGit = filepath.Join(dir, g), strings.TrimSuffix(dir, "/")+"/"+g
 		}
-		gitDir = g
+		if fi, err := os.Stat(gitDir); err == nil && !fi.IsDir() {
+			return "", "", "", errUnsupported // a .git file named by GIT_DIR: git follows it
+		}
 	} else if getenv("GIT_CEILING_DIRECTORIES") != "" || getenv("GIT_DISCOVERY_ACROSS_FILESYSTEM") != "" {
 		return "", "", "", errUnsupported
 	} else {
