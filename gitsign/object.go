@@ -18,6 +18,10 @@ type Object struct {
 	Ident   string
 	Email   string // from Ident
 	Subject string // first line of the message
+	// Encoding is a commit's "encoding" header: the character set of its
+	// message when not UTF-8 (git commit with i18n.commitEncoding set).
+	// Subject is left in it.
+	Encoding string
 	// Target and TagName are an annotated tag's "object" and "tag"
 	// headers: what it tags, and its name.
 	Target, TagName string
@@ -170,6 +174,8 @@ func parseCommit(raw []byte, format string) (*Object, error) {
 		case h.name == "committer":
 			committers++
 			o.Ident = h.value
+		case h.name == "encoding":
+			o.Encoding = h.value
 		}
 		payload.Write(h.raw)
 	}

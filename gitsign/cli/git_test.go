@@ -389,6 +389,16 @@ func TestWithoutCore(t *testing.T) {
 		!strings.Contains(string(out), "install gitsign-core") {
 		t.Errorf("gitsign verify without gitsign-core: %v\n%s", err, out)
 	}
+	// --json's document, which a CI job reads, says so too.
+	cmd = exec.Command(filepath.Join(lone, "gitsign"), "verify", "HEAD", "--json")
+	stdout.Reset()
+	cmd.Dir, cmd.Env, cmd.Stdout = r.dir, r.env, &stdout
+	err = cmd.Run()
+	var rep verifyReport
+	if jerr := json.Unmarshal(stdout.Bytes(), &rep); jerr != nil || rep.OK || rep.Objects == nil || len(rep.Objects) != 0 ||
+		!strings.Contains(rep.Error, "is neither next to gitsign") {
+		t.Errorf("gitsign verify --json without gitsign-core: %v, %v\n%s", err, jerr, stdout.String())
+	}
 }
 
 // trustDocs returns the trusted root and signing config a stack serves.

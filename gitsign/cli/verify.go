@@ -66,6 +66,7 @@ DESCRIPTION:
    base (A^@) cannot use such files, and one that reaches the edge of a shallow
    clone is an error: fetch the history it needs. Prints one line per object:
      <object> <verdict> <signer> <issuer> log=<index> <subject>
+   (an annotated tag's: ... log=<index> tag=<name> target=<object> <subject>)
    with verdict good, untrusted (valid, identity not allowed), bad, error or unsigned.
    Exits 1 unless every object is good, 2 on a usage error or a bad revision.
 
@@ -77,7 +78,8 @@ OPTIONS:
    --allowed-signers FILE                  allowed-signers FILE (default: git config gitsign.allowedSigners)
    --no-allowed-signers                    ignore gitsign.allowedSigners: judge by the --certificate-* flags alone
    --trusted-root FILE                     trusted_root.json FILE (default: gitsign.trustedRoot, else the pinned root)
-   -C DIR                                  run in DIR, and read relative FILEs from it, as git -C (default: ".")
+   -C DIR                                  run in DIR, and read relative FILEs from it, as git -C (each relative DIR
+                                           from the one before) (default: ".")
    --json                                  print one JSON document on stdout, also when the run fails:
                                            {"ok", "objects": [{"object", "type", "subject", "committer",
                                            "tag", "target", "verdict", "signer", "issuer", "logIndex",
@@ -108,7 +110,8 @@ func parseVerifyArgs(args []string) (*verifyOptions, error) {
 	fs.StringVar(&o.issuerRegexp, "certificate-oidc-issuer-regexp", "", "")
 	fs.StringVar(&o.allowedSigners, "allowed-signers", "", "")
 	fs.StringVar(&o.trustedRoot, "trusted-root", "", "")
-	fs.StringVar(&o.dir, "C", ".", "")
+	o.dir = "."
+	fs.Var(gitDirFlag{&o.dir}, "C", "")
 	fs.BoolVar(&o.json, "json", false, "")
 	fs.BoolVar(&o.noSigners, "no-allowed-signers", false, "")
 	for len(args) > 0 {
@@ -134,7 +137,46 @@ func parseVerifyArgs(args []string) (*verifyOptions, error) {
 			o.policySet = true
 		}
 	})
+	for _, r := range o.revs {
+		// git reads both as naming no commits, and a check that verifies
+		// nothing passes: in a CI job, they are a variable that was not
+		// set ("$BASE..HEAD").
+		switch {
+		case r == "":
+			return nil, errors.New("an empty revision: is a variable unset?")
+		case strings.HasPrefix(r, ".."):
+			dots := ".."
+			if strings.HasPrefix(r, "...") {
+				dots = "..."
+			}
+			return nil, fmt.Errorf("%q has nothing before its %q, which git reads as HEAD, so it names no commits: is a variable unset?", r, dots)
+		}
+	}
 	return o, nil
+}
+
+// gitDirFlag is -C as git reads it: each relative DIR is taken from the
+// one before (git -C a -C b runs in a/b), and an empty one changes nothing.
+// The directories are joined, not cleaned: "a/../b" is resolved as git's
+// chdir resolves it, through links.
+type gitDirFlag struct{ dir *string }
+
+func (f gitDirFlag) String() string {
+	if f.dir == nil {
+		return ""
+	}
+	return *f.dir
+}
+
+func (f gitDirFlag) Set(v string) error {
+	switch {
+	case v == "":
+	case filepath.IsAbs(v) || *f.dir == ".":
+		*f.dir = v
+	default:
+		*f.dir = strings.TrimSuffix(*f.dir, string(filepath.Separator)) + string(filepath.Separator) + v
+	}
+	return nil
 }
 
 // longFlags writes the flag a flag package error names as it is spelled:
@@ -181,7 +223,7 @@ func (e *env) verifyCommand(ctx context.Context, args []string) error {
 	}
 	if err != nil {
 		msg := longFlags(err.Error())
-		if jsonAsked(args) {
+		if gpg.JSONAsked(args) {
 			// The document --json promises, also for a command line
 			// that could not be read.
 			writeReport(e.Stdout, &verifyReport{Objects: []verifyLine{}, Error: msg})
@@ -195,26 +237,6 @@ func (e *env) verifyCommand(ctx context.Context, args []string) error {
 		err = clierr.WithHint(err, "run 'gitsign verify --help'")
 	}
 	return err
-}
-
-// jsonAsked tells whether a command line that could not be parsed asked
-// for --json, as the flag package would have read it.
-func jsonAsked(args []string) bool {
-	asked := false
-	for _, a := range args {
-		if a == "--" {
-			break
-		}
-		name, val, hasVal := strings.Cut(strings.TrimLeft(a, "-"), "=")
-		if !strings.HasPrefix(a, "-") || name != "json" {
-			continue
-		}
-		asked = !hasVal
-		if hasVal {
-			asked, _ = strconv.ParseBool(val)
-		}
-	}
-	return asked
 }
 
 // verdicts, as printed.
@@ -703,7 +725,12 @@ func printLine(w io.Writer, l verifyLine) {
 		logIndex = strconv.FormatInt(*l.LogIndex, 10)
 	}
 	signer, issuer := field(l.Signer), field(l.Issuer)
-	fmt.Fprintf(w, "%s %-9s %s %s log=%s %s\n", l.Object, l.Verdict, signer, issuer, logIndex, gitsign.Printable(l.Subject))
+	subject := gitsign.Printable(l.Subject)
+	if l.Type == "tag" {
+		// What a signed tag vouches for: its name and the object it names.
+		subject = fmt.Sprintf("tag=%s target=%s %s", field(l.Tag), field(l.Target), subject)
+	}
+	fmt.Fprintf(w, "%s %-9s %s %s log=%s %s\n", l.Object, l.Verdict, signer, issuer, logIndex, subject)
 	if l.Reason != "" {
 		fmt.Fprintf(w, "    %s\n", gitsign.Printable(l.Reason))
 	}
@@ -836,7 +863,7 @@ func verifyOne(repo *repository, v *gitsign.Verifier, id string) verifyLine {
 		l.Verdict, l.Reason = verdictError, err.Error()
 		return l
 	}
-	l.Subject, l.Committer = o.Subject, o.Email
+	l.Subject, l.Committer = subjectOf(o), o.Email
 	l.Target, l.Tag = o.Target, o.TagName
 	if o.Signature == nil {
 		l.Verdict = verdictUnsigned

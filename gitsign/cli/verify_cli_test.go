@@ -11,7 +11,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
+	"github.com/waxseal/waxseal/gitsign"
 	"github.com/waxseal/waxseal/server/servertest"
 )
 
@@ -192,6 +194,13 @@ func TestVerifyArgs(t *testing.T) {
 		// A flag's value is never the end of the flags.
 		{args: []string{"HEAD", "--allowed-signers", "--", "--json"}, want: verifyOptions{dir: ".", allowedSigners: "--", json: true, revs: []string{"HEAD"}}},
 		{args: []string{"-", "--json=false"}, want: verifyOptions{dir: ".", revs: []string{"-"}}},
+		// -C as git takes it: relative to the one before, "" no change.
+		{args: []string{"-C", "/tmp", "-C", "repo", "HEAD", "-C", "", "-C", "sub/"}, want: verifyOptions{dir: "/tmp/repo/sub/", revs: []string{"HEAD"}}},
+		{args: []string{"-C", "a", "-C", "/b", "-C", "../c"}, want: verifyOptions{dir: "/b/../c"}},
+		// An empty side git reads as HEAD: a variable that was not set.
+		{args: []string{"..HEAD"}, err: `"..HEAD" has nothing before its "..", which git reads as HEAD`},
+		{args: []string{"HEAD", "...main"}, err: `"...main" has nothing before its "..."`},
+		{args: []string{"--json", ""}, err: "an empty revision"},
 		{args: []string{"HEAD", "-C"}, err: "flag needs an argument: -C"},
 		{args: []string{"HEAD", "--frob"}, err: "flag provided but not defined: -frob"},
 		{args: []string{"HEAD", "--json=maybe"}, err: "invalid boolean value"},
@@ -599,6 +608,7 @@ func TestVerifyJSONAlwaysADocument(t *testing.T) {
 		{[]string{"--allowed-signers", "missing-file", "HEAD"}, 1, 0, "allowed signers: open "},
 		{[]string{"--certificate-identity", "x"}, 2, 0, "issuer"},
 		{[]string{"--bogus", "HEAD"}, 2, 0, "flag provided but not defined: --bogus"},
+		{[]string{"..HEAD"}, 2, 0, "is a variable unset?"},
 	} {
 		code, stdout, stderr := r.gitsign(append([]string{"verify", "--json"}, tc.args...)...)
 		var rep verifyReport
@@ -612,6 +622,49 @@ func TestVerifyJSONAlwaysADocument(t *testing.T) {
 		}
 		if tc.code == 1 && tc.objects == 2 && (rep.Objects[0].Object != unsigned || rep.Objects[0].Verdict != verdictUnsigned) {
 			t.Errorf("verify --json %v: %+v", tc.args, rep.Objects)
+		}
+	}
+}
+
+// TestVerifyLineSaysWhatGitShows: a signed tag's line names the tag and
+// what it tags, and a commit whose message git stores in another character
+// set (i18n.commitEncoding) has the subject git log shows, in the text
+// line and in the JSON.
+func TestVerifyLineSaysWhatGitShows(t *testing.T) {
+	stack := servertest.Start(t)
+	r := newRepo(t, stack, "alice@example.com")
+	r.allow("alice@example.com alice@example.com " + issuerPlaceholder)
+	target := r.commit("first", "-S")
+	r.git("tag", "-s", "-m", "release one", "v1")
+	tag := strings.TrimSpace(r.git("rev-parse", "v1"))
+	code, stdout, stderr := r.gitsign("verify", "v1")
+	if want := " tag=v1 target=" + target + " release one\n"; code != 0 || !strings.HasPrefix(stdout, tag+" good ") || !strings.HasSuffix(stdout, want) {
+		t.Errorf("verify v1 = %d, want a line ending in %q\n%s%s", code, want, stdout, stderr)
+	}
+
+	msg := filepath.Join(t.TempDir(), "msg")
+	for _, tc := range []struct{ encoding, raw string }{
+		{"ISO-8859-1", "caf\xe9 cr\xe8me"},
+		{"latin1", "na\xefve"},
+		{"Shift_JIS", "\x93\xfa\x96\x7b"}, // 日本
+		{"cp1252", "\x93quoted\x94"},
+		{"no-such-charset", "as \xff is"},
+	} {
+		if err := os.WriteFile(msg, []byte(tc.raw+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		r.git("-c", "i18n.commitEncoding="+tc.encoding, "commit", "-q", "-S", "--allow-empty", "-F", msg)
+		if !strings.Contains(r.git("cat-file", "commit", "HEAD"), "\nencoding "+tc.encoding+"\n") {
+			t.Fatalf("git wrote no encoding header %s", tc.encoding)
+		}
+		want := strings.TrimSuffix(r.git("log", "-1", "--format=%s"), "\n")
+		code, lines, stderr := r.verifyJSON("HEAD")
+		if code != 0 || len(lines) != 1 || lines[0].Subject != want && (utf8.ValidString(want) || lines[0].Subject != strings.ToValidUTF8(want, "\uFFFD")) {
+			t.Errorf("%s: verify --json HEAD = %d %+v, want the subject git log shows, %q\n%s", tc.encoding, code, lines, want, stderr)
+		}
+		code, stdout, stderr := r.gitsign("verify", "HEAD")
+		if code != 0 || !strings.HasSuffix(stdout, " "+gitsign.Printable(want)+"\n") {
+			t.Errorf("%s: verify HEAD = %d, want the subject %q\n%s%s", tc.encoding, code, want, stdout, stderr)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package gpg
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/waxseal/waxseal/internal/clierr"
@@ -42,6 +44,16 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		fmt.Fprintf(e.Stderr, "gitsign: warning: %s; only verifying for git works\n", err)
 		return clierr.ExitOK
 	}
+	if err != nil && len(args) > 1 && args[1] == "verify" && JSONAsked(args[2:]) {
+		// The document `gitsign verify --json` promises, also when there
+		// is no gitsign-core to verify: a CI job reads it.
+		b, _ := json.MarshalIndent(struct {
+			OK      bool     `json:"ok"`
+			Objects []string `json:"objects"`
+			Error   string   `json:"error"`
+		}{Objects: []string{}, Error: err.Error()}, "", "  ")
+		fmt.Fprintf(e.Stdout, "%s\n", b)
+	}
 	if err != nil {
 		// When git is signing, say it where the user sees it, as
 		// gitsign-core does, and in gitsign.logPath, where a user of a
@@ -57,6 +69,26 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		return clierr.Report(out, "gitsign", err, "")
 	}
 	return delegate(core, args)
+}
+
+// JSONAsked tells whether a command line that could not be parsed asked
+// for --json, as the flag package would have read it.
+func JSONAsked(args []string) bool {
+	asked := false
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		name, val, hasVal := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if !strings.HasPrefix(a, "-") || name != "json" {
+			continue
+		}
+		asked = !hasVal
+		if hasVal {
+			asked, _ = strconv.ParseBool(val)
+		}
+	}
+	return asked
 }
 
 // installHint is a function, not a variable: nothing of it may run when
