@@ -106,7 +106,9 @@ func (v *Verifier) Verify(payload, signature []byte, email string) (*Result, err
 
 	// 2. The log saw it, from a certificate the CA issued.
 	if s.Entry == nil {
-		return failProvenance(errors.New("the signature carries no transparency log entry (signed by sigstore's gitsign in online mode?)"))
+		return failProvenance(errors.New("the signature carries no transparency log entry (signed by sigstore's gitsign in online mode?): " +
+			"it could only be found by searching the log, which offline verification does not do; " +
+			"signatures made by sigstore's gitsign with gitsign.rekorMode=offline, or by this gitsign, carry theirs"))
 	}
 	// The log entry is over a hashedrekord body the signature does not
 	// carry: write it from the signature, and hand Identify the entry it was

@@ -16,6 +16,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/waxseal/waxseal/common/bundle"
+	"github.com/waxseal/waxseal/common/provenance"
 	"github.com/waxseal/waxseal/common/tlog"
 	"github.com/waxseal/waxseal/common/verify"
 	"github.com/waxseal/waxseal/internal/clierr"
@@ -35,16 +36,6 @@ func identityFlags() []cli.Flag {
 	}
 }
 
-// githubClaimFlags map cosign's flags to the certificate extensions they
-// check (Fulcio's 1.3.6.1.4.1.57264.1.2 to .6).
-var githubClaimFlags = map[string]string{
-	"certificate-github-workflow-repository": "GithubWorkflowRepository",
-	"certificate-github-workflow-ref":        "GithubWorkflowRef",
-	"certificate-github-workflow-sha":        "GithubWorkflowSHA",
-	"certificate-github-workflow-trigger":    "GithubWorkflowTrigger",
-	"certificate-github-workflow-name":       "GithubWorkflowName",
-}
-
 func policyFrom(c *cli.Context) verify.Policy {
 	p := verify.Policy{
 		Identity:       c.String("certificate-identity"),
@@ -53,7 +44,7 @@ func policyFrom(c *cli.Context) verify.Policy {
 		IssuerRegexp:   c.String("certificate-oidc-issuer-regexp"),
 	}
 	claims := map[string]string{}
-	for flag, ext := range githubClaimFlags {
+	for flag, ext := range provenance.GitHubWorkflowFlags {
 		if v := c.String(flag); v != "" {
 			claims[ext] = v
 		}

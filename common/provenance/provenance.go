@@ -83,6 +83,18 @@ type Policy struct {
 	Claims map[string]string
 }
 
+// GitHubWorkflowFlags are cosign's (and sigstore gitsign's) flags that
+// require a GitHub Actions claim in the certificate, with the claim each
+// names (Fulcio's extensions 1.3.6.1.4.1.57264.1.2 to .6, as
+// fulcio.Identity reports them): for [Policy.Claims].
+var GitHubWorkflowFlags = map[string]string{
+	"certificate-github-workflow-repository": "GithubWorkflowRepository",
+	"certificate-github-workflow-ref":        "GithubWorkflowRef",
+	"certificate-github-workflow-sha":        "GithubWorkflowSHA",
+	"certificate-github-workflow-trigger":    "GithubWorkflowTrigger",
+	"certificate-github-workflow-name":       "GithubWorkflowName",
+}
+
 // Matcher is a compiled [Policy].
 type Matcher struct {
 	p                 Policy

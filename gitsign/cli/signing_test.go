@@ -240,9 +240,11 @@ func TestUnusedSigstoreSettings(t *testing.T) {
 	}
 	r.git("config", "gitsign.rekorMode", "online")
 	r.setenv("SIGSTORE_TIMESTAMP_SERVER_URL=https://timestamp.example.com")
+	r.setenv("GITSIGN_CREDENTIAL_CACHE=/run/user/1000/gitsign/cache.sock")
 	code, stderr := r.sign(payload)
 	if code != 0 || !strings.Contains(stderr, "warning: gitsign.rekorMode=online is not used: the log entry always goes in the signature") ||
-		!strings.Contains(stderr, "warning: SIGSTORE_TIMESTAMP_SERVER_URL=https://timestamp.example.com is not used: no RFC 3161 timestamp") {
+		!strings.Contains(stderr, "warning: SIGSTORE_TIMESTAMP_SERVER_URL=https://timestamp.example.com is not used: no RFC 3161 timestamp") ||
+		!strings.Contains(stderr, "warning: GITSIGN_CREDENTIAL_CACHE=/run/user/1000/gitsign/cache.sock is not used: sigstore's credential cache is not asked; 'waxseal agent'") {
 		t.Errorf("rekorMode online and a timestamp server: %d\n%s", code, stderr)
 	}
 }

@@ -203,10 +203,41 @@ func TestOursVerifiesSigstoreGitsign(t *testing.T) {
 	if code != 0 || strings.Count(stdout, " good ") != 2 {
 		t.Errorf("gitsign verify = %d\n%s%s", code, stdout, stderr)
 	}
+	// sigstore gitsign's command line: verify-tag, and its claim flags.
+	// A claim the certificate does not carry is refused.
+	policy := []string{"--certificate-identity", workflow, "--certificate-oidc-issuer", stack.Issuer() + "/actions",
+		"--certificate-github-workflow-repository", "waxseal/demo", "--certificate-github-workflow-ref", "refs/heads/main",
+		"--certificate-github-workflow-trigger", "push"}
+	code, stdout, stderr = r.gitsign(append([]string{"verify-tag"}, append(policy, "v1")...)...)
+	if code != 0 || strings.Count(stdout, " good ") != 1 {
+		t.Errorf("gitsign verify-tag with workflow claims = %d\n%s%s", code, stdout, stderr)
+	}
+	code, stdout, stderr = r.gitsign(append([]string{"verify"}, append(policy, "--certificate-github-workflow-repository", "waxseal/other", head)...)...)
+	if code != 1 || !strings.Contains(stdout, " untrusted ") || !strings.Contains(stdout, "GithubWorkflowRepository") {
+		t.Errorf("gitsign verify with another repository's claim = %d, want untrusted\n%s%s", code, stdout, stderr)
+	}
+	code, _, stderr = r.gitsign("verify", "--insecure-ignore-sct", head)
+	if code != 2 || !strings.Contains(stderr, "--insecure-ignore-sct is not supported") {
+		t.Errorf("gitsign verify --insecure-ignore-sct = %d\n%s", code, stderr)
+	}
 	// Another workflow is not allowed: U, not G.
 	r.allow("ci@example.com https://github.com/waxseal/demo/.github/workflows/other.yml@refs/heads/main " + issuerPlaceholder + "/actions")
 	if got := r.format(head, "%G?"); got != "U" {
 		t.Errorf("%%G? = %q for a workflow not allowed, want U", got)
+	}
+
+	// In sigstore's default online mode the log entry stays out of the
+	// signature: E, saying how such commits verify offline.
+	if out, stderr, err := r.with(sg, append(env, "GITSIGN_REKOR_MODE=online"), "commit", "-q", "--allow-empty", "-S", "-m", "online mode"); err != nil {
+		t.Fatalf("sigstore's gitsign in online mode, git commit -S: %v\n%s%s", err, out, stderr)
+	}
+	online := strings.TrimSpace(r.git("rev-parse", "HEAD"))
+	if got := r.format(online, "%G?"); got != "E" {
+		t.Errorf("%%G? = %q for an online-mode signature, want E", got)
+	}
+	if _, stderr, err := r.try("verify-commit", online); err == nil || !strings.Contains(stderr, "no transparency log entry") ||
+		!strings.Contains(stderr, "gitsign.rekorMode=offline") {
+		t.Errorf("git verify-commit of an online-mode signature: %v\n%s", err, stderr)
 	}
 }
 

@@ -75,6 +75,11 @@ OPTIONS:
    --certificate-identity-regexp value     a regexp the signer's identity must match in full
    --certificate-oidc-issuer value         the exact OIDC issuer
    --certificate-oidc-issuer-regexp value  a regexp the OIDC issuer must match in full
+   --certificate-github-workflow-repository value, --certificate-github-workflow-ref value,
+   --certificate-github-workflow-sha value, --certificate-github-workflow-trigger value,
+   --certificate-github-workflow-name value
+                                           a GitHub Actions claim the certificate must carry, exactly
+                                           (with an identity and an issuer, as cosign takes them)
    --allowed-signers FILE                  allowed-signers FILE (default: git config gitsign.allowedSigners)
    --no-allowed-signers                    ignore gitsign.allowedSigners: judge by the --certificate-* flags alone
    --trusted-root FILE                     trusted_root.json FILE (default: gitsign.trustedRoot, else the pinned root)
@@ -91,6 +96,8 @@ OPTIONS:
 // verifyOptions are verify's flags.
 type verifyOptions struct {
 	identity, identityRegexp, issuer, issuerRegexp string
+	claims                                         map[string]string // by claim, from GitHubWorkflowFlags
+	ignoreSCT                                      bool
 	allowedSigners, trustedRoot, dir               string
 	json, noSigners                                bool
 	revs                                           []string
@@ -114,6 +121,16 @@ func parseVerifyArgs(args []string) (*verifyOptions, error) {
 	fs.Var(gitDirFlag{&o.dir}, "C", "")
 	fs.BoolVar(&o.json, "json", false, "")
 	fs.BoolVar(&o.noSigners, "no-allowed-signers", false, "")
+	fs.BoolVar(&o.ignoreSCT, "insecure-ignore-sct", false, "")
+	o.claims = map[string]string{}
+	for flag, claim := range provenance.GitHubWorkflowFlags {
+		fs.Func(flag, "", func(v string) error {
+			if v != "" { // as cosign and waxseal verify: no requirement
+				o.claims[claim] = v
+			}
+			return nil
+		})
+	}
 	for len(args) > 0 {
 		switch a := args[0]; {
 		case a == "--":
@@ -137,6 +154,11 @@ func parseVerifyArgs(args []string) (*verifyOptions, error) {
 			o.policySet = true
 		}
 	})
+	if o.ignoreSCT {
+		// sigstore's gitsign and cosign take it; what it would skip is a
+		// check of the trusted root's, not the caller's, to drop.
+		return nil, errors.New("--insecure-ignore-sct is not supported: a certificate's SCT is checked whenever the trusted root lists CT logs (a root without them needs none)")
+	}
 	for _, r := range o.revs {
 		// git reads both as naming no commits, and a check that verifies
 		// nothing passes: in a CI job, they are a variable that was not
@@ -343,6 +365,9 @@ func (e *env) verifyRun(ctx context.Context, o *verifyOptions, rep *verifyReport
 		p := provenance.Policy{
 			Identity: o.identity, IdentityRegexp: o.identityRegexp,
 			Issuer: o.issuer, IssuerRegexp: o.issuerRegexp,
+		}
+		if len(o.claims) > 0 {
+			p.Claims = o.claims
 		}
 		m, err := p.Compile() // exactly one identity and one issuer flag
 		if err != nil {

@@ -46,6 +46,8 @@ var unusedSettings = []struct {
 }{
 	{"gitsign.timestampserverurl", "gitsign.timestampServerURL", []string{"GITSIGN_TIMESTAMP_SERVER_URL", "SIGSTORE_TIMESTAMP_SERVER_URL"}, func(v string) bool { return v == "" },
 		"no RFC 3161 timestamp is requested: the transparency log's time is the signing time verifiers trust"},
+	{"", "GITSIGN_CREDENTIAL_CACHE", []string{"GITSIGN_CREDENTIAL_CACHE"}, func(v string) bool { return v == "" },
+		"sigstore's credential cache is not asked; 'waxseal agent' keeps a login for many signatures"},
 	{"gitsign.rekormode", "gitsign.rekorMode", []string{"GITSIGN_REKOR_MODE"}, func(v string) bool { return v == "" || strings.EqualFold(v, "offline") },
 		"the log entry always goes in the signature (sigstore's offline mode), which sigstore's gitsign verifies in either mode"},
 }
