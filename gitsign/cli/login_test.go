@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -169,7 +170,15 @@ func TestAgentForAnotherInstance(t *testing.T) {
 	c := useAgent(t, r, other, "erin@example.com")
 	otherCA := other.SigningConfig(t).CAURL
 	browserLog, opened := useBrowser(t, r, "erin@example.com")
+	logFile := filepath.Join(t.TempDir(), "gitsign.log")
+	r.git("config", "gitsign.logPath", logFile)
 	r.commit("one", "-S")
+	r.git("config", "--unset", "gitsign.logPath")
+	// Why the agent did not sign comes before the login, not after it.
+	if b, _ := os.ReadFile(logFile); !strings.Contains(string(b), "gitsign: agent: running, but not logged in to "+stack.SigningConfig(t).CAURL+
+		"; it is logged in to "+otherCA+" only (waxseal login --server URL logs it in)\ngitsign: signing in here instead\n") {
+		t.Errorf("the login does not say why the agent did not sign:\n%s", b)
+	}
 	r.commit("two", "-S")
 	if got := r.format("HEAD~1..HEAD", "%G? %GS"); got != "G erin@example.com" {
 		t.Errorf("%%G? %%GS = %q, want a good signature from this instance", got)
@@ -372,5 +381,38 @@ func TestStuckAgentIsGivenUp(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	if err == nil || ctx.Err() != nil || !strings.Contains(string(out), "did not answer within") || !strings.Contains(string(out), sock) {
 		t.Errorf("signing with a stuck agent: err %v (hang guard: %v)\n%s", err, ctx.Err(), out)
+	}
+}
+
+// TestStuckAgentSignsInHere: where a login can be shown (a browser here), a
+// stuck agent is given up on, said so, and the login signs instead of it,
+// without handing its token to the agent that did not answer.
+func TestStuckAgentSignsInHere(t *testing.T) {
+	stack := servertest.Start(t)
+	r := newRepo(t, stack, "erin@example.com")
+	r.unsetenv("SIGSTORE_ID_TOKEN")
+	sock := filepath.Join(t.TempDir(), "agent", "agent.sock")
+	ln, err := agent.Listen(sock) // listening, never accepting
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	r.env = append(r.env, agent.SocketEnv+"="+sock)
+	_, opened := useBrowser(t, r, "erin@example.com")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // a hang guard, not a measurement
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(binDir, "gitsign"), "--status-fd=2", "-bsau", "erin@example.com")
+	cmd.Dir, cmd.Env = r.dir, r.env
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true} // no controlling terminal: what it says goes to stderr
+	cmd.Stdin = strings.NewReader("tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor E <erin@example.com> 1 +0000\ncommitter E <erin@example.com> 1 +0000\n\nm\n")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err = cmd.Run()
+	if err != nil || ctx.Err() != nil || !strings.Contains(stdout.String(), "-----BEGIN SIGNED MESSAGE-----") || opened() != 1 {
+		t.Fatalf("signing past a stuck agent: %v (hang guard: %v), browser opened %d times\n%s", err, ctx.Err(), opened(), stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "did not answer within") || !strings.Contains(stderr.String(), "gitsign: signing in here instead\n") ||
+		strings.Index(stderr.String(), "signing in here instead") > strings.Index(stderr.String(), "signed in as erin@example.com") {
+		t.Errorf("signing past a stuck agent does not say why it logs in:\n%s", stderr.String())
 	}
 }

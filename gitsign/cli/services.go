@@ -185,7 +185,10 @@ func (e *env) login(ctx context.Context, cfg *gpg.Config, ep *endpoints, ca *ful
 	}
 	var (
 		errs []error
-		ag   *agent.Client // a running agent, if any
+		// agentErr is why a running agent did not sign, said at the
+		// terminal before an interactive login takes its place.
+		agentErr error
+		ag       *agent.Client // a running agent, if any
 		// signing is the credential returned when it signs through ag:
 		// any other outcome closes ag, so that a signer that asks again
 		// (a retry) does not leave a connection open each time.
@@ -220,7 +223,12 @@ func (e *env) login(ctx context.Context, cfg *gpg.Config, ep *endpoints, ca *ful
 			st, others, err := c.Session(ctx, ep.CA)
 			switch {
 			case err != nil:
+				// Stopped or stuck: not handed the token of a login
+				// either, which would wait on it again.
 				errs = append(errs, err) // "agent status: ..."
+				agentErr = err
+				c.Close()
+				ag = nil
 				continue
 			case st == nil:
 				// Said, so that "run 'waxseal agent'" is not the advice
@@ -230,12 +238,14 @@ func (e *env) login(ctx context.Context, cfg *gpg.Config, ep *endpoints, ca *ful
 				if len(others) > 0 {
 					also = "; it is logged in to " + strings.Join(others, ", ") + " only"
 				}
-				errs = append(errs, fmt.Errorf("agent: running, but not logged in to %s%s (waxseal login --server URL logs it in)", ep.CA, also))
+				agentErr = fmt.Errorf("agent: running, but not logged in to %s%s (waxseal login --server URL logs it in)", ep.CA, also)
+				errs = append(errs, agentErr)
 				continue
 			case st.Expired && st.Refresh == "":
 				// Said in case nothing else signs: a login the agent
 				// cannot renew (from a token) ran out.
-				errs = append(errs, fmt.Errorf("agent: %w (the login for this instance ran out: run 'waxseal login')", agent.ErrExpired))
+				agentErr = fmt.Errorf("agent: %w (the login for this instance ran out: run 'waxseal login')", agent.ErrExpired)
+				errs = append(errs, agentErr)
 				continue
 			}
 			// Only a credential from this CA: one from another instance
@@ -252,8 +262,15 @@ func (e *env) login(ctx context.Context, cfg *gpg.Config, ep *endpoints, ca *ful
 			if err == nil {
 				err = fmt.Errorf("%w at %s", agent.ErrExpired, cred.Certificate.NotAfter.Format(time.RFC3339))
 			}
-			errs = append(errs, fmt.Errorf("agent: %w", err))
+			agentErr = fmt.Errorf("agent: %w", err)
+			errs = append(errs, agentErr)
 			continue
+		}
+		if p.Interactive && agentErr != nil {
+			// Else the login below would come out of nowhere, after
+			// seconds of silence when the agent was stuck.
+			fmt.Fprintf(out, "gitsign: %s\ngitsign: signing in here instead\n", agentErr)
+			agentErr = nil
 		}
 		tok, err := e.token(ctx, p)
 		if err != nil && !p.Interactive {
