@@ -211,6 +211,23 @@ func TestLoginFlows(t *testing.T) {
 		}
 	})
 
+	t.Run("device without a terminal", func(t *testing.T) {
+		ctx := testCtx(t)
+		for _, k := range []string{"BROWSER", "DISPLAY", "WAYLAND_DISPLAY", "SSH_CONNECTION", "SSH_TTY"} {
+			t.Setenv(k, "")
+		}
+		defer func(f func() bool) { hasTerminal = f }(hasTerminal)
+		hasTerminal = func() bool { return false }
+		// Chosen for want of a browser, it fails at once, and says how
+		// to log in instead.
+		before := stack.Requests("POST", "/oidc/device/code")
+		_, errs, code := runCLI(ctx, t, nil, "login", "--server", stack.URL, "--socket", sock)
+		if code != 1 || !strings.Contains(errs, "device login: no terminal to show its code on") || !strings.Contains(errs, "--oidc-provider device") ||
+			stack.Requests("POST", "/oidc/device/code") != before {
+			t.Errorf("login with no terminal: %d\n%s", code, errs)
+		}
+	})
+
 	t.Run("refused", func(t *testing.T) {
 		ctx := testCtx(t)
 		other := servertest.Start(t)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"runtime"
 	"strings"
 	"time"
 
@@ -110,6 +111,45 @@ func (e *env) tokenOptions(ctx context.Context, c *cli.Context, svc *services, n
 	return o, nil
 }
 
+// chain is oidc.Chain for a command: a device login chosen for want of a
+// browser, where no one could see its code (no terminal: a script, a
+// service, output to a file), fails at once instead of waiting out the
+// code's ten minutes. --oidc-provider device waits for it anyway.
+func (e *env) chain(opts oidc.Options) ([]oidc.Provider, error) {
+	chain, err := oidc.Chain(opts)
+	if err != nil || opts.Provider != "" || hasTerminal() {
+		return chain, err
+	}
+	for i, p := range chain {
+		if p.Name == oidc.ProviderDevice {
+			chain[i].Source = noTerminal{}
+		}
+	}
+	return chain, nil
+}
+
+// hasTerminal tells whether this process has a terminal someone could
+// read a device login's code on. A variable, for tests.
+var hasTerminal = func() bool {
+	if runtime.GOOS == "windows" {
+		return true // no /dev/tty; a console is assumed
+	}
+	f, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
+	if err != nil {
+		return false
+	}
+	f.Close()
+	return true
+}
+
+// noTerminal is the device login without a terminal.
+type noTerminal struct{}
+
+func (noTerminal) Token(context.Context) (string, error) {
+	return "", clierr.WithHint(errors.New("device login: no terminal to show its code on, and no browser to open"),
+		"pass --identity-token (or set SIGSTORE_ID_TOKEN), log in from a terminal, or pass --oidc-provider device to wait for the sign-in anyway")
+}
+
 // caIssuers reads the issuers a Fulcio-compatible CA accepts, with the audience it
 // expects of each, from /api/v2/configuration; nil if it cannot.
 func caIssuers(ctx context.Context, caURL string) map[string]string {
@@ -155,7 +195,7 @@ func (e *env) credential(ctx context.Context, c *cli.Context, svc *services, kt 
 	if err != nil {
 		return nil, err
 	}
-	chain, err := oidc.Chain(opts)
+	chain, err := e.chain(opts)
 	if err != nil {
 		return nil, clierr.WithHint(err, "pass --identity-token, set SIGSTORE_ID_TOKEN, run 'waxseal login' with an agent, or use a signing config that names an OIDC issuer")
 	}
@@ -242,7 +282,7 @@ Examples:
 			if p, _ := oidc.ParseProvider(opts.Provider); p == oidc.ProviderAgent {
 				return clierr.Usagef("--oidc-provider agent: login fills the agent; name the provider to log in with")
 			}
-			chain, err := oidc.Chain(opts)
+			chain, err := e.chain(opts)
 			if err != nil {
 				return clierr.WithHint(err, "pass --identity-token, set SIGSTORE_ID_TOKEN, or use a signing config that names an OIDC issuer")
 			}

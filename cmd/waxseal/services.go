@@ -116,7 +116,7 @@ func (e *env) tokenSource(c *cli.Context, svc *services) (oidc.TokenSource, erro
 	if err != nil {
 		return nil, err
 	}
-	chain, err := oidc.Chain(opts)
+	chain, err := e.chain(opts)
 	if err != nil {
 		return nil, clierr.WithHint(err, "pass --identity-token, set SIGSTORE_ID_TOKEN, or use a signing config that names an OIDC issuer")
 	}

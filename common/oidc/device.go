@@ -61,6 +61,11 @@ func (d Device) Token(ctx context.Context) (string, error) {
 		fmt.Fprintf(out, "To sign in, go to %s and enter the code %s\n", da.VerificationURI, da.UserCode)
 	}
 	tok, err := cfg.DeviceAccessToken(ctx, da)
+	if err != nil && errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+		// x/oauth2 stops polling at the code's expiry with a deadline of
+		// its own, before the issuer can answer expired_token.
+		return "", fmt.Errorf("oidc: the device code expired before the sign-in at %s was approved; sign in again", da.VerificationURI)
+	}
 	if err != nil {
 		var re *oauth2.RetrieveError
 		if errors.As(err, &re) {

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -191,5 +192,48 @@ func TestResultPageEscapes(t *testing.T) {
 	showResult(rec, http.StatusOK, nil)
 	if page := rec.Body.String(); rec.Code != http.StatusOK || !strings.Contains(page, "close this tab") || strings.Contains(page, "failed") {
 		t.Errorf("success page, status %d:\n%s", rec.Code, page)
+	}
+}
+
+// TestDeviceCodeExpires: an issuer that never sees the sign-in approved
+// before the device code expires; the error says so, not "context deadline
+// exceeded" (x/oauth2 stops polling at the expiry with its own deadline).
+func TestDeviceCodeExpires(t *testing.T) {
+	var srv *httptest.Server
+	polls := 0
+	var mu sync.Mutex
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch r.URL.Path {
+		case "/.well-known/openid-configuration":
+			fmt.Fprintf(w, `{"issuer":%q,"authorization_endpoint":"%s/authorize","token_endpoint":"%s/token","jwks_uri":"%s/keys","device_authorization_endpoint":"%s/device"}`,
+				srv.URL, srv.URL, srv.URL, srv.URL, srv.URL)
+		case "/device":
+			fmt.Fprint(w, `{"device_code":"d","user_code":"ABCD-EFGH","verification_uri":"https://issuer.example/device","expires_in":2,"interval":1}`)
+		case "/token":
+			mu.Lock()
+			polls++
+			mu.Unlock()
+			w.WriteHeader(http.StatusBadRequest)
+			fmt.Fprint(w, `{"error":"authorization_pending"}`)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	var out strings.Builder
+	_, err := Device{Issuer: srv.URL, Out: &out}.Token(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "the device code expired before the sign-in at https://issuer.example/device was approved") ||
+		strings.Contains(err.Error(), "deadline") {
+		t.Errorf("an expired device code: %v", err)
+	}
+	if !strings.Contains(out.String(), "ABCD-EFGH") || polls == 0 {
+		t.Errorf("the code was not shown, or never polled for (%d polls):\n%s", polls, out.String())
+	}
+	// The caller's own deadline is the caller's.
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	if _, err := (Device{Issuer: srv.URL, Out: io.Discard}).Token(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("the caller's deadline: %v", err)
 	}
 }

@@ -153,10 +153,16 @@ func (e *env) signer(ctx context.Context, cfg *gpg.Config, vetToken func(token s
 // rest of a rebase) need no login. The instructions of an interactive login
 // go to the terminal: git captures gitsign's stderr while signing.
 func (e *env) login(ctx context.Context, cfg *gpg.Config, ep *endpoints, ca *fulcioclient.Client, vetToken func(string) error) (*credential.Credential, error) {
-	switch cfg.TokenProvider {
-	case oidc.ProviderToken, oidc.ProviderFile, oidc.ProviderCommand:
-		return nil, clierr.WithHint(fmt.Errorf("gitsign.tokenProvider %q needs a token, file or command that gitsign has no setting for", cfg.TokenProvider),
-			"put the token in SIGSTORE_ID_TOKEN (gitsign.tokenProvider env), or hand it to 'waxseal login' with the agent running (agent)")
+	if cfg.TokenProvider != "" {
+		switch p, err := oidc.ParseProvider(cfg.TokenProvider); {
+		case err != nil:
+			// oidc's list names sources gitsign has no setting for.
+			return nil, clierr.WithHint(fmt.Errorf("gitsign.tokenProvider %q: no such token source", cfg.TokenProvider),
+				"use one of %s, or unset gitsign.tokenProvider (GITSIGN_TOKEN_PROVIDER) to try each in turn", strings.Join(tokenProviders, ", "))
+		case p == oidc.ProviderToken, p == oidc.ProviderFile, p == oidc.ProviderCommand:
+			return nil, clierr.WithHint(fmt.Errorf("gitsign.tokenProvider %q needs a token, file or command that gitsign has no setting for", cfg.TokenProvider),
+				"put the token in SIGSTORE_ID_TOKEN (gitsign.tokenProvider env), or hand it to 'waxseal login' with the agent running (agent)")
+		}
 	}
 	out, tty, closeOut := e.UserTerminal()
 	defer closeOut()
@@ -326,6 +332,11 @@ func (e *env) login(ctx context.Context, cfg *gpg.Config, ep *endpoints, ca *ful
 	}
 	return nil, clierr.WithHint(fmt.Errorf("no identity token: %w", errors.Join(errs...)), "%s", hint)
 }
+
+// tokenProviders are the gitsign.tokenProvider values gitsign can use, as
+// its help lists them.
+var tokenProviders = []string{oidc.ProviderEnv, oidc.ProviderGitHubActions, oidc.ProviderGitLab, oidc.ProviderBuildkite,
+	oidc.ProviderAgent, oidc.ProviderBrowser, oidc.ProviderDevice}
 
 // forcedHint is the advice when the one token source gitsign.tokenProvider
 // names cannot give a token.

@@ -154,6 +154,9 @@ func TestLoginErrorsNameTheirSetting(t *testing.T) {
 		{"github-actions", "gitsign.tokenProvider github-actions: ACTIONS_ID_TOKEN_REQUEST_URL", "unset it"},
 		{"browser", "gitsign.tokenProvider browser: no OIDC issuer (gitsign.issuer", "unset it"},
 		{"agent", "agent: no waxseal agent is running", "run 'waxseal agent' and 'waxseal login'"},
+		// Only what gitsign can use is offered.
+		{"bogus", `gitsign.tokenProvider "bogus": no such token source`, "use one of env, github-actions, gitlab, buildkite, agent, browser, device, or unset"},
+		{"FILE", `gitsign.tokenProvider "FILE" needs a token, file or command that gitsign has no setting for`, "SIGSTORE_ID_TOKEN"},
 	} {
 		msg, hint := login(tc.provider)
 		if !strings.Contains(msg, tc.err) || strings.Contains(msg, "--oidc") || !strings.Contains(hint, tc.hint) {
