@@ -186,6 +186,9 @@ kim@example.com    kim@example.com    https://issuer.example   # a comment after
 		// ASCII case only: U+212A KELVIN SIGN lowers to k in Unicode.
 		{"\u212aim@example.com", "kim@example.com", "https://issuer.example", false, "not bound"},
 		{"KIM@example.com", "kim@example.com", "https://issuer.example", true, ""},
+		// Identities match exactly; one the rule spells in another case
+		// is named.
+		{"alice@example.com", "Alice@example.com", "https://issuer.example", false, "not in signers: its line 3 names alice@example.com, and identities match exactly, case too"},
 	} {
 		err := a.Check(tc.email, tc.id, tc.iss)
 		if (err == nil) != tc.ok || (err != nil && !strings.Contains(err.Error(), tc.why)) {

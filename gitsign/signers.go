@@ -112,6 +112,13 @@ func (a *AllowedSigners) Check(email, identity, issuer string) error {
 	if len(others) > 0 {
 		return fmt.Errorf("signer %s logged in through %s, but %s allows it only from %s", identity, issuer, a.Source, strings.Join(others, ", "))
 	}
+	for _, r := range a.rules {
+		if r.issuer == issuer && EqualFoldASCII(r.identity, identity) {
+			// Told apart, as a certificate's identity is the issuer's to
+			// spell: the rule may be a hand-typed one.
+			return fmt.Errorf("signer %s (%s) is not in %s: its line %d names %s, and identities match exactly, case too", identity, issuer, a.Source, r.line, r.identity)
+		}
+	}
 	return fmt.Errorf("signer %s (%s) is not in %s", identity, issuer, a.Source)
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/waxseal/waxseal/common/credential"
@@ -112,10 +113,39 @@ func (e *env) gpgSign(ctx context.Context, cfg *gpg.Config, st gitsign.Status) i
 		return e.reportSigning(err)
 	}
 	st.SigCreated(signed.Certificate, signed.Time)
-	e.warnSigning(cfg.Unused)
+	warnings := cfg.Unused
+	if w := e.allowedHere(ctx, cfg, payload, signed.Certificate); w != "" {
+		warnings = append(slices.Clip(warnings), w)
+	}
+	e.warnSigning(warnings)
 	id, iss := gitsign.CertIdentity(signed.Certificate)
 	fmt.Fprintf(e.Stderr, "gitsign: signed as %s (%s), transparency log index %d\n", id, iss, signed.Entry.LogIndex)
 	return clierr.ExitOK
+}
+
+// allowedHere says, when it is so, that git will not show the new
+// signature as good in this repository: its allowed-signers file cannot be
+// read (E for every signed commit) or does not allow the signer for the
+// object's committer (U). Signing goes ahead: the file may be about to
+// change, or be another maintainer's to extend.
+func (e *env) allowedHere(ctx context.Context, cfg *gpg.Config, payload []byte, cert *x509.Certificate) string {
+	file := e.SignersFile(ctx, cfg, false, "")
+	if file == "" {
+		return ""
+	}
+	signers, err := gitsign.LoadAllowedSigners(file)
+	if err != nil {
+		return fmt.Sprintf("allowed signers: %v: git shows this signature, and every other here, as E (cannot be checked) until that is fixed", err)
+	}
+	o, err := gitsign.ParsePayload(payload)
+	if err != nil {
+		return ""
+	}
+	id, iss := gitsign.CertIdentity(cert)
+	if err := signers.Check(o.Email, id, iss); err != nil {
+		return fmt.Sprintf("%v: git shows this signature as U (valid, signer not allowed) here until the file allows it", err)
+	}
+	return ""
 }
 
 // certCheck checks a new certificate against root before anything is

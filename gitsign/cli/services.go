@@ -315,9 +315,12 @@ func (e *env) login(ctx context.Context, cfg *gpg.Config, ep *endpoints, ca *ful
 			if from == oidc.ProviderEnv {
 				from = "$" + oidc.EnvVar
 			}
-			return nil, fmt.Errorf("%w (with the token from %s)", err, from)
+			return nil, caRefused(fmt.Errorf("%w (with the token from %s)", err, from))
 		}
-		return cred, err
+		if err != nil {
+			return nil, caRefused(err)
+		}
+		return cred, nil
 	}
 	if len(errs) == 0 {
 		return nil, clierr.WithHint(oidc.ErrNoToken, "%s", noTokenHint(ci, false))
@@ -331,6 +334,16 @@ func (e *env) login(ctx context.Context, cfg *gpg.Config, ep *endpoints, ca *ful
 		hint = forcedHint
 	}
 	return nil, clierr.WithHint(fmt.Errorf("no identity token: %w", errors.Join(errs...)), "%s", hint)
+}
+
+// caRefused adds to the CA's refusal of an identity token (HTTP 401) what
+// to check: the CA decides which issuers' tokens it takes.
+func caRefused(err error) error {
+	var ce *fulcioclient.Error
+	if !errors.As(err, &ce) || ce.StatusCode != http.StatusUnauthorized || clierr.HasHint(err) {
+		return err
+	}
+	return clierr.WithHint(err, "the CA did not accept the identity token: log in with an issuer it trusts (gitsign.issuer, or the one gitsign.server's instance names), or sign against the instance that trusts yours (gitsign.server)")
 }
 
 // tokenProviders are the gitsign.tokenProvider values gitsign can use, as

@@ -446,3 +446,69 @@ func TestStatusFDClosed(t *testing.T) {
 		}
 	}
 }
+
+// TestSigningSaysWhatGitWillShow: a signature git will not show as good in
+// this repository is made (the allowed signers may be about to change) but
+// said to be E or U, and why; one it will show as good says nothing. So
+// are settings git would refuse as booleans.
+func TestSigningSaysWhatGitWillShow(t *testing.T) {
+	stack := servertest.Start(t)
+	r := newRepo(t, stack, "alice@example.com")
+	payload := "tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor A <alice@example.com> 1 +0000\ncommitter A <alice@example.com> 1 +0000\n\nm\n"
+	for _, tc := range []struct {
+		name, signers, want string
+	}{
+		{"allowed", "alice@example.com alice@example.com " + issuerPlaceholder, ""},
+		{"not listed", "bob@example.com bob@example.com " + issuerPlaceholder,
+			"warning: signer alice@example.com (" + stack.Issuer() + ") is not in .gitsigners: git shows this signature as U (valid, signer not allowed) here"},
+		{"malformed", "alice@example.com alice@example.com",
+			"warning: allowed signers: .gitsigners:1: "},
+	} {
+		r.allow(tc.signers)
+		code, stderr := r.sign(payload)
+		if code != 0 || tc.want == "" && strings.Contains(stderr, "warning") || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%s: %d, want a warning %q\n%s", tc.name, code, tc.want, stderr)
+		}
+	}
+	if code, stderr := r.sign(payload); code != 0 || !strings.Contains(stderr, "as E (cannot be checked)") {
+		t.Errorf("malformed allowed signers: %d\n%s", code, stderr)
+	}
+	r.allow("alice@example.com alice@example.com " + issuerPlaceholder)
+	r.git("config", "gitsign.matchCommitter", "maybe")
+	r.setenv("GITSIGN_VERIFY_CACHE=ture")
+	code, stderr := r.sign(payload)
+	if code != 0 || !strings.Contains(stderr, "warning: gitsign.matchCommitter=maybe is not a boolean (true or false): taken as true, which git would refuse") ||
+		!strings.Contains(stderr, "warning: GITSIGN_VERIFY_CACHE=ture is not a boolean (true or false): taken as false") {
+		t.Errorf("settings that are not booleans: %d\n%s", code, stderr)
+	}
+	// Verifying from where git runs in a repository's .git directory: a
+	// relative allowed-signers path that is not there is named in full.
+	r.git("config", "--unset", "gitsign.matchCommitter")
+	r.unsetenv("GITSIGN_VERIFY_CACHE")
+	head := r.commit("signed", "-S")
+	r.git("config", "gitsign.allowedSigners", ".gitsigner") // a typo
+	_, stderr, err := r.try("verify-commit", head)
+	if want := "read from the top of the work tree (a bare repository's own directory), here " + filepath.Join(r.dir, ".gitsigner"); err == nil || !strings.Contains(stderr, want) {
+		t.Errorf("a missing relative allowed-signers file: %v, want %q\n%s", err, want, stderr)
+	}
+}
+
+// TestOtherInstanceIsNamed: a token the CA does not take, and a signature
+// from a log the trusted root does not list, say what to check.
+func TestOtherInstanceIsNamed(t *testing.T) {
+	stack, other := servertest.Start(t), servertest.Start(t)
+	r := newRepo(t, stack, "alice@example.com")
+	r.allow("alice@example.com alice@example.com " + issuerPlaceholder)
+	head := r.commit("signed", "-S")
+	payload := "tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor A <alice@example.com> 1 +0000\ncommitter A <alice@example.com> 1 +0000\n\nm\n"
+	r.setenv("SIGSTORE_ID_TOKEN=" + other.Token(t, "alice@example.com"))
+	if code, stderr := r.sign(payload); code == 0 || !strings.Contains(stderr, "HTTP 401") ||
+		!strings.Contains(stderr, "hint: the CA did not accept the identity token: log in with an issuer it trusts") {
+		t.Errorf("a token from an issuer the CA does not trust: %d\n%s", code, stderr)
+	}
+	r.git("config", "--global", "gitsign.trustedRoot", other.TrustedRootPath)
+	if _, stderr, err := r.try("verify-commit", head); err == nil || !strings.Contains(stderr, "entry is from a log not in the trusted root") ||
+		!strings.Contains(stderr, "gitsign: hint: signed against another instance? pin its trusted root") {
+		t.Errorf("verifying against another instance's root: %v\n%s", err, stderr)
+	}
+}

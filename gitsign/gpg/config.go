@@ -32,7 +32,8 @@ type Config struct {
 	Bare           bool   // core.bare: the repository has no work tree
 
 	// Unused says which settings of sigstore's gitsign are set that this
-	// gitsign does not act on, and what it does instead: signing warns.
+	// gitsign does not act on, and what it does instead, and which have
+	// values git would refuse: signing warns.
 	Unused []string
 }
 
@@ -93,24 +94,33 @@ func LoadConfig(ctx context.Context, dir string, getenv func(string) string) *Co
 			}
 		}
 	}
-	mc := vals["gitsign.matchcommitter"]
+	mc, mcName := vals["gitsign.matchcommitter"], "gitsign.matchCommitter"
 	if v := getenv("GITSIGN_MATCH_COMMITTER"); v != "" {
-		mc = v
+		mc, mcName = v, "GITSIGN_MATCH_COMMITTER"
 	}
 	// A value git would refuse as a boolean leaves each setting at its
 	// safe end: the committer check on, the verdict cache off.
+	// Said when signing, as git would refuse them.
+	notBool := func(name, v, taken string) {
+		c.Unused = append(c.Unused, fmt.Sprintf("%s=%s is not a boolean (true or false): taken as %s, which git would refuse", name, v, taken))
+	}
 	if b, ok := parseBool(mc); ok {
 		c.MatchCommitter = b
 	} else {
 		c.MatchCommitter = true
+		notBool(mcName, mc, "true")
 	}
 	vc, ok := vals["gitsign.verifycache"]
+	vcName := "gitsign.verifyCache"
 	if v := getenv("GITSIGN_VERIFY_CACHE"); v != "" {
-		vc, ok = v, true
+		vc, ok, vcName = v, true, "GITSIGN_VERIFY_CACHE"
 	}
 	c.VerifyCache = !ok
 	if ok {
-		c.VerifyCache, _ = parseBool(vc)
+		var valid bool
+		if c.VerifyCache, valid = parseBool(vc); !valid {
+			notBool(vcName, vc, "false")
+		}
 	}
 	c.Bare = gitBool(vals["core.bare"])
 	for _, u := range unusedSettings {

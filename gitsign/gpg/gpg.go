@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/waxseal/waxseal/common/fulcio"
 	"github.com/waxseal/waxseal/common/provenance"
+	"github.com/waxseal/waxseal/common/tlog"
 	"github.com/waxseal/waxseal/common/trust"
 	"github.com/waxseal/waxseal/gitsign"
 	"github.com/waxseal/waxseal/gitsign/cms"
@@ -376,7 +378,14 @@ func (e *Env) check(st gitsign.Status, in *verifyInputs, memo provenance.Memo) i
 	}
 	v := &gitsign.Verifier{Root: root, Memo: memo}
 	if in.signersErr != nil {
-		return e.unverifiable(st, in, fmt.Errorf("allowed signers: %w", in.signersErr))
+		err := fmt.Errorf("allowed signers: %w", in.signersErr)
+		if errors.Is(in.signersErr, fs.ErrNotExist) && !filepath.IsAbs(in.signersPath) {
+			// Where a relative path was looked for, which depends on
+			// where git ran (a bare repository, its .git directory).
+			abs, _ := filepath.Abs(filepath.Join(e.Dir, in.signersPath))
+			err = clierr.WithHint(err, "a relative gitsign.allowedSigners is read from the top of the work tree (a bare repository's own directory), here %s: name it from there, or with an absolute or ~/ path", abs)
+		}
+		return e.unverifiable(st, in, err)
 	}
 	if in.signersPath != "" {
 		if v.Signers, err = gitsign.ParseAllowedSigners(bytes.NewReader(in.signers), in.signersPath); err != nil {
@@ -403,6 +412,9 @@ func (e *Env) check(st gitsign.Status, in *verifyInputs, memo provenance.Memo) i
 			}
 			st.Err(cert, time.Now())
 			fmt.Fprintf(e.Stderr, "gitsign: cannot verify the signature: %s\n", gitsign.Printable(err.Error()))
+			if errors.Is(err, tlog.ErrUnknownLog) {
+				fmt.Fprintf(e.Stderr, "gitsign: hint: signed against another instance? pin its trusted root with 'waxseal trust init --from URL', or name it with git config gitsign.trustedRoot FILE\n")
+			}
 		}
 		return clierr.ExitFail
 	}
