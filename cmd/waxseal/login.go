@@ -128,11 +128,15 @@ func (e *env) chain(opts oidc.Options) ([]oidc.Provider, error) {
 	return chain, nil
 }
 
-// hasTerminal tells whether this process has a terminal someone could
-// read a device login's code on. A variable, for tests.
+// hasTerminal tells whether someone could read a device login's code,
+// which goes to stderr: a terminal, with this process on one. A variable,
+// for tests.
 var hasTerminal = func() bool {
+	if fi, err := os.Stderr.Stat(); err != nil || fi.Mode()&os.ModeCharDevice == 0 {
+		return false // a file, a pipe: read later, if at all
+	}
 	if runtime.GOOS == "windows" {
-		return true // no /dev/tty; a console is assumed
+		return true // no /dev/tty; the console is stderr's
 	}
 	f, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
 	if err != nil {

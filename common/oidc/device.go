@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"time"
 
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
@@ -61,7 +62,7 @@ func (d Device) Token(ctx context.Context) (string, error) {
 		fmt.Fprintf(out, "To sign in, go to %s and enter the code %s\n", da.VerificationURI, da.UserCode)
 	}
 	tok, err := cfg.DeviceAccessToken(ctx, da)
-	if err != nil && errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+	if err != nil && errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil && !da.Expiry.IsZero() && !time.Now().Before(da.Expiry) {
 		// x/oauth2 stops polling at the code's expiry with a deadline of
 		// its own, before the issuer can answer expired_token.
 		return "", fmt.Errorf("oidc: the device code expired before the sign-in at %s was approved; sign in again", da.VerificationURI)

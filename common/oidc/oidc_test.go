@@ -202,6 +202,7 @@ func TestDeviceCodeExpires(t *testing.T) {
 	var srv *httptest.Server
 	polls := 0
 	var mu sync.Mutex
+	expiresIn, slow := 2, time.Duration(0)
 	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		switch r.URL.Path {
@@ -209,11 +210,16 @@ func TestDeviceCodeExpires(t *testing.T) {
 			fmt.Fprintf(w, `{"issuer":%q,"authorization_endpoint":"%s/authorize","token_endpoint":"%s/token","jwks_uri":"%s/keys","device_authorization_endpoint":"%s/device"}`,
 				srv.URL, srv.URL, srv.URL, srv.URL, srv.URL)
 		case "/device":
-			fmt.Fprint(w, `{"device_code":"d","user_code":"ABCD-EFGH","verification_uri":"https://issuer.example/device","expires_in":2,"interval":1}`)
+			mu.Lock()
+			e := expiresIn
+			mu.Unlock()
+			fmt.Fprintf(w, `{"device_code":"d","user_code":"ABCD-EFGH","verification_uri":"https://issuer.example/device","expires_in":%d,"interval":1}`, e)
 		case "/token":
 			mu.Lock()
 			polls++
+			d := slow
 			mu.Unlock()
+			time.Sleep(d)
 			w.WriteHeader(http.StatusBadRequest)
 			fmt.Fprint(w, `{"error":"authorization_pending"}`)
 		default:
@@ -227,9 +233,23 @@ func TestDeviceCodeExpires(t *testing.T) {
 		strings.Contains(err.Error(), "deadline") {
 		t.Errorf("an expired device code: %v", err)
 	}
-	if !strings.Contains(out.String(), "ABCD-EFGH") || polls == 0 {
-		t.Errorf("the code was not shown, or never polled for (%d polls):\n%s", polls, out.String())
+	mu.Lock()
+	n := polls
+	mu.Unlock()
+	if !strings.Contains(out.String(), "ABCD-EFGH") || n == 0 {
+		t.Errorf("the code was not shown, or never polled for (%d polls):\n%s", n, out.String())
 	}
+	// A poll that times out (an HTTP client's timeout) is no expiry.
+	mu.Lock()
+	expiresIn, slow = 600, time.Second
+	mu.Unlock()
+	_, err = Device{Issuer: srv.URL, Out: io.Discard, HTTPClient: &http.Client{Timeout: 300 * time.Millisecond}}.Token(context.Background())
+	if err == nil || strings.Contains(err.Error(), "expired") {
+		t.Errorf("a poll that timed out: %v", err)
+	}
+	mu.Lock()
+	expiresIn, slow = 2, 0
+	mu.Unlock()
 	// The caller's own deadline is the caller's.
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()

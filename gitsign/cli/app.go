@@ -110,7 +110,7 @@ DESCRIPTION:
 
 COMMANDS:
    verify   verify the signatures of commits and annotated tags, e.g. origin/main..HEAD
-            (verify-tag TAG, as sigstore's gitsign spells it, is the same command)
+            (verify-tag TAG, as sigstore's gitsign has it: the one signed tag refs/tags/TAG)
    version  print the version
 
 GLOBAL OPTIONS:
@@ -137,9 +137,7 @@ func (e *env) human(ctx context.Context, args []string) error {
 		fmt.Fprintf(e.Stdout, "gitsign (waxseal) %s\n", version())
 		return nil
 	case "verify", "verify-tag":
-		// verify-tag is sigstore gitsign's name for verifying a tag, which
-		// verify does: scripts written for it run unchanged.
-		return e.verifyCommand(ctx, args[1:])
+		return e.verifyCommandAs(ctx, args[0], args[1:])
 	}
 	return clierr.Usagef("unknown command %q", args[0])
 }

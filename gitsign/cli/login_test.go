@@ -412,6 +412,7 @@ func TestStuckAgentSignsInHere(t *testing.T) {
 		t.Fatalf("signing past a stuck agent: %v (hang guard: %v), browser opened %d times\n%s", err, ctx.Err(), opened(), stderr.String())
 	}
 	if !strings.Contains(stderr.String(), "did not answer within") || !strings.Contains(stderr.String(), "gitsign: signing in here instead\n") ||
+		strings.Contains(stderr.String(), "with 'waxseal agent' running") ||
 		strings.Index(stderr.String(), "signing in here instead") > strings.Index(stderr.String(), "signed in as erin@example.com") {
 		t.Errorf("signing past a stuck agent does not say why it logs in:\n%s", stderr.String())
 	}

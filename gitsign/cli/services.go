@@ -194,6 +194,7 @@ func (e *env) login(ctx context.Context, cfg *gpg.Config, ep *endpoints, ca *ful
 		// agentErr is why a running agent did not sign, said at the
 		// terminal before an interactive login takes its place.
 		agentErr error
+		agentRan bool          // an agent answered the socket, whether or not it signed
 		ag       *agent.Client // a running agent, if any
 		// signing is the credential returned when it signs through ag:
 		// any other outcome closes ag, so that a signer that asks again
@@ -222,7 +223,7 @@ func (e *env) login(ctx context.Context, cfg *gpg.Config, ep *endpoints, ca *ful
 				}
 				continue
 			}
-			ag = c // left open: its credential signs through this connection
+			ag, agentRan = c, true // left open: its credential signs through this connection
 			// Asked first, as the agent answers it from memory: an agent
 			// that is stopped or stuck is given up on in seconds, and one
 			// not logged in to this CA is not asked for a certificate.
@@ -303,7 +304,7 @@ func (e *env) login(ctx context.Context, cfg *gpg.Config, ep *endpoints, ca *ful
 				}
 			}
 		}
-		if ag == nil && p.Interactive {
+		if ag == nil && p.Interactive && !agentRan {
 			fmt.Fprintln(out, "gitsign: this login signs one object; with 'waxseal agent' running, one login signs a whole rebase")
 		}
 		cred, err := credential.LoginWithToken(ctx, ca, tok, keys.Default)

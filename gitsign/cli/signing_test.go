@@ -481,8 +481,8 @@ func TestSigningSaysWhatGitWillShow(t *testing.T) {
 		!strings.Contains(stderr, "warning: GITSIGN_VERIFY_CACHE=ture is not a boolean (true or false): taken as false") {
 		t.Errorf("settings that are not booleans: %d\n%s", code, stderr)
 	}
-	// Verifying from where git runs in a repository's .git directory: a
-	// relative allowed-signers path that is not there is named in full.
+	// A relative allowed-signers path that is not there is named in
+	// full; and where git runs gitsign in the .git directory, so is that.
 	r.git("config", "--unset", "gitsign.matchCommitter")
 	r.unsetenv("GITSIGN_VERIFY_CACHE")
 	head := r.commit("signed", "-S")
@@ -490,6 +490,13 @@ func TestSigningSaysWhatGitWillShow(t *testing.T) {
 	_, stderr, err := r.try("verify-commit", head)
 	if want := "read from the top of the work tree (a bare repository's own directory), here " + filepath.Join(r.dir, ".gitsigner"); err == nil || !strings.Contains(stderr, want) {
 		t.Errorf("a missing relative allowed-signers file: %v, want %q\n%s", err, want, stderr)
+	}
+	r.git("config", "gitsign.allowedSigners", ".gitsigners")
+	cmd := r.cmd("verify-commit", head)
+	cmd.Dir = filepath.Join(r.dir, ".git")
+	out, err := cmd.CombinedOutput()
+	if want := "git ran gitsign inside the git directory " + filepath.Join(r.dir, ".git") + ", where a relative gitsign.allowedSigners is not the work tree's"; err == nil || !strings.Contains(string(out), want) {
+		t.Errorf("verify-commit in .git: %v, want %q\n%s", err, want, out)
 	}
 }
 

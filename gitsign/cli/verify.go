@@ -95,6 +95,9 @@ OPTIONS:
 
 // verifyOptions are verify's flags.
 type verifyOptions struct {
+	// tag is verify-tag's tag: refs/tags/<tag> must be a tag object of
+	// that name.
+	tag                                            string
 	identity, identityRegexp, issuer, issuerRegexp string
 	claims                                         map[string]string // by claim, from GitHubWorkflowFlags
 	ignoreSCT                                      bool
@@ -171,7 +174,8 @@ func parseVerifyArgs(args []string) (*verifyOptions, error) {
 			if strings.HasPrefix(r, "...") {
 				dots = "..."
 			}
-			return nil, fmt.Errorf("%q has nothing before its %q, which git reads as HEAD, so it names no commits: is a variable unset?", r, dots)
+			return nil, fmt.Errorf("%q has nothing before its %q, where git takes HEAD (%s names no commits): is a variable unset? Write HEAD%s%s if HEAD is meant",
+				r, dots, dots+"HEAD", dots, r[len(dots):])
 		}
 	}
 	return o, nil
@@ -238,7 +242,24 @@ func flagArgs(fs *flag.FlagSet, arg string) int {
 }
 
 func (e *env) verifyCommand(ctx context.Context, args []string) error {
+	return e.verifyCommandAs(ctx, "verify", args)
+}
+
+// verifyCommandAs runs verify, or verify-tag: sigstore gitsign's command
+// for a tag's own signature, which takes one tag name and verifies the tag
+// object refs/tags/NAME holds, never a commit (a lightweight tag, or a
+// branch of that name); a tag object made under another name is refused
+// (a signed v1 moved to refs/tags/v2).
+func (e *env) verifyCommandAs(ctx context.Context, name string, args []string) error {
 	o, err := parseVerifyArgs(args)
+	if err == nil && name == "verify-tag" {
+		if len(o.revs) != 1 || o.revs[0] == "" {
+			err = fmt.Errorf("verify-tag takes one tag name, got %d", len(o.revs))
+		} else {
+			o.tag = strings.TrimPrefix(o.revs[0], "refs/tags/")
+			o.revs = []string{"refs/tags/" + o.tag}
+		}
+	}
 	if errors.Is(err, flag.ErrHelp) {
 		fmt.Fprint(e.Stdout, verifyHelp)
 		return nil
@@ -434,6 +455,13 @@ func (e *env) verifyRun(ctx context.Context, o *verifyOptions, rep *verifyReport
 		stdout = newLineWriter(e.Stdout)
 	)
 	n, err := verifyAll(repo, v, func(emit func(string)) error { return repo.list(ctx, revs, emit) }, func(l verifyLine) {
+		switch {
+		case o.tag == "":
+		case l.Type != "tag":
+			l.Verdict, l.Reason = verdictError, fmt.Sprintf("refs/tags/%s is a %s, not a tag object with a signature of its own: 'gitsign verify %s' verifies the %s", o.tag, l.Type, o.tag, l.Type)
+		case l.Tag != o.tag && l.Verdict == verdictGood:
+			l.Verdict, l.Reason = verdictError, fmt.Sprintf("refs/tags/%s holds a tag signed as %q: a signed tag under another name", o.tag, l.Tag)
+		}
 		if l.Verdict != verdictGood {
 			failed++
 		}
@@ -736,6 +764,11 @@ func inDir(dir, path string) string {
 	}
 	if path == "" || filepath.IsAbs(path) {
 		return path
+	}
+	// The directory as git's chdir to it resolves it: "link/.." is the
+	// parent of link's target, not the directory holding link.
+	if real, err := filepath.EvalSymlinks(dir); err == nil {
+		dir = real
 	}
 	// Absolute, so that nothing later reads it against another directory.
 	if abs, err := filepath.Abs(filepath.Join(dir, path)); err == nil {

@@ -198,8 +198,8 @@ func TestVerifyArgs(t *testing.T) {
 		{args: []string{"-C", "/tmp", "-C", "repo", "HEAD", "-C", "", "-C", "sub/"}, want: verifyOptions{dir: "/tmp/repo/sub/", revs: []string{"HEAD"}}},
 		{args: []string{"-C", "a", "-C", "/b", "-C", "../c"}, want: verifyOptions{dir: "/b/../c"}},
 		// An empty side git reads as HEAD: a variable that was not set.
-		{args: []string{"..HEAD"}, err: `"..HEAD" has nothing before its "..", which git reads as HEAD`},
-		{args: []string{"HEAD", "...main"}, err: `"...main" has nothing before its "..."`},
+		{args: []string{"..HEAD"}, err: `"..HEAD" has nothing before its "..", where git takes HEAD (..HEAD names no commits): is a variable unset? Write HEAD..HEAD if HEAD is meant`},
+		{args: []string{"HEAD", "...main"}, err: `"...main" has nothing before its "...", where git takes HEAD`},
 		{args: []string{"--json", ""}, err: "an empty revision"},
 		{args: []string{"HEAD", "-C"}, err: "flag needs an argument: -C"},
 		{args: []string{"HEAD", "--frob"}, err: "flag provided but not defined: -frob"},
@@ -649,6 +649,10 @@ func TestVerifyLineSaysWhatGitShows(t *testing.T) {
 		{"Shift_JIS", "\x93\xfa\x96\x7b"}, // 日本
 		{"cp1252", "\x93quoted\x94"},
 		{"no-such-charset", "as \xff is"},
+		// Bytes the character set does not have: iconv fails, and git
+		// shows the message as it is.
+		{"US-ASCII", "caf\xe9"},
+		{"Shift_JIS", "\x93\xfa\xff"},
 	} {
 		if err := os.WriteFile(msg, []byte(tc.raw+"\n"), 0o644); err != nil {
 			t.Fatal(err)
@@ -659,7 +663,7 @@ func TestVerifyLineSaysWhatGitShows(t *testing.T) {
 		}
 		want := strings.TrimSuffix(r.git("log", "-1", "--format=%s"), "\n")
 		code, lines, stderr := r.verifyJSON("HEAD")
-		if code != 0 || len(lines) != 1 || lines[0].Subject != want && (utf8.ValidString(want) || lines[0].Subject != strings.ToValidUTF8(want, "\uFFFD")) {
+		if code != 0 || len(lines) != 1 || lines[0].Subject != asJSON(want) {
 			t.Errorf("%s: verify --json HEAD = %d %+v, want the subject git log shows, %q\n%s", tc.encoding, code, lines, want, stderr)
 		}
 		code, stdout, stderr := r.gitsign("verify", "HEAD")
@@ -667,4 +671,72 @@ func TestVerifyLineSaysWhatGitShows(t *testing.T) {
 			t.Errorf("%s: verify HEAD = %d, want the subject %q\n%s%s", tc.encoding, code, want, stdout, stderr)
 		}
 	}
+}
+
+// TestVerifyTag: verify-tag, as sigstore's gitsign has it, verifies the one
+// signed tag object refs/tags/NAME holds: not the commit a lightweight tag
+// or a branch names, not a tag signed under another name, and not HEAD
+// when no name is given.
+func TestVerifyTag(t *testing.T) {
+	stack := servertest.Start(t)
+	r := newRepo(t, stack, "alice@example.com")
+	r.allow("alice@example.com alice@example.com " + issuerPlaceholder)
+	r.commit("first", "-S")
+	r.git("tag", "-s", "-m", "release one", "v1")
+	r.git("tag", "light")
+	r.git("update-ref", "refs/tags/v2", strings.TrimSpace(r.git("rev-parse", "v1"))) // v1's signed object, moved
+	for _, tc := range []struct {
+		args   []string
+		code   int
+		output string
+	}{
+		{[]string{"v1"}, 0, " good "},
+		{[]string{"refs/tags/v1"}, 0, " good "},
+		{[]string{"light"}, 1, "refs/tags/light is a commit, not a tag object with a signature of its own: 'gitsign verify light' verifies the commit"},
+		{[]string{"v2"}, 1, `refs/tags/v2 holds a tag signed as "v1": a signed tag under another name`},
+		{[]string{"main"}, 2, "refs/tags/main"},
+		{nil, 2, "verify-tag takes one tag name, got 0"},
+		{[]string{"v1", "light"}, 2, "verify-tag takes one tag name, got 2"},
+	} {
+		code, stdout, stderr := r.gitsign(append([]string{"verify-tag"}, tc.args...)...)
+		if code != tc.code || !strings.Contains(stdout+stderr, tc.output) {
+			t.Errorf("verify-tag %q = %d, want %d and %q\n%s%s", tc.args, code, tc.code, tc.output, stdout, stderr)
+		}
+	}
+}
+
+// TestInDirAsChdir: a relative file given with -C is read from the
+// directory git's chdir reaches, through links: -C link -C .. is the
+// parent of link's target.
+func TestInDirAsChdir(t *testing.T) {
+	top, err := filepath.EvalSymlinks(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := filepath.Join(top, "a", "b")
+	if err := os.MkdirAll(target, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(target, filepath.Join(top, "link")); err != nil {
+		t.Fatal(err)
+	}
+	o, err := parseVerifyArgs([]string{"-C", filepath.Join(top, "link"), "-C", "..", "HEAD"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := inDir(o.dir, "signers"), filepath.Join(top, "a", "signers"); got != want {
+		t.Errorf("inDir(%q, signers) = %q, want %q", o.dir, got, want)
+	}
+}
+
+// asJSON is s as encoding/json writes a string: each byte that is not
+// UTF-8 a U+FFFD.
+func asJSON(s string) string {
+	var b strings.Builder
+	for len(s) > 0 {
+		r, n := utf8.DecodeRuneInString(s)
+		b.WriteRune(r) // utf8.RuneError for a byte that is not UTF-8
+		s = s[n:]
+	}
+	return b.String()
 }

@@ -44,7 +44,7 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		fmt.Fprintf(e.Stderr, "gitsign: warning: %s; only verifying for git works\n", err)
 		return clierr.ExitOK
 	}
-	if err != nil && len(args) > 1 && args[1] == "verify" && JSONAsked(args[2:]) {
+	if err != nil && len(args) > 1 && (args[1] == "verify" || args[1] == "verify-tag") && JSONAsked(args[2:]) {
 		// The document `gitsign verify --json` promises, also when there
 		// is no gitsign-core to verify: a CI job reads it.
 		b, _ := json.MarshalIndent(struct {

@@ -323,6 +323,7 @@ type verifyInputs struct {
 	signersPath  string // "" when no allowed signers are configured
 	signers      []byte
 	signersErr   error // reading signersPath failed: no verdict to keep
+	bare         bool  // core.bare, for explaining a signersErr
 }
 
 func (e *Env) readVerifyInputs(ctx context.Context, cfg *Config, sigFile string) (*verifyInputs, error) {
@@ -343,6 +344,7 @@ func (e *Env) readVerifyInputs(ctx context.Context, cfg *Config, sigFile string)
 	if in.rootPath, in.root, err = e.readRoot(ctx, cfg); err != nil {
 		return in, err
 	}
+	in.bare = cfg.Bare
 	if in.signersPath = e.SignersFile(ctx, cfg, false, ""); in.signersPath != "" {
 		// Reported after the root is parsed, as before: a broken root is
 		// the first thing to fix.
@@ -356,6 +358,16 @@ func (e *Env) readVerifyInputs(ctx context.Context, cfg *Config, sigFile string)
 func (e *Env) unverifiable(st gitsign.Status, in *verifyInputs, err error) int {
 	st.Err(signerOf(in.sig), time.Now())
 	return e.Report(err)
+}
+
+// isGitDir tells a git directory (a .git, a bare repository) by its HEAD
+// and objects, as git's discovery does.
+func isGitDir(dir string) bool {
+	if fi, err := os.Stat(filepath.Join(dir, "objects")); err != nil || !fi.IsDir() {
+		return false
+	}
+	fi, err := os.Stat(filepath.Join(dir, "HEAD"))
+	return err == nil && fi.Mode().IsRegular()
 }
 
 // signerOf is the signer's certificate in an armored signature, for the
@@ -383,7 +395,13 @@ func (e *Env) check(st gitsign.Status, in *verifyInputs, memo provenance.Memo) i
 			// Where a relative path was looked for, which depends on
 			// where git ran (a bare repository, its .git directory).
 			abs, _ := filepath.Abs(filepath.Join(e.Dir, in.signersPath))
-			err = clierr.WithHint(err, "a relative gitsign.allowedSigners is read from the top of the work tree (a bare repository's own directory), here %s: name it from there, or with an absolute or ~/ path", abs)
+			if dir := filepath.Dir(abs); !in.bare && isGitDir(dir) {
+				// git runs its helpers where it was run from inside a
+				// git directory, not at a work tree's top.
+				err = clierr.WithHint(err, "git ran gitsign inside the git directory %s, where a relative gitsign.allowedSigners is not the work tree's: run git from the work tree, or give it as an absolute or ~/ path", dir)
+			} else {
+				err = clierr.WithHint(err, "a relative gitsign.allowedSigners is read from the top of the work tree (a bare repository's own directory), here %s: name it from there, or with an absolute or ~/ path", abs)
+			}
 		}
 		return e.unverifiable(st, in, err)
 	}
