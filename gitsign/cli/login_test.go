@@ -365,19 +365,10 @@ func TestStuckAgentIsGivenUp(t *testing.T) {
 	stack := servertest.Start(t)
 	r := newRepo(t, stack, "erin@example.com")
 	r.unsetenv("SIGSTORE_ID_TOKEN", "BROWSER", "DISPLAY", "WAYLAND_DISPLAY")
-	sock := filepath.Join(t.TempDir(), "agent", "agent.sock")
-	ln, err := agent.Listen(sock) // listening, never accepting
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	r.env = append(r.env, agent.SocketEnv+"="+sock)
+	sock := stuckAgent(t, r)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // a hang guard, not a measurement
 	defer cancel()
-	cmd := exec.CommandContext(ctx, filepath.Join(binDir, "gitsign"), "--status-fd=2", "-bsau", "erin@example.com")
-	cmd.Dir, cmd.Env = r.dir, r.env
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true} // no controlling terminal
-	cmd.Stdin = strings.NewReader("tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor E <erin@example.com> 1 +0000\ncommitter E <erin@example.com> 1 +0000\n\nm\n")
+	cmd := signWithoutTerminal(ctx, r)
 	out, err := cmd.CombinedOutput()
 	if err == nil || ctx.Err() != nil || !strings.Contains(string(out), "did not answer within") || !strings.Contains(string(out), sock) {
 		t.Errorf("signing with a stuck agent: err %v (hang guard: %v)\n%s", err, ctx.Err(), out)
@@ -391,23 +382,14 @@ func TestStuckAgentSignsInHere(t *testing.T) {
 	stack := servertest.Start(t)
 	r := newRepo(t, stack, "erin@example.com")
 	r.unsetenv("SIGSTORE_ID_TOKEN")
-	sock := filepath.Join(t.TempDir(), "agent", "agent.sock")
-	ln, err := agent.Listen(sock) // listening, never accepting
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	r.env = append(r.env, agent.SocketEnv+"="+sock)
+	stuckAgent(t, r)
 	_, opened := useBrowser(t, r, "erin@example.com")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // a hang guard, not a measurement
 	defer cancel()
-	cmd := exec.CommandContext(ctx, filepath.Join(binDir, "gitsign"), "--status-fd=2", "-bsau", "erin@example.com")
-	cmd.Dir, cmd.Env = r.dir, r.env
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true} // no controlling terminal: what it says goes to stderr
-	cmd.Stdin = strings.NewReader("tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor E <erin@example.com> 1 +0000\ncommitter E <erin@example.com> 1 +0000\n\nm\n")
+	cmd := signWithoutTerminal(ctx, r) // what it says goes to stderr
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err = cmd.Run()
+	err := cmd.Run()
 	if err != nil || ctx.Err() != nil || !strings.Contains(stdout.String(), "-----BEGIN SIGNED MESSAGE-----") || opened() != 1 {
 		t.Fatalf("signing past a stuck agent: %v (hang guard: %v), browser opened %d times\n%s", err, ctx.Err(), opened(), stderr.String())
 	}
@@ -416,4 +398,27 @@ func TestStuckAgentSignsInHere(t *testing.T) {
 		strings.Index(stderr.String(), "signing in here instead") > strings.Index(stderr.String(), "signed in as erin@example.com") {
 		t.Errorf("signing past a stuck agent does not say why it logs in:\n%s", stderr.String())
 	}
+}
+
+// stuckAgent makes r's agent socket one that is listened on and never
+// accepted from, as a stopped or stuck agent's is, and returns its path.
+func stuckAgent(t *testing.T, r *repo) string {
+	sock := filepath.Join(t.TempDir(), "agent", "agent.sock")
+	ln, err := agent.Listen(sock) // listening, never accepting
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	r.env = append(r.env, agent.SocketEnv+"="+sock)
+	return sock
+}
+
+// signWithoutTerminal is gitsign signing a commit for erin in r as git
+// runs it, without a controlling terminal.
+func signWithoutTerminal(ctx context.Context, r *repo) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, filepath.Join(binDir, "gitsign"), "--status-fd=2", "-bsau", "erin@example.com")
+	cmd.Dir, cmd.Env = r.dir, r.env
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	cmd.Stdin = strings.NewReader("tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor E <erin@example.com> 1 +0000\ncommitter E <erin@example.com> 1 +0000\n\nm\n")
+	return cmd
 }
