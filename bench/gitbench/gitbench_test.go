@@ -137,7 +137,10 @@ func TestGitBench(t *testing.T) {
 	b := &bench{t: t, dir: filepath.Join(home, "repo")}
 	verdictDir := filepath.Join(home, ".cache", "waxseal", "gitsign-verdicts")
 	b.env = append(os.Environ(), "HOME="+home, "XDG_CACHE_HOME="+filepath.Join(home, ".cache"), "GIT_CONFIG_GLOBAL="+filepath.Join(home, ".gitconfig"), "GIT_CONFIG_NOSYSTEM=1",
-		"WAXSEAL_CONFIG_DIR="+filepath.Join(home, "waxseal"), "SIGSTORE_ID_TOKEN="+token)
+		"WAXSEAL_CONFIG_DIR="+filepath.Join(home, "waxseal"), "SIGSTORE_ID_TOKEN="+token,
+		// gitsign's verify servers listen here, and end when it is removed.
+		"XDG_RUNTIME_DIR="+filepath.Join(home, "run"))
+	os.Mkdir(filepath.Join(home, "run"), 0o700)
 	signers := filepath.Join(home, "signers")
 	os.WriteFile(signers, []byte("alice@example.com alice@example.com "+stack.Issuer()+"\n"), 0o644)
 	os.MkdirAll(b.dir, 0o755)

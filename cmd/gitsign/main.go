@@ -7,12 +7,14 @@
 //	git config --global commit.gpgsign true
 //	git config gitsign.allowedSigners .gitsigners   # who may sign, for %G? and merge --verify-signatures
 //
-// git starts it once for every signature it shows, so this program only
-// verifies, as git asks (`gitsign --status-fd=1 --verify SIGFILE -`), and
-// links nothing for signing, logging in or reading repositories: start-up
-// is most of what a check costs. Everything else (signing, `gitsign
-// verify RANGE`, help) it hands to gitsign-core, which it finds next to
-// itself or on PATH; release archives ship both.
+// git starts it once for every signature it shows, and start-up is most
+// of what a check costs, so this program links no verifier: it hands each
+// signature git asks about (`gitsign --status-fd=1 --verify SIGFILE -`) to
+// the verify server, a gitsign-core kept running between git's calls,
+// which it starts when none runs (gitsign/front). Everything else
+// (signing, `gitsign verify RANGE`, help) it hands to gitsign-core itself.
+// It finds gitsign-core next to itself or on PATH; release archives ship
+// both.
 //
 // Exit codes: 0 success, 1 failure (including a signature that does not
 // verify), 2 usage error.
@@ -22,13 +24,13 @@ import (
 	"context"
 	"os"
 
-	"github.com/waxseal/waxseal/gitsign/gpg"
+	"github.com/waxseal/waxseal/gitsign/front"
 )
 
 // version is set at release time (-ldflags "-X main.version=v1.2.3").
 var version = ""
 
 func main() {
-	gpg.Version = version
-	os.Exit(gpg.Main(context.Background(), os.Args, os.Stdin, os.Stdout, os.Stderr))
+	front.Version = version
+	os.Exit(front.Main(context.Background(), os.Args, os.Stdin, os.Stdout, os.Stderr))
 }

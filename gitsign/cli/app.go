@@ -12,6 +12,7 @@ import (
 	"runtime/debug"
 	"syscall"
 
+	"github.com/waxseal/waxseal/gitsign/front"
 	"github.com/waxseal/waxseal/gitsign/gpg"
 	"github.com/waxseal/waxseal/internal/clierr"
 )
@@ -24,7 +25,12 @@ type env struct {
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	e := &env{gpg.Env{Stdin: stdin, Stdout: stdout, Stderr: stderr, Getenv: os.Getenv}}
-	if len(args) > 1 && gpg.IsInvocation(args[1:]) {
+	if len(args) == 3 && args[1] == front.ServerFlag {
+		// Started by gitsign (package front), which reads "ready" or why
+		// not from stdout.
+		return gpg.Serve(ctx, args[2], os.Stdout, stderr)
+	}
+	if len(args) > 1 && front.IsInvocation(args[1:]) {
 		e.CalledByGit = true
 		return gpg.Run(ctx, &e.Env, args[1:], e.gpgSign)
 	}
@@ -72,14 +78,19 @@ DESCRIPTION:
    merge --verify-signatures refuses U, and git verify-commit does too with
    git config gpg.minTrustLevel fully.
 
-   The gitsign program verifies signatures by itself, so that git log
-   --show-signature starts little for each one, and hands signing and these
-   commands to gitsign-core, next to it or on PATH. It keeps each good
-   verdict, named by every byte it verified (signature, object, trusted root,
-   allowed signers) and by its own executable, in the user cache directory
+   git starts the gitsign program once for every signature it shows, so it
+   links no verifier and starts little: it hands each signature to a
+   gitsign-core kept running between git's calls (the verify server, started
+   by the first check, gone after 5 idle minutes; its socket is in
+   $XDG_RUNTIME_DIR/waxseal, else /tmp/waxseal-UID, mode 0700), which verifies
+   it in that repository with that environment as a gitsign-core started for
+   it would; signing and these commands it hands to gitsign-core itself, next
+   to it or on PATH. Each good verdict is kept, named by every byte verified
+   (signature, object, trusted root, allowed signers) and by the gitsign-core
+   executable, in the user cache directory
    ($XDG_CACHE_HOME/waxseal/gitsign-verdicts), authenticated with a key beside
    the pinned root: a signature shown again is a lookup. Changing any of
-   those, or installing another gitsign, verifies afresh.
+   those, or installing another gitsign-core, verifies afresh.
 
    Configuration (git config gitsign.KEY, or the environment variable):
       server          GITSIGN_SERVER             waxseal instance whose signing_config.json names CA, log, issuer
@@ -99,6 +110,8 @@ DESCRIPTION:
                                                  is the object's committer (or tagger) email
       verifyCache     GITSIGN_VERIFY_CACHE       false: verify every signature git asks about, rather than answer
                                                  one verified before over the same bytes from the verdict cache
+      verifyServer    GITSIGN_VERIFY_SERVER      false: start no verify server; each signature is verified by a
+                                                 gitsign-core of its own (slower: it starts for every one)
    Sigstore gitsign's rekorMode and timestampServerURL have no counterpart:
    the log entry always goes in the signature, and no RFC 3161 timestamp is
    requested; signing warns (on the terminal, and in logPath) when they are set.

@@ -15,7 +15,7 @@ import (
 	"github.com/waxseal/waxseal/common/provenance"
 	"github.com/waxseal/waxseal/common/trust"
 	"github.com/waxseal/waxseal/gitsign"
-	"github.com/waxseal/waxseal/gitsign/gpg"
+	"github.com/waxseal/waxseal/gitsign/front"
 	"github.com/waxseal/waxseal/gitsign/signing"
 	"github.com/waxseal/waxseal/internal/clierr"
 )
@@ -55,7 +55,7 @@ func (e *env) warnSigning(warnings []string) {
 	}
 }
 
-func (e *env) gpgSign(ctx context.Context, cfg *gpg.Config, st gitsign.Status) int {
+func (e *env) gpgSign(ctx context.Context, cfg *front.Config, st gitsign.Status) int {
 	ctx, stop := interruptible(ctx)
 	defer stop()
 	ctx, parentGone := context.WithCancelCause(ctx)
@@ -128,7 +128,7 @@ func (e *env) gpgSign(ctx context.Context, cfg *gpg.Config, st gitsign.Status) i
 // read (E for every signed commit) or does not allow the signer for the
 // object's committer (U). Signing goes ahead: the file may be about to
 // change, or be another maintainer's to extend.
-func (e *env) allowedHere(ctx context.Context, cfg *gpg.Config, payload []byte, cert *x509.Certificate) string {
+func (e *env) allowedHere(ctx context.Context, cfg *front.Config, payload []byte, cert *x509.Certificate) string {
 	file := e.SignersFile(ctx, cfg, false, "")
 	if file == "" {
 		return ""

@@ -25,6 +25,7 @@ import (
 	"github.com/waxseal/waxseal/common/trust"
 	"github.com/waxseal/waxseal/common/trust/trustfetch"
 	"github.com/waxseal/waxseal/gitsign"
+	"github.com/waxseal/waxseal/gitsign/front"
 	"github.com/waxseal/waxseal/gitsign/gpg"
 	"github.com/waxseal/waxseal/gitsign/signing"
 	"github.com/waxseal/waxseal/internal/atomicfile"
@@ -42,7 +43,7 @@ type endpoints struct {
 // gitsign.rekor, else the signing config of gitsign.server, else the
 // signing config pinned by `waxseal trust init`. An explicit
 // gitsign.issuer always wins.
-func (e *env) endpoints(ctx context.Context, cfg *gpg.Config) (*endpoints, error) {
+func (e *env) endpoints(ctx context.Context, cfg *front.Config) (*endpoints, error) {
 	ep := &endpoints{CA: cfg.Fulcio, Log: cfg.Rekor}
 	if ep.CA == "" || ep.Log == "" {
 		var sc *trust.SigningConfig
@@ -134,7 +135,7 @@ func signingConfigCache(server string, getenv func(string) string) string {
 // signer builds the signer for cfg. The credential is obtained only when
 // the first signature needs it. vetToken, if set, checks a token before a
 // certificate is asked for with it: the CA logs every certificate it issues.
-func (e *env) signer(ctx context.Context, cfg *gpg.Config, vetToken func(token string) error) (*signing.Signer, error) {
+func (e *env) signer(ctx context.Context, cfg *front.Config, vetToken func(token string) error) (*signing.Signer, error) {
 	ep, err := e.endpoints(ctx, cfg)
 	if err != nil {
 		return nil, err
@@ -152,7 +153,7 @@ func (e *env) signer(ctx context.Context, cfg *gpg.Config, vetToken func(token s
 // login is handed to a running agent, so that the next signatures (the
 // rest of a rebase) need no login. The instructions of an interactive login
 // go to the terminal: git captures gitsign's stderr while signing.
-func (e *env) login(ctx context.Context, cfg *gpg.Config, ep *endpoints, ca *fulcioclient.Client, vetToken func(string) error) (*credential.Credential, error) {
+func (e *env) login(ctx context.Context, cfg *front.Config, ep *endpoints, ca *fulcioclient.Client, vetToken func(string) error) (*credential.Credential, error) {
 	if cfg.TokenProvider != "" {
 		switch p, err := oidc.ParseProvider(cfg.TokenProvider); {
 		case err != nil:

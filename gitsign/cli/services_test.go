@@ -17,6 +17,7 @@ import (
 	"github.com/waxseal/waxseal/common/fulcio/fulcioclient"
 	"github.com/waxseal/waxseal/common/oidc"
 	"github.com/waxseal/waxseal/common/trust"
+	"github.com/waxseal/waxseal/gitsign/front"
 	"github.com/waxseal/waxseal/gitsign/gpg"
 	"github.com/waxseal/waxseal/internal/clierr"
 	"github.com/waxseal/waxseal/server/servertest"
@@ -107,7 +108,7 @@ func TestFailedLoginClosesAgentConnection(t *testing.T) {
 	defer debug.SetGCPercent(debug.SetGCPercent(-1))
 	before := fds()
 	for range 3 {
-		_, err := e.login(ctx, &gpg.Config{}, ep, ca, nil)
+		_, err := e.login(ctx, &front.Config{}, ep, ca, nil)
 		if err == nil {
 			t.Fatal("a login with an empty agent and no token succeeded")
 		}
@@ -140,7 +141,7 @@ func TestLoginErrorsNameTheirSetting(t *testing.T) {
 	ctx := context.Background()
 	login := func(provider string) (string, string) {
 		t.Helper()
-		_, err := e.login(ctx, &gpg.Config{TokenProvider: provider}, ep, ca, nil)
+		_, err := e.login(ctx, &front.Config{TokenProvider: provider}, ep, ca, nil)
 		if err == nil {
 			t.Fatalf("tokenProvider %q: a login with nothing to log in with succeeded", provider)
 		}

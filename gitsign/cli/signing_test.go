@@ -16,7 +16,7 @@ import (
 	"github.com/waxseal/waxseal/common/keys"
 	"github.com/waxseal/waxseal/common/provenance"
 	"github.com/waxseal/waxseal/common/trust"
-	"github.com/waxseal/waxseal/gitsign/gpg"
+	"github.com/waxseal/waxseal/gitsign/front"
 	"github.com/waxseal/waxseal/server/servertest"
 )
 
@@ -433,7 +433,7 @@ func TestStatusFDClosed(t *testing.T) {
 	if err := os.WriteFile(sigFile, []byte(sig), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	for _, prog := range []string{"gitsign", gpg.CoreName} {
+	for _, prog := range []string{"gitsign", front.CoreName} {
 		// fd 5 is not open in the child: exec passes on 0, 1 and 2 only.
 		cmd := exec.Command(filepath.Join(binDir, prog), "--status-fd=5", "--verify", sigFile, "-")
 		cmd.Dir, cmd.Env, cmd.Stdin = r.dir, r.env, strings.NewReader("x")

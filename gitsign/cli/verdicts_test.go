@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/waxseal/waxseal/gitsign/front"
 	"github.com/waxseal/waxseal/internal/verdicts"
 	"github.com/waxseal/waxseal/server/servertest"
 )
@@ -168,7 +169,10 @@ func TestVerdictCache(t *testing.T) {
 	}
 	r.git("config", "gitsign.trustedRoot", stack.TrustedRootPath)
 
-	// Another gitsign executable (an upgrade): its own verdicts.
+	// Another gitsign-core executable (an upgrade), which verifies for the
+	// gitsign beside it: its own verdicts.
+	runtimeDir := t.TempDir()
+	r.setenv("XDG_RUNTIME_DIR=" + runtimeDir)
 	other := t.TempDir()
 	self, err := os.Executable()
 	if err != nil {
@@ -178,8 +182,10 @@ func TestVerdictCache(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(other, "gitsign"), exe, 0o755); err != nil {
-		t.Fatal(err)
+	for _, name := range []string{"gitsign", front.CoreName} {
+		if err := os.WriteFile(filepath.Join(other, name), exe, 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
 	otherGitsign := []string{"-c", "gpg.x509.program=" + filepath.Join(other, "gitsign"), "verify-commit", head}
 	if _, stderr, err = r.try(otherGitsign...); err != nil || strings.Contains(stderr, "PLANTED") {
@@ -194,14 +200,16 @@ func TestVerdictCache(t *testing.T) {
 	// its bytes, where the executable's change time is read
 	// (gitsign/gpg/verdicts_*.go).
 	if slices.Contains([]string{"linux", "darwin", "freebsd", "netbsd"}, runtime.GOOS) {
-		fi, err := os.Stat(filepath.Join(other, "gitsign"))
+		core := filepath.Join(other, front.CoreName)
+		stopVerifyServers(t, runtimeDir) // else its file is busy
+		fi, err := os.Stat(core)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join(other, "gitsign"), exe, 0o755); err != nil {
+		if err := os.WriteFile(core, exe, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.Chtimes(filepath.Join(other, "gitsign"), fi.ModTime(), fi.ModTime()); err != nil {
+		if err := os.Chtimes(core, fi.ModTime(), fi.ModTime()); err != nil {
 			t.Fatal(err)
 		}
 		if _, stderr, err = r.try(otherGitsign...); err != nil || strings.Contains(stderr, "PLANTED") {

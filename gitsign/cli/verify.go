@@ -30,7 +30,7 @@ import (
 	"github.com/waxseal/waxseal/common/provenance"
 	"github.com/waxseal/waxseal/common/trust"
 	"github.com/waxseal/waxseal/gitsign"
-	"github.com/waxseal/waxseal/gitsign/gpg"
+	"github.com/waxseal/waxseal/gitsign/front"
 	"github.com/waxseal/waxseal/internal/clierr"
 	"github.com/waxseal/waxseal/internal/readfile"
 )
@@ -266,7 +266,7 @@ func (e *env) verifyCommandAs(ctx context.Context, name string, args []string) e
 	}
 	if err != nil {
 		msg := longFlags(err.Error())
-		if gpg.JSONAsked(args) {
+		if front.JSONAsked(args) {
 			// The document --json promises, also for a command line
 			// that could not be read.
 			writeReport(e.Stdout, &verifyReport{Objects: []verifyLine{}, Error: msg})
@@ -357,7 +357,7 @@ func (e *env) verifyRun(ctx context.Context, o *verifyOptions, rep *verifyReport
 	// gitsign would find by itself: a directory in the work tree that looks
 	// like a repository to anything but git (a pull request's pkg/ with a
 	// HEAD, objects/, refs/ and a config) must not set the allowed signers.
-	layout, err := gpg.RepoLayout(ctx, dir)
+	layout, err := front.RepoLayout(ctx, dir)
 	if err != nil {
 		if errors.Is(err, exec.ErrNotFound) {
 			return err
@@ -372,7 +372,7 @@ func (e *env) verifyRun(ctx context.Context, o *verifyOptions, rep *verifyReport
 		}
 		return clierr.WithHint(fmt.Errorf("%s: %w", dir, err), "%s", hint)
 	}
-	cfg := gpg.LoadConfig(ctx, dir, func(k string) string {
+	cfg := front.LoadConfig(ctx, dir, func(k string) string {
 		if k == "GIT_DIR" {
 			return layout.GitDir
 		}
@@ -545,7 +545,7 @@ func (e *env) policyFile(ctx context.Context, repo *repository, revs []string, f
 	}
 	bare := false
 	if !inTree && inRepo != "" {
-		_, hasTop, err := gpg.WorkTreeTop(ctx, repo.dir)
+		_, hasTop, err := front.WorkTreeTop(ctx, repo.dir)
 		bare = !hasTop && err == nil
 	}
 	if inTree && slices.ContainsFunc(revs, rangeLike) {
@@ -656,7 +656,7 @@ func short(id string) string { return id[:min(len(id), 12)] }
 // tree: symbolic links in the work tree, which a checkout of the commits
 // being verified made, are not followed.
 func (r *repository) workTreePath(ctx context.Context, file string) (string, bool, error) {
-	top, ok, err := gpg.WorkTreeTop(ctx, r.dir)
+	top, ok, err := front.WorkTreeTop(ctx, r.dir)
 	if err != nil || !ok {
 		return "", false, err // !ok: a bare repository
 	}

@@ -1,9 +1,8 @@
-// Package gpg is gitsign's side of git's gpgsm protocol that needs no
-// network: the command line git writes, gitsign's configuration, and the
-// whole of verifying a signature. git starts the program named by
-// gpg.x509.program once for every signature it shows, and cmd/gitsign
-// links this package and nothing for signing or logging in, which it hands
-// to gitsign-core (see Main); start-up is most of what a check costs.
+// Package gpg is gitsign-core's side of git's gpgsm protocol that needs no
+// network: the whole of verifying a signature, as git asks for it, and the
+// verify server (Serve) that keeps it running between git's calls for the
+// gitsign git starts (package front, which holds the command line git
+// writes and gitsign's configuration).
 package gpg
 
 import (
@@ -16,8 +15,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/waxseal/waxseal/common/fulcio"
@@ -26,6 +23,7 @@ import (
 	"github.com/waxseal/waxseal/common/trust"
 	"github.com/waxseal/waxseal/gitsign"
 	"github.com/waxseal/waxseal/gitsign/cms"
+	"github.com/waxseal/waxseal/gitsign/front"
 	"github.com/waxseal/waxseal/internal/clierr"
 	"github.com/waxseal/waxseal/internal/readfile"
 )
@@ -41,6 +39,10 @@ type Env struct {
 	// Log is gitsign.logPath while Run runs, nil if none. Stderr is copied
 	// to it; what goes to the terminal instead is written to it too.
 	Log io.Writer
+	// Status, when set, takes the status lines instead of the descriptor
+	// --status-fd names: the verify server hands them back to the gitsign
+	// git started, which holds that descriptor.
+	Status io.Writer
 }
 
 // Report writes err as gitsign reports errors and returns the exit code.
@@ -49,140 +51,38 @@ func (e *Env) Report(err error) int {
 }
 
 // UserTerminal is where interactive instructions and signing errors go:
-// the controlling terminal when there is one (tty true), else stderr. git
-// before 2.40 drops a signing program's stderr.
+// the controlling terminal when there is one (tty true), else stderr.
 func (e *Env) UserTerminal() (out io.Writer, tty bool, closeOut func()) {
-	if f, err := os.OpenFile("/dev/tty", os.O_WRONLY, 0); err == nil {
-		return f, true, func() { f.Close() }
+	return front.UserTerminal(e.Stderr)
+}
+
+// InRepo resolves a path from the configuration (see [front.InRepo]).
+func (e *Env) InRepo(ctx context.Context, cfg *front.Config, p string) string {
+	return front.InRepo(ctx, e.Dir, e.CalledByGit, e.Getenv, cfg, p)
+}
+
+// alsoToLog returns w copied to gitsign.logPath, if one is set (see
+// [front.AlsoToLog]); e.Log is the log while it is open.
+func (e *Env) alsoToLog(ctx context.Context, cfg *front.Config, w io.Writer, args []string) (io.Writer, func()) {
+	if cfg.LogPath == "" {
+		return w, func() {}
 	}
-	return e.Stderr, false, func() {}
+	out, log, closeLog := front.AlsoToLog(e.InRepo(ctx, cfg, cfg.LogPath), w, args)
+	e.Log = log
+	return out, func() { e.Log = nil; closeLog() }
 }
 
 // SignFunc signs for Run, with the Env Run was given: the payload on its
 // Stdin, the signature to its Stdout.
-type SignFunc func(ctx context.Context, cfg *Config, st gitsign.Status) int
-
-// gpgArgs is a gpgsm command line as git writes it.
-type gpgArgs struct {
-	sign, detach, armor, verify bool
-	statusFD                    int // -1: none
-	localUser                   string
-	files                       []string
-}
-
-// IsInvocation tells git's calls (flags first) from the human commands,
-// whose only flags are help and version.
-func IsInvocation(args []string) bool {
-	switch args[0] {
-	case "-h", "-help", "--help", "-v", "-version", "--version":
-		return false
-	}
-	return strings.HasPrefix(args[0], "-")
-}
-
-// parseGPGArgs accepts gpg's option syntax: grouped short options ("-bsau
-// KEY", "-bsauKEY"), long options with "=" or a separate value, and "--".
-func parseGPGArgs(args []string) (*gpgArgs, error) {
-	g := &gpgArgs{statusFD: -1}
-	value := func(i *int, name string, inline string, hasInline bool) (string, error) {
-		if hasInline {
-			return inline, nil
-		}
-		if *i+1 >= len(args) {
-			return "", clierr.Usagef("option %s needs a value", name)
-		}
-		*i++
-		return args[*i], nil
-	}
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		switch {
-		case a == "--":
-			g.files = append(g.files, args[i+1:]...)
-			i = len(args)
-		case strings.HasPrefix(a, "--"):
-			name, inline, hasInline := strings.Cut(a[2:], "=")
-			switch name {
-			case "sign":
-				g.sign = true
-			case "detach-sign", "detached-sign":
-				g.detach = true
-			case "armor", "armour":
-				g.armor = true
-			case "verify":
-				g.verify = true
-			case "local-user":
-				v, err := value(&i, a, inline, hasInline)
-				if err != nil {
-					return nil, err
-				}
-				g.localUser = v
-			case "status-fd":
-				v, err := value(&i, a, inline, hasInline)
-				if err != nil {
-					return nil, err
-				}
-				fd, err := strconv.Atoi(v)
-				if err != nil || fd < 0 {
-					return nil, clierr.Usagef("bad --status-fd %q", v)
-				}
-				g.statusFD = fd
-			case "include-certs", "keyid-format":
-				// Accepted for gpgsm compatibility; the certificate is
-				// always included.
-				if _, err := value(&i, a, inline, hasInline); err != nil {
-					return nil, err
-				}
-			default:
-				return nil, clierr.Usagef("unknown option %s", a)
-			}
-		case a == "-" || !strings.HasPrefix(a, "-"):
-			g.files = append(g.files, a)
-		default:
-			group := a[1:]
-			for j := 0; j < len(group); j++ {
-				switch group[j] {
-				case 'b':
-					g.detach = true
-				case 's':
-					g.sign = true
-				case 'a':
-					g.armor = true
-				case 'u':
-					rest := group[j+1:]
-					v, err := value(&i, "-u", rest, rest != "")
-					if err != nil {
-						return nil, err
-					}
-					g.localUser = v
-					j = len(group)
-				default:
-					return nil, clierr.Usagef("unknown option -%c", group[j])
-				}
-			}
-		}
-	}
-	switch {
-	case g.sign && g.verify:
-		return nil, clierr.Usagef("--sign and --verify are exclusive")
-	case g.sign:
-		if len(g.files) > 0 {
-			return nil, clierr.Usagef("signing reads stdin; unexpected arguments %q", g.files)
-		}
-	case g.verify:
-		if len(g.files) != 2 || g.files[1] != "-" {
-			return nil, clierr.Usagef("usage: gitsign --verify SIGFILE -")
-		}
-	default:
-		return nil, clierr.Usagef("nothing to do: use -bsau KEY (sign) or --verify SIGFILE - (verify), as git does")
-	}
-	return g, nil
-}
+type SignFunc func(ctx context.Context, cfg *front.Config, st gitsign.Status) int
 
 // statusWriter opens the status file descriptor; 1 and 2 are stdout and
 // stderr (also where git points them), so that tests and other platforms
 // need no descriptor passing.
 func (e *Env) statusWriter(fd int) (io.Writer, func(), error) {
+	if e.Status != nil && fd != -1 {
+		return e.Status, func() {}, nil
+	}
 	switch fd {
 	case -1:
 		return io.Discard, func() {}, nil
@@ -203,36 +103,26 @@ func (e *Env) statusWriter(fd int) (io.Writer, func(), error) {
 	return f, func() { f.Close() }, nil
 }
 
-// IsVerify tells whether args (without the program name) are git asking
-// for a signature to be verified, which Run does without signing support.
-func IsVerify(args []string) bool {
-	if len(args) == 0 || !IsInvocation(args) {
-		return false
-	}
-	g, err := parseGPGArgs(args)
-	return err == nil && g.verify
-}
-
 // Run answers one gpgsm invocation from git (args without the program
 // name): it verifies, or signs with sign.
 func Run(ctx context.Context, e *Env, args []string, sign SignFunc) int {
-	g, err := parseGPGArgs(args)
+	g, err := front.ParseArgs(args)
 	if err != nil {
 		return e.Report(err)
 	}
 	// The status descriptor first: opened later, the log file could take
 	// its number if git left it closed, and get the status lines.
-	w, closeStatus, err := e.statusWriter(g.statusFD)
+	w, closeStatus, err := e.statusWriter(g.StatusFD)
 	if err != nil {
 		return e.Report(err)
 	}
 	defer closeStatus()
-	cfg := LoadConfig(ctx, e.Dir, e.Getenv)
+	cfg := front.LoadConfig(ctx, e.Dir, e.Getenv)
 	var closeLog func()
 	e.Stderr, closeLog = e.alsoToLog(ctx, cfg, e.Stderr, args)
 	defer closeLog()
 	st := gitsign.Status{W: w}
-	if g.sign {
+	if g.Sign {
 		if sign == nil {
 			return e.Report(errors.New("this program only verifies; gitsign-core signs"))
 		}
@@ -243,42 +133,11 @@ func Run(ctx context.Context, e *Env, args []string, sign SignFunc) int {
 	var status, stderr bytes.Buffer
 	out := e.Stderr
 	e.Stderr = &stderr
-	code := e.verify(ctx, cfg, &status, &stderr, g.files[0])
+	code := e.verify(ctx, cfg, &status, &stderr, g.Files[0])
 	e.Stderr = out
 	w.Write(status.Bytes())
 	out.Write(stderr.Bytes())
 	return code
-}
-
-// alsoToLog returns w copied to gitsign.logPath, if one is set, after a
-// line naming the invocation: git hides what gitsign says while it signs.
-// The path is read as the other paths in the configuration are ("~/", and
-// relative to the repository); one that cannot be written to is said on w.
-func (e *Env) alsoToLog(ctx context.Context, cfg *Config, w io.Writer, args []string) (io.Writer, func()) {
-	if cfg.LogPath == "" {
-		return w, func() {}
-	}
-	f, err := os.OpenFile(e.InRepo(ctx, cfg, cfg.LogPath), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
-	if err != nil {
-		fmt.Fprintf(w, "gitsign: warning: gitsign.logPath: %v\n", err)
-		return w, func() {}
-	}
-	fmt.Fprintf(f, "--- %s gitsign %s\n", time.Now().Format(time.RFC3339), strings.Join(args, " "))
-	e.Log = f
-	return logFirst{log: f, w: w}, func() { e.Log = nil; f.Close() }
-}
-
-// logFirst writes to the log, then to w: when git has gone, writing to its
-// pipe fails (or ends the process, as a write to a closed stderr does), and
-// the log is where the explanation is looked for.
-type logFirst struct {
-	log io.Writer
-	w   io.Writer
-}
-
-func (l logFirst) Write(p []byte) (int, error) {
-	l.log.Write(p)
-	return l.w.Write(p)
 }
 
 // verify answers git's --verify: the status lines go to status, the
@@ -286,7 +145,7 @@ func (l logFirst) Write(p []byte) (int, error) {
 // before, over the same object, against the same trusted root and allowed
 // signers, by this same program, is answered from the verdict cache
 // (verdicts.go).
-func (e *Env) verify(ctx context.Context, cfg *Config, status, explanation *bytes.Buffer, sigFile string) int {
+func (e *Env) verify(ctx context.Context, cfg *front.Config, status, explanation *bytes.Buffer, sigFile string) int {
 	st := gitsign.Status{W: status}
 	st.NewSig()
 	in, err := e.readVerifyInputs(ctx, cfg, sigFile)
@@ -326,7 +185,7 @@ type verifyInputs struct {
 	bare         bool  // core.bare, for explaining a signersErr
 }
 
-func (e *Env) readVerifyInputs(ctx context.Context, cfg *Config, sigFile string) (*verifyInputs, error) {
+func (e *Env) readVerifyInputs(ctx context.Context, cfg *front.Config, sigFile string) (*verifyInputs, error) {
 	in := &verifyInputs{}
 	var err error
 	if in.sig, err = readfile.Read(sigFile); err != nil {
@@ -460,7 +319,7 @@ func Describe(w io.Writer, r *gitsign.Result) {
 
 // VerifierWith builds a verifier with the trusted root from
 // gitsign.trustedRoot or the pinned one, and the given policy.
-func (e *Env) VerifierWith(ctx context.Context, cfg *Config, identity func(*fulcio.CertIdentity) error, signers *gitsign.AllowedSigners) (*gitsign.Verifier, error) {
+func (e *Env) VerifierWith(ctx context.Context, cfg *front.Config, identity func(*fulcio.CertIdentity) error, signers *gitsign.AllowedSigners) (*gitsign.Verifier, error) {
 	path, data, err := e.readRoot(ctx, cfg)
 	if err != nil {
 		return nil, err
@@ -474,7 +333,7 @@ func (e *Env) VerifierWith(ctx context.Context, cfg *Config, identity func(*fulc
 
 // readRoot reads the trusted root, unparsed: gitsign.trustedRoot, or the
 // one pinned by 'waxseal trust init'.
-func (e *Env) readRoot(ctx context.Context, cfg *Config) (path string, data []byte, err error) {
+func (e *Env) readRoot(ctx context.Context, cfg *front.Config) (path string, data []byte, err error) {
 	if cfg.TrustedRoot != "" {
 		path = e.InRepo(ctx, cfg, cfg.TrustedRoot)
 		data, err = readfile.Read(path)
@@ -493,50 +352,11 @@ func (e *Env) readRoot(ctx context.Context, cfg *Config) (path string, data []by
 // SignersFile is the allowed-signers file a verification reads: signersFile
 // if given, else (unless ignoreConfigured) gitsign.allowedSigners, relative
 // to the work tree's top level; "" for none.
-func (e *Env) SignersFile(ctx context.Context, cfg *Config, ignoreConfigured bool, signersFile string) string {
+func (e *Env) SignersFile(ctx context.Context, cfg *front.Config, ignoreConfigured bool, signersFile string) string {
 	if signersFile == "" && cfg.AllowedSigners != "" && !ignoreConfigured {
 		return e.InRepo(ctx, cfg, cfg.AllowedSigners)
 	}
 	return signersFile
-}
-
-// InRepo resolves a path from the configuration. Relative paths are the
-// repository's: git runs its helpers from the top of the work tree;
-// elsewhere, git is asked where that is.
-func (e *Env) InRepo(ctx context.Context, cfg *Config, p string) string {
-	home, _ := os.UserHomeDir()
-	base := e.Dir
-	switch {
-	case filepath.IsAbs(p) || strings.HasPrefix(p, "~/"):
-	case !e.CalledByGit:
-		base = TopLevel(ctx, e.Dir)
-	case e.Getenv("GIT_WORK_TREE") != "":
-		base = workTree(e.Getenv("GIT_WORK_TREE"), e.Dir, e.Getenv("GIT_PREFIX"))
-	case cfg.Bare && e.Getenv("GIT_DIR") != "":
-		// git --git-dir=REPO.git, from elsewhere: no work tree, so the
-		// repository is its git directory.
-		base = e.Getenv("GIT_DIR")
-	}
-	return Resolve(p, base, home)
-}
-
-// workTree is the work tree that GIT_WORK_TREE (or git --work-tree) names,
-// for a program git runs from dir. Run from outside that work tree, git
-// stays where it was started. Run from inside it, git moves to its top and
-// passes a relative value on as given, relative to where it was started:
-// prefix (GIT_PREFIX) below the top; commands that write to the work tree
-// pass "." instead.
-func workTree(gwt, dir, prefix string) string {
-	if filepath.IsAbs(gwt) {
-		return gwt
-	}
-	if dir == "" {
-		dir, _ = os.Getwd()
-	}
-	if gwt == "." {
-		return dir
-	}
-	return filepath.Join(dir, prefix, gwt)
 }
 
 // LoadPinned loads the trust pinned by 'waxseal trust init'.

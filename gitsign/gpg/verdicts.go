@@ -9,6 +9,7 @@ import (
 
 	"github.com/waxseal/waxseal/common/provenance"
 	"github.com/waxseal/waxseal/common/trust"
+	"github.com/waxseal/waxseal/gitsign/front"
 	"github.com/waxseal/waxseal/internal/verdicts"
 )
 
@@ -55,7 +56,7 @@ const certificateFormat = "waxseal gitsign certificate check 1"
 // verdictCache returns the cache, the ID of in's verdict and a Memo that
 // keeps certificate checks in the same cache, or nils when caching is off
 // or has nowhere to go.
-func (e *Env) verdictCache(cfg *Config, in *verifyInputs) (*verdicts.Cache, verdicts.ID, provenance.Memo) {
+func (e *Env) verdictCache(cfg *front.Config, in *verifyInputs) (*verdicts.Cache, verdicts.ID, provenance.Memo) {
 	if !cfg.VerifyCache {
 		return nil, verdicts.ID{}, nil
 	}

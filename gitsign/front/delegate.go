@@ -1,4 +1,4 @@
-package gpg
+package front
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/waxseal/waxseal/internal/clierr"
 )
@@ -20,28 +21,35 @@ import (
 // CoreName is the program that signs and runs gitsign's human commands.
 const CoreName = "gitsign-core"
 
-// Main is the gitsign program git starts: it verifies a signature itself
-// and hands everything else (signing, `gitsign verify`, help) to
-// gitsign-core, so that the program started once per signature `git log
-// --show-signature` shows links nothing for signing, logging in or reading
-// repositories. args[0] is the program name as invoked.
+// Main is the gitsign program git starts. git starts it once for every
+// signature `git log --show-signature` shows, so it links nothing for
+// verifying, signing, logging in or reading repositories: it hands a
+// signature to verify to the verify server (see verifyByServer), which
+// keeps gitsign-core's verifier running between git's calls, and
+// everything else (signing, `gitsign verify`, help) to gitsign-core, which
+// replaces it. args[0] is the program name as invoked.
 func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	e := &Env{Stdin: stdin, Stdout: stdout, Stderr: stderr, Getenv: os.Getenv, CalledByGit: true}
-	if len(args) > 1 && IsVerify(args[1:]) {
-		growStack()
-		return Run(ctx, e, args[1:], nil)
-	}
+	e := &mainEnv{stdin: stdin, stdout: stdout, stderr: stderr}
 	core, err := findCore(args[0])
 	if err == nil && os.Getenv(DelegatedEnv) != "" {
 		// What was run as gitsign-core handed the work on again: it is
 		// this program under the other name, and would do so for ever.
-		err = clierr.WithHint(fmt.Errorf("%s is the verify-only gitsign, not gitsign-core", core),
+		err = clierr.WithHint(fmt.Errorf("%s is the gitsign that starts gitsign-core, not gitsign-core", core),
 			"%s", installHint())
+	}
+	var verify *Args
+	if len(args) > 1 && IsVerify(args[1:]) {
+		verify, _ = ParseArgs(args[1:])
+	}
+	if err == nil && verify != nil {
+		if code, done := e.verifyByServer(ctx, core, args[1:], verify); done {
+			return code
+		}
 	}
 	if err != nil && len(args) == 2 && slices.Contains([]string{"-v", "--version", "-version", "version"}, args[1]) {
 		// The version is this program's to tell.
-		fmt.Fprintf(e.Stdout, "gitsign (waxseal) %s\n", ReleaseVersion())
-		fmt.Fprintf(e.Stderr, "gitsign: warning: %s; only verifying for git works\n", err)
+		fmt.Fprintf(e.stdout, "gitsign (waxseal) %s\n", ReleaseVersion())
+		fmt.Fprintf(e.stderr, "gitsign: warning: %s; git can neither sign nor verify with it\n", err)
 		return clierr.ExitOK
 	}
 	if err != nil && len(args) > 1 && (args[1] == "verify" || args[1] == "verify-tag") && JSONAsked(args[2:]) {
@@ -52,23 +60,70 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 			Objects []string `json:"objects"`
 			Error   string   `json:"error"`
 		}{Objects: []string{}, Error: err.Error()}, "", "  ")
-		fmt.Fprintf(e.Stdout, "%s\n", b)
+		fmt.Fprintf(e.stdout, "%s\n", b)
 	}
 	if err != nil {
+		if verify != nil {
+			// git reads the verdict from the status lines: E, not N
+			// (no signature).
+			e.unverified(verify.StatusFD)
+		}
 		// When git is signing, say it where the user sees it, as
 		// gitsign-core does, and in gitsign.logPath, where a user of a
 		// git that hides it looks.
-		out := e.Stderr
+		out := e.stderr
 		if len(args) > 1 && IsInvocation(args[1:]) {
-			var closeOut, closeLog func()
-			out, _, closeOut = e.UserTerminal()
-			defer closeOut()
-			out, closeLog = e.alsoToLog(ctx, LoadConfig(ctx, e.Dir, e.Getenv), out, args[1:])
-			defer closeLog()
+			if verify == nil {
+				var closeOut func()
+				out, _, closeOut = UserTerminal(e.stderr)
+				defer closeOut()
+			}
+			if cfg := LoadConfig(ctx, "", os.Getenv); cfg.LogPath != "" {
+				var closeLog func()
+				out, _, closeLog = AlsoToLog(InRepo(ctx, "", true, os.Getenv, cfg, cfg.LogPath), out, args[1:])
+				defer closeLog()
+			}
 		}
 		return clierr.Report(out, "gitsign", err, "")
 	}
 	return delegate(core, args)
+}
+
+// mainEnv is the standard streams Main was given.
+type mainEnv struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+}
+
+// unverified writes the status lines of a signature that could not be
+// checked (gpgsm's ERRSIG, which git shows as %G? "E") to the status
+// descriptor git gave, when it is open.
+func (e *mainEnv) unverified(fd int) {
+	w, ok := e.statusFile(fd)
+	if !ok {
+		return
+	}
+	fmt.Fprintf(w, "[GNUPG:] NEWSIG\n[GNUPG:] ERRSIG %s 19 8 00 %d 9 %s\n[GNUPG:] TRUST_UNDEFINED 0 shell\n",
+		noCert, time.Now().Unix(), noCert)
+}
+
+// noCert stands for the certificate in an ERRSIG for a signature that was
+// not read.
+const noCert = "0000000000000000000000000000000000000000"
+
+// statusFile is the status descriptor fd: stdout and stderr for 1 and 2
+// (where git points them), else the descriptor itself when it is open,
+// written to as it is and never closed: gitsign-core may be given it next.
+func (e *mainEnv) statusFile(fd int) (io.Writer, bool) {
+	switch fd {
+	case -1:
+		return io.Discard, true
+	case 1:
+		return e.stdout, true
+	case 2:
+		return e.stderr, true
+	}
+	return openFD(fd)
 }
 
 // JSONAsked tells whether a command line that could not be parsed asked
@@ -148,22 +203,6 @@ func findCore(argv0 string) (string, error) {
 	if len(dirs) > 0 {
 		where = dirs[len(dirs)-1]
 	}
-	return "", clierr.WithHint(fmt.Errorf("%s, which signs and runs gitsign's commands, is neither next to gitsign (in %s) nor on PATH", CoreName, where),
+	return "", clierr.WithHint(fmt.Errorf("%s, which verifies, signs and runs gitsign's commands, is neither next to gitsign (in %s) nor on PATH", CoreName, where),
 		"%s", installHint())
-}
-
-// sink keeps growStack's buffer from being optimized away.
-var sink byte
-
-// growStack grows the goroutine's stack from its initial 8 KiB to 32 KiB
-// while the stack is shallow. Verifying would otherwise outgrow it twice,
-// deep in JSON, ASN.1 and ECDSA code, and each growth walks every frame
-// through the runtime's tables, which in a fresh process means page faults:
-// this saved 0.2 to 0.3 ms of a 3 ms verification (500 interleaved runs;
-// a 64 KiB stack saved less).
-//
-//go:noinline
-func growStack() {
-	var buf [16 << 10]byte
-	sink = buf[sink]
 }

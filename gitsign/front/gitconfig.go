@@ -1,4 +1,4 @@
-package gpg
+package front
 
 import (
 	"bytes"
@@ -10,7 +10,6 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/waxseal/waxseal/gitsign"
 	"github.com/waxseal/waxseal/internal/readfile"
 )
 
@@ -381,6 +380,16 @@ func (m *wildmatch) matchAt(toks []wmToken, s string) bool {
 	return s == ""
 }
 
+// lowerString is s with ASCII capitals in lower case, as git compares
+// names and boolean words.
+func lowerString(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		b[i] = lowerASCII(c)
+	}
+	return string(b)
+}
+
 func lowerASCII(c byte) byte {
 	if 'A' <= c && c <= 'Z' {
 		return c + 'a' - 'A'
@@ -631,7 +640,7 @@ func validHEAD(path string) bool {
 
 // boolKeys are the boolean settings read here, whose bare key ("[gitsign]
 // matchCommitter" alone on its line) means true.
-var boolKeys = map[string]bool{"gitsign.matchcommitter": true, "gitsign.verifycache": true, "core.bare": true}
+var boolKeys = map[string]bool{"gitsign.matchcommitter": true, "gitsign.verifycache": true, "gitsign.verifyserver": true, "core.bare": true}
 
 // parseBool reads a boolean as git does (git_config_bool): true, yes, on,
 // false, no, off and the empty value in any case (ASCII's only, as
@@ -641,7 +650,7 @@ var boolKeys = map[string]bool{"gitsign.matchcommitter": true, "gitsign.verifyca
 // takes only where its C library's strtoimax does (glibc 2.38 and later),
 // is refused: for the settings read here, that is the safe end.
 func parseBool(v string) (b, ok bool) {
-	v = gitsign.LowerASCII(v) // the number's 0X and unit K too
+	v = lowerString(v) // the number's 0X and unit K too
 	switch v {
 	case "true", "yes", "on":
 		return true, true

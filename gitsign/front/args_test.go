@@ -1,4 +1,4 @@
-package gpg
+package front
 
 import (
 	"bytes"
@@ -36,18 +36,18 @@ func TestParseGPGArgs(t *testing.T) {
 		if i := slices.Index(args, "Test"); i >= 0 {
 			args = append(args[:i], strings.Join(args[i:], " "))
 		}
-		g, err := parseGPGArgs(args)
+		g, err := ParseArgs(args)
 		if err != nil {
 			t.Errorf("%q: %v", tc.args, err)
 			continue
 		}
-		if g.sign != tc.sign || g.statusFD != tc.fd || g.localUser != tc.user || (tc.verify != "") != g.verify ||
-			(g.verify && g.files[0] != tc.verify) {
+		if g.Sign != tc.sign || g.StatusFD != tc.fd || g.LocalUser != tc.user || (tc.verify != "") != g.Verify ||
+			(g.Verify && g.Files[0] != tc.verify) {
 			t.Errorf("%q: parsed %+v", tc.args, g)
 		}
 	}
 	for _, bad := range []string{"-bsa -u", "--sign --verify x -", "-x", "--frobnicate", "-b", "--verify sig", "--verify sig file", "-bsau K extra", "--status-fd=x -bsau K"} {
-		if _, err := parseGPGArgs(strings.Fields(bad)); err == nil {
+		if _, err := ParseArgs(strings.Fields(bad)); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
 	}
@@ -64,7 +64,7 @@ func TestMainRefusesToDelegateTwice(t *testing.T) {
 	t.Setenv(DelegatedEnv, "1")
 	var out, errOut bytes.Buffer
 	code := Main(context.Background(), []string{filepath.Join(dir, "gitsign"), "verify", "HEAD"}, strings.NewReader(""), &out, &errOut)
-	if code != 1 || !strings.Contains(errOut.String(), "is the verify-only gitsign, not gitsign-core") || !strings.Contains(errOut.String(), "install gitsign-core") {
+	if code != 1 || !strings.Contains(errOut.String(), "is the gitsign that starts gitsign-core, not gitsign-core") || !strings.Contains(errOut.String(), "install gitsign-core") {
 		t.Errorf("Main = %d\n%s%s", code, out.String(), errOut.String())
 	}
 }

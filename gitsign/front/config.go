@@ -1,4 +1,4 @@
-package gpg
+package front
 
 import (
 	"bytes"
@@ -29,6 +29,7 @@ type Config struct {
 	LogPath        string // tee stderr here (git swallows it)
 	MatchCommitter bool   // refuse to sign when the identity is not the committer's email
 	VerifyCache    bool   // answer a signature verified before from the verdict cache (default true)
+	VerifyServer   bool   // verify in a gitsign-core kept running between git's calls (default true)
 	Bare           bool   // core.bare: the repository has no work tree
 
 	// Unused says which settings of sigstore's gitsign are set that this
@@ -120,6 +121,18 @@ func LoadConfig(ctx context.Context, dir string, getenv func(string) string) *Co
 		var valid bool
 		if c.VerifyCache, valid = parseBool(vc); !valid {
 			notBool(vcName, vc, "false")
+		}
+	}
+	vs, ok := vals["gitsign.verifyserver"]
+	vsName := "gitsign.verifyServer"
+	if v := getenv("GITSIGN_VERIFY_SERVER"); v != "" {
+		vs, ok, vsName = v, true, "GITSIGN_VERIFY_SERVER"
+	}
+	c.VerifyServer = !ok
+	if ok {
+		var valid bool
+		if c.VerifyServer, valid = parseBool(vs); !valid {
+			notBool(vsName, vs, "false")
 		}
 	}
 	c.Bare = gitBool(vals["core.bare"])
@@ -288,4 +301,12 @@ func Resolve(p, base, home string) string {
 		return p
 	}
 	return filepath.Join(base, p)
+}
+
+// ForgetLayouts forgets where git said repositories are, for a process
+// that outlives one command (the verify server): directories come and go.
+func ForgetLayouts() {
+	layoutsMu.Lock()
+	defer layoutsMu.Unlock()
+	clear(layouts)
 }

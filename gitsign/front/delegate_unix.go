@@ -1,6 +1,6 @@
 //go:build unix
 
-package gpg
+package front
 
 import (
 	"fmt"
