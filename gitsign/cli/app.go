@@ -82,7 +82,7 @@ DESCRIPTION:
    links no verifier and starts little: it hands each signature to a
    gitsign-core kept running between git's calls (the verify server, started
    by the first check, gone after 5 idle minutes; its socket is in
-   $XDG_RUNTIME_DIR/waxseal, else /tmp/waxseal-UID, mode 0700), which verifies
+   $XDG_RUNTIME_DIR/waxseal, else $TMPDIR/waxseal-UID, mode 0700), which verifies
    it in that repository with that environment as a gitsign-core started for
    it would; signing and these commands it hands to gitsign-core itself, next
    to it or on PATH. Each good verdict is kept, named by every byte verified

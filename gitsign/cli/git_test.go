@@ -38,6 +38,8 @@ func TestMain(m *testing.M) {
 		os.Exit(run(context.Background(), os.Args, os.Stdin, os.Stdout, os.Stderr))
 	case "browser":
 		os.Exit(browse(os.Args[1:]))
+	case "verify-client":
+		os.Exit(verifyClient(os.Args[1:]))
 	}
 	dir, err := os.MkdirTemp("", "gitsign-bin")
 	if err != nil {
@@ -47,7 +49,7 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		panic(err)
 	}
-	for _, name := range []string{"gitsign", front.CoreName, "browser"} {
+	for _, name := range []string{"gitsign", front.CoreName, "browser", "verify-client"} {
 		if err := os.Symlink(self, filepath.Join(dir, name)); err != nil {
 			panic(err)
 		}

@@ -4,8 +4,10 @@ package cli
 
 import (
 	"bufio"
+	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -103,6 +105,36 @@ func TestVerifyServer(t *testing.T) {
 		t.Errorf("another server (%d) took over from %d", got, pid)
 	}
 
+	// The server keeps no environment of the gitsign that started it (its
+	// token, say): GODEBUG at most.
+	environ, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kv := range strings.Split(string(environ), "\x00") {
+		if kv != "" && !strings.HasPrefix(kv, "GODEBUG=") {
+			t.Errorf("the verify server's environment holds %.40q", kv)
+		}
+	}
+
+	// A client under limits the server does not have (a sandbox's
+	// no_new_privs), or in other namespaces, is declined: verified here,
+	// it would see other files or escape its limits.
+	client := filepath.Join(binDir, "verify-client")
+	if out, err := exec.Command(client, socks[0]).CombinedOutput(); err != nil || !strings.HasPrefix(string(out), "answered 1") {
+		t.Errorf("a request as gitsign makes it: %v\n%s", err, out)
+	}
+	if out, err := exec.Command("setpriv", "--no-new-privs", client, socks[0]).CombinedOutput(); err != nil ||
+		!strings.HasPrefix(string(out), "declined: the client runs under limits") {
+		t.Errorf("a client with no_new_privs: %v\n%s", err, out)
+	}
+	if os.Getuid() == 0 {
+		if out, err := exec.Command("unshare", "--mount", client, socks[0]).CombinedOutput(); err != nil ||
+			!strings.HasPrefix(string(out), "declined: the client is in other namespaces") {
+			t.Errorf("a client in another mount namespace: %v\n%s", err, out)
+		}
+	}
+
 	// A request made for another gitsign-core is declined, for the client
 	// to verify elsewhere.
 	c, err := net.Dial("unix", socks[0])
@@ -116,6 +148,28 @@ func TestVerifyServer(t *testing.T) {
 	if err != nil || !resp.Declined {
 		t.Errorf("a request for another gitsign-core: %+v, %v", resp, err)
 	}
+
+	// A server that is stopped (SIGSTOP, a debugger) costs one check the
+	// wait for it, which a gitsign-core of its own then answers, and gives
+	// way: its socket is removed, and the next check starts another.
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	if got := alice.format(aliceHead, "%G?"); got != "G" {
+		t.Errorf("with the server stopped: %q", got)
+	}
+	if _, err := os.Lstat(socks[0]); err == nil {
+		t.Error("the stopped server's socket was kept")
+	}
+	if got := alice.format(aliceHead, "%G?"); got != "G" {
+		t.Errorf("after the stopped server: %q", got)
+	}
+	if s := sockets(t, runtime); len(s) != 1 || serverPID(t, s[0]) == pid {
+		t.Errorf("no new server after the stopped one: %v", s)
+	}
+	syscall.Kill(pid, syscall.SIGCONT) // it ends: its socket is not its own
+	pid = serverPID(t, sockets(t, runtime)[0])
+	socks = sockets(t, runtime)
 
 	// The server killed: the next check starts another.
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
@@ -187,4 +241,35 @@ func stopVerifyServers(t *testing.T, runtime string) {
 			c.Close()
 		}
 	}
+}
+
+// verifyClient is the test binary run as "verify-client SOCKET": one
+// request as gitsign makes it, for a signature that does not exist; it
+// prints "declined: WHY" or "answered CODE".
+func verifyClient(args []string) int {
+	core, err := front.ExecutableID("/proc/self/exe")
+	if err != nil {
+		fmt.Println(err)
+		return 1
+	}
+	c, err := net.Dial("unix", args[0])
+	if err != nil {
+		fmt.Println(err)
+		return 1
+	}
+	defer c.Close()
+	cwd, _ := os.Getwd()
+	c.Write(front.AppendRequest(nil, &front.Request{Core: core, Dir: cwd,
+		Args: []string{"--status-fd=1", "--verify", "/nonexistent/sig", "-"}, Env: os.Environ()}))
+	resp, err := front.ReadResponse(bufio.NewReader(c))
+	switch {
+	case err != nil:
+		fmt.Println(err)
+		return 1
+	case resp.Declined:
+		fmt.Printf("declined: %s\n", resp.Stderr)
+	default:
+		fmt.Printf("answered %d\n", resp.Code)
+	}
+	return 0
 }

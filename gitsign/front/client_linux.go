@@ -12,6 +12,7 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -20,9 +21,16 @@ import (
 // the server refuses a larger object as a gitsign-core of its own would.
 const maxObject = 64 << 20
 
-// serverTimeout bounds the wait for the server's answer, after which the
-// signature is verified by a gitsign-core of its own.
-const serverTimeout = 30 * time.Second
+// serverTimeout bounds each read and write of a request, after which the
+// signature is verified by a gitsign-core of its own, and the server's
+// socket is removed, so that the next check starts a new one rather than
+// wait for a server that is stuck. A check takes milliseconds; this is for
+// one stopped (SIGSTOP, a debugger) or starved.
+const serverTimeout = 10 * time.Second
+
+// maxSocketPath is what a Unix socket's address holds (sun_path, with its
+// terminating NUL).
+const maxSocketPath = 107
 
 // verifyByServer answers git's --verify (args, parsed as g) through the
 // verify server, starting one if none runs. done is false when it read
@@ -50,7 +58,10 @@ func (e *mainEnv) verifyByServer(ctx context.Context, core string, args []string
 	if err != nil {
 		return 0, false
 	}
-	path := SocketPath(dir, self, coreID, os.Getenv("GODEBUG"))
+	path := SocketPath(dir, self, coreID, os.Getenv("GODEBUG"), namespaces())
+	if len(path) > maxSocketPath {
+		return 0, false
+	}
 	conn, err := dialServer(path)
 	if errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ECONNREFUSED) {
 		if startServer(core, path) == nil {
@@ -61,6 +72,7 @@ func (e *mainEnv) verifyByServer(ctx context.Context, core string, args []string
 		return 0, false
 	}
 	defer conn.Close()
+	sockFile, _ := os.Lstat(path)
 
 	payload, err := io.ReadAll(io.LimitReader(e.stdin, maxObject+1))
 	if err != nil {
@@ -73,9 +85,16 @@ func (e *mainEnv) verifyByServer(ctx context.Context, core string, args []string
 	}
 	req := AppendRequest(nil, &Request{Core: coreID, Dir: cwd, Args: args, Env: os.Environ(), Payload: payload})
 	if _, err := conn.Write(req); err != nil {
+		if errors.Is(err, syscall.EAGAIN) {
+			removeIfSame(path, sockFile)
+		}
 		return e.verifyInCore(core, args, g, payload), true
 	}
 	resp, err := ReadResponse(bufio.NewReader(conn))
+	if errors.Is(err, syscall.EAGAIN) {
+		// Timed out: a server that is stuck gives way to a new one.
+		removeIfSame(path, sockFile)
+	}
 	if err != nil || resp.Declined {
 		return e.verifyInCore(core, args, g, payload), true
 	}
@@ -83,6 +102,28 @@ func (e *mainEnv) verifyByServer(ctx context.Context, core string, args []string
 	e.stdout.Write(resp.Stdout)
 	e.stderr.Write(resp.Stderr)
 	return resp.Code, true
+}
+
+// namespaces names the mount, user and PID namespaces this process is in:
+// a server started in other ones sees other files under the same names
+// (a container or a toolbox sharing the socket directory), so each has
+// servers of its own, and a server declines a client from elsewhere.
+func namespaces() string {
+	var ns []string
+	for _, n := range []string{"mnt", "user", "pid"} {
+		l, _ := os.Readlink("/proc/self/ns/" + n)
+		ns = append(ns, l)
+	}
+	return strings.Join(ns, " ")
+}
+
+// removeIfSame removes the socket at path if it is still the file it was
+// when it was dialed (fi): a server that has replaced it since is left
+// alone.
+func removeIfSame(path string, fi os.FileInfo) {
+	if now, err := os.Lstat(path); err == nil && fi != nil && os.SameFile(now, fi) {
+		os.Remove(path)
+	}
 }
 
 // dialServer connects to the verify server at path and checks that it
@@ -130,7 +171,7 @@ func startServer(core, path string) error {
 	restore := closeOnExec()
 	// Its environment is each request's; of this one it keeps only what
 	// its socket is named by, and no credential of this process's.
-	var env []string
+	env := []string{} // nil would be this process's whole environment
 	if v, ok := os.LookupEnv("GODEBUG"); ok {
 		env = append(env, "GODEBUG="+v)
 	}

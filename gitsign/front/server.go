@@ -22,14 +22,20 @@ import (
 // checks; see gpg.Serve), and writes back the status lines, the
 // explanation and the exit code.
 //
-// The first gitsign that finds no server starts one, detached, and waits
-// until it listens. The server ends after ServerIdle without a request. Its
-// socket is in a directory of the user's own, mode 0700
-// ($XDG_RUNTIME_DIR/waxseal, else $TMPDIR/waxseal-UID), checked before
-// every use, and each side checks that the other runs as the same user. The
-// socket's name is derived from both executables and GODEBUG, so an
-// upgraded gitsign or gitsign-core starts a server of its own, and the
-// server refuses a request made for another gitsign-core file than its own.
+// The first gitsign that finds no server starts one, detached, with no
+// environment but GODEBUG, and waits until it listens. The server ends
+// after ServerIdle without a request. Its socket is in a directory of the
+// user's own, mode 0700 ($XDG_RUNTIME_DIR/waxseal, else
+// $TMPDIR/waxseal-UID), checked before every use, and each side checks
+// that the other runs as the same user. The socket's name is derived from
+// both executables, GODEBUG and the client's namespaces, so an upgraded
+// gitsign or gitsign-core starts a server of its own, and so does a
+// container sharing the directory. The server declines a request made for
+// another gitsign-core file than its own, or from a process in other
+// namespaces, with another root, or under limits it does not have
+// (no_new_privs, seccomp); a server that does not answer within
+// serverTimeout has its socket removed, so that the next check starts
+// another.
 //
 // git config gitsign.verifyServer false (GITSIGN_VERIFY_SERVER=false)
 // starts no server: each signature is then verified by a gitsign-core of
@@ -211,11 +217,11 @@ func (b byteReader) ReadByte() (byte, error) {
 }
 
 // SocketPath names the socket of the verify server for these executables
-// (ExecutableID of this gitsign and of gitsign-core) and GODEBUG, which
-// changes what crypto/x509 accepts.
-func SocketPath(dir, self, core, godebug string) string {
+// (ExecutableID of this gitsign and of gitsign-core), GODEBUG, which
+// changes what crypto/x509 accepts, and the namespaces the client is in.
+func SocketPath(dir, self, core, godebug, namespaces string) string {
 	h := fnv.New64a()
-	for _, s := range []string{serverMagic, self, core, godebug} {
+	for _, s := range []string{serverMagic, self, core, godebug, namespaces} {
 		h.Write([]byte(s))
 		h.Write([]byte{0})
 	}

@@ -11,25 +11,41 @@ import (
 	"syscall"
 )
 
-// SocketDir is the directory the verify servers' sockets are in:
-// $XDG_RUNTIME_DIR/waxseal, else waxseal-UID in the temporary directory;
-// created if missing. It must be a directory of this user's that no one
-// else may enter or write to, not a link.
+// SocketDir is the directory the verify servers' sockets are in, created
+// if missing: waxseal in $XDG_RUNTIME_DIR when that is this user's, else
+// (or when that one is not fit) waxseal-UID in $TMPDIR (default /tmp). It
+// must be a directory of this user's that no one else may enter or write
+// to, not a link.
 func SocketDir(getenv func(string) string) (string, error) {
-	var dir string
-	if rt := getenv("XDG_RUNTIME_DIR"); rt != "" && filepath.IsAbs(rt) {
-		dir = filepath.Join(rt, "waxseal")
-	} else {
-		tmp := getenv("TMPDIR")
-		if tmp == "" || !filepath.IsAbs(tmp) {
-			tmp = "/tmp"
+	var dirs []string
+	if rt := getenv("XDG_RUNTIME_DIR"); rt != "" && filepath.IsAbs(rt) && ownDir(rt) {
+		dirs = append(dirs, filepath.Join(rt, "waxseal"))
+	}
+	tmp := getenv("TMPDIR")
+	if tmp == "" || !filepath.IsAbs(tmp) {
+		tmp = "/tmp"
+	}
+	dirs = append(dirs, filepath.Join(tmp, "waxseal-"+strconv.Itoa(os.Getuid())))
+	var err error
+	for _, dir := range dirs {
+		if err = os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
+			continue
 		}
-		dir = filepath.Join(tmp, "waxseal-"+strconv.Itoa(os.Getuid()))
+		if err = CheckPrivateDir(dir); err == nil {
+			return dir, nil
+		}
 	}
-	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
-		return "", err
+	return "", err
+}
+
+// ownDir tells whether dir is a directory of this user's (not a link).
+func ownDir(dir string) bool {
+	fi, err := os.Lstat(dir)
+	if err != nil || !fi.IsDir() {
+		return false
 	}
-	return dir, CheckPrivateDir(dir)
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	return ok && int(st.Uid) == os.Getuid()
 }
 
 // CheckPrivateDir checks that dir is a directory (not a link) of this

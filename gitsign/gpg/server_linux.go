@@ -12,7 +12,10 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -44,9 +47,9 @@ func Serve(ctx context.Context, path string, ready *os.File, stderr io.Writer) i
 		null.Close()
 	}
 	idle := time.Duration(front.ServerIdle) * time.Second
-	last := time.Now()
-	for time.Since(last) < idle && s.ours() {
-		s.ln.SetDeadline(time.Now().Add(min(idle-time.Since(last), 10*time.Second)))
+	s.last.Store(time.Now().UnixNano())
+	for s.ours() && (s.busy.Load() > 0 || time.Since(time.Unix(0, s.last.Load())) < idle) {
+		s.ln.SetDeadline(time.Now().Add(10 * time.Second))
 		conn, err := s.ln.AcceptUnix()
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() {
@@ -56,8 +59,14 @@ func Serve(ctx context.Context, path string, ready *os.File, stderr io.Writer) i
 			fmt.Fprintf(stderr, "gitsign-core: verify server: %v\n", err)
 			return 1
 		}
-		s.handle(ctx, conn)
-		last = time.Now()
+		// Requests are read side by side, so that a client that stalls
+		// holds up no other; they are answered one at a time.
+		s.busy.Add(1)
+		go func() {
+			defer s.busy.Add(-1)
+			s.handle(ctx, conn)
+			s.last.Store(time.Now().UnixNano())
+		}()
 	}
 	return 0
 }
@@ -67,6 +76,10 @@ type server struct {
 	ln   *net.UnixListener
 	fi   os.FileInfo // the socket file, to tell whether it is still this server's
 	self string      // front.ExecutableID of this program
+	own  *process    // this process, for comparing clients with
+	mu   sync.Mutex  // one request answered at a time: each sets the process's directory and environment
+	busy atomic.Int32
+	last atomic.Int64 // when a request was last answered, in ns
 }
 
 // listen binds path, atomically: the socket is made under another name
@@ -81,7 +94,8 @@ func listen(path string) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	tmp := fmt.Sprintf("%s.%d", path, os.Getpid())
+	// Shorter than the socket's own name, so that it fits an address.
+	tmp := filepath.Join(filepath.Dir(path), fmt.Sprintf(".%d", os.Getpid()))
 	os.Remove(tmp)
 	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: tmp, Net: "unix"})
 	if err != nil {
@@ -102,7 +116,13 @@ func listen(path string) (*server, error) {
 		os.Remove(tmp)
 		return nil, err
 	}
-	return &server{path: path, ln: ln, fi: fi, self: self}, nil
+	own, err := processOf(os.Getpid())
+	if err != nil {
+		ln.Close()
+		os.Remove(path)
+		return nil, err
+	}
+	return &server{path: path, ln: ln, fi: fi, self: self, own: own}, nil
 }
 
 // ours tells whether the socket file is still the one this server made.
@@ -124,30 +144,101 @@ const requestTimeout = 10 * time.Second
 
 func (s *server) handle(ctx context.Context, conn *net.UnixConn) {
 	defer conn.Close()
-	if !sameUser(conn) {
-		return
+	pid, ok := peerOf(conn)
+	if !ok {
+		return // another user's: not a word
 	}
 	conn.SetDeadline(time.Now().Add(requestTimeout))
 	req, err := front.ReadRequest(bufio.NewReader(conn))
 	if err != nil {
 		return
 	}
-	resp := s.answer(ctx, req)
+	var resp *front.Response
+	if why := s.own.unlike(pid); why != "" {
+		// Verified here, it would see other files, or escape limits the
+		// client runs under: it verifies in a process of its own.
+		resp = declined("the client " + why)
+	} else {
+		s.mu.Lock()
+		resp = s.answer(ctx, req)
+		s.mu.Unlock()
+	}
 	conn.SetDeadline(time.Now().Add(requestTimeout))
 	conn.Write(front.AppendResponse(nil, resp))
 }
 
-// sameUser tells whether the client runs as this user.
-func sameUser(conn *net.UnixConn) bool {
+// peerOf is the process at the other end of conn, when it runs as this
+// user.
+func peerOf(conn *net.UnixConn) (pid int, ok bool) {
 	raw, err := conn.SyscallConn()
 	if err != nil {
-		return false
+		return 0, false
 	}
 	var cred *syscall.Ucred
 	cerr := raw.Control(func(fd uintptr) {
 		cred, err = syscall.GetsockoptUcred(int(fd), syscall.SOL_SOCKET, syscall.SO_PEERCRED)
 	})
-	return cerr == nil && err == nil && int(cred.Uid) == os.Getuid()
+	if cerr != nil || err != nil || int(cred.Uid) != os.Getuid() || cred.Pid <= 0 {
+		return 0, false
+	}
+	return int(cred.Pid), true
+}
+
+// process is what, besides its user, decides what a verification run for
+// a process sees and may do: its namespaces and root directory, and the
+// limits it runs under (no_new_privs, a seccomp filter), which sandboxes
+// (bubblewrap, Flatpak, Landlock, systemd's) set.
+type process struct {
+	ns         [3]os.FileInfo // mnt, user, pid
+	root       os.FileInfo
+	noNewPrivs bool
+	seccomp    bool
+}
+
+func processOf(pid int) (*process, error) {
+	p := &process{}
+	dir := "/proc/" + strconv.Itoa(pid)
+	var err error
+	for i, n := range []string{"mnt", "user", "pid"} {
+		if p.ns[i], err = os.Stat(dir + "/ns/" + n); err != nil {
+			return nil, err
+		}
+	}
+	if p.root, err = os.Stat(dir + "/root"); err != nil {
+		return nil, err
+	}
+	status, err := os.ReadFile(dir + "/status")
+	if err != nil {
+		return nil, err
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		k, v, _ := strings.Cut(line, ":")
+		v = strings.TrimSpace(v)
+		switch k {
+		case "NoNewPrivs":
+			p.noNewPrivs = v != "0"
+		case "Seccomp":
+			p.seccomp = v != "0"
+		}
+	}
+	return p, nil
+}
+
+// unlike says how the process pid differs from p in what it may see or do,
+// "" if it does not.
+func (p *process) unlike(pid int) string {
+	q, err := processOf(pid)
+	switch {
+	case err != nil:
+		return "cannot be compared with the server: " + err.Error()
+	case !os.SameFile(p.ns[0], q.ns[0]) || !os.SameFile(p.ns[1], q.ns[1]) || !os.SameFile(p.ns[2], q.ns[2]):
+		return "is in other namespaces"
+	case !os.SameFile(p.root, q.root):
+		return "has another root directory"
+	case q.noNewPrivs && !p.noNewPrivs, q.seccomp && !p.seccomp:
+		return "runs under limits the server does not (no_new_privs, seccomp)"
+	}
+	return ""
 }
 
 func declined(why string) *front.Response {
