@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/waxseal/waxseal/common/fulcio"
@@ -95,16 +94,11 @@ func (v *Verifier) Verify(payload, signature []byte, email string) (*Result, err
 		return fail(Bad, errors.New("the signature is not over this object: it was modified after signing, or the signature belongs to another object"))
 	}
 	digest := s.AttrsDigest()
-	// The signature value is checked beside the provenance checks below
-	// (a P-256 check of its own, on a core a verifier kept running has
-	// idle), and its result read where it was checked before: a signature
-	// value that does not verify is BADSIG, anything else that fails below
-	// is ERRSIG.
-	sigDone := make(chan error, 1)
-	go func() { sigDone <- keys.VerifyDigest(s.Certificate.PublicKey, s.Hash, digest, s.Signature) }()
-	sigErr := sync.OnceValue(func() error { return <-sigDone })
+	// A signature value that does not verify is BADSIG, anything else that
+	// fails below is ERRSIG. The check is made only on failure: on success
+	// it is made last, once.
 	failProvenance := func(err error) (*Result, error) {
-		if verr := sigErr(); verr != nil {
+		if verr := keys.VerifyDigest(s.Certificate.PublicKey, s.Hash, digest, s.Signature); verr != nil {
 			return fail(Bad, fmt.Errorf("the signature value does not verify: %w", verr))
 		}
 		return fail(Unverifiable, err)
@@ -135,7 +129,7 @@ func (v *Verifier) Verify(payload, signature []byte, email string) (*Result, err
 	// The entry is the hashedrekord written from this digest, signature
 	// and certificate, so what provenance.CheckHashedRekord would compare
 	// is known equal: only the signature is left to verify.
-	if err := sigErr(); err != nil {
+	if err := keys.VerifyDigest(s.Certificate.PublicKey, s.Hash, digest, s.Signature); err != nil {
 		return fail(Bad, fmt.Errorf("the signature value does not verify: %w", err))
 	}
 

@@ -230,26 +230,6 @@ func Identify(m Material, root *trust.Root) (*Result, *tlog.Entry, error) {
 		return nil, nil, Fail(CheckTLog, "entry has no signed entry timestamp, so there is no trusted time to check the certificate at")
 	}
 
-	// 3 and 4 (certificate chain and SCT) start now, beside the log's
-	// checks, at the time the entry claims: each takes P-256 signature
-	// checks of its own, and a verifier kept running (gitsign's verify
-	// server) has idle cores. Their result counts only once the log's
-	// checks have authenticated that time; failures are reported in the
-	// order below whatever finishes first.
-	var (
-		certErr error
-		certRun sync.WaitGroup
-	)
-	if m.Certificate != nil {
-		certRun.Add(1)
-		go func() {
-			defer certRun.Done()
-			certErr = checkCertificate(m.Certificate, root, time.Unix(tle.IntegratedTime, 0), m.Memo)
-		}()
-	}
-	// Nothing is returned while the check still uses m.Memo.
-	defer certRun.Wait()
-
 	// 1. The log's promises and proofs.
 	integrated, err := tlog.VerifyTLE(tle, root.TLogKeys(), tlog.VerifyOptions{RequireInclusionProof: m.RequireInclusionProof})
 	if err != nil {
@@ -276,11 +256,9 @@ func Identify(m Material, root *trust.Root) (*Result, *tlog.Entry, error) {
 		return res, entry, nil
 	}
 
-	// 3 and 4. Certificate chain and SCT at integrated time (VerifyTLE
-	// returns the entry's time, now authenticated).
-	certRun.Wait()
-	if certErr != nil {
-		return nil, nil, certErr
+	// 3 and 4. Certificate chain and SCT at integrated time.
+	if err := checkCertificate(m.Certificate, root, integrated, m.Memo); err != nil {
+		return nil, nil, err
 	}
 
 	// 5. The identity, for the caller's policy.

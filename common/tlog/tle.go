@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 )
 
@@ -114,29 +113,15 @@ func VerifyTLE(tle *TLE, logs map[string]crypto.PublicKey, opts VerifyOptions) (
 	case tle.Proof == nil && opts.RequireInclusionProof:
 		return time.Time{}, ErrProofRequired
 	}
-	// The SET and the inclusion proof's checkpoint are two signature
-	// checks, made side by side; a failure of the SET is reported first.
-	var (
-		setErr error
-		setRun sync.WaitGroup
-	)
 	if len(tle.SET) > 0 {
-		setRun.Add(1)
-		go func() {
-			defer setRun.Done()
-			setErr = VerifySET(pub, tle.SET, tle.Body, tle.IntegratedTime, logID, tle.LogIndex)
-		}()
+		if err := VerifySET(pub, tle.SET, tle.Body, tle.IntegratedTime, logID, tle.LogIndex); err != nil {
+			return time.Time{}, err
+		}
 	}
-	var proofErr error
 	if tle.Proof != nil {
-		proofErr = verifyProof(pub, tle.Body, tle.Proof)
-	}
-	setRun.Wait()
-	if setErr != nil {
-		return time.Time{}, setErr
-	}
-	if proofErr != nil {
-		return time.Time{}, proofErr
+		if err := verifyProof(pub, tle.Body, tle.Proof); err != nil {
+			return time.Time{}, err
+		}
 	}
 	return time.Unix(tle.IntegratedTime, 0), nil
 }
