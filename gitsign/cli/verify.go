@@ -178,6 +178,13 @@ func parseVerifyArgs(args []string) (*verifyOptions, error) {
 				r, dots, dots+"HEAD", dots, r[len(dots):])
 		}
 	}
+	// Only exclusions ("^X", and "^@", which is "$X^@" with X unset: git
+	// reads it as "not HEAD") select no commits, and a check of none
+	// passes.
+	if len(o.revs) > 0 && !slices.ContainsFunc(o.revs, func(r string) bool { return !strings.HasPrefix(r, "^") || strings.Contains(r, "..") }) {
+		return nil, fmt.Errorf("%s only excludes commits, so nothing would be verified: is a variable unset? Name the commits to verify too (HEAD ^X, or X..HEAD)",
+			strings.Join(o.revs, " "))
+	}
 	return o, nil
 }
 
