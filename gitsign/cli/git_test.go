@@ -726,7 +726,7 @@ func TestTampering(t *testing.T) {
 	// An unsigned commit fails gitsign verify.
 	unsigned := r.commit("unsigned")
 	code, stdout, _ := r.gitsign("verify", unsigned)
-	if code != 1 || !strings.Contains(stdout, "unsigned") {
+	if code != 1 || !strings.Contains(stdout, "unsigned") || !strings.Contains(stdout, "the commit carries no signature") {
 		t.Errorf("unsigned: %d\n%s", code, stdout)
 	}
 }

@@ -932,6 +932,11 @@ func verifyOne(repo *repository, v *gitsign.Verifier, id string) verifyLine {
 	l.Target, l.Tag = o.Target, o.TagName
 	if o.Signature == nil {
 		l.Verdict = verdictUnsigned
+		if typ == "tag" {
+			l.Reason = "the tag carries no signature: it was made without -s (git tag -s signs)"
+		} else {
+			l.Reason = "the commit carries no signature (no gpgsig header): it was made without -S or commit.gpgSign"
+		}
 		return l
 	}
 	res, err := v.Verify(o.Payload, o.Signature, o.Email)
