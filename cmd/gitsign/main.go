@@ -11,7 +11,8 @@
 // of what a check costs, so this program links no verifier: it hands each
 // signature git asks about (`gitsign --status-fd=1 --verify SIGFILE -`) to
 // the verify server, a gitsign-core kept running between git's calls,
-// which it starts when none runs (gitsign/front). Everything else
+// which it starts when none runs (gitsign/front); the server runs on
+// Linux, and elsewhere this program verifies in-process. Everything else
 // (signing, `gitsign verify RANGE`, help) it hands to gitsign-core itself.
 // It finds gitsign-core next to itself or on PATH; release archives ship
 // both.

@@ -78,8 +78,8 @@ DESCRIPTION:
    merge --verify-signatures refuses U, and git verify-commit does too with
    git config gpg.minTrustLevel fully.
 
-   git starts the gitsign program once for every signature it shows, so it
-   links no verifier and starts little: it hands each signature to a
+   git starts the gitsign program once for every signature it shows, so on
+   Linux it links no verifier and starts little: it hands each signature to a
    gitsign-core kept running between git's calls (the verify server, started
    by the first check, gone after 5 idle minutes; its socket is in
    $XDG_RUNTIME_DIR/waxseal, else $TMPDIR/waxseal-UID, mode 0700), which verifies

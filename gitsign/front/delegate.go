@@ -29,6 +29,9 @@ const CoreName = "gitsign-core"
 // everything else (signing, `gitsign verify`, help) to gitsign-core, which
 // replaces it. args[0] is the program name as invoked.
 func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if VerifyHere != nil && len(args) > 1 && IsVerify(args[1:]) {
+		return VerifyHere(ctx, args[1:], stdin, stdout, stderr)
+	}
 	e := &mainEnv{stdin: stdin, stdout: stdout, stderr: stderr}
 	core, err := findCore(args[0])
 	if err == nil && os.Getenv(DelegatedEnv) != "" {
@@ -88,6 +91,11 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	}
 	return delegate(core, args)
 }
+
+// VerifyHere, when set, answers git's --verify in this process: where
+// there is no verify server (not Linux), cmd/gitsign links the verifier
+// and sets it.
+var VerifyHere func(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int
 
 // mainEnv is the standard streams Main was given.
 type mainEnv struct {

@@ -39,8 +39,10 @@ import (
 //
 // git config gitsign.verifyServer false (GITSIGN_VERIFY_SERVER=false)
 // starts no server: each signature is then verified by a gitsign-core of
-// its own, as is every signature the server cannot take (on platforms
-// other than Linux, or when the socket directory is unsafe).
+// its own, as is every signature the server cannot take (the socket
+// directory is unsafe, the server declines or fails). The server runs on
+// Linux only (it compares its clients through SO_PEERCRED and /proc);
+// elsewhere cmd/gitsign links the verifier and sets VerifyHere.
 
 // ServerFlag is the command line that makes gitsign-core the verify
 // server: gitsign-core --verify-server SOCKET.
