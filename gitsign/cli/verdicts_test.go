@@ -200,17 +200,21 @@ func TestVerdictCache(t *testing.T) {
 	// its bytes, where the executable's change time is read
 	// (gitsign/gpg/verdicts_*.go).
 	if slices.Contains([]string{"linux", "darwin", "freebsd", "netbsd"}, runtime.GOOS) {
-		core := filepath.Join(other, front.CoreName)
-		stopVerifyServers(t, runtimeDir) // else its file is busy
-		fi, err := os.Stat(core)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(core, exe, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Chtimes(core, fi.ModTime(), fi.ModTime()); err != nil {
-			t.Fatal(err)
+		stopVerifyServers(t, runtimeDir) // else gitsign-core's file is busy
+		// Both: the verifier is gitsign-core where the verify server runs,
+		// gitsign itself elsewhere.
+		for _, name := range []string{"gitsign", front.CoreName} {
+			p := filepath.Join(other, name)
+			fi, err := os.Stat(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, exe, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chtimes(p, fi.ModTime(), fi.ModTime()); err != nil {
+				t.Fatal(err)
+			}
 		}
 		if _, stderr, err = r.try(otherGitsign...); err != nil || strings.Contains(stderr, "PLANTED") {
 			t.Errorf("an executable rewritten in place: %v\n%s", err, stderr)
