@@ -111,30 +111,23 @@ func LoadConfig(ctx context.Context, dir string, getenv func(string) string) *Co
 		c.MatchCommitter = true
 		notBool(mcName, mc, "true")
 	}
-	vc, ok := vals["gitsign.verifycache"]
-	vcName := "gitsign.verifyCache"
-	if v := getenv("GITSIGN_VERIFY_CACHE"); v != "" {
-		vc, ok, vcName = v, true, "GITSIGN_VERIFY_CACHE"
-	}
-	c.VerifyCache = !ok
-	if ok {
-		var valid bool
-		if c.VerifyCache, valid = parseBool(vc); !valid {
-			notBool(vcName, vc, "false")
+	// On unless set: a value that is not a boolean switches it off.
+	onUnlessSet := func(key, name, env string) bool {
+		v, ok := vals[key]
+		if e := getenv(env); e != "" {
+			v, ok, name = e, true, env
 		}
-	}
-	vs, ok := vals["gitsign.verifyserver"]
-	vsName := "gitsign.verifyServer"
-	if v := getenv("GITSIGN_VERIFY_SERVER"); v != "" {
-		vs, ok, vsName = v, true, "GITSIGN_VERIFY_SERVER"
-	}
-	c.VerifyServer = !ok
-	if ok {
-		var valid bool
-		if c.VerifyServer, valid = parseBool(vs); !valid {
-			notBool(vsName, vs, "false")
+		if !ok {
+			return true
 		}
+		b, valid := parseBool(v)
+		if !valid {
+			notBool(name, v, "false")
+		}
+		return b
 	}
+	c.VerifyCache = onUnlessSet("gitsign.verifycache", "gitsign.verifyCache", "GITSIGN_VERIFY_CACHE")
+	c.VerifyServer = onUnlessSet("gitsign.verifyserver", "gitsign.verifyServer", "GITSIGN_VERIFY_SERVER")
 	c.Bare = gitBool(vals["core.bare"])
 	for _, u := range unusedSettings {
 		name, v := u.name, vals[u.git]

@@ -72,6 +72,14 @@ func (e *Env) alsoToLog(ctx context.Context, cfg *front.Config, w io.Writer, arg
 	return out, func() { e.Log = nil; closeLog() }
 }
 
+// VerifyHere answers git's --verify (args without the program name) in
+// this process, as git's gpg.x509.program: for front.VerifyHere, where
+// there is no verify server.
+func VerifyHere(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	e := &Env{Stdin: stdin, Stdout: stdout, Stderr: stderr, Getenv: os.Getenv, CalledByGit: true}
+	return Run(ctx, e, args, nil)
+}
+
 // SignFunc signs for Run, with the Env Run was given: the payload on its
 // Stdin, the signature to its Stdout.
 type SignFunc func(ctx context.Context, cfg *front.Config, st gitsign.Status) int
