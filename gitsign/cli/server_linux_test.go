@@ -128,6 +128,12 @@ func TestVerifyServer(t *testing.T) {
 		!strings.HasPrefix(string(out), "declined: the client runs under limits") {
 		t.Errorf("a client with no_new_privs: %v\n%s", err, out)
 	}
+	if out, err := exec.Command("setpriv", "--groups", "12345", "true").CombinedOutput(); err != nil {
+		t.Logf("not checked: a client with other groups (setpriv --groups: %v: %s)", err, out)
+	} else if out, err := exec.Command("setpriv", "--groups", "12345", client, socks[0]).CombinedOutput(); err != nil ||
+		!strings.HasPrefix(string(out), "declined: the client runs with other groups") {
+		t.Errorf("a client with other groups: %v\n%s", err, out)
+	}
 	if out, err := exec.Command("unshare", "--mount", "true").CombinedOutput(); err != nil {
 		t.Logf("not checked: a client in another mount namespace (unshare --mount: %v: %s)", err, out)
 	} else {

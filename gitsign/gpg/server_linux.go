@@ -185,12 +185,13 @@ func peerOf(conn *net.UnixConn) (pid int, ok bool) {
 }
 
 // process is what, besides its user, decides what a verification run for
-// a process sees and may do: its namespaces and root directory, and the
-// limits it runs under (no_new_privs, a seccomp filter), which sandboxes
+// a process sees and may do: its namespaces, root directory and groups,
+// and the limits it runs under (no_new_privs, a seccomp filter), which sandboxes
 // (bubblewrap, Flatpak, Landlock, systemd's) set.
 type process struct {
 	ns         [3]os.FileInfo // mnt, user, pid
 	root       os.FileInfo
+	groups     string // the Gid and Groups lines of /proc/PID/status: which files it may read
 	noNewPrivs bool
 	seccomp    bool
 }
@@ -215,6 +216,8 @@ func processOf(pid int) (*process, error) {
 		k, v, _ := strings.Cut(line, ":")
 		v = strings.TrimSpace(v)
 		switch k {
+		case "Gid", "Groups":
+			p.groups += k + ":" + strings.Join(strings.Fields(v), " ") + "\n"
 		case "NoNewPrivs":
 			p.noNewPrivs = v != "0"
 		case "Seccomp":
@@ -235,6 +238,8 @@ func (p *process) unlike(pid int) string {
 		return "is in other namespaces"
 	case !os.SameFile(p.root, q.root):
 		return "has another root directory"
+	case p.groups != q.groups:
+		return "runs with other groups (newgrp, sg), which decide which files it may read"
 	case q.noNewPrivs && !p.noNewPrivs, q.seccomp && !p.seccomp:
 		return "runs under limits the server does not (no_new_privs, seccomp)"
 	}
