@@ -17,10 +17,6 @@ import (
 	"time"
 )
 
-// maxObject is gitsign.MaxObjectSize: one byte over it is sent, so that
-// the server refuses a larger object as a gitsign-core of its own would.
-const maxObject = 64 << 20
-
 // serverTimeout bounds each read and write of a request, after which the
 // signature is verified by a gitsign-core of its own, and the server's
 // socket is removed, so that the next check starts a new one rather than

@@ -29,7 +29,13 @@ const CoreName = "gitsign-core"
 // everything else (signing, `gitsign verify`, help) to gitsign-core, which
 // replaces it. args[0] is the program name as invoked.
 func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	if VerifyHere != nil && len(args) > 1 && IsVerify(args[1:]) {
+	var verify *Args // git's --verify, parsed
+	if len(args) > 1 && IsInvocation(args[1:]) {
+		if g, err := ParseArgs(args[1:]); err == nil && g.Verify {
+			verify = g
+		}
+	}
+	if VerifyHere != nil && verify != nil {
 		return VerifyHere(ctx, args[1:], stdin, stdout, stderr)
 	}
 	e := &mainEnv{stdin: stdin, stdout: stdout, stderr: stderr}
@@ -39,10 +45,6 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		// this program under the other name, and would do so for ever.
 		err = clierr.WithHint(fmt.Errorf("%s is the gitsign that starts gitsign-core, not gitsign-core", core),
 			"%s", installHint())
-	}
-	var verify *Args
-	if len(args) > 1 && IsVerify(args[1:]) {
-		verify, _ = ParseArgs(args[1:])
 	}
 	if err == nil && verify != nil {
 		if code, done := e.verifyByServer(ctx, core, args[1:], verify); done {

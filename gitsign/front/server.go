@@ -74,6 +74,11 @@ type Response struct {
 	Status, Stdout, Stderr []byte
 }
 
+// maxObject is gitsign.MaxObjectSize (TestMaxObjectIsGitsigns), which
+// this package does not import: one byte over it is sent, so that the
+// server refuses a larger object as a gitsign-core of its own would.
+const maxObject = 64 << 20
+
 // maxRequest bounds what a server reads: the largest object git may ask
 // about (gitsign.MaxObjectSize, 64 MiB) and room for the rest.
 const maxRequest = 64<<20 + 8<<20

@@ -7,7 +7,17 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/waxseal/waxseal/gitsign"
 )
+
+// The front reads one byte more than the largest object a verification
+// takes, so that the server refuses a larger one: the two limits are one.
+func TestMaxObjectIsGitsigns(t *testing.T) {
+	if maxObject != gitsign.MaxObjectSize {
+		t.Errorf("front's maxObject %d, gitsign.MaxObjectSize %d", maxObject, gitsign.MaxObjectSize)
+	}
+}
 
 func TestServerMessages(t *testing.T) {
 	req := &Request{Core: "1:2:3", Dir: "/repo", Args: []string{"--status-fd=1", "--verify", "/tmp/sig", "-"},

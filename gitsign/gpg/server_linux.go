@@ -94,6 +94,10 @@ func listen(path string) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
+	own, err := processOf(os.Getpid())
+	if err != nil {
+		return nil, err
+	}
 	// Shorter than the socket's own name, so that it fits an address.
 	tmp := filepath.Join(filepath.Dir(path), fmt.Sprintf(".%d", os.Getpid()))
 	os.Remove(tmp)
@@ -114,12 +118,6 @@ func listen(path string) (*server, error) {
 	if err != nil {
 		ln.Close()
 		os.Remove(tmp)
-		return nil, err
-	}
-	own, err := processOf(os.Getpid())
-	if err != nil {
-		ln.Close()
-		os.Remove(path)
 		return nil, err
 	}
 	return &server{path: path, ln: ln, fi: fi, self: self, own: own}, nil
