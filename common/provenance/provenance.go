@@ -31,6 +31,7 @@ import (
 	"crypto"
 	"crypto/sha256"
 	"crypto/x509"
+	"encoding/asn1"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -415,14 +416,30 @@ func validAt(c *x509.Certificate, at time.Time) bool {
 // chain is re-checked only against the new time. Keyless signing issues one
 // certificate per batch (a release, a rebase, a repository of RPMs), and this
 // spares the verifier the CA signature checks for every bundle after the first.
+//
+// A certificate it has not seen is checked by x509 against the CA's issuing
+// certificate alone, once the CA's whole chain has verified with another
+// leaf: that spares each new certificate the check of the issuing
+// certificate's signature by the CA's root (a P-384 signature at the
+// public-good instance), which is the same for every leaf. See anchorable for
+// what that leaves out, and why it cannot change a verdict.
 type chainCache struct {
 	mu sync.Mutex
 	m  map[[64]byte][]*x509.Certificate
+	// anchors holds, for each CA chain (by the hash in the second half of
+	// m's keys) that x509 verified whole with some leaf, a pool of its
+	// issuing certificate alone.
+	anchors map[[32]byte]*x509.CertPool
+	// full counts the chains x509 built up to the CA's root, for tests.
+	full int
 }
 
 const chainCacheSize = 4096
 
-var chains = &chainCache{m: map[[64]byte][]*x509.Certificate{}}
+var chains = &chainCache{m: map[[64]byte][]*x509.Certificate{}, anchors: map[[32]byte]*x509.CertPool{}}
+
+// codeSigning is the key usage a signing certificate's chain must allow.
+var codeSigning = []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning}
 
 func (c *chainCache) verify(cert *x509.Certificate, ca trust.CA, at time.Time) ([]*x509.Certificate, error) {
 	var key [64]byte
@@ -433,30 +450,53 @@ func (c *chainCache) verify(cert *x509.Certificate, ca trust.CA, at time.Time) (
 	}
 	copy(key[:32], leaf[:])
 	h.Sum(key[32:32])
+	caKey := [32]byte(key[32:])
 	c.mu.Lock()
 	chain, ok := c.m[key]
+	anchor := c.anchors[caKey]
 	c.mu.Unlock()
 	if ok {
-		for _, link := range chain {
-			if !validAt(link, at) {
-				return nil, x509.CertificateInvalidError{Cert: link, Reason: x509.Expired}
-			}
+		if err := allValidAt(chain, at); err != nil {
+			return nil, err
 		}
 		return chain, nil
 	}
-	roots, inter := x509.NewCertPool(), x509.NewCertPool()
-	roots.AddCert(ca.Chain[len(ca.Chain)-1])
-	for _, c := range ca.Chain[:len(ca.Chain)-1] {
-		inter.AddCert(c)
-	}
-	verified, err := cert.Verify(x509.VerifyOptions{
-		Roots:         roots,
-		Intermediates: inter,
-		CurrentTime:   at,
-		KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning},
-	})
-	if err != nil {
-		return nil, err
+	var verified []*x509.Certificate
+	if anchor != nil && anchorable(cert, ca.Chain) {
+		chains, err := cert.Verify(x509.VerifyOptions{Roots: anchor, CurrentTime: at, KeyUsages: codeSigning})
+		if err != nil {
+			return nil, err
+		}
+		if err := allValidAt(ca.Chain[1:], at); err != nil {
+			return nil, err
+		}
+		verified = append(slices.Clip(chains[0]), ca.Chain[1:]...)
+	} else {
+		roots, inter := x509.NewCertPool(), x509.NewCertPool()
+		roots.AddCert(ca.Chain[len(ca.Chain)-1])
+		for _, c := range ca.Chain[:len(ca.Chain)-1] {
+			inter.AddCert(c)
+		}
+		chains, err := cert.Verify(x509.VerifyOptions{
+			Roots:         roots,
+			Intermediates: inter,
+			CurrentTime:   at,
+			KeyUsages:     codeSigning,
+		})
+		c.mu.Lock()
+		c.full++
+		c.mu.Unlock()
+		if err != nil {
+			return nil, err
+		}
+		verified = chains[0]
+		if anchor == nil && len(ca.Chain) > 1 && slices.EqualFunc(verified[1:], ca.Chain, (*x509.Certificate).Equal) {
+			anchor = x509.NewCertPool()
+			anchor.AddCert(ca.Chain[0])
+			c.mu.Lock()
+			c.anchors[caKey] = anchor
+			c.mu.Unlock()
+		}
 	}
 	c.mu.Lock()
 	if len(c.m) >= chainCacheSize {
@@ -465,9 +505,72 @@ func (c *chainCache) verify(cert *x509.Certificate, ca trust.CA, at time.Time) (
 			break
 		}
 	}
-	c.m[key] = verified[0]
+	c.m[key] = verified
 	c.mu.Unlock()
-	return verified[0], nil
+	return verified, nil
+}
+
+// allValidAt checks every certificate of a chain verified earlier against
+// the time at.
+func allValidAt(chain []*x509.Certificate, at time.Time) error {
+	for _, link := range chain {
+		if !validAt(link, at) {
+			return x509.CertificateInvalidError{Cert: link, Reason: x509.Expired}
+		}
+	}
+	return nil
+}
+
+// Extensions whose effect on a chain depends on the leaf and on CA
+// certificates above the issuing one together.
+var (
+	oidNameConstraints   = asn1.ObjectIdentifier{2, 5, 29, 30}
+	oidPolicyMappings    = asn1.ObjectIdentifier{2, 5, 29, 33}
+	oidPolicyConstraints = asn1.ObjectIdentifier{2, 5, 29, 36}
+	oidInhibitAnyPolicy  = asn1.ObjectIdentifier{2, 5, 29, 54}
+)
+
+// anchorable reports whether cert may be verified by x509 against the
+// issuing certificate of chain (chain[0]) as its trust anchor, rather than
+// against the root, once chain has verified whole with another leaf.
+//
+// Of what x509 checks on a chain [cert, chain[0], ..., root], anchoring at
+// chain[0] leaves out: the certificates above chain[0] (their signatures,
+// subjects, critical extensions, path lengths, key usage: the same for every
+// leaf, so checked by the whole verification that made the anchor; their
+// validity: checked by the caller at each time); chain[0]'s being a CA (the
+// same); name constraints of the certificates above chain[0] (a leaf's
+// names meet them or not, so chains whose certificates above the issuing
+// one constrain names are always verified whole); and the policy
+// processing of chain[0], which decides only once a certificate requires
+// explicit policies, or through policy mappings and inhibitAnyPolicy, so
+// chains with any of those are always verified whole too. The leaf's own
+// checks (its signature by chain[0], its validity, key usage and critical
+// extensions, and chain[0]'s name constraints and key usage on it) are
+// made either way. A certificate that is chain[0] itself is verified whole,
+// so that it is refused as the CA's own as before.
+func anchorable(cert *x509.Certificate, chain []*x509.Certificate) bool {
+	if len(chain) < 2 || cert.Equal(chain[0]) || hasExtension(cert, oidPolicyConstraints, oidPolicyMappings, oidInhibitAnyPolicy) {
+		return false
+	}
+	for i, c := range chain {
+		if hasExtension(c, oidPolicyConstraints, oidPolicyMappings, oidInhibitAnyPolicy) ||
+			i > 0 && hasExtension(c, oidNameConstraints) {
+			return false
+		}
+	}
+	return true
+}
+
+func hasExtension(c *x509.Certificate, oids ...asn1.ObjectIdentifier) bool {
+	for _, e := range c.Extensions {
+		for _, o := range oids {
+			if e.Id.Equal(o) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // SameKey checks that the key or certificate recorded in the log entry is

@@ -660,3 +660,120 @@ func TestChainErrorsSayWhatFailed(t *testing.T) {
 	stranger := editRoot(issuing, func(r *trust.Root) { r.CAs = []trust.CA{other} })
 	wantCheck(t, provenance.CheckCertificate(leaf, stranger, now), provenance.CheckChain, "certificate signed by unknown authority")
 }
+
+// anchorTest is a CA of a root and an issuing certificate, made from
+// templates the test may add to, issuing leaves that are valid for code
+// signing from an hour ago to an hour ahead.
+type anchorTest struct {
+	t          *testing.T
+	root       *trust.Root
+	inter      *x509.Certificate
+	interKey   crypto.Signer
+	issueCount int64
+}
+
+func newAnchorTest(t *testing.T, now time.Time, rootEdit, interEdit func(*x509.Certificate)) *anchorTest {
+	rootKey, interKey := testca.Key(t), testca.Key(t)
+	rt := caTemplate(1, "anchor test root", now.Add(-3*time.Hour), now.Add(3*time.Hour))
+	it := caTemplate(2, "anchor test issuer", now.Add(-3*time.Hour), now.Add(3*time.Hour))
+	if rootEdit != nil {
+		rootEdit(rt)
+	}
+	if interEdit != nil {
+		interEdit(it)
+	}
+	anchor := testca.Cert(t, rt, nil, rootKey.Public(), rootKey)
+	inter := testca.Cert(t, it, anchor, interKey.Public(), rootKey)
+	return &anchorTest{t: t, inter: inter, interKey: interKey, issueCount: 10,
+		root: &trust.Root{CAs: []trust.CA{{URI: "https://anchor.test", Chain: []*x509.Certificate{inter, anchor}}}}}
+}
+
+func (a *anchorTest) issue(now time.Time, email string, edit func(*x509.Certificate)) *x509.Certificate {
+	a.issueCount++
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(a.issueCount), NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning},
+		EmailAddresses: []string{email},
+	}
+	if edit != nil {
+		edit(tmpl)
+	}
+	return testca.Cert(a.t, tmpl, a.inter, testca.Key(a.t).Public(), a.interKey)
+}
+
+// check checks cert at time at, and that crypto/x509 built the chain up
+// to the root (whole) or stopped at the issuing certificate.
+func (a *anchorTest) check(cert *x509.Certificate, at time.Time, whole bool) error {
+	a.t.Helper()
+	before := provenance.FullChainVerifications()
+	err := provenance.CheckCertificate(cert, a.root, at)
+	if got := provenance.FullChainVerifications() - before; got != map[bool]int{true: 1, false: 0}[whole] {
+		a.t.Fatalf("%s: %d chains verified up to the root, want whole=%v", cert.EmailAddresses, got, whole)
+	}
+	return err
+}
+
+// TestChainAnchoredAtIssuer: once a CA's chain has verified whole, a new
+// certificate it issued is verified against its issuing certificate alone
+// (one signature check, not two), with the same verdicts as a whole
+// verification: where the certificates above the issuing one would judge
+// the new certificate differently (name constraints, policy constraints,
+// their validity), it is still refused. Not parallel: it counts the
+// process's chain verifications.
+func TestChainAnchoredAtIssuer(t *testing.T) {
+	now := time.Now().Truncate(time.Second)
+
+	t.Run("anchored", func(t *testing.T) {
+		a := newAnchorTest(t, now, nil, nil)
+		if err := a.check(a.issue(now, "first@example.com", nil), now, true); err != nil {
+			t.Fatal(err)
+		}
+		second := a.issue(now, "second@example.com", nil)
+		if err := a.check(second, now, false); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.check(second, now, false); err != nil { // from the cache
+			t.Fatal(err)
+		}
+		// The leaf's own checks still hold.
+		wantCheck(t, a.check(a.issue(now, "tls@example.com", func(c *x509.Certificate) {
+			c.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
+		}), now, false), provenance.CheckChain)
+		wantCheck(t, a.check(a.issue(now, "late@example.com", nil), now.Add(2*time.Hour), false), provenance.CheckChain,
+			"certificate was not valid when the log saw the signature")
+		// The issuing certificate itself is not taken as a leaf.
+		wantCheck(t, provenance.CheckCertificate(a.inter, a.root, now), provenance.CheckChain)
+	})
+
+	t.Run("root expired", func(t *testing.T) {
+		// The root is valid until 30 minutes ago: the first certificate
+		// verifies at a time before that, the second after, and is refused.
+		a := newAnchorTest(t, now, func(c *x509.Certificate) { c.NotAfter = now.Add(-30 * time.Minute) }, nil)
+		if err := a.check(a.issue(now, "first@example.com", nil), now.Add(-time.Hour), true); err != nil {
+			t.Fatal(err)
+		}
+		wantCheck(t, a.check(a.issue(now, "second@example.com", nil), now, false), provenance.CheckChain,
+			`CA certificate "CN=anchor test root" was not valid`)
+	})
+
+	t.Run("root constrains names", func(t *testing.T) {
+		a := newAnchorTest(t, now, func(c *x509.Certificate) { c.PermittedEmailAddresses = []string{"example.com"} }, nil)
+		if err := a.check(a.issue(now, "first@example.com", nil), now, true); err != nil {
+			t.Fatal(err)
+		}
+		wantCheck(t, a.check(a.issue(now, "eve@evil.test", nil), now, true), provenance.CheckChain)
+	})
+
+	t.Run("issuer requires explicit policy", func(t *testing.T) {
+		policy, _ := x509.OIDFromInts([]uint64{1, 3, 6, 1, 4, 1, 57264, 9, 9})
+		a := newAnchorTest(t, now, nil, func(c *x509.Certificate) {
+			c.Policies = []x509.OID{policy}
+			// PolicyConstraints ::= SEQUENCE { requireExplicitPolicy [0] 0 }
+			c.ExtraExtensions = append(c.ExtraExtensions, pkix.Extension{Id: asn1.ObjectIdentifier{2, 5, 29, 36}, Critical: true, Value: []byte{0x30, 0x03, 0x80, 0x01, 0x00}})
+		})
+		if err := a.check(a.issue(now, "first@example.com", func(c *x509.Certificate) { c.Policies = []x509.OID{policy} }), now, true); err != nil {
+			t.Fatal(err)
+		}
+		wantCheck(t, a.check(a.issue(now, "nopolicy@example.com", nil), now, true), provenance.CheckChain)
+	})
+}
