@@ -7,6 +7,7 @@ import (
 	"hash/fnv"
 	"io"
 	"path/filepath"
+	"slices"
 	"strconv"
 )
 
@@ -85,6 +86,11 @@ const maxRequest = 64<<20 + 8<<20
 
 // AppendRequest encodes r.
 func AppendRequest(b []byte, r *Request) []byte {
+	// Sized once: a check is one short-lived process, and each doubling of
+	// a growing buffer would be fresh memory for it to fault in.
+	n := fieldLen(len(serverMagic)) + fieldLen(len(r.Core)) + fieldLen(len(r.Dir)) +
+		stringsLen(r.Args) + stringsLen(r.Env) + fieldLen(len(r.Payload))
+	b = slices.Grow(b, n)
 	b = appendField(b, []byte(serverMagic))
 	b = appendField(b, []byte(r.Core))
 	b = appendField(b, []byte(r.Dir))
@@ -145,6 +151,23 @@ func ReadResponse(r io.Reader) (*Response, error) {
 func appendField(b, f []byte) []byte {
 	b = binary.AppendUvarint(b, uint64(len(f)))
 	return append(b, f...)
+}
+
+// fieldLen is the encoded length of a field of n bytes.
+func fieldLen(n int) int { return uvarintLen(n) + n }
+
+func uvarintLen(n int) int {
+	var v [binary.MaxVarintLen64]byte
+	return binary.PutUvarint(v[:], uint64(n))
+}
+
+// stringsLen is the encoded length of ss.
+func stringsLen(ss []string) int {
+	n := uvarintLen(len(ss))
+	for _, s := range ss {
+		n += fieldLen(len(s))
+	}
+	return n
 }
 
 func appendStrings(b []byte, ss []string) []byte {

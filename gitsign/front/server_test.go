@@ -3,6 +3,7 @@ package front
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"reflect"
 	"strings"
@@ -33,6 +34,21 @@ func TestServerMessages(t *testing.T) {
 		got, err := ReadResponse(bytes.NewReader(AppendResponse(nil, resp)))
 		if err != nil || !reflect.DeepEqual(got, resp) {
 			t.Errorf("response: %+v, %v; want %+v", got, err, resp)
+		}
+	}
+
+	// Sized once, exactly, whatever the lengths' varints take.
+	big := &Request{Core: req.Core, Dir: strings.Repeat("d", 200), Args: req.Args, Payload: bytes.Repeat([]byte("p"), 20000)}
+	for i := range 300 {
+		big.Env = append(big.Env, fmt.Sprintf("V%d=%s", i, strings.Repeat("v", i)))
+	}
+	for _, r := range []*Request{req, big, {}} {
+		if n := testing.AllocsPerRun(10, func() { AppendRequest(nil, r) }); n != 1 {
+			t.Errorf("a request written in %v allocations", n)
+		}
+		b := AppendRequest(nil, r)
+		if got, err := ReadRequest(bytes.NewReader(b)); err != nil || got.Dir != r.Dir || len(got.Env) != len(r.Env) || len(got.Payload) != len(r.Payload) {
+			t.Errorf("request read back: %v", err)
 		}
 	}
 
