@@ -436,6 +436,9 @@ type chainCache struct {
 
 const chainCacheSize = 4096
 
+// anchorsKept bounds chainCache.anchors: trusted roots list a CA or a few.
+const anchorsKept = 64
+
 var chains = &chainCache{m: map[[64]byte][]*x509.Certificate{}, anchors: map[[32]byte]*x509.CertPool{}}
 
 // codeSigning is the key usage a signing certificate's chain must allow.
@@ -494,6 +497,9 @@ func (c *chainCache) verify(cert *x509.Certificate, ca trust.CA, at time.Time) (
 			anchor = x509.NewCertPool()
 			anchor.AddCert(ca.Chain[0])
 			c.mu.Lock()
+			if len(c.anchors) >= anchorsKept {
+				clear(c.anchors)
+			}
 			c.anchors[caKey] = anchor
 			c.mu.Unlock()
 		}
@@ -547,8 +553,9 @@ var (
 // chains with any of those are always verified whole too. The leaf's own
 // checks (its signature by chain[0], its validity, key usage and critical
 // extensions, and chain[0]'s name constraints and key usage on it) are
-// made either way. A certificate that is chain[0] itself is verified whole,
-// so that it is refused as the CA's own as before.
+// made either way, and so are the leaf's own policy extensions, by sending
+// a leaf with any to the whole verification. A certificate that is
+// chain[0] itself is verified whole too, as before.
 func anchorable(cert *x509.Certificate, chain []*x509.Certificate) bool {
 	if len(chain) < 2 || cert.Equal(chain[0]) || hasExtension(cert, oidPolicyConstraints, oidPolicyMappings, oidInhibitAnyPolicy) {
 		return false
@@ -556,6 +563,13 @@ func anchorable(cert *x509.Certificate, chain []*x509.Certificate) bool {
 	for i, c := range chain {
 		if hasExtension(c, oidPolicyConstraints, oidPolicyMappings, oidInhibitAnyPolicy) ||
 			i > 0 && hasExtension(c, oidNameConstraints) {
+			return false
+		}
+		// x509 adds no certificate to a chain that holds one with its
+		// subject and key (alreadyInChain): a leaf that repeats a
+		// certificate above the issuing one has no chain, and is refused
+		// by the whole verification.
+		if i > 0 && bytes.Equal(cert.RawSubject, c.RawSubject) && bytes.Equal(cert.RawSubjectPublicKeyInfo, c.RawSubjectPublicKeyInfo) {
 			return false
 		}
 	}

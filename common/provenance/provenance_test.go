@@ -736,13 +736,8 @@ func TestChainAnchoredAtIssuer(t *testing.T) {
 			t.Fatal(err)
 		}
 		// The leaf's own checks still hold.
-		wantCheck(t, a.check(a.issue(now, "tls@example.com", func(c *x509.Certificate) {
-			c.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
-		}), now, false), provenance.CheckChain)
 		wantCheck(t, a.check(a.issue(now, "late@example.com", nil), now.Add(2*time.Hour), false), provenance.CheckChain,
 			"certificate was not valid when the log saw the signature")
-		// The issuing certificate itself is not taken as a leaf.
-		wantCheck(t, provenance.CheckCertificate(a.inter, a.root, now), provenance.CheckChain)
 	})
 
 	t.Run("root expired", func(t *testing.T) {
@@ -775,5 +770,36 @@ func TestChainAnchoredAtIssuer(t *testing.T) {
 			t.Fatal(err)
 		}
 		wantCheck(t, a.check(a.issue(now, "nopolicy@example.com", nil), now, true), provenance.CheckChain)
+	})
+
+	t.Run("leaf requires explicit policy", func(t *testing.T) {
+		p1, _ := x509.OIDFromInts([]uint64{1, 3, 6, 1, 4, 1, 57264, 9, 1})
+		p2, _ := x509.OIDFromInts([]uint64{1, 3, 6, 1, 4, 1, 57264, 9, 2})
+		a := newAnchorTest(t, now, nil, func(c *x509.Certificate) { c.Policies = []x509.OID{p1} })
+		if err := a.check(a.issue(now, "first@example.com", nil), now, true); err != nil {
+			t.Fatal(err)
+		}
+		wantCheck(t, a.check(a.issue(now, "p2@example.com", func(c *x509.Certificate) {
+			c.Policies = []x509.OID{p2}
+			c.ExtraExtensions = append(c.ExtraExtensions, pkix.Extension{Id: asn1.ObjectIdentifier{2, 5, 29, 36}, Value: []byte{0x30, 0x03, 0x80, 0x01, 0x00}})
+		}), now, true), provenance.CheckChain)
+	})
+
+	t.Run("leaf repeats the root", func(t *testing.T) {
+		// Signed by the issuing certificate with the root's subject and
+		// key: x509 finds it no chain, so it is refused, before and after
+		// another leaf has verified.
+		a := newAnchorTest(t, now, nil, nil)
+		root := a.root.CAs[0].Chain[1]
+		twin := testca.Cert(t, &x509.Certificate{
+			SerialNumber: big.NewInt(99), Subject: root.Subject,
+			NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
+			KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning},
+		}, a.inter, root.PublicKey, a.interKey)
+		wantCheck(t, a.check(twin, now, true), provenance.CheckChain)
+		if err := a.check(a.issue(now, "first@example.com", nil), now, true); err != nil {
+			t.Fatal(err)
+		}
+		wantCheck(t, a.check(twin, now, true), provenance.CheckChain)
 	})
 }
