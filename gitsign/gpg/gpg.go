@@ -8,6 +8,7 @@ package gpg
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/waxseal/waxseal/common/fulcio"
@@ -251,7 +253,7 @@ func signerOf(sig []byte) *x509.Certificate {
 // check verifies in, saying the verdict on st and why on e.Stderr; memo,
 // if not nil, keeps certificate checks for the next run.
 func (e *Env) check(st gitsign.Status, in *verifyInputs, memo provenance.Memo) int {
-	root, err := trust.ParseRootFile(in.rootPath, in.root)
+	root, err := parseRoot(in.rootPath, in.root)
 	if err != nil {
 		return e.unverifiable(st, in, err)
 	}
@@ -306,6 +308,40 @@ func (e *Env) check(st gitsign.Status, in *verifyInputs, memo provenance.Memo) i
 	st.Good(res.Certificate, res.Identity, res.IntegratedTime, res.Trust)
 	Describe(e.Stderr, res)
 	return clierr.ExitOK
+}
+
+// roots keeps the trusted roots this process has parsed, by their content:
+// the verify server reads the trusted root for every check, as a gitsign
+// started for it would, and parses it again only when it has changed.
+var roots struct {
+	sync.Mutex
+	m map[[32]byte]*trust.Root
+}
+
+// rootsKept bounds roots: a user has a trusted root or a few.
+const rootsKept = 16
+
+// parseRoot is trust.ParseRootFile, for a document parsed before in this
+// process without parsing it again. A trust.Root is not changed once parsed.
+func parseRoot(path string, data []byte) (*trust.Root, error) {
+	key := sha256.Sum256(data)
+	roots.Lock()
+	r := roots.m[key]
+	roots.Unlock()
+	if r != nil {
+		return r, nil
+	}
+	r, err := trust.ParseRootFile(path, data)
+	if err != nil {
+		return nil, err
+	}
+	roots.Lock()
+	if len(roots.m) >= rootsKept || roots.m == nil {
+		roots.m = make(map[[32]byte]*trust.Root)
+	}
+	roots.m[key] = r
+	roots.Unlock()
+	return r, nil
 }
 
 // Describe is the human explanation git shows for verify-commit and

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/waxseal/waxseal/gitsign/front"
+	"github.com/waxseal/waxseal/internal/readfile"
 )
 
 // Serve is gitsign-core --verify-server SOCKET, the verify server that
@@ -206,7 +207,7 @@ func processOf(pid int) (*process, error) {
 	if p.root, err = os.Stat(dir + "/root"); err != nil {
 		return nil, err
 	}
-	status, err := os.ReadFile(dir + "/status")
+	status, err := readfile.Read(dir + "/status")
 	if err != nil {
 		return nil, err
 	}
