@@ -478,6 +478,11 @@ func TestPinnedTrust(t *testing.T) {
 	if err == nil || !strings.Contains(stderr, "no trusted root pinned") || !strings.Contains(stderr, "waxseal trust init") {
 		t.Errorf("verify-commit with nothing pinned: %v\n%s", err, stderr)
 	}
+	// gitsign verify, as a CI job runs it, says how to name the root.
+	code, _, stderr := r.gitsign("verify", head)
+	if code != 1 || !strings.Contains(stderr, "no trusted root pinned") || !strings.Contains(stderr, "hint: pass --trusted-root FILE") {
+		t.Errorf("gitsign verify with nothing pinned = %d\n%s", code, stderr)
+	}
 	// E still names the certificate (%GK), as it does when the root is
 	// there but does not trust it.
 	if got := r.format(head, "%G? %GK"); got != "E "+keyID || strings.Contains(keyID, "0000000000") {

@@ -47,7 +47,8 @@ DESCRIPTION:
 
    With a RANGE among the arguments (A..B, A...B, ^A, A^!, A^@, A^- or A^-N),
    they are read together as git rev-list reads them, e.g. origin/main..HEAD
-   or ^v1 main topic, and every commit listed is verified. Without one, each
+   or ^v1 main topic, and every commit listed is verified, then each annotated
+   tag named on its own (v1.2 in v1.1..v1.2 v1.2), as a tag. Without one, each
    REV names one object: a commit, or an annotated tag, verified as a tag.
    A range that names no commits (an empty pull request) is no failure, but
    says so on stderr.
@@ -443,6 +444,10 @@ func (e *env) verifyRun(ctx context.Context, o *verifyOptions, rep *verifyReport
 		}
 		v = &gitsign.Verifier{Root: root, Identity: identity}
 	} else if v, err = e.VerifierWith(ctx, cfg, identity, nil); err != nil {
+		if errors.Is(err, trust.ErrNotPinned) {
+			// A CI job has the instance's trusted_root.json, not a pin.
+			return clierr.WithHint(err, "pass --trusted-root FILE (the trusted_root.json of the instance the commits were signed with; in CI, one committed or fetched beside the job), set git config gitsign.trustedRoot FILE, or pin one with 'waxseal trust init --from URL'")
+		}
 		return err
 	} else {
 		rep.TrustedRoot = "pinned (waxseal trust init)"
@@ -1098,6 +1103,16 @@ func (r *repository) list(ctx context.Context, revs []string, emit func(id strin
 			return clierr.WithHint(fmt.Errorf("%s reaches the edge of this shallow clone at %s, whose parents were not fetched: the commits behind it are not verified", strings.Join(revs, " "), short(cut)),
 				"fetch the history the range needs (git fetch --unshallow, or --deepen N; actions/checkout with fetch-depth: 0) and verify again")
 		}
+		// rev-list peels an annotated tag to its commit; one named on its
+		// own (v1.1..v1.2 v1.2) is verified as a tag too, as it would be
+		// without the range: whoever names it means its signature.
+		tags, err := r.namedTags(ctx, revs)
+		if err != nil {
+			return err
+		}
+		for _, id := range tags {
+			emit(id)
+		}
 		return nil
 	}
 	// Every revision is resolved before any is handed out: a bad one is a
@@ -1133,6 +1148,33 @@ func (r *repository) list(ctx context.Context, revs []string, emit func(id strin
 		emit(id)
 	}
 	return nil
+}
+
+// namedTags are the annotated tags among revs that name one object (not a
+// range, nor excluded), from one git cat-file --batch-check, each once.
+func (r *repository) namedTags(ctx context.Context, revs []string) ([]string, error) {
+	var in strings.Builder
+	for _, rev := range revs {
+		if !rangeLike(rev) && !strings.ContainsAny(rev, "\n") {
+			in.WriteString(rev + "\n")
+		}
+	}
+	if in.Len() == 0 {
+		return nil, nil
+	}
+	cmd := exec.CommandContext(ctx, "git", "--no-replace-objects", "-C", r.dir, "cat-file", "--batch-check=%(objectname) %(objecttype)")
+	cmd.Stdin = strings.NewReader(in.String())
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("git cat-file --batch-check: %w", err)
+	}
+	var tags []string
+	for _, line := range strings.Split(string(out), "\n") {
+		if id, typ, _ := strings.Cut(line, " "); typ == "tag" && !slices.Contains(tags, id) {
+			tags = append(tags, id)
+		}
+	}
+	return tags, nil
 }
 
 // shallowHint adds to a revision git cannot find, in a shallow clone, that

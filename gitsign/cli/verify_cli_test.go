@@ -133,7 +133,11 @@ func TestVerifyRevisions(t *testing.T) {
 		{[]string{"HEAD^-1"}, []string{c2}},
 		{[]string{"HEAD~1...HEAD"}, []string{c2}},
 		{[]string{"HEAD~2..HEAD", "HEAD~1"}, []string{c2, c1}},
-		{[]string{"HEAD~1..HEAD", "v1"}, []string{c2}}, // rev-list peels the tag
+		// rev-list peels the tag; named on its own, it is verified as a
+		// tag too, once, after the commits.
+		{[]string{"HEAD~1..HEAD", "v1"}, []string{c2, tag}},
+		{[]string{"v1", "HEAD~1..HEAD", "v1"}, []string{c2, tag}},
+		{[]string{"HEAD~1..v1"}, []string{c2}},
 		// No range: each argument is one object, an annotated tag a tag.
 		{[]string{"HEAD~1", "HEAD", "main", "HEAD~1"}, []string{c1, c2}},
 		{[]string{"v1", "HEAD"}, []string{tag, c2}},
@@ -151,6 +155,12 @@ func TestVerifyRevisions(t *testing.T) {
 	}
 	if _, lines, _ := r.verifyJSON("v1"); len(lines) != 1 || lines[0].Type != "tag" {
 		t.Errorf("verify v1 = %+v, want the tag", lines)
+	}
+	// An unsigned tag named beside a range fails the run, as it would alone.
+	r.git("-c", "tag.gpgSign=false", "tag", "-a", "-m", "unsigned", "unsigned-tag")
+	unsignedTag := strings.TrimSpace(r.git("rev-parse", "unsigned-tag"))
+	if code, lines, _ := r.verifyJSON("HEAD~1..HEAD", "unsigned-tag"); code != 1 || len(lines) != 2 || lines[1].Object != unsignedTag || lines[1].Verdict != verdictUnsigned {
+		t.Errorf("verify HEAD~1..HEAD unsigned-tag = %d %+v, want the commit good and the tag unsigned", code, lines)
 	}
 
 	for _, tc := range []struct {
