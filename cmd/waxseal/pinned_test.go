@@ -130,6 +130,16 @@ func TestTrustInitExpect(t *testing.T) {
 	if _, errs, code := runCLI(ctx, t, nil, "trust", "init", "--from", stack.URL, "--expect", other); code != 1 || !strings.Contains(errs, "not pinned") {
 		t.Errorf("trust init --expect another fingerprint = %d\n%s", code, errs)
 	}
+	// Pinning another instance's root says what it replaced, and keeps it.
+	other2 := servertest.Start(t)
+	out, errs, code := runCLI(ctx, t, nil, "trust", "init", "--from", other2.URL)
+	prev := filepath.Join(os.Getenv("WAXSEAL_CONFIG_DIR"), "trusted_root.previous.json")
+	if kept, _ := os.ReadFile(prev); code != 0 || !strings.Contains(out, "replaced trusted root "+fp+", kept as "+prev) || !bytes.Equal(kept, root) {
+		t.Errorf("trust init of another root = %d\n%s%s", code, out, errs)
+	}
+	if out, _, code := runCLI(ctx, t, nil, "trust", "init", "--from", other2.URL); code != 0 || strings.Contains(out, "replaced") {
+		t.Errorf("trust init of the same root again = %d\n%s", code, out)
+	}
 	for _, bad := range []string{"sha256:abc", "md5:" + hexFP, hexFP + "0", "", " "} {
 		if _, errs, code := runCLI(ctx, t, nil, "trust", "init", "--from", stack.URL, "--expect", bad); code != 2 || !strings.Contains(errs, "64 hex digits") {
 			t.Errorf("trust init --expect %s = %d\n%s", bad, code, errs)

@@ -25,7 +25,8 @@ func (e *env) trustCommand() *cli.Command {
 parse, and pins them in the config directory ($WAXSEAL_CONFIG_DIR, or the
 user's config directory + /waxseal). Every later sign and verify uses them
 unless told otherwise. Compare the printed fingerprint with the one the server
-printed at start (or pass it as --expect) before trusting it.`,
+printed at start (or pass it as --expect) before trusting it. A root pinned
+before is replaced, which is said, and kept as trusted_root.previous.json.`,
 			Flags: []cli.Flag{
 				&cli.StringFlag{Name: "from", Required: true, Usage: "base `URL` of the instance"},
 				&cli.StringFlag{Name: "expect", Usage: "refuse unless the trusted root's fingerprint is `sha256:HEX`"},
@@ -56,13 +57,30 @@ printed at start (or pass it as --expect) before trusting it.`,
 				if err != nil {
 					return err
 				}
+				// Another root pinned before is replaced, and said so:
+				// what verified against it may no longer verify. Its
+				// copy is kept, to go back to.
+				var replaced, kept string
+				if _, old, err := trust.ReadPinnedRoot(dir); err == nil && trust.Fingerprint(old) != fp {
+					replaced = trust.Fingerprint(old)
+					if kept, err = trust.KeepPrevious(dir, old); err != nil {
+						return fmt.Errorf("keeping the trusted root pinned before (%s): %w; nothing was pinned", replaced, err)
+					}
+				}
 				if err := trust.Pin(dir, root, signing); err != nil {
 					return err
 				}
 				if c.Bool("json") {
-					return e.printJSON(map[string]string{"dir": dir, "fingerprint": fp, "from": c.String("from")})
+					out := map[string]string{"dir": dir, "fingerprint": fp, "from": c.String("from")}
+					if replaced != "" {
+						out["replaced"], out["previous"] = replaced, kept
+					}
+					return e.printJSON(out)
 				}
 				fmt.Fprintf(e.stdout, "pinned trusted root %s from %s in %s\n", fp, c.String("from"), dir)
+				if replaced != "" {
+					fmt.Fprintf(e.stdout, "replaced trusted root %s, kept as %s: signatures made with the instance it trusted no longer verify here\n", replaced, kept)
+				}
 				return nil
 			},
 		}, {

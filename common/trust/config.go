@@ -151,6 +151,13 @@ func Pin(dir string, root, signing []byte) error {
 	return nil
 }
 
+// KeepPrevious keeps a copy of a pinned trusted root that is about to be
+// replaced, as trusted_root.previous.json in dir, and returns its path.
+func KeepPrevious(dir string, root []byte) (string, error) {
+	path := filepath.Join(dir, "trusted_root.previous.json")
+	return path, atomicfile.Write(path, root, 0o644)
+}
+
 // LoadPinned reads what Pin wrote in dir. Where nothing was pinned, the
 // error wraps ErrNotPinned and names dir.
 func LoadPinned(dir string) (*Pinned, error) {
