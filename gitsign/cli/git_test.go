@@ -257,7 +257,7 @@ func TestCommitSignVerify(t *testing.T) {
 	err = json.Unmarshal([]byte(stdout), &rep)
 	if lines := rep.Objects; err != nil || code != 0 || !rep.OK || rep.Error != "" || len(lines) != 2 ||
 		lines[0].Signer != "alice@example.com" || lines[0].Issuer != stack.Issuer() || lines[0].LogIndex == nil ||
-		len(lines[0].CertificateSHA256) != 64 || lines[1].Type != "tag" || lines[1].Tag != "v1" || lines[1].Target != strings.TrimSpace(r.git("rev-parse", "v1^{commit}")) ||
+		len(lines[0].CertificateSHA256) != 64 || lines[0].CertificateFingerprint != r.format("HEAD", "%GK") || lines[1].Type != "tag" || lines[1].Tag != "v1" || lines[1].Target != strings.TrimSpace(r.git("rev-parse", "v1^{commit}")) ||
 		!strings.HasSuffix(rep.AllowedSigners, ".gitsigners") || rep.TrustedRoot != stack.TrustedRootPath {
 		t.Errorf("gitsign verify --json = %d %v\n%s", code, err, stdout)
 	}
@@ -290,8 +290,13 @@ func TestCommitSignVerify(t *testing.T) {
 	r.git("config", "user.email", "carol@example.com")
 	r.commit("carol's?", "-S")
 	code, stdout, _ = r.gitsign("verify", "--no-allowed-signers", "--certificate-identity", "alice@example.com", "--certificate-oidc-issuer", stack.Issuer(), "HEAD")
-	if code != 0 || !strings.Contains(stdout, "committer email carol@example.com is not the signer's identity alice@example.com") {
+	if code != 0 || !strings.Contains(stdout, "    warning: committer email carol@example.com is not the signer's identity alice@example.com") {
 		t.Errorf("committer mismatch not flagged: %d\n%s", code, stdout)
+	}
+	// In JSON, a warning beside a good verdict, not a reason for one.
+	code, lines, _ := r.verifyJSON("--no-allowed-signers", "--certificate-identity", "alice@example.com", "--certificate-oidc-issuer", stack.Issuer(), "HEAD")
+	if code != 0 || len(lines) != 1 || lines[0].Verdict != verdictGood || lines[0].Reason != "" || !strings.Contains(lines[0].Warning, "committer email carol@example.com") {
+		t.Errorf("committer mismatch in JSON: %d %+v", code, lines)
 	}
 	// With the allowed-signers file configured, the identity flags narrow
 	// it and do not replace it: the file binds the committer, so even a

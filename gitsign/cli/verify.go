@@ -314,9 +314,14 @@ type verifyLine struct {
 	LogIndex       *int64    `json:"logIndex,omitempty"`
 	IntegratedTime time.Time `json:"integratedTime,omitzero"`
 	// CertificateSHA256 is the SHA-256 of the signing certificate (DER),
-	// when the signature holds one that could be read.
-	CertificateSHA256 string `json:"certificateSHA256,omitempty"`
-	Reason            string `json:"reason,omitempty"`
+	// when the signature holds one that could be read; CertificateFingerprint
+	// its SHA-1, as git shows it (%GK, git log --show-signature).
+	CertificateSHA256      string `json:"certificateSHA256,omitempty"`
+	CertificateFingerprint string `json:"certificateFingerprint,omitempty"`
+	// Reason says why the verdict is not good; Warning, what the verdict
+	// does not decide (a committer email that is not the signer's).
+	Reason  string `json:"reason,omitempty"`
+	Warning string `json:"warning,omitempty"`
 }
 
 // verifyReport is what --json prints: one document, also when the run
@@ -804,6 +809,9 @@ func printLine(w io.Writer, l verifyLine) {
 	if l.Reason != "" {
 		fmt.Fprintf(w, "    %s\n", gitsign.Printable(l.Reason))
 	}
+	if l.Warning != "" {
+		fmt.Fprintf(w, "    warning: %s\n", gitsign.Printable(l.Warning))
+	}
 }
 
 // lineWriter buffers what is written to w and writes it out when its
@@ -957,14 +965,14 @@ func verifyOne(repo *repository, v *gitsign.Verifier, id string) verifyLine {
 			l.Reason = fmt.Sprintf("%s (the certificate names %s, unverified)", l.Reason, ve.Identity)
 		}
 		if ve != nil && ve.Certificate != nil {
-			l.CertificateSHA256 = certSHA256(ve.Certificate)
+			l.CertificateSHA256, l.CertificateFingerprint = certSHA256(ve.Certificate), gitsign.Fingerprint(ve.Certificate)
 		}
 		return l
 	}
 	l.Signer, l.Issuer = res.Identity, res.Issuer
-	l.CertificateSHA256 = certSHA256(res.Certificate)
+	l.CertificateSHA256, l.CertificateFingerprint = certSHA256(res.Certificate), gitsign.Fingerprint(res.Certificate)
 	l.LogIndex, l.IntegratedTime = &res.LogIndex, res.IntegratedTime.UTC()
-	l.Verdict, l.Reason = verdictGood, res.Warning
+	l.Verdict, l.Warning = verdictGood, res.Warning
 	if res.Trust != gitsign.TrustFully {
 		l.Verdict, l.Reason = verdictUntrusted, res.Untrusted
 	}
