@@ -89,9 +89,25 @@ OPTIONS:
    --json                                  print one JSON document on stdout, also when the run fails:
                                            {"ok", "objects": [{"object", "type", "subject", "committer",
                                            "tag", "target", "verdict", "signer", "issuer", "logIndex",
-                                           "integratedTime", "certificateSHA256", "reason"}],
+                                           "integratedTime", "certificateSHA256", "certificateFingerprint",
+                                           "reason", "warning"}],
                                            "allowedSigners", "trustedRoot", "error"} (default: false)
    --help, -h                              show help
+`
+
+// verifyTagHelp comes before verifyHelp, whose options verify-tag takes.
+const verifyTagHelp = `NAME:
+   gitsign verify-tag - verify the signature of the annotated tag refs/tags/TAG
+
+USAGE:
+   gitsign verify-tag [options] TAG
+
+DESCRIPTION:
+   sigstore gitsign's command for a tag's own signature: refs/tags/TAG must be
+   a tag object signed under that name (not a lightweight tag, a branch, or a
+   signed tag moved there from another name). It is 'gitsign verify' of that
+   one tag, with the same options, policy, output and exit codes:
+
 `
 
 // verifyOptions are verify's flags.
@@ -269,9 +285,13 @@ func (e *env) verifyCommandAs(ctx context.Context, name string, args []string) e
 		}
 	}
 	if errors.Is(err, flag.ErrHelp) {
+		if name == "verify-tag" {
+			fmt.Fprint(e.Stdout, verifyTagHelp)
+		}
 		fmt.Fprint(e.Stdout, verifyHelp)
 		return nil
 	}
+	helpHint := fmt.Sprintf("run 'gitsign %s --help'", name)
 	if err != nil {
 		msg := longFlags(err.Error())
 		if front.JSONAsked(args) {
@@ -279,13 +299,13 @@ func (e *env) verifyCommandAs(ctx context.Context, name string, args []string) e
 			// that could not be read.
 			writeReport(e.Stdout, &verifyReport{Objects: []verifyLine{}, Error: msg})
 		}
-		return clierr.WithHint(clierr.UsageError{Msg: msg}, "run 'gitsign verify --help'")
+		return clierr.WithHint(clierr.UsageError{Msg: msg}, "%s", helpHint)
 	}
 	err = e.verify(ctx, o)
 	var ue clierr.UsageError
 	if errors.As(err, &ue) && !clierr.HasHint(err) {
 		// A bad revision or policy flag: this command's help, not gitsign's.
-		err = clierr.WithHint(err, "run 'gitsign verify --help'")
+		err = clierr.WithHint(err, "%s", helpHint)
 	}
 	return err
 }
@@ -433,6 +453,12 @@ func (e *env) verifyRun(ctx context.Context, o *verifyOptions, rep *verifyReport
 		return err
 	}
 	defer repo.Close()
+	if o.tag != "" {
+		if err := exec.CommandContext(ctx, "git", "-C", repo.dir, "rev-parse", "--verify", "--quiet", "--end-of-options", "refs/tags/"+o.tag).Run(); err != nil {
+			return clierr.WithHint(clierr.Usagef("no tag named %q here (refs/tags/%s)", o.tag, o.tag),
+				"'git tag -l' lists this repository's tags; 'git fetch --tags' fetches a remote's")
+		}
+	}
 	var v *gitsign.Verifier
 	if cfg.TrustedRoot != "" {
 		// Like the allowed signers, a trusted root committed to the

@@ -708,9 +708,10 @@ func TestVerifyTag(t *testing.T) {
 		{[]string{"refs/tags/v1"}, 0, " good "},
 		{[]string{"light"}, 1, "refs/tags/light is a commit, not a tag object with a signature of its own: 'gitsign verify light' verifies the commit"},
 		{[]string{"v2"}, 1, `refs/tags/v2 holds a tag signed as "v1": a signed tag under another name`},
-		{[]string{"main"}, 2, "refs/tags/main"},
-		{nil, 2, "verify-tag takes one tag name, got 0"},
+		{[]string{"main"}, 2, `gitsign: error: no tag named "main" here (refs/tags/main)` + "\ngitsign: hint: 'git tag -l' lists"},
+		{nil, 2, "verify-tag takes one tag name, got 0\ngitsign: hint: run 'gitsign verify-tag --help'"},
 		{[]string{"v1", "light"}, 2, "verify-tag takes one tag name, got 2"},
+		{[]string{"--help"}, 0, "gitsign verify-tag - verify the signature of the annotated tag refs/tags/TAG"},
 	} {
 		code, stdout, stderr := r.gitsign(append([]string{"verify-tag"}, tc.args...)...)
 		if code != tc.code || !strings.Contains(stdout+stderr, tc.output) {
