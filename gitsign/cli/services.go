@@ -32,7 +32,10 @@ import (
 	"github.com/waxseal/waxseal/internal/clierr"
 )
 
-var httpClient = &http.Client{Timeout: 60 * time.Second}
+const httpTimeout = 60 * time.Second
+
+var httpClient = &http.Client{Timeout: httpTimeout,
+	Transport: slowNotice{base: http.DefaultTransport, after: 5 * time.Second, limit: httpTimeout, say: sayOnTerminal}}
 
 // endpoints are the services a signer talks to.
 type endpoints struct {
@@ -261,7 +264,7 @@ func (e *env) login(ctx context.Context, cfg *front.Config, ep *endpoints, ca *f
 			cred, err := c.CredentialFrom(ctx, ep.CA) // renews an expired one if it can
 			if err == nil && cred.Valid(time.Now()) {
 				if _, ok := cred.Certificate.PublicKey.(*ecdsa.PublicKey); !ok {
-					return nil, clierr.WithHint(fmt.Errorf("the agent's credential has a %s key: git signatures need ECDSA", keyName(cred.Certificate.PublicKey)),
+					return nil, clierr.WithHint(fmt.Errorf("the agent's credential is for an %s key: git signatures need ECDSA", keyName(cred.Certificate.PublicKey)),
 						"log the agent in with an ECDSA key: waxseal login --key-type ecdsa-p256")
 				}
 				signing = cred
