@@ -159,6 +159,17 @@ func JSONAsked(args []string) bool {
 // installHint is a function, not a variable: nothing of it may run when
 // gitsign starts to verify.
 func installHint() string {
+	if Version == "" {
+		// Built from a checkout (go build stamps its commit), not by go
+		// install of a published version: the same checkout builds it.
+		if bi, ok := debug.ReadBuildInfo(); ok && slices.ContainsFunc(bi.Settings, func(s debug.BuildSetting) bool { return s.Key == "vcs.revision" }) {
+			dir := "DIR"
+			if exe, err := os.Executable(); err == nil {
+				dir = filepath.Dir(exe)
+			}
+			return "install gitsign-core beside gitsign: from the checkout gitsign was built from, CGO_ENABLED=0 go build -o " + dir + string(filepath.Separator) + " ./cmd/gitsign-core"
+		}
+	}
 	return "install gitsign-core from the same release as gitsign, or: go install github.com/waxseal/waxseal/cmd/gitsign-core@" + releaseOr("VERSION")
 }
 
