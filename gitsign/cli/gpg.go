@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/waxseal/waxseal/common/credential"
@@ -55,7 +56,7 @@ func (e *env) warnSigning(warnings []string) {
 	}
 }
 
-func (e *env) gpgSign(ctx context.Context, cfg *front.Config, st gitsign.Status) int {
+func (e *env) gpgSign(ctx context.Context, cfg *front.Config, st gitsign.Status, localUser string) int {
 	ctx, stop := interruptible(ctx)
 	defer stop()
 	ctx, parentGone := context.WithCancelCause(ctx)
@@ -117,10 +118,36 @@ func (e *env) gpgSign(ctx context.Context, cfg *front.Config, st gitsign.Status)
 	if w := e.allowedHere(ctx, cfg, payload, signed.Certificate); w != "" {
 		warnings = append(slices.Clip(warnings), w)
 	}
+	if w := signingKeyNotSigner(localUser, payload, signed.Certificate); w != "" {
+		warnings = append(slices.Clip(warnings), w)
+	}
 	e.warnSigning(warnings)
 	id, iss := gitsign.CertIdentity(signed.Certificate)
 	fmt.Fprintf(e.Stderr, "gitsign: signed as %s (%s), transparency log index %d\n", id, iss, signed.Entry.LogIndex)
 	return clierr.ExitOK
+}
+
+// signingKeyNotSigner says, when it is so, that git asked for a signature
+// by someone else than the certificate names: git's -u is user.signingKey,
+// or the committer ("Name <email>") without one, and keyless signing signs
+// as whoever logged in. A key ID, or the committer's own email, says
+// nothing here (the allowed signers judge the committer's).
+func signingKeyNotSigner(localUser string, payload []byte, cert *x509.Certificate) string {
+	email := localUser
+	if i := strings.LastIndexByte(localUser, '<'); i >= 0 && strings.HasSuffix(localUser, ">") {
+		email = localUser[i+1 : len(localUser)-1]
+	}
+	if !strings.Contains(email, "@") {
+		return ""
+	}
+	if o, err := gitsign.ParsePayload(payload); err == nil && gitsign.EqualFoldASCII(o.Email, email) {
+		return ""
+	}
+	id, _ := gitsign.CertIdentity(cert)
+	if gitsign.EqualFoldASCII(id, email) {
+		return ""
+	}
+	return fmt.Sprintf("git asked for a signature by %s (user.signingKey), but keyless signing signs as who logged in: %s", gitsign.Printable(email), gitsign.Printable(id))
 }
 
 // allowedHere says, when it is so, that git will not show the new

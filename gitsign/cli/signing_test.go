@@ -519,3 +519,26 @@ func TestOtherInstanceIsNamed(t *testing.T) {
 		t.Errorf("verifying against another instance's root: %v\n%s", err, stderr)
 	}
 }
+
+// TestSigningKeyNotSigner: git's -u naming someone else by email (git
+// config user.signingKey) is warned about when signing: keyless signing
+// signs as who logged in. A key ID, the signer's own email in any case, or
+// the committer's ident as git passes it without user.signingKey, is not.
+func TestSigningKeyNotSigner(t *testing.T) {
+	stack := servertest.Start(t)
+	r := newRepo(t, stack, "alice@example.com")
+	payload := "tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor A <alice@example.com> 1 +0000\ncommitter A <alice@example.com> 1 +0000\n\nm\n"
+	for key, warned := range map[string]bool{
+		"bob@example.com":       true,
+		"Bob <bob@example.com>": true,
+		"0xDEADBEEF":            false,
+		"A <alice@example.com>": false,
+		"ALICE@example.com":     false,
+	} {
+		code, _, stderr := r.gitsignIn(strings.NewReader(payload), "--status-fd=2", "-bsau", key)
+		want := "warning: git asked for a signature by bob@example.com (user.signingKey), but keyless signing signs as who logged in: alice@example.com"
+		if code != 0 || strings.Contains(stderr, want) != warned || !warned && strings.Contains(stderr, "warning") {
+			t.Errorf("-u %q: %d, warned %v, want %v\n%s", key, code, strings.Contains(stderr, want), warned, stderr)
+		}
+	}
+}

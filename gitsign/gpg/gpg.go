@@ -84,7 +84,7 @@ func VerifyHere(ctx context.Context, args []string, stdin io.Reader, stdout, std
 
 // SignFunc signs for Run, with the Env Run was given: the payload on its
 // Stdin, the signature to its Stdout.
-type SignFunc func(ctx context.Context, cfg *front.Config, st gitsign.Status) int
+type SignFunc func(ctx context.Context, cfg *front.Config, st gitsign.Status, localUser string) int
 
 // statusWriter opens the status file descriptor; 1 and 2 are stdout and
 // stderr (also where git points them), so that tests and other platforms
@@ -136,7 +136,7 @@ func Run(ctx context.Context, e *Env, args []string, sign SignFunc) int {
 		if sign == nil {
 			return e.Report(errors.New("this program only verifies; gitsign-core signs"))
 		}
-		return sign(ctx, cfg, st)
+		return sign(ctx, cfg, st, g.LocalUser)
 	}
 	// The status lines and the explanation go out in one write each, at
 	// the end: git wakes up for every write on its pipes.
