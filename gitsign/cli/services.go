@@ -331,10 +331,18 @@ func (e *env) login(ctx context.Context, cfg *front.Config, ep *endpoints, ca *f
 		return nil, clierr.WithHint(oidc.ErrNoToken, "%s", noTokenHint(ci, false))
 	}
 	hint := noTokenHint(ci, true)
+	if agentRan && !ci {
+		// The agent runs: it is the login it lacks.
+		hint = "log the running agent in with 'waxseal login' (--server URL for this instance), or set SIGSTORE_ID_TOKEN"
+	}
 	switch cfg.TokenProvider {
 	case "":
 	case oidc.ProviderAgent:
-		hint = "run 'waxseal agent' and 'waxseal login' before signing, or unset gitsign.tokenProvider (GITSIGN_TOKEN_PROVIDER) to try each source in turn"
+		if !agentRan {
+			hint = "run 'waxseal agent' and 'waxseal login' before signing, or unset gitsign.tokenProvider (GITSIGN_TOKEN_PROVIDER) to try each source in turn"
+		} else {
+			hint = "log the running agent in with 'waxseal login' (--server URL for this instance), or unset gitsign.tokenProvider (GITSIGN_TOKEN_PROVIDER) to try each source in turn"
+		}
 	default:
 		hint = forcedHint
 	}

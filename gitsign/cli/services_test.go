@@ -176,7 +176,8 @@ func TestLoginErrorsNameTheirSetting(t *testing.T) {
 	if _, err := c.Login(ctx, agent.LoginRequest{Token: other.Token(t, "a@example.com"), CAURL: otherCA}); err != nil {
 		t.Fatal(err)
 	}
-	if msg, _ := login("agent"); !strings.Contains(msg, "running, but not logged in to "+ep.CA+"; it is logged in to "+otherCA+" only") {
-		t.Errorf("an agent logged in to another instance: %q", msg)
+	if msg, hint := login("agent"); !strings.Contains(msg, "running, but not logged in to "+ep.CA+"; it is logged in to "+otherCA+" only") ||
+		!strings.Contains(hint, "log the running agent in with 'waxseal login'") {
+		t.Errorf("an agent logged in to another instance: %q (hint %q)", msg, hint)
 	}
 }
