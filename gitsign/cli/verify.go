@@ -1187,23 +1187,18 @@ func (r *repository) list(ctx context.Context, revs []string, emit func(id strin
 // namedTags are the annotated tags among revs that name one object (not a
 // range, nor excluded), from one git cat-file --batch-check, each once.
 func (r *repository) namedTags(ctx context.Context, revs []string) ([]string, error) {
-	var in strings.Builder
+	var names []string
 	for _, rev := range revs {
 		if !rangeLike(rev) && !strings.ContainsAny(rev, "\n") {
-			in.WriteString(rev + "\n")
+			names = append(names, rev)
 		}
 	}
-	if in.Len() == 0 {
-		return nil, nil
-	}
-	cmd := exec.CommandContext(ctx, "git", "--no-replace-objects", "-C", r.dir, "cat-file", "--batch-check=%(objectname) %(objecttype)")
-	cmd.Stdin = strings.NewReader(in.String())
-	out, err := cmd.Output()
+	lines, err := r.batchCheck(ctx, "%(objectname) %(objecttype)", names)
 	if err != nil {
-		return nil, fmt.Errorf("git cat-file --batch-check: %w", err)
+		return nil, err
 	}
 	var tags []string
-	for _, line := range strings.Split(string(out), "\n") {
+	for _, line := range lines {
 		if id, typ, _ := strings.Cut(line, " "); typ == "tag" && !slices.Contains(tags, id) {
 			tags = append(tags, id)
 		}
@@ -1234,29 +1229,39 @@ func (r *repository) isObjectID(rev string) bool {
 // existing are the full object IDs among revs that the repository has,
 // lower-cased, from one git cat-file --batch-check.
 func (r *repository) existing(ctx context.Context, revs []string) (map[string]bool, error) {
-	var in strings.Builder
+	var ids []string
 	for _, rev := range revs {
 		if r.isObjectID(rev) {
-			in.WriteString(strings.ToLower(rev) + "\n")
+			ids = append(ids, strings.ToLower(rev))
 		}
 	}
-	found := map[string]bool{}
-	if in.Len() == 0 {
-		return found, nil
-	}
-	cmd := exec.CommandContext(ctx, "git", "--no-replace-objects", "-C", r.dir, "cat-file", "--batch-check=%(objectname)")
-	cmd.Stdin = strings.NewReader(in.String())
-	out, err := cmd.Output()
+	lines, err := r.batchCheck(ctx, "%(objectname)", ids)
 	if err != nil {
-		return nil, fmt.Errorf("git cat-file --batch-check: %w", err)
+		return nil, err
 	}
+	found := map[string]bool{}
 	// "<id>", or "<id> missing" for one it does not have.
-	for _, line := range strings.Split(string(out), "\n") {
+	for _, line := range lines {
 		if line != "" && !strings.Contains(line, " ") {
 			found[line] = true
 		}
 	}
 	return found, nil
+}
+
+// batchCheck is what git cat-file --batch-check=format says of each of
+// names, one line each (none for no names), objects replaced or not.
+func (r *repository) batchCheck(ctx context.Context, format string, names []string) ([]string, error) {
+	if len(names) == 0 {
+		return nil, nil
+	}
+	cmd := exec.CommandContext(ctx, "git", "--no-replace-objects", "-C", r.dir, "cat-file", "--batch-check="+format)
+	cmd.Stdin = strings.NewReader(strings.Join(names, "\n") + "\n")
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("git cat-file --batch-check: %w", err)
+	}
+	return strings.Split(strings.TrimSuffix(string(out), "\n"), "\n"), nil
 }
 
 // rangeLike reports whether git rev-list reads rev as more than a commit
