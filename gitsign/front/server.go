@@ -7,7 +7,6 @@ import (
 	"hash/fnv"
 	"io"
 	"path/filepath"
-	"slices"
 	"strconv"
 )
 
@@ -90,10 +89,10 @@ func AppendRequest(b []byte, r *Request) []byte {
 	// a growing buffer would be fresh memory for it to fault in.
 	n := fieldLen(len(serverMagic)) + fieldLen(len(r.Core)) + fieldLen(len(r.Dir)) +
 		stringsLen(r.Args) + stringsLen(r.Env) + fieldLen(len(r.Payload))
-	b = slices.Grow(b, n)
-	b = appendField(b, []byte(serverMagic))
-	b = appendField(b, []byte(r.Core))
-	b = appendField(b, []byte(r.Dir))
+	b = append(make([]byte, 0, len(b)+n), b...)
+	b = appendField(b, serverMagic)
+	b = appendField(b, r.Core)
+	b = appendField(b, r.Dir)
 	b = appendStrings(b, r.Args)
 	b = appendStrings(b, r.Env)
 	return appendField(b, r.Payload)
@@ -114,12 +113,12 @@ func ReadRequest(r io.Reader) (*Request, error) {
 
 // AppendResponse encodes r.
 func AppendResponse(b []byte, r *Response) []byte {
-	b = appendField(b, []byte(serverMagic))
+	b = appendField(b, serverMagic)
 	code := strconv.Itoa(r.Code)
 	if r.Declined {
 		code = "declined"
 	}
-	b = appendField(b, []byte(code))
+	b = appendField(b, code)
 	b = appendField(b, r.Status)
 	b = appendField(b, r.Stdout)
 	return appendField(b, r.Stderr)
@@ -148,7 +147,7 @@ func ReadResponse(r io.Reader) (*Response, error) {
 	return resp, nil
 }
 
-func appendField(b, f []byte) []byte {
+func appendField[T string | []byte](b []byte, f T) []byte {
 	b = binary.AppendUvarint(b, uint64(len(f)))
 	return append(b, f...)
 }
@@ -173,7 +172,7 @@ func stringsLen(ss []string) int {
 func appendStrings(b []byte, ss []string) []byte {
 	b = binary.AppendUvarint(b, uint64(len(ss)))
 	for _, s := range ss {
-		b = appendField(b, []byte(s))
+		b = appendField(b, s)
 	}
 	return b
 }

@@ -67,8 +67,8 @@ func TestServerMessages(t *testing.T) {
 	// A length beyond what a server reads is refused before anything is
 	// allocated for it.
 	huge := appendField(nil, []byte(serverMagic))
-	huge = appendField(huge, nil)
-	huge = appendField(huge, nil)
+	huge = appendField(huge, "")
+	huge = appendField(huge, "")
 	huge = append(huge, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f)
 	if _, err := ReadRequest(bytes.NewReader(huge)); err == nil || !strings.Contains(err.Error(), "too large") {
 		t.Errorf("a request of 2^56 arguments: %v", err)
