@@ -97,7 +97,7 @@ func (e *env) runAgent(ctx context.Context, path string) error {
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	a := &agent.Agent{HTTPClient: httpClient, Logf: func(format string, args ...any) {
+	a := &agent.Agent{HTTPClient: httpClient, Version: versionString(), Logf: func(format string, args ...any) {
 		e.warnf("agent: "+format, args...)
 	}}
 	fmt.Fprintln(e.stdout, path)

@@ -271,3 +271,39 @@ func jwtFor(iss, aud string, exp time.Time) string {
 }
 
 func b64(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+
+// TestAgentVersion: agent status says which release the agent runs, and
+// says to restart an agent of another release than the command's.
+func TestAgentVersion(t *testing.T) {
+	cleanIdentityEnv(t)
+	ctx := testCtx(t)
+	sock := runAgent(t)
+	out, errs, code := runCLI(ctx, t, nil, "agent", "status", "--socket", sock)
+	if code != 0 || !strings.Contains(out, "agent: pid ") || !strings.Contains(out, ", waxseal "+versionString()+"\n") || strings.Contains(errs, "restart it") {
+		t.Errorf("agent status of this release's agent = %d\n%s%s", code, out, errs)
+	}
+	out, _, _ = runCLI(ctx, t, nil, "agent", "status", "--socket", sock, "--json")
+	if !strings.Contains(out, `"version": "`+versionString()+`"`) {
+		t.Errorf("agent status --json: %s", out)
+	}
+
+	// An agent of another release, on a socket of its own.
+	dir, err := os.MkdirTemp("", "wxv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	other := filepath.Join(dir, "agent.sock")
+	ln, err := agent.Listen(other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	actx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go (&agent.Agent{Version: "v0.9.0"}).Serve(actx, ln)
+	out, errs, code = runCLI(ctx, t, nil, "agent", "status", "--socket", other)
+	if code != 0 || !strings.Contains(out, ", waxseal v0.9.0\n") ||
+		!strings.Contains(errs, "the agent runs waxseal v0.9.0, and this is "+versionString()+": restart it ('waxseal agent stop', then 'waxseal agent')") {
+		t.Errorf("agent status of another release's agent = %d\n%s%s", code, out, errs)
+	}
+}

@@ -367,7 +367,19 @@ func (e *env) printStatus(c *cli.Context, st *agent.Status, all ...agent.Status)
 		fmt.Fprintln(e.stdout, "also:")
 		e.printOneStatus(&all[i])
 	}
+	fmt.Fprintf(e.stdout, "agent: pid %d, waxseal %s\n", st.PID, orUnknown(st.Version))
+	if mine := versionString(); st.Version != mine {
+		e.warnf("the agent runs waxseal %s, and this is %s: restart it ('waxseal agent stop', then 'waxseal agent'), as an agent of another release may not answer as this one expects", orUnknown(st.Version), mine)
+	}
 	return nil
+}
+
+// orUnknown is v, or what an agent from before versions were reported is.
+func orUnknown(v string) string {
+	if v == "" {
+		return "(a release that does not say)"
+	}
+	return v
 }
 
 func (e *env) printOneStatus(st *agent.Status) {

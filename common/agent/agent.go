@@ -95,6 +95,9 @@ type Agent struct {
 	Now func() time.Time
 	// Logf reports logins, refreshes and refused peers. Nil: silent.
 	Logf func(format string, args ...any)
+	// Version is the release the agent runs, reported in its Status, so
+	// that a client of another release can say to restart it.
+	Version string
 
 	mu       sync.Mutex
 	stop     context.CancelFunc  // ends Serve
@@ -134,6 +137,7 @@ type Status struct {
 	KeyType  string    `json:"keyType,omitempty"`
 	Refresh  string    `json:"refresh,omitempty"` // the provider that refreshes it, if any
 	PID      int       `json:"pid"`
+	Version  string    `json:"version,omitempty"` // the agent's release
 }
 
 // Remaining is how long the credential can still sign at now.
@@ -413,7 +417,7 @@ func (a *Agent) statusOf(s *session) Status {
 			st.LoggedIn, st.Expired = false, true
 		}
 	}
-	st.PID = os.Getpid()
+	st.PID, st.Version = os.Getpid(), a.Version
 	return st
 }
 
