@@ -47,9 +47,10 @@ DESCRIPTION:
 
    With a RANGE among the arguments (A..B, A...B, ^A, A^!, A^@, A^- or A^-N),
    they are read together as git rev-list reads them, e.g. origin/main..HEAD
-   or ^v1 main topic, and every commit listed is verified, then each annotated
-   tag named on its own (v1.2 in v1.1..v1.2 v1.2), as a tag. Without one, each
-   REV names one object: a commit, or an annotated tag, verified as a tag.
+   or ^v1 main topic, and every commit listed is verified, then, as a tag,
+   each annotated tag the range reaches rather than excludes (v1.2 of
+   v1.1..v1.2 or ^v1.1 v1.2). Without one, each REV names one object: a
+   commit, or an annotated tag, verified as a tag.
    A range that names no commits (an empty pull request) is no failure, but
    says so on stderr.
 
@@ -497,7 +498,11 @@ func (e *env) verifyRun(ctx context.Context, o *verifyOptions, rep *verifyReport
 		failed int
 		stdout = newLineWriter(e.Stdout)
 	)
-	n, err := verifyAll(repo, v, func(emit func(string)) error { return repo.list(ctx, revs, emit) }, func(l verifyLine) {
+	var listed int // commits the revisions listed, tags aside
+	n, err := verifyAll(repo, v, func(emit func(string)) (err error) {
+		listed, err = repo.list(ctx, revs, emit)
+		return err
+	}, func(l verifyLine) {
 		switch {
 		case o.tag == "":
 		case l.Type != "tag":
@@ -521,14 +526,19 @@ func (e *env) verifyRun(ctx context.Context, o *verifyOptions, rep *verifyReport
 		return err
 	}
 
-	if n == 0 {
+	if listed == 0 {
 		// Not a failure (a pull request may be empty), but a CI job
-		// verifying a stale range should not pass unnoticed.
+		// verifying a stale range should not pass unnoticed, also when
+		// a tag named beside it was verified.
 		verb := "names"
 		if len(revs) > 1 {
 			verb = "name"
 		}
-		fmt.Fprintf(e.Stderr, "gitsign: nothing to verify: %s %s no commits\n", strings.Join(revs, " "), verb)
+		if n == 0 {
+			fmt.Fprintf(e.Stderr, "gitsign: nothing to verify: %s %s no commits\n", strings.Join(revs, " "), verb)
+		} else {
+			fmt.Fprintf(e.Stderr, "gitsign: note: %s %s no commits; only the tags were verified\n", strings.Join(revs, " "), verb)
+		}
 	}
 	if failed > 0 {
 		rep.Error = fmt.Sprintf("%d of %d objects failed verification", failed, n)
@@ -1094,18 +1104,18 @@ func (r *repository) Close() {
 // once, as git prints it. With any range-like argument, all of them are git
 // rev-list's, so that "^A B" or "A..B C" mean what they mean to git;
 // otherwise each names one object (an annotated tag stays a tag).
-func (r *repository) list(ctx context.Context, revs []string, emit func(id string)) error {
+func (r *repository) list(ctx context.Context, revs []string, emit func(id string)) (commits int, err error) {
 	for _, rev := range revs {
 		if rev == "--" {
 			// To rev-list, what follows would be paths, and a range only
 			// the commits that touch them.
-			return clierr.Usagef(`bad revision "--"`)
+			return 0, clierr.Usagef(`bad revision "--"`)
 		}
 	}
 	if slices.ContainsFunc(revs, rangeLike) {
 		shallow, err := r.shallowCommits(ctx)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		// rev-list lists each commit once. In a shallow clone it stops at
 		// the commits whose parents were not fetched, and lists none of
@@ -1116,9 +1126,10 @@ func (r *repository) list(ctx context.Context, revs []string, emit func(id strin
 			if shallow[id] {
 				cuts = append(cuts, id)
 			}
+			commits++
 			emit(id)
 		}, append(append([]string{"rev-list", "--end-of-options"}, revs...), "--")...); err != nil {
-			return err
+			return 0, err
 		}
 		if len(cuts) > 0 {
 			// C^! names C alone, whether or not its parents were
@@ -1134,20 +1145,21 @@ func (r *repository) list(ctx context.Context, revs []string, emit func(id strin
 		}
 		if len(cuts) > 0 {
 			cut := cuts[0]
-			return clierr.WithHint(fmt.Errorf("%s reaches the edge of this shallow clone at %s, whose parents were not fetched: the commits behind it are not verified", strings.Join(revs, " "), short(cut)),
+			return 0, clierr.WithHint(fmt.Errorf("%s reaches the edge of this shallow clone at %s, whose parents were not fetched: the commits behind it are not verified", strings.Join(revs, " "), short(cut)),
 				"fetch the history the range needs (git fetch --unshallow, or --deepen N; actions/checkout with fetch-depth: 0) and verify again")
 		}
-		// rev-list peels an annotated tag to its commit; one named on its
-		// own (v1.1..v1.2 v1.2) is verified as a tag too, as it would be
-		// without the range: whoever names it means its signature.
+		// rev-list peels an annotated tag to its commit; one the range
+		// reaches (v1.2 of v1.1..v1.2, of ^v1.1 v1.2, or named beside it)
+		// is verified as a tag too, as it would be named alone: whoever
+		// names it means its signature.
 		tags, err := r.namedTags(ctx, revs)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		for _, id := range tags {
 			emit(id)
 		}
-		return nil
+		return commits, nil
 	}
 	// Every revision is resolved before any is handed out: a bad one is a
 	// usage error, with nothing verified or printed before it.
@@ -1163,34 +1175,48 @@ func (r *repository) list(ctx context.Context, revs []string, emit func(id strin
 	}
 	full, err := r.existing(ctx, revs)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	for _, rev := range revs {
 		if r.isObjectID(rev) {
 			id := strings.ToLower(rev)
 			if !full[id] {
-				return r.shallowHint(ctx, clierr.Usagef("bad revision %q: no such object", rev))
+				return 0, r.shallowHint(ctx, clierr.Usagef("bad revision %q: no such object", rev))
 			}
 			add(id)
 			continue
 		}
 		if err := r.revs(ctx, fmt.Sprintf("bad revision %q", rev), add, "rev-parse", "--verify", "--end-of-options", rev); err != nil {
-			return err
+			return 0, err
 		}
 	}
 	for _, id := range ids {
 		emit(id)
 	}
-	return nil
+	return len(ids), nil
 }
 
-// namedTags are the annotated tags among revs that name one object (not a
-// range, nor excluded), from one git cat-file --batch-check, each once.
+// namedTags are the annotated tags that revs reach rather than exclude: a
+// revision named on its own (in ^A B, B), a range's end (B of A..B, A and
+// B of A...B), from one git cat-file --batch-check, each once. A^!, A^@
+// and A^- name commits of A's.
 func (r *repository) namedTags(ctx context.Context, revs []string) ([]string, error) {
 	var names []string
 	for _, rev := range revs {
-		if !rangeLike(rev) && !strings.ContainsAny(rev, "\n") {
-			names = append(names, rev)
+		var ends []string
+		switch a, b, ok := strings.Cut(rev, "..."); {
+		case ok:
+			ends = []string{a, b}
+		case strings.Contains(rev, ".."):
+			_, b, _ := strings.Cut(rev, "..")
+			ends = []string{b}
+		case !rangeLike(rev):
+			ends = []string{rev}
+		}
+		for _, end := range ends {
+			if end != "" && !strings.ContainsAny(end, "\n") {
+				names = append(names, end)
+			}
 		}
 	}
 	lines, err := r.batchCheck(ctx, "%(objectname) %(objecttype)", names)

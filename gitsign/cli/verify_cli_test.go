@@ -120,6 +120,7 @@ func TestVerifyRevisions(t *testing.T) {
 	c2 := r.commit("third", "-S")
 	r.git("tag", "-s", "-m", "release", "v1")
 	tag := strings.TrimSpace(r.git("rev-parse", "v1"))
+	r.git("tag", "-s", "-m", "older", "v0", c1)
 
 	for _, tc := range []struct {
 		args []string
@@ -133,11 +134,17 @@ func TestVerifyRevisions(t *testing.T) {
 		{[]string{"HEAD^-1"}, []string{c2}},
 		{[]string{"HEAD~1...HEAD"}, []string{c2}},
 		{[]string{"HEAD~2..HEAD", "HEAD~1"}, []string{c2, c1}},
-		// rev-list peels the tag; named on its own, it is verified as a
-		// tag too, once, after the commits.
+		// rev-list peels the tag; one the range reaches is verified as
+		// a tag too, once, after the commits, however it is spelt; one
+		// it excludes, or whose commits A^! and the like name, is not.
 		{[]string{"HEAD~1..HEAD", "v1"}, []string{c2, tag}},
 		{[]string{"v1", "HEAD~1..HEAD", "v1"}, []string{c2, tag}},
-		{[]string{"HEAD~1..v1"}, []string{c2}},
+		{[]string{"HEAD~1..v1"}, []string{c2, tag}},
+		{[]string{"^HEAD~1", "v1"}, []string{c2, tag}},
+		{[]string{"HEAD~1...v1"}, []string{c2, tag}},
+		{[]string{"v1^!"}, []string{c2}},
+		{[]string{"^v0", "HEAD"}, []string{c2}},
+		{[]string{"v0..HEAD"}, []string{c2}},
 		// No range: each argument is one object, an annotated tag a tag.
 		{[]string{"HEAD~1", "HEAD", "main", "HEAD~1"}, []string{c1, c2}},
 		{[]string{"v1", "HEAD"}, []string{tag, c2}},
@@ -159,8 +166,10 @@ func TestVerifyRevisions(t *testing.T) {
 	// An unsigned tag named beside a range fails the run, as it would alone.
 	r.git("-c", "tag.gpgSign=false", "tag", "-a", "-m", "unsigned", "unsigned-tag")
 	unsignedTag := strings.TrimSpace(r.git("rev-parse", "unsigned-tag"))
-	if code, lines, _ := r.verifyJSON("HEAD~1..HEAD", "unsigned-tag"); code != 1 || len(lines) != 2 || lines[1].Object != unsignedTag || lines[1].Verdict != verdictUnsigned {
-		t.Errorf("verify HEAD~1..HEAD unsigned-tag = %d %+v, want the commit good and the tag unsigned", code, lines)
+	for _, args := range [][]string{{"HEAD~1..HEAD", "unsigned-tag"}, {"HEAD~1..unsigned-tag"}, {"^HEAD~1", "unsigned-tag"}} {
+		if code, lines, _ := r.verifyJSON(args...); code != 1 || len(lines) != 2 || lines[1].Object != unsignedTag || lines[1].Verdict != verdictUnsigned {
+			t.Errorf("verify %q = %d %+v, want the commit good and the tag unsigned", args, code, lines)
+		}
 	}
 
 	for _, tc := range []struct {
@@ -287,6 +296,13 @@ func TestVerifyEmptyRange(t *testing.T) {
 	code, lines, stderr := r.verifyJSON("HEAD..main", "^main")
 	if code != 0 || lines == nil || len(lines) != 0 || stderr != "gitsign: nothing to verify: HEAD..main ^main name no commits\n" {
 		t.Errorf("verify --json HEAD..main ^main = %d %v\n%s", code, lines, stderr)
+	}
+	// A tag named beside an empty range is verified, and the range's
+	// emptiness still said.
+	r.git("tag", "-s", "-m", "release", "v1")
+	code, lines, stderr = r.verifyJSON("HEAD..HEAD", "v1")
+	if code != 0 || len(lines) != 1 || lines[0].Type != "tag" || stderr != "gitsign: note: HEAD..HEAD v1 name no commits; only the tags were verified\n" {
+		t.Errorf("verify --json HEAD..HEAD v1 = %d %v\n%s", code, lines, stderr)
 	}
 }
 
