@@ -55,7 +55,7 @@ func loadServices(ctx context.Context, c *cli.Context) (*services, error) {
 			return nil, clierr.Usagef("--server: %v", err)
 		}
 		if err != nil {
-			return nil, clierr.WithHint(err, "is a waxseal server running at %s? ('waxseal serve --dev-oidc')", c.String("server"))
+			return nil, clierr.WithHint(err, "is a waxseal server running at %s? ('waxseal serve --dev-oidc')", trustfetch.Redacted(c.String("server")))
 		}
 		if sc, err = trust.ParseSigningConfig(data, time.Now()); err != nil {
 			return nil, err

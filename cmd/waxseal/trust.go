@@ -38,7 +38,7 @@ before is replaced, which is said, and kept as trusted_root.previous.json.`,
 					return clierr.Usagef("--from: %v", err)
 				}
 				if err != nil {
-					return clierr.WithHint(err, "is a waxseal server running at %s?", c.String("from"))
+					return clierr.WithHint(err, "is a waxseal server running at %s?", trustfetch.Redacted(c.String("from")))
 				}
 				fp := trust.Fingerprint(root)
 				// As waxseal serve prints it (sha256:HEX), or as sha256sum
@@ -58,8 +58,8 @@ before is replaced, which is said, and kept as trusted_root.previous.json.`,
 					return err
 				}
 				// Another root pinned before is replaced, and said so:
-				// what verified against it may no longer verify. Its
-				// copy is kept, to go back to.
+				// what only it trusted no longer verifies. Its copy is
+				// kept, to verify that with or go back to.
 				var replaced, kept string
 				if _, old, err := trust.ReadPinnedRoot(dir); err == nil && trust.Fingerprint(old) != fp {
 					replaced = trust.Fingerprint(old)
@@ -79,7 +79,7 @@ before is replaced, which is said, and kept as trusted_root.previous.json.`,
 				}
 				fmt.Fprintf(e.stdout, "pinned trusted root %s from %s in %s\n", fp, c.String("from"), dir)
 				if replaced != "" {
-					fmt.Fprintf(e.stdout, "replaced trusted root %s, kept as %s: signatures made with the instance it trusted no longer verify here\n", replaced, kept)
+					fmt.Fprintf(e.stdout, "replaced trusted root %s, kept as %s: what only it trusted no longer verifies here (verify that with --trusted-root %s)\n", replaced, kept, kept)
 				}
 				return nil
 			},

@@ -32,10 +32,8 @@ import (
 	"github.com/waxseal/waxseal/internal/clierr"
 )
 
+// httpTimeout bounds each request to the CA, the log and the issuer.
 const httpTimeout = 60 * time.Second
-
-var httpClient = &http.Client{Timeout: httpTimeout,
-	Transport: slowNotice{base: http.DefaultTransport, after: 5 * time.Second, limit: httpTimeout, say: sayOnTerminal}}
 
 // endpoints are the services a signer talks to.
 type endpoints struct {
@@ -100,12 +98,12 @@ func (e *env) serverSigningConfig(ctx context.Context, server string) (*trust.Si
 			}
 		}
 	}
-	_, data, err := trustfetch.Fetch(ctx, httpClient, server)
+	_, data, err := trustfetch.Fetch(ctx, e.httpClient(), server)
 	if errors.Is(err, trustfetch.ErrInvalidURL) {
 		return nil, clierr.WithHint(err, "gitsign.server (GITSIGN_SERVER) takes the instance's URL, e.g. http://127.0.0.1:8080")
 	}
 	if err != nil {
-		return nil, clierr.WithHint(err, "is a waxseal server running at %s (gitsign.server)?", server)
+		return nil, clierr.WithHint(err, "is a waxseal server running at %s (gitsign.server)?", trustfetch.Redacted(server))
 	}
 	sc, err := trust.ParseSigningConfig(data, now)
 	if err != nil {
@@ -143,11 +141,12 @@ func (e *env) signer(ctx context.Context, cfg *front.Config, vetToken func(token
 	if err != nil {
 		return nil, err
 	}
-	ca := &fulcioclient.Client{BaseURL: ep.CA, HTTPClient: httpClient}
+	client := e.httpClient()
+	ca := &fulcioclient.Client{BaseURL: ep.CA, HTTPClient: client}
 	creds := signing.CredentialsFunc(func(ctx context.Context) (*credential.Credential, error) {
 		return e.login(ctx, cfg, ep, ca, vetToken)
 	})
-	return &signing.Signer{Credentials: creds, Log: &tlogclient.Client{BaseURL: ep.Log, HTTPClient: httpClient}}, nil
+	return &signing.Signer{Credentials: creds, Log: &tlogclient.Client{BaseURL: ep.Log, HTTPClient: client}}, nil
 }
 
 // login tries the token sources in DESIGN order: an explicit token
@@ -185,7 +184,7 @@ func (e *env) login(ctx context.Context, cfg *front.Config, ep *endpoints, ca *f
 		// failure, not a wait for ever.
 		BrowserRequired: !tty,
 		Out:             out,
-		HTTPClient:      httpClient,
+		HTTPClient:      e.httpClient(),
 	})
 	if err != nil {
 		if cfg.TokenProvider != "" {

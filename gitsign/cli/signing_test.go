@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -366,7 +367,7 @@ func TestLogPathWithATerminal(t *testing.T) {
 // with its own time as NotBefore; verification judges it at the log's.
 func TestCertCheckBehindTheCA(t *testing.T) {
 	stack := servertest.Start(t)
-	ca := &fulcioclient.Client{BaseURL: stack.SigningConfig(t).CAURL, HTTPClient: httpClient}
+	ca := &fulcioclient.Client{BaseURL: stack.SigningConfig(t).CAURL, HTTPClient: &http.Client{Timeout: httpTimeout}}
 	cred, err := credential.LoginWithToken(context.Background(), ca, stack.Token(t, "alice@example.com"), keys.Default)
 	if err != nil {
 		t.Fatal(err)

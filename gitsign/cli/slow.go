@@ -3,16 +3,14 @@ package cli
 import (
 	"fmt"
 	"net/http"
-	"os"
 	"time"
-
-	"github.com/waxseal/waxseal/gitsign/front"
 )
 
 // slowNotice is an http.RoundTripper that says, every after, that a request
 // is still waiting for its answer: git shows nothing while gitsign signs,
 // and a CA or transparency log that does not answer would otherwise hold a
-// commit for a minute in silence. The URL is said without its query.
+// commit for a minute in silence. The URL is said without its user
+// information and query. say is never called once RoundTrip has returned.
 type slowNotice struct {
 	base  http.RoundTripper
 	after time.Duration
@@ -22,8 +20,13 @@ type slowNotice struct {
 
 func (s slowNotice) RoundTrip(req *http.Request) (*http.Response, error) {
 	start := time.Now()
-	done := make(chan struct{})
+	giveUp := s.limit
+	if dl, ok := req.Context().Deadline(); ok && dl.Sub(start) < giveUp {
+		giveUp = dl.Sub(start)
+	}
+	done, finished := make(chan struct{}), make(chan struct{})
 	go func() {
+		defer close(finished)
 		tick := time.NewTicker(s.after)
 		defer tick.Stop()
 		for {
@@ -34,18 +37,34 @@ func (s slowNotice) RoundTrip(req *http.Request) (*http.Response, error) {
 				return
 			case <-tick.C:
 				s.say(fmt.Sprintf("still waiting for %s %s://%s%s: %ds so far (gives up at %ds)",
-					req.Method, req.URL.Scheme, req.URL.Host, req.URL.EscapedPath(), int(time.Since(start).Round(time.Second).Seconds()), int(s.limit.Seconds())))
+					req.Method, req.URL.Scheme, req.URL.Host, req.URL.EscapedPath(),
+					int(time.Since(start).Round(time.Second).Seconds()), int(giveUp.Round(time.Second).Seconds())))
 			}
 		}
 	}()
-	defer close(done)
+	defer func() {
+		close(done)
+		<-finished
+	}()
 	return s.base.RoundTrip(req)
 }
 
-// sayOnTerminal writes a line on the user's terminal, or on stderr where
-// there is none.
-func sayOnTerminal(msg string) {
-	out, _, closeOut := front.UserTerminal(os.Stderr)
+// httpClient is the client gitsign talks to its CA, log and issuer with:
+// one that says on the user's terminal, and in gitsign.logPath, when an
+// answer is slow in coming.
+func (e *env) httpClient() *http.Client {
+	return &http.Client{Timeout: httpTimeout,
+		Transport: slowNotice{base: http.DefaultTransport, after: 5 * time.Second, limit: httpTimeout, say: e.sayWaiting}}
+}
+
+// sayWaiting says msg on stderr (and so in gitsign.logPath), and on the
+// user's terminal, as warnSigning does: git shows nothing a signing program
+// says before it ends.
+func (e *env) sayWaiting(msg string) {
+	fmt.Fprintf(e.Stderr, "gitsign: %s\n", msg)
+	out, tty, closeOut := e.UserTerminal()
 	defer closeOut()
-	fmt.Fprintf(out, "gitsign: %s\n", msg)
+	if tty {
+		fmt.Fprintf(out, "gitsign: %s\n", msg)
+	}
 }

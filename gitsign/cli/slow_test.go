@@ -3,10 +3,14 @@ package cli
 import (
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/waxseal/waxseal/server/servertest"
 )
 
 // TestSlowNotice: a request that waits is said to be waiting, every
@@ -51,5 +55,30 @@ func TestSlowNotice(t *testing.T) {
 	time.Sleep(200 * time.Millisecond)
 	if count() != n {
 		t.Fatalf("still said to wait once answered, %d times more", count()-n)
+	}
+}
+
+// TestSlowLogSaid: git commit -S against a transparency log that answers
+// late: the wait is said in gitsign.logPath (and on the terminal, where
+// there is one), which is where a user looks when git shows nothing. The
+// log answers 503 after one notice, so the test takes about 5 seconds.
+func TestSlowLogSaid(t *testing.T) {
+	stack := servertest.Start(t)
+	r := newRepo(t, stack, "alice@example.com")
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		time.Sleep(6 * time.Second)
+		http.Error(w, "overloaded", http.StatusServiceUnavailable)
+	}))
+	defer slow.Close()
+	r.git("config", "gitsign.fulcio", stack.SigningConfig(t).CAURL)
+	r.git("config", "gitsign.rekor", slow.URL)
+	logPath := filepath.Join(t.TempDir(), "gitsign.log")
+	r.git("config", "gitsign.logPath", logPath)
+	if _, _, err := r.try("commit", "-q", "--allow-empty", "-S", "-m", "late log"); err == nil {
+		t.Fatal("signed with a log that answered 503")
+	}
+	b, _ := os.ReadFile(logPath)
+	if !strings.Contains(string(b), "gitsign: still waiting for POST "+slow.URL+"/api/v1/log/entries: 5s so far (gives up at 60s)") {
+		t.Errorf("the wait is not in gitsign.logPath:\n%s", b)
 	}
 }

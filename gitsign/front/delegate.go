@@ -167,7 +167,7 @@ func installHint() string {
 			if exe, err := os.Executable(); err == nil {
 				dir = filepath.Dir(exe)
 			}
-			return "install gitsign-core beside gitsign: from the checkout gitsign was built from, CGO_ENABLED=0 go build -o " + dir + string(filepath.Separator) + " ./cmd/gitsign-core"
+			return "install gitsign-core beside gitsign: from the checkout gitsign was built from, CGO_ENABLED=0 go build -o " + strconv.Quote(dir+string(filepath.Separator)) + " ./cmd/gitsign-core"
 		}
 	}
 	return "install gitsign-core from the same release as gitsign, or: go install github.com/waxseal/waxseal/cmd/gitsign-core@" + releaseOr("VERSION")

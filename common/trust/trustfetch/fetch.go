@@ -63,3 +63,13 @@ func Fetch(ctx context.Context, client *http.Client, base string) (root, signing
 	}
 	return root, signing, nil
 }
+
+// Redacted is a server URL as it may be shown: without a password it
+// carries (user:password@host), as the errors of net/http show it.
+func Redacted(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	return u.Redacted()
+}

@@ -65,3 +65,16 @@ func TestFetch(t *testing.T) {
 		t.Error("a trusted root that does not parse was fetched")
 	}
 }
+
+func TestRedacted(t *testing.T) {
+	for in, want := range map[string]string{
+		"http://user:secret@127.0.0.1:8080/": "http://user:xxxxx@127.0.0.1:8080/",
+		"http://127.0.0.1:8080":              "http://127.0.0.1:8080",
+		"http://user@host":                   "http://user@host",
+		"::not a url":                        "::not a url",
+	} {
+		if got := Redacted(in); got != want {
+			t.Errorf("Redacted(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
