@@ -466,21 +466,21 @@ func (c *chainCache) verify(cert *x509.Certificate, ca trust.CA, at time.Time) (
 	}
 	var verified []*x509.Certificate
 	if anchor != nil && anchorable(cert, ca.Chain) {
-		chains, err := cert.Verify(x509.VerifyOptions{Roots: anchor, CurrentTime: at, KeyUsages: codeSigning})
+		built, err := cert.Verify(x509.VerifyOptions{Roots: anchor, CurrentTime: at, KeyUsages: codeSigning})
 		if err != nil {
 			return nil, err
 		}
 		if err := allValidAt(ca.Chain[1:], at); err != nil {
 			return nil, err
 		}
-		verified = append(slices.Clip(chains[0]), ca.Chain[1:]...)
+		verified = append(slices.Clip(built[0]), ca.Chain[1:]...)
 	} else {
 		roots, inter := x509.NewCertPool(), x509.NewCertPool()
 		roots.AddCert(ca.Chain[len(ca.Chain)-1])
 		for _, c := range ca.Chain[:len(ca.Chain)-1] {
 			inter.AddCert(c)
 		}
-		chains, err := cert.Verify(x509.VerifyOptions{
+		built, err := cert.Verify(x509.VerifyOptions{
 			Roots:         roots,
 			Intermediates: inter,
 			CurrentTime:   at,
@@ -492,7 +492,7 @@ func (c *chainCache) verify(cert *x509.Certificate, ca trust.CA, at time.Time) (
 		if err != nil {
 			return nil, err
 		}
-		verified = chains[0]
+		verified = built[0]
 		if anchor == nil && len(ca.Chain) > 1 && slices.EqualFunc(verified[1:], ca.Chain, (*x509.Certificate).Equal) {
 			anchor = x509.NewCertPool()
 			anchor.AddCert(ca.Chain[0])

@@ -37,21 +37,24 @@ func (e *env) reportSigning(err error) int {
 	return clierr.Report(out, "gitsign", err, "run 'gitsign --help'")
 }
 
-// warnSigning shows warnings about a signature that was made: on the
-// user's terminal, as failures are, since git shows nothing a signing
-// program says when it succeeds; and on stderr, for gitsign.logPath.
-func (e *env) warnSigning(warnings []string) {
-	if len(warnings) == 0 {
+// warnSigning shows warnings about a signature that was made (tellUser).
+func (e *env) warnSigning(warnings []string) { e.tellUser("warning: ", warnings) }
+
+// tellUser says lines, each after prefix, on the user's terminal, as
+// failures are, since git shows nothing a signing program says when it
+// succeeds, or while it works; and on stderr, for gitsign.logPath.
+func (e *env) tellUser(prefix string, lines []string) {
+	if len(lines) == 0 {
 		return
 	}
-	for _, w := range warnings {
-		fmt.Fprintf(e.Stderr, "gitsign: warning: %s\n", w)
+	for _, l := range lines {
+		fmt.Fprintf(e.Stderr, "gitsign: %s%s\n", prefix, l)
 	}
 	out, tty, closeOut := e.UserTerminal()
 	defer closeOut()
 	if tty {
-		for _, w := range warnings {
-			fmt.Fprintf(out, "gitsign: warning: %s\n", w)
+		for _, l := range lines {
+			fmt.Fprintf(out, "gitsign: %s%s\n", prefix, l)
 		}
 	}
 }

@@ -50,21 +50,10 @@ func (s slowNotice) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // httpClient is the client gitsign talks to its CA, log and issuer with:
-// one that says on the user's terminal, and in gitsign.logPath, when an
-// answer is slow in coming.
+// one that says on the user's terminal, and in gitsign.logPath
+// (tellUser), when an answer is slow in coming.
 func (e *env) httpClient() *http.Client {
+	say := func(msg string) { e.tellUser("", []string{msg}) }
 	return &http.Client{Timeout: httpTimeout,
-		Transport: slowNotice{base: http.DefaultTransport, after: 5 * time.Second, limit: httpTimeout, say: e.sayWaiting}}
-}
-
-// sayWaiting says msg on stderr (and so in gitsign.logPath), and on the
-// user's terminal, as warnSigning does: git shows nothing a signing program
-// says before it ends.
-func (e *env) sayWaiting(msg string) {
-	fmt.Fprintf(e.Stderr, "gitsign: %s\n", msg)
-	out, tty, closeOut := e.UserTerminal()
-	defer closeOut()
-	if tty {
-		fmt.Fprintf(out, "gitsign: %s\n", msg)
-	}
+		Transport: slowNotice{base: http.DefaultTransport, after: 5 * time.Second, limit: httpTimeout, say: say}}
 }
