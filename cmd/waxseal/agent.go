@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"slices"
 	"syscall"
 	"time"
 
@@ -56,7 +57,11 @@ removes its socket on the way out.`,
 			Name:      "status",
 			Usage:     "show the agent's identities, issuers and remaining lifetimes, one per CA",
 			UsageText: "waxseal agent status [--socket PATH] [--json]",
-			Flags:     []cli.Flag{agentSocketFlag, jsonFlag},
+			Description: "Exits 0 when the agent can sign: it holds a certificate for some CA, or one that renews itself\n" +
+				"on next use (a login through CI, a token file or a token command); 1 when it cannot (never logged in,\n" +
+				"or the login ran out), as ssh-add -l does, so that scripts can run\n\n" +
+				"   waxseal agent status >/dev/null || waxseal login",
+			Flags: []cli.Flag{agentSocketFlag, jsonFlag},
 			Action: func(c *cli.Context) error {
 				cl, err := dialAgent(c.Context, c)
 				if err != nil {
@@ -67,7 +72,13 @@ removes its socket on the way out.`,
 				if err != nil {
 					return err
 				}
-				return e.printStatus(c, st, all...)
+				if err := e.printStatus(c, st, all...); err != nil {
+					return err
+				}
+				if !canSign(st) && !slices.ContainsFunc(all, func(s agent.Status) bool { return canSign(&s) }) {
+					return clierr.ExitCode(clierr.ExitFail)
+				}
+				return nil
 			},
 		}, {
 			Name:      "stop",
@@ -171,4 +182,10 @@ func (e *env) startAgent(ctx context.Context, path string) error {
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+}
+
+// canSign reports whether the agent signs with st's login without another:
+// its certificate is valid, or it renews itself on next use.
+func canSign(st *agent.Status) bool {
+	return st.LoggedIn || st.Expired && st.Refresh != ""
 }

@@ -172,9 +172,9 @@ func TestLoginFlows(t *testing.T) {
 		if !strings.Contains(out, "repo:waxseal/demo:ref:refs/heads/main") || !strings.Contains(out, "refreshes through: github-actions") {
 			t.Errorf("login said %s", out)
 		}
-		out, _, _ = runCLI(ctx, t, nil, "agent", "status", "--socket", sock, "--json")
-		if !strings.Contains(out, stack.Issuer()+"/actions") {
-			t.Errorf("status %s", out)
+		out, _, code = runCLI(ctx, t, nil, "agent", "status", "--socket", sock, "--json")
+		if code != 0 || !strings.Contains(out, stack.Issuer()+"/actions") {
+			t.Errorf("status = %d: %s", code, out)
 		}
 	})
 
@@ -279,7 +279,9 @@ func TestAgentVersion(t *testing.T) {
 	ctx := testCtx(t)
 	sock := runAgent(t)
 	out, errs, code := runCLI(ctx, t, nil, "agent", "status", "--socket", sock)
-	if code != 0 || !strings.Contains(out, "agent: pid ") || !strings.Contains(out, ", waxseal "+versionString()+"\n") || strings.Contains(errs, "restart it") {
+	// Not logged in: the status is said, and the exit code says the agent
+	// cannot sign, as ssh-add -l's does.
+	if code != 1 || !strings.Contains(out, "not logged in") || !strings.Contains(out, "agent: pid ") || !strings.Contains(out, ", waxseal "+versionString()+"\n") || strings.Contains(errs, "restart it") {
 		t.Errorf("agent status of this release's agent = %d\n%s%s", code, out, errs)
 	}
 	out, _, _ = runCLI(ctx, t, nil, "agent", "status", "--socket", sock, "--json")
@@ -302,7 +304,7 @@ func TestAgentVersion(t *testing.T) {
 	defer cancel()
 	go (&agent.Agent{Version: "v0.9.0"}).Serve(actx, ln)
 	out, errs, code = runCLI(ctx, t, nil, "agent", "status", "--socket", other)
-	if code != 0 || !strings.Contains(out, ", waxseal v0.9.0\n") ||
+	if code != 1 || !strings.Contains(out, ", waxseal v0.9.0\n") ||
 		!strings.Contains(errs, "the agent runs waxseal v0.9.0, and this is "+versionString()+": restart it ('waxseal agent stop', then 'waxseal agent')") {
 		t.Errorf("agent status of another release's agent = %d\n%s%s", code, out, errs)
 	}
