@@ -169,7 +169,10 @@ func TestLoginFlows(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("login: %d %s", code, errs)
 		}
-		if !strings.Contains(out, "repo:waxseal/demo:ref:refs/heads/main") || !strings.Contains(out, "refreshes through: github-actions") {
+		// The identity said is the certificate's, which verifiers match,
+		// not the token's sub (repo:waxseal/demo:ref:refs/heads/main).
+		if !strings.Contains(out, "logged in as https://github.com/waxseal/demo/.github/workflows/release.yml@refs/heads/main (issuer "+stack.Issuer()+"/actions)") ||
+			!strings.Contains(out, "refreshes through: github-actions") {
 			t.Errorf("login said %s", out)
 		}
 		out, _, code = runCLI(ctx, t, nil, "agent", "status", "--socket", sock, "--json")

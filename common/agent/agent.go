@@ -78,6 +78,7 @@ import (
 	"time"
 
 	"github.com/waxseal/waxseal/common/credential"
+	"github.com/waxseal/waxseal/common/fulcio"
 	"github.com/waxseal/waxseal/common/fulcio/fulcioclient"
 	"github.com/waxseal/waxseal/common/keys"
 	"github.com/waxseal/waxseal/common/oidc"
@@ -130,8 +131,8 @@ func caKey(u string) string { return strings.TrimRight(u, "/") }
 type Status struct {
 	LoggedIn bool      `json:"loggedIn"`           // a credential is held and valid
 	Expired  bool      `json:"expired,omitempty"`  // one was held but its certificate expired
-	Identity string    `json:"identity,omitempty"` // the token's email or sub
-	Issuer   string    `json:"issuer,omitempty"`   // the token's issuer
+	Identity string    `json:"identity,omitempty"` // the certificate's identity (SAN): what verifiers match
+	Issuer   string    `json:"issuer,omitempty"`   // the certificate's OIDC issuer
 	NotAfter time.Time `json:"notAfter,omitzero"`  // the certificate's expiry
 	CAURL    string    `json:"caUrl,omitempty"`    // the CA that issued it
 	KeyType  string    `json:"keyType,omitempty"`
@@ -504,7 +505,13 @@ func (a *Agent) obtain(ctx context.Context, login loginVia, caURL, token string,
 	if err != nil {
 		return Status{}, nil, err
 	}
-	return Status{LoggedIn: true, Identity: subject, Issuer: claims.Issuer, NotAfter: cred.Certificate.NotAfter,
+	// What the certificate names is what verifiers match (--certificate-identity,
+	// allowed signers): for a CI login, a workflow URI rather than the token's sub.
+	issuer := claims.Issuer
+	if id, err := fulcio.Identity(cred.Certificate); err == nil && id.SAN != "" {
+		subject, issuer = id.SAN, id.Issuer
+	}
+	return Status{LoggedIn: true, Identity: subject, Issuer: issuer, NotAfter: cred.Certificate.NotAfter,
 		CAURL: caURL, KeyType: string(kt)}, cred, nil
 }
 
