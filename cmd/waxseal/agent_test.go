@@ -145,12 +145,28 @@ func TestSignManyWithAgent(t *testing.T) {
 		t.Errorf("%d results", n)
 	}
 
-	// The bundles should verify as alice's through the ordinary verifier; common/verify is
-	// being finished elsewhere, so a failure is reported, not fatal, for now.
+	// The bundles verify as alice's, and as nobody else's.
 	_, errs, code = runCLI(ctx, t, nil, "verify", "--trusted-root", stack.TrustedRootPath,
 		"--certificate-identity", "alice@example.com", "--certificate-oidc-issuer", stack.Issuer(), files[7])
 	if code != 0 {
-		t.Logf("verify (not yet asserted): %d %s", code, errs)
+		t.Errorf("verify as alice: %d %s", code, errs)
+	}
+	_, errs, code = runCLI(ctx, t, nil, "verify", "--trusted-root", stack.TrustedRootPath,
+		"--certificate-identity", "bob@example.com", "--certificate-oidc-issuer", stack.Issuer(), files[7])
+	if code != 1 || !strings.Contains(errs, "identity") {
+		t.Errorf("verify as bob: %d %s", code, errs)
+	}
+
+	// Logged out, in CI, nothing is left to sign with: the error says that
+	// CI is why no login is tried, not that there is no issuer (the
+	// instance names one).
+	if _, errs, code := runCLI(ctx, t, nil, "logout", "--socket", sock); code != 0 {
+		t.Fatalf("logout: %d %s", code, errs)
+	}
+	t.Setenv("CI", "true")
+	_, errs, code = runCLI(ctx, t, nil, "sign", "--server", stack.URL, "--socket", sock, files[0])
+	if code != 1 || !strings.Contains(errs, "no interactive login is tried in CI (CI=true)") || strings.Contains(errs, "no OIDC issuer") {
+		t.Errorf("sign in CI, logged out: %d %s", code, errs)
 	}
 }
 
