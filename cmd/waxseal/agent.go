@@ -24,7 +24,7 @@ func (e *env) agentCommand() *cli.Command {
 		UsageText: "waxseal agent [--socket PATH] [--foreground]\n   waxseal agent status [--json]\n   waxseal agent stop",
 		Description: `Starts the agent in the background and prints its socket path. The agent
 keeps the ephemeral key and certificate of a 'waxseal login' in memory only,
-signs for 'waxseal sign' (and gitsign, rpm) without handing the key out, and
+signs for 'waxseal sign' (and gitsign) without handing the key out, and
 forgets the key when the certificate expires (logging in again by itself, with a
 new key, when the login used a token file, a token command or CI credentials).
 

@@ -250,7 +250,7 @@ func (e *env) loginCommand() *cli.Command {
 		Description: `Obtains an identity token here, in your terminal (explicit token, CI
 credentials, browser or device login, as for 'waxseal sign'), and hands it to the
 running 'waxseal agent'. The agent generates the key, gets the certificate from the
-CA, and signs for every later 'waxseal sign' (and gitsign, rpm) until the
+CA, and signs for every later 'waxseal sign' (and gitsign) until the
 certificate expires. With a token file, a token command or CI credentials, the
 agent logs in again by itself when it expires; otherwise run 'waxseal login' again.
 With CI set (CI=true, as CI services set it) no browser or device login is tried
