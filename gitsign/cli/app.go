@@ -122,9 +122,9 @@ DESCRIPTION:
    Exit codes: 0 success, 1 failure (a signature that does not verify included), 2 usage error.
 
 COMMANDS:
-   verify   verify the signatures of commits and annotated tags, e.g. origin/main..HEAD
-            (verify-tag TAG, as sigstore's gitsign has it: the one signed tag refs/tags/TAG)
-   version  print the version
+   verify      verify the signatures of commits and annotated tags, e.g. origin/main..HEAD
+   verify-tag  verify the tag refs/tags/TAG: a tag object signed under that name (as sigstore's gitsign has it)
+   version     print the version
 
 GLOBAL OPTIONS:
    --help, -h     show help

@@ -336,6 +336,16 @@ func TestVerifyPushInBareRepository(t *testing.T) {
 	if errOut, err := push("v2"); err == nil || serverHas("refs/tags/v2") != "" {
 		t.Errorf("push of an unsigned tag accepted\n%s", errOut)
 	}
+	// v1's signed object pushed as another release: git verify-tag would
+	// show it as good under either name.
+	if errOut, err := push("v1:refs/tags/v9"); err == nil || serverHas("refs/tags/v9") != "" ||
+		!strings.Contains(errOut, tag+`, to be refs/tags/v9, is a tag signed as "v1": a signed tag under another name`) {
+		t.Errorf("push of v1 as v9: accepted (%v)\n%s", err, errOut)
+	}
+	r.git("tag", "light")
+	if errOut, err := push("light"); err == nil || serverHas("refs/tags/light") != "" || !strings.Contains(errOut, "is a commit, not a tag object") {
+		t.Errorf("push of a lightweight tag: accepted (%v)\n%s", err, errOut)
+	}
 
 	// A commit some other ref on the server already has (a forge's
 	// refs/pull/N/head, made without the hook) is still verified.

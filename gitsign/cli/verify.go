@@ -96,26 +96,33 @@ OPTIONS:
    --help, -h                              show help
 `
 
-// verifyTagHelp comes before verifyHelp, whose options verify-tag takes.
+// verifyTagHelp comes before verifyHelp's options, which verify-tag takes.
 const verifyTagHelp = `NAME:
    gitsign verify-tag - verify the signature of the annotated tag refs/tags/TAG
 
 USAGE:
    gitsign verify-tag [options] TAG
+   gitsign verify-tag [options] --object OID TAG
 
 DESCRIPTION:
    sigstore gitsign's command for a tag's own signature: refs/tags/TAG must be
    a tag object signed under that name (not a lightweight tag, a branch, or a
    signed tag moved there from another name). It is 'gitsign verify' of that
-   one tag, with the same options, policy, output and exit codes:
+   one tag, with the same policy, output and exit codes.
 
+   With --object, the tag object OID is verified as refs/tags/TAG would hold
+   it: what a server's pre-receive hook checks of a pushed tag, before the
+   ref exists (git verify-tag and 'gitsign verify OID' do not check the name).
+
+OPTIONS:
+   --object OID                            the tag object to verify as refs/tags/TAG, instead of what that ref holds
 `
 
 // verifyOptions are verify's flags.
 type verifyOptions struct {
 	// tag is verify-tag's tag: refs/tags/<tag> must be a tag object of
-	// that name.
-	tag                                            string
+	// that name; object, when given, is verified as that ref's.
+	tag, object                                    string
 	identity, identityRegexp, issuer, issuerRegexp string
 	claims                                         map[string]string // by claim, from GitHubWorkflowFlags
 	ignoreSCT                                      bool
@@ -138,6 +145,7 @@ func parseVerifyArgs(args []string) (*verifyOptions, error) {
 	fs.StringVar(&o.issuerRegexp, "certificate-oidc-issuer-regexp", "", "")
 	fs.StringVar(&o.allowedSigners, "allowed-signers", "", "")
 	fs.StringVar(&o.trustedRoot, "trusted-root", "", "")
+	fs.StringVar(&o.object, "object", "", "")
 	o.dir = "."
 	fs.Var(gitDirFlag{&o.dir}, "C", "")
 	fs.BoolVar(&o.json, "json", false, "")
@@ -277,17 +285,28 @@ func (e *env) verifyCommand(ctx context.Context, args []string) error {
 // (a signed v1 moved to refs/tags/v2).
 func (e *env) verifyCommandAs(ctx context.Context, name string, args []string) error {
 	o, err := parseVerifyArgs(args)
-	if err == nil && name == "verify-tag" {
-		if len(o.revs) != 1 || o.revs[0] == "" {
-			err = fmt.Errorf("verify-tag takes one tag name, got %d", len(o.revs))
-		} else {
-			o.tag = strings.TrimPrefix(o.revs[0], "refs/tags/")
-			o.revs = []string{"refs/tags/" + o.tag}
+	switch {
+	case err != nil:
+	case name == "verify-tag" && (len(o.revs) != 1 || o.revs[0] == ""):
+		err = fmt.Errorf("verify-tag takes one tag name, got %d", len(o.revs))
+	case name == "verify-tag":
+		o.tag = strings.TrimPrefix(o.revs[0], "refs/tags/")
+		o.revs = []string{"refs/tags/" + o.tag}
+		if o.object != "" {
+			if strings.ContainsAny(o.object, "^.:") || strings.HasPrefix(o.object, "-") {
+				err = fmt.Errorf("--object %q: give the tag object's ID (git rev-parse names it), not a revision expression", o.object)
+			}
+			o.revs = []string{o.object}
 		}
+	case o.object != "":
+		err = errors.New("--object is verify-tag's: gitsign verify-tag --object OID TAG verifies the tag object OID as refs/tags/TAG")
 	}
 	if errors.Is(err, flag.ErrHelp) {
 		if name == "verify-tag" {
-			fmt.Fprint(e.Stdout, verifyTagHelp)
+			// verify's options, without verify's name and description.
+			_, opts, _ := strings.Cut(verifyHelp, "OPTIONS:\n")
+			fmt.Fprint(e.Stdout, verifyTagHelp+opts)
+			return nil
 		}
 		fmt.Fprint(e.Stdout, verifyHelp)
 		return nil
@@ -454,7 +473,7 @@ func (e *env) verifyRun(ctx context.Context, o *verifyOptions, rep *verifyReport
 		return err
 	}
 	defer repo.Close()
-	if o.tag != "" {
+	if o.tag != "" && o.object == "" {
 		if err := exec.CommandContext(ctx, "git", "-C", repo.dir, "rev-parse", "--verify", "--quiet", "--end-of-options", "refs/tags/"+o.tag).Run(); err != nil {
 			return clierr.WithHint(clierr.Usagef("no tag named %q here (refs/tags/%s)", o.tag, o.tag),
 				"'git tag -l' lists this repository's tags; 'git fetch --tags' fetches a remote's")
@@ -505,8 +524,12 @@ func (e *env) verifyRun(ctx context.Context, o *verifyOptions, rep *verifyReport
 	}, func(l verifyLine) {
 		switch {
 		case o.tag == "":
+		case l.Type != "tag" && o.object != "":
+			l.Verdict, l.Reason = verdictError, fmt.Sprintf("%s, to be refs/tags/%s, is a %s, not a tag object with a signature of its own (git tag -s makes one)", o.object, o.tag, l.Type)
 		case l.Type != "tag":
 			l.Verdict, l.Reason = verdictError, fmt.Sprintf("refs/tags/%s is a %s, not a tag object with a signature of its own: 'gitsign verify %s' verifies the %s", o.tag, l.Type, o.tag, l.Type)
+		case l.Tag != o.tag && l.Verdict == verdictGood && o.object != "":
+			l.Verdict, l.Reason = verdictError, fmt.Sprintf("%s, to be refs/tags/%s, is a tag signed as %q: a signed tag under another name", o.object, o.tag, l.Tag)
 		case l.Tag != o.tag && l.Verdict == verdictGood:
 			l.Verdict, l.Reason = verdictError, fmt.Sprintf("refs/tags/%s holds a tag signed as %q: a signed tag under another name", o.tag, l.Tag)
 		}

@@ -714,7 +714,8 @@ func TestVerifyTag(t *testing.T) {
 	r.commit("first", "-S")
 	r.git("tag", "-s", "-m", "release one", "v1")
 	r.git("tag", "light")
-	r.git("update-ref", "refs/tags/v2", strings.TrimSpace(r.git("rev-parse", "v1"))) // v1's signed object, moved
+	v1, head := strings.TrimSpace(r.git("rev-parse", "v1")), strings.TrimSpace(r.git("rev-parse", "HEAD"))
+	r.git("update-ref", "refs/tags/v2", v1) // v1's signed object, moved
 	for _, tc := range []struct {
 		args   []string
 		code   int
@@ -728,11 +729,24 @@ func TestVerifyTag(t *testing.T) {
 		{nil, 2, "verify-tag takes one tag name, got 0\ngitsign: hint: run 'gitsign verify-tag --help'"},
 		{[]string{"v1", "light"}, 2, "verify-tag takes one tag name, got 2"},
 		{[]string{"--help"}, 0, "gitsign verify-tag - verify the signature of the annotated tag refs/tags/TAG"},
+		// --object: a tag object verified as the ref would hold it, as a
+		// pre-receive hook checks a pushed tag before the ref exists.
+		{[]string{"--object", v1, "v1"}, 0, " good "},
+		{[]string{"--object", v1, "v3"}, 1, v1 + `, to be refs/tags/v3, is a tag signed as "v1": a signed tag under another name`},
+		{[]string{"--object", head, "v3"}, 1, head + ", to be refs/tags/v3, is a commit, not a tag object"},
+		{[]string{"--object", "v1^{}", "v1"}, 2, "give the tag object's ID"},
 	} {
 		code, stdout, stderr := r.gitsign(append([]string{"verify-tag"}, tc.args...)...)
 		if code != tc.code || !strings.Contains(stdout+stderr, tc.output) {
 			t.Errorf("verify-tag %q = %d, want %d and %q\n%s%s", tc.args, code, tc.code, tc.output, stdout, stderr)
 		}
+	}
+	// Its help is its own, with verify's options, not verify's help too.
+	if _, stdout, _ := r.gitsign("verify-tag", "--help"); strings.Contains(stdout, "gitsign verify - ") || !strings.Contains(stdout, "--certificate-identity value") {
+		t.Errorf("verify-tag --help:\n%s", stdout)
+	}
+	if code, _, stderr := r.gitsign("verify", "--object", v1, "HEAD"); code != 2 || !strings.Contains(stderr, "--object is verify-tag's") {
+		t.Errorf("verify --object = %d\n%s", code, stderr)
 	}
 }
 
