@@ -373,6 +373,10 @@ func TestStuckAgentIsGivenUp(t *testing.T) {
 	if err == nil || ctx.Err() != nil || !strings.Contains(string(out), "did not answer within") || !strings.Contains(string(out), sock) {
 		t.Errorf("signing with a stuck agent: err %v (hang guard: %v)\n%s", err, ctx.Err(), out)
 	}
+	// The hint is to restart it: a login handed to it would wait again.
+	if !strings.Contains(string(out), "hint: the agent did not answer (above): end it and start it again") || strings.Contains(string(out), "log the running agent in") {
+		t.Errorf("signing with a stuck agent, the hint:\n%s", out)
+	}
 }
 
 // TestStuckAgentSignsInHere: where a login can be shown (a browser here), a

@@ -196,9 +196,10 @@ func (e *env) login(ctx context.Context, cfg *front.Config, ep *endpoints, ca *f
 		errs []error
 		// agentErr is why a running agent did not sign, said at the
 		// terminal before an interactive login takes its place.
-		agentErr error
-		agentRan bool          // an agent answered the socket, whether or not it signed
-		ag       *agent.Client // a running agent, if any
+		agentErr   error
+		agentRan   bool          // an agent answered the socket, whether or not it signed
+		agentStuck bool          // it did not answer its status: stopped, stuck, or of another protocol
+		ag         *agent.Client // a running agent, if any
 		// signing is the credential returned when it signs through ag:
 		// any other outcome closes ag, so that a signer that asks again
 		// (a retry) does not leave a connection open each time.
@@ -236,7 +237,7 @@ func (e *env) login(ctx context.Context, cfg *front.Config, ep *endpoints, ca *f
 				// Stopped or stuck: not handed the token of a login
 				// either, which would wait on it again.
 				errs = append(errs, err) // "agent status: ..."
-				agentErr = err
+				agentErr, agentStuck = err, true
 				c.Close()
 				ag = nil
 				continue
@@ -330,7 +331,11 @@ func (e *env) login(ctx context.Context, cfg *front.Config, ep *endpoints, ca *f
 		return nil, clierr.WithHint(oidc.ErrNoToken, "%s", noTokenHint(ci, false))
 	}
 	hint := noTokenHint(ci, true)
-	if agentRan && !ci {
+	switch {
+	case agentStuck:
+		// A login handed to it would wait on it again.
+		hint = "the agent did not answer (above): end it and start it again ('waxseal agent'; 'waxseal agent stop' if it still answers that), then 'waxseal login', or set SIGSTORE_ID_TOKEN"
+	case agentRan && !ci:
 		// The agent runs: it is the login it lacks.
 		hint = "log the running agent in with 'waxseal login' (--server URL for this instance), or set SIGSTORE_ID_TOKEN"
 	}
@@ -339,7 +344,7 @@ func (e *env) login(ctx context.Context, cfg *front.Config, ep *endpoints, ca *f
 	case oidc.ProviderAgent:
 		if !agentRan {
 			hint = "run 'waxseal agent' and 'waxseal login' before signing, or unset gitsign.tokenProvider (GITSIGN_TOKEN_PROVIDER) to try each source in turn"
-		} else {
+		} else if !agentStuck {
 			hint = "log the running agent in with 'waxseal login' (--server URL for this instance), or unset gitsign.tokenProvider (GITSIGN_TOKEN_PROVIDER) to try each source in turn"
 		}
 	default:
