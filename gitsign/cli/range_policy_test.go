@@ -386,3 +386,42 @@ func TestVerifyPushInBareRepository(t *testing.T) {
 		t.Errorf("verify in the bare repository without its own file = %d\n%s%s", code, stdout, stderr)
 	}
 }
+
+// TestVerifyPartialClone: in a clone made with --filter=blob:none, the
+// base's .gitsigners is fetched from the promisor remote when a range
+// needs it; when the remote cannot be reached, the error says what git
+// said, not only its exit status.
+func TestVerifyPartialClone(t *testing.T) {
+	stack := servertest.Start(t)
+	r := newRepo(t, stack, "alice@example.com")
+	r.allow("alice@example.com alice@example.com " + issuerPlaceholder)
+	r.git("add", ".gitsigners")
+	r.commit("base", "-S")
+	r.allow("alice@example.com alice@example.com "+issuerPlaceholder, "bob@example.com bob@example.com "+issuerPlaceholder)
+	r.git("add", ".gitsigners")
+	r.commit("bob joins", "-S")
+	head := r.commit("next", "-S")
+	r.git("config", "uploadpack.allowFilter", "true")
+
+	clone := filepath.Join(t.TempDir(), "partial")
+	r.git("clone", "-q", "--no-checkout", "--filter=blob:none", "file://"+r.dir, clone)
+	r.git("-C", clone, "config", "gitsign.allowedSigners", ".gitsigners")
+	// Fetched from the remote as the range's base needs it.
+	code, stdout, stderr := r.gitsignFrom(clone, "verify", "HEAD~2..HEAD")
+	if code != 0 || !strings.Contains(stdout, head+" good ") {
+		t.Fatalf("gitsign verify in a partial clone = %d\n%s%s", code, stdout, stderr)
+	}
+	// A new clone, and the remote gone before the file was fetched.
+	clone2 := filepath.Join(t.TempDir(), "partial")
+	r.git("clone", "-q", "--no-checkout", "--filter=blob:none", "file://"+r.dir, clone2)
+	r.git("-C", clone2, "config", "gitsign.allowedSigners", ".gitsigners")
+	gone := r.dir + ".gone"
+	if err := os.Rename(r.dir, gone); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Rename(gone, r.dir)
+	code, stdout, stderr = r.gitsignFrom(clone2, "verify", "HEAD~2..HEAD")
+	if code == 0 || !strings.Contains(stderr, "git cat-file: exit status 128: ") || !strings.Contains(stderr, "fatal: ") || strings.Contains(stderr, "; ;") {
+		t.Errorf("gitsign verify in a partial clone without its remote = %d\n%s%s", code, stdout, stderr)
+	}
+}

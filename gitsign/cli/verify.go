@@ -757,6 +757,25 @@ func (r *repository) workTreePath(ctx context.Context, file string) (string, boo
 	}
 }
 
+// gitFailed is err of a git command that failed, with what git said on
+// stderr (which Output keeps): "exit status 128" alone tells nothing, as of
+// a partial clone whose promisor remote cannot be reached for a file.
+func gitFailed(what string, err error) error {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		var lines []string
+		for _, l := range strings.Split(string(ee.Stderr), "\n") {
+			if l = strings.TrimSpace(l); l != "" {
+				lines = append(lines, l)
+			}
+		}
+		if said := strings.Join(lines, "; "); said != "" {
+			return fmt.Errorf("%s: %w: %s", what, err, gitsign.Printable(said))
+		}
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
 // fileAt is a file as one commit has it.
 type fileAt struct {
 	id   string
@@ -773,7 +792,7 @@ func (r *repository) filesAt(ctx context.Context, specs []string) ([]fileAt, err
 	cmd.Stdin = strings.NewReader(strings.Join(specs, "\n") + "\n")
 	out, err := cmd.Output()
 	if err != nil {
-		return nil, fmt.Errorf("git cat-file: %w", err)
+		return nil, gitFailed("git cat-file", err)
 	}
 	rd := bufio.NewReader(bytes.NewReader(out))
 	files := make([]fileAt, len(specs))
@@ -817,7 +836,7 @@ func (r *repository) tracks(ctx context.Context, commit, path string) (bool, err
 	}
 	out, err := exec.CommandContext(ctx, "git", args...).Output()
 	if err != nil {
-		return false, fmt.Errorf("git ls-tree %s: %w", commit, err)
+		return false, gitFailed("git ls-tree "+commit, err)
 	}
 	for _, entry := range strings.Split(string(out), "\x00") {
 		meta, name, ok := strings.Cut(entry, "\t")
@@ -1308,7 +1327,7 @@ func (r *repository) batchCheck(ctx context.Context, format string, names []stri
 	cmd.Stdin = strings.NewReader(strings.Join(names, "\n") + "\n")
 	out, err := cmd.Output()
 	if err != nil {
-		return nil, fmt.Errorf("git cat-file --batch-check: %w", err)
+		return nil, gitFailed("git cat-file --batch-check", err)
 	}
 	return strings.Split(strings.TrimSuffix(string(out), "\n"), "\n"), nil
 }
@@ -1328,7 +1347,7 @@ func rangeLike(rev string) bool {
 func (r *repository) shallowCommits(ctx context.Context) (map[string]bool, error) {
 	out, err := exec.CommandContext(ctx, "git", "-C", r.dir, "rev-parse", "--is-shallow-repository", "--path-format=absolute", "--git-path", "shallow").Output()
 	if err != nil {
-		return nil, fmt.Errorf("git rev-parse --is-shallow-repository: %w", err)
+		return nil, gitFailed("git rev-parse --is-shallow-repository", err)
 	}
 	is, path, _ := strings.Cut(strings.TrimSuffix(string(out), "\n"), "\n")
 	if is != "true" {
