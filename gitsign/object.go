@@ -25,6 +25,11 @@ type Object struct {
 	// Target and TagName are an annotated tag's "object" and "tag"
 	// headers: what it tags, and its name.
 	Target, TagName string
+	// Glued is an unsigned tag whose body holds a signature's first line
+	// after other text: signed with a message that did not end in a line
+	// break (git tag --cleanup=verbatim), so git appended the signature to
+	// its last line and can never split it off to verify.
+	Glued bool
 }
 
 // Signature headers by object format, as git names them (commit.c
@@ -232,6 +237,11 @@ func parseTag(raw []byte, split bool) (*Object, error) {
 		}
 	}
 	o.Payload = raw[:match:match]
+	if split && match == len(raw) {
+		for _, m := range sigMarkers {
+			o.Glued = o.Glued || bytes.Contains(raw[body:], m)
+		}
+	}
 	if match < len(raw) {
 		o.Signature = raw[match:]
 		// git verifies the body's signature over the tag without its

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509"
 	"errors"
@@ -77,6 +78,12 @@ func (e *env) gpgSign(ctx context.Context, cfg *front.Config, st gitsign.Status,
 	}
 	if len(payload) > gitsign.MaxObjectSize {
 		return e.reportSigning(errors.New("object to sign is larger than 64 MiB"))
+	}
+	if bytes.HasPrefix(payload, []byte("object ")) && !bytes.HasSuffix(payload, []byte("\n")) {
+		// git appends a tag's signature to the tag, and finds it again
+		// only at the start of a line: refused before anything is logged.
+		return e.reportSigning(clierr.WithHint(errors.New("the tag's message does not end in a line break, so nothing was signed: git would glue the signature to its last line, where it can never find it again to verify"),
+			"end the message with a line break (git tag --cleanup=verbatim keeps a message as it is given)"))
 	}
 	// The trusted root the repository verifies with, read first, before
 	// any login: a certificate or signature it would not accept is

@@ -1023,9 +1023,12 @@ func verifyOne(repo *repository, v *gitsign.Verifier, id string) verifyLine {
 	l.Target, l.Tag = o.Target, o.TagName
 	if o.Signature == nil {
 		l.Verdict = verdictUnsigned
-		if typ == "tag" {
+		switch {
+		case o.Glued:
+			l.Reason = "the tag's signature is glued to the end of its message's last line (it was signed with a message that did not end in a line break, as git tag --cleanup=verbatim -F FILE makes), where git cannot find it to verify: make the tag again with a message that ends in one"
+		case typ == "tag":
 			l.Reason = "the tag carries no signature: it was made without -s (git tag -s signs)"
-		} else {
+		default:
 			l.Reason = "the commit carries no signature (no gpgsig header): it was made without -S or commit.gpgSign"
 		}
 		return l

@@ -750,6 +750,50 @@ func TestVerifyTag(t *testing.T) {
 	}
 }
 
+// TestTagWithoutFinalNewline: git appends a tag's signature to its
+// message and finds it again only at the start of a line, so a message
+// without a final line break (git tag --cleanup=verbatim) would make a tag
+// that can never verify. Signing refuses it before a certificate is asked
+// for or anything is logged; such a tag made elsewhere is said to be one,
+// not to have been made without -s.
+func TestTagWithoutFinalNewline(t *testing.T) {
+	stack := servertest.Start(t)
+	r := newRepo(t, stack, "alice@example.com")
+	r.allow("alice@example.com alice@example.com " + issuerPlaceholder)
+	r.commit("first", "-S")
+	msg := filepath.Join(t.TempDir(), "msg")
+	if err := os.WriteFile(msg, []byte("release one, no line break"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	certs, entries := stack.Requests("POST", "/api/v2/signingCert"), stack.Requests("POST", "/api/v1/log/entries")
+	logPath := filepath.Join(t.TempDir(), "gitsign.log") // git 2.39 drops what its signer says
+	r.git("config", "gitsign.logPath", logPath)
+	_, stderr, err := r.try("tag", "-s", "--cleanup=verbatim", "-F", msg, "v1")
+	said, _ := os.ReadFile(logPath)
+	if err == nil || !strings.Contains(string(said), "the tag's message does not end in a line break, so nothing was signed") {
+		t.Errorf("git tag -s of a message without a final line break: %v\n%s%s", err, stderr, said)
+	}
+	if stack.Requests("POST", "/api/v2/signingCert") != certs || stack.Requests("POST", "/api/v1/log/entries") != entries {
+		t.Error("a certificate was asked for, or an entry logged, for a tag that was refused")
+	}
+	// Made by another signer: the tag git would write, its signature glued on.
+	r.git("tag", "-s", "-m", "release one", "v1")
+	raw := r.git("cat-file", "tag", "v1")
+	glued := strings.Replace(raw, "release one\n-----BEGIN", "release one-----BEGIN", 1)
+	if glued == raw {
+		t.Fatalf("no signature after the message:\n%s", raw)
+	}
+	f := filepath.Join(t.TempDir(), "tag")
+	if err := os.WriteFile(f, []byte(glued), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	id := strings.TrimSpace(r.git("hash-object", "-t", "tag", "-w", f))
+	code, stdout, stderr := r.gitsign("verify", id)
+	if code != 1 || !strings.Contains(stdout, " unsigned ") || !strings.Contains(stdout+stderr, "the tag's signature is glued to the end of its message's last line") {
+		t.Errorf("gitsign verify of a tag with its signature glued on = %d\n%s%s", code, stdout, stderr)
+	}
+}
+
 // TestInDirAsChdir: a relative file given with -C is read from the
 // directory git's chdir reaches, through links: -C link -C .. is the
 // parent of link's target.
