@@ -13,8 +13,9 @@ import (
 
 func (e *env) devCommand() *cli.Command {
 	return &cli.Command{
-		Name:  "dev",
-		Usage: "development helpers for a server started with --dev-oidc",
+		Name:      "dev",
+		UsageText: "waxseal dev token --server URL --email EMAIL",
+		Usage:     "development helpers for a server started with --dev-oidc",
 		Subcommands: []*cli.Command{{
 			Name:      "token",
 			Usage:     "print an identity token for an email from the development OIDC issuer",

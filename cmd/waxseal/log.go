@@ -29,8 +29,9 @@ func (e *env) logCommand() *cli.Command {
 		return append([]cli.Flag{serverFlag, signingConfigFlag, trustedRootFlag, jsonFlag}, extra...)
 	}
 	return &cli.Command{
-		Name:  "log",
-		Usage: "inspect a transparency log: tree head, entries, searches, proofs",
+		Name:      "log",
+		UsageText: "waxseal log COMMAND [options]     (info, get, search, prove)",
+		Usage:     "inspect a transparency log: tree head, entries, searches, proofs",
 		Description: `Talks to the Rekor v1 API of the log named by --server, --signing-config or the
 pinned signing config. Whatever the log returns is verified against the trusted
 root (--trusted-root or the pinned one) before it is shown.`,

@@ -39,7 +39,7 @@ var (
 	oidcDisableAmbientFlag = &cli.BoolFlag{Name: "oidc-disable-ambient-providers",
 		Usage: "ignore CI credentials (GitHub Actions, Buildkite) and log in as yourself"}
 	agentSocketFlag = &cli.StringFlag{Name: "agent-socket", Aliases: []string{"socket"}, EnvVars: []string{agent.SocketEnv},
-		Usage: "the agent's socket `PATH` (default $XDG_RUNTIME_DIR/waxseal/agent.sock)"}
+		Usage: "the agent's socket `PATH` (default $XDG_RUNTIME_DIR/waxseal/agent.sock; without XDG_RUNTIME_DIR, see 'waxseal agent --help')"}
 )
 
 // tokenFlags are what every command that obtains an identity takes.

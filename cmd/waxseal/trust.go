@@ -15,8 +15,9 @@ import (
 
 func (e *env) trustCommand() *cli.Command {
 	return &cli.Command{
-		Name:  "trust",
-		Usage: "pin or show the trusted root that verification uses",
+		Name:      "trust",
+		UsageText: "waxseal trust COMMAND [options]   (init, show, export)",
+		Usage:     "pin or show the trusted root that verification uses",
 		Subcommands: []*cli.Command{{
 			Name:      "init",
 			Usage:     "fetch an instance's trusted root and signing config and pin them",
