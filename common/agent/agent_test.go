@@ -851,3 +851,50 @@ func TestClientAfterNothingSent(t *testing.T) {
 		t.Errorf("Status after calls that sent nothing: %v", err)
 	}
 }
+
+// TestSocketPrivateFromTheStart: a client that dials while the agent is
+// starting never finds its socket open to others, as `waxseal agent` did
+// when its first look came between the agent's bind and its chmod (and then
+// gave up on the agent it had started).
+func TestSocketPrivateFromTheStart(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no socket modes")
+	}
+	dir := shortDir(t)
+	for i := range 200 {
+		path := filepath.Join(dir, "run", strconv.Itoa(i), "agent.sock")
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		seen := make(chan error, 1)
+		go func() {
+			// As the starter polls: every look until one connects.
+			for {
+				c, err := Dial(context.Background(), path)
+				if err == nil {
+					c.Close()
+					seen <- nil
+					return
+				}
+				if errors.Is(err, ErrInsecure) {
+					seen <- err
+					return
+				}
+			}
+		}()
+		ln, err := Listen(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			if c, err := ln.Accept(); err == nil {
+				c.Close()
+			}
+		}()
+		err = <-seen
+		ln.Close()
+		if err != nil {
+			t.Fatalf("start %d: a client found the new socket not private: %v", i, err)
+		}
+	}
+}

@@ -29,3 +29,14 @@ func ownedByMe(fi fs.FileInfo) bool {
 	st, ok := fi.Sys().(*syscall.Stat_t)
 	return ok && int(st.Uid) == os.Geteuid()
 }
+
+// ownerOnly makes the files this process creates private to its user until
+// restore is called: a socket is created by bind with the umask's mode, and
+// a client that looks at it before a later chmod would find it open to
+// others (ssh-agent binds under umask 0177 for the same reason). The umask
+// is the process's: 0077, not 0177, so that a directory another goroutine
+// makes meanwhile is still usable by its owner.
+func ownerOnly() (restore func()) {
+	old := syscall.Umask(0o077)
+	return func() { syscall.Umask(old) }
+}

@@ -147,7 +147,11 @@ func Listen(path string) (*net.UnixListener, error) {
 			return nil, fmt.Errorf("agent: removing stale socket: %w", err)
 		}
 	}
+	// Private from the moment it exists: a client dialing between the bind
+	// and the chmod below would refuse a socket open to others.
+	restore := ownerOnly()
 	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	restore()
 	if err != nil {
 		return nil, fmt.Errorf("agent: %w", err)
 	}
