@@ -114,7 +114,8 @@ DESCRIPTION:
                                                  gitsign-core of its own (slower: it starts for every one)
    Sigstore gitsign's rekorMode and timestampServerURL have no counterpart:
    the log entry always goes in the signature, and no RFC 3161 timestamp is
-   requested; signing warns (on the terminal, and in logPath) when they are set.
+   requested; signing warns (on the terminal, and in logPath) when they are set,
+   and of any gitsign.KEY it does not know, naming the key it likely misspells.
    An identity token in SIGSTORE_ID_TOKEN is used first (one that cannot be
    used is an error, not skipped), then CI credentials, then the credential of
    a running 'waxseal agent', then an interactive login.

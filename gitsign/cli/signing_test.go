@@ -248,6 +248,20 @@ func TestUnusedSigstoreSettings(t *testing.T) {
 		!strings.Contains(stderr, "warning: GITSIGN_CREDENTIAL_CACHE=/run/user/1000/gitsign/cache.sock is not used: sigstore's credential cache is not asked; 'waxseal agent'") {
 		t.Errorf("rekorMode online and a timestamp server: %d\n%s", code, stderr)
 	}
+
+	// A gitsign.* key that is not one of gitsign's is said, with the one
+	// it likely misspells; a subsection (another tool's) is not.
+	r.git("config", "--unset", "gitsign.rekorMode")
+	r.unsetenv("SIGSTORE_TIMESTAMP_SERVER_URL", "GITSIGN_CREDENTIAL_CACHE")
+	r.git("config", "gitsign.allowedSigner", ".gitsigners")
+	r.git("config", "gitsign.sever", stack.URL)
+	r.git("config", "gitsign.other.key", "x")
+	code, stderr = r.sign(payload)
+	if code != 0 || !strings.Contains(stderr, "warning: git config gitsign.allowedsigner is not a setting of gitsign's, and is not used (did you mean gitsign.allowedSigners?)") ||
+		!strings.Contains(stderr, "warning: git config gitsign.sever is not a setting of gitsign's, and is not used (did you mean gitsign.server?)") ||
+		strings.Contains(stderr, "gitsign.other") || strings.Count(stderr, "not a setting of gitsign's") != 2 {
+		t.Errorf("misspelt settings: %d\n%s", code, stderr)
+	}
 }
 
 // TestSigningChecksTheTrustedRoot: a signature from a CA and log that the

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -33,8 +34,9 @@ type Config struct {
 	Bare           bool   // core.bare: the repository has no work tree
 
 	// Unused says which settings of sigstore's gitsign are set that this
-	// gitsign does not act on, and what it does instead, and which have
-	// values git would refuse: signing warns.
+	// gitsign does not act on, and what it does instead, which have
+	// values git would refuse, and which gitsign.* keys it does not know:
+	// signing warns.
 	Unused []string
 }
 
@@ -141,7 +143,81 @@ func LoadConfig(ctx context.Context, dir string, getenv func(string) string) *Co
 			c.Unused = append(c.Unused, fmt.Sprintf("%s=%s is not used: %s", name, v, u.why))
 		}
 	}
+	c.Unused = append(c.Unused, unknownKeys(vals)...)
 	return c
+}
+
+// known reports whether k (lowercased, as git prints it) is a gitsign.*
+// setting read here or recognised as sigstore gitsign's. A loop, not a
+// map made at start-up: the front runs this for every signature git shows.
+func known(k string) bool {
+	for _, c := range configKeys {
+		if c.git == k {
+			return true
+		}
+	}
+	for _, u := range unusedSettings {
+		if u.git == k {
+			return true
+		}
+	}
+	return k == "gitsign.matchcommitter" || k == "gitsign.verifycache" || k == "gitsign.verifyserver"
+}
+
+// keyNames spells the known settings as the documentation does, for
+// suggestions.
+var keyNames = []string{"gitsign.fulcio", "gitsign.rekor", "gitsign.issuer", "gitsign.clientID", "gitsign.redirectURL",
+	"gitsign.connectorID", "gitsign.tokenProvider", "gitsign.server", "gitsign.trustedRoot", "gitsign.allowedSigners",
+	"gitsign.logPath", "gitsign.matchCommitter", "gitsign.verifyCache", "gitsign.verifyServer"}
+
+// unknownKeys says which gitsign.<key> settings gitsign does not know,
+// with the known one each is likely a misspelling of: a mistyped
+// gitsign.allowedSigners would otherwise leave every signature U, silently.
+func unknownKeys(vals map[string]string) []string {
+	var out []string
+	for k := range vals {
+		name, ok := strings.CutPrefix(k, "gitsign.")
+		if !ok || strings.Contains(name, ".") {
+			continue // another section, or a subsection: not a key of gitsign's
+		}
+		if known(k) {
+			continue
+		}
+		msg := fmt.Sprintf("git config %s is not a setting of gitsign's, and is not used", k)
+		best, bestD := "", 4 // at most three edits away
+		for _, n := range keyNames {
+			if d := editDistance(k, strings.ToLower(n)); d < bestD {
+				best, bestD = n, d
+			}
+		}
+		if best != "" {
+			msg += fmt.Sprintf(" (did you mean %s?)", best)
+		}
+		out = append(out, msg)
+	}
+	slices.Sort(out) // map order is not an order to say things in
+	return out
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			sub := prev[j-1]
+			if a[i-1] != b[j-1] {
+				sub++
+			}
+			cur[j] = min(sub, prev[j]+1, cur[j-1]+1)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 // gitConfig returns the gitsign.* and user.* settings. Without git or a
