@@ -108,7 +108,8 @@ DESCRIPTION:
    sigstore gitsign's command for a tag's own signature: refs/tags/TAG must be
    a tag object signed under that name (not a lightweight tag, a branch, or a
    signed tag moved there from another name). It is 'gitsign verify' of that
-   one tag, with the same policy, output and exit codes.
+   one tag, with the same policy, output and exit codes ('gitsign verify --help'
+   says them).
 
    With --object, the tag object OID is verified as refs/tags/TAG would hold
    it: what a server's pre-receive hook checks of a pushed tag, before the
@@ -120,8 +121,10 @@ OPTIONS:
 
 // verifyOptions are verify's flags.
 type verifyOptions struct {
-	// tag is verify-tag's tag: refs/tags/<tag> must be a tag object of
-	// that name; object, when given, is verified as that ref's.
+	// verifyTag is verify-tag: refs/tags/<tag> must be a tag object of
+	// that name; object, when given (objectSet), is verified as that
+	// ref's.
+	verifyTag, objectSet                           bool
 	tag, object                                    string
 	identity, identityRegexp, issuer, issuerRegexp string
 	claims                                         map[string]string // by claim, from GitHubWorkflowFlags
@@ -182,6 +185,7 @@ func parseVerifyArgs(args []string) (*verifyOptions, error) {
 		if strings.HasPrefix(f.Name, "certificate-") {
 			o.policySet = true
 		}
+		o.objectSet = o.objectSet || f.Name == "object"
 	})
 	if o.ignoreSCT {
 		// sigstore's gitsign and cosign take it; what it would skip is a
@@ -290,15 +294,24 @@ func (e *env) verifyCommandAs(ctx context.Context, name string, args []string) e
 	case name == "verify-tag" && (len(o.revs) != 1 || o.revs[0] == ""):
 		err = fmt.Errorf("verify-tag takes one tag name, got %d", len(o.revs))
 	case name == "verify-tag":
-		o.tag = strings.TrimPrefix(o.revs[0], "refs/tags/")
+		given := o.revs[0]
+		o.verifyTag, o.tag = true, strings.TrimPrefix(given, "refs/tags/")
 		o.revs = []string{"refs/tags/" + o.tag}
-		if o.object != "" {
-			if strings.ContainsAny(o.object, "^.:") || strings.HasPrefix(o.object, "-") {
-				err = fmt.Errorf("--object %q: give the tag object's ID (git rev-parse names it), not a revision expression", o.object)
-			}
+		if o.tag == "" || strings.HasPrefix(o.tag, "-") || exec.CommandContext(ctx, "git", "check-ref-format", "refs/tags/"+o.tag).Run() != nil {
+			err = fmt.Errorf("%q is not a tag name git would take (git check-ref-format)", given)
+			break
+		}
+		switch {
+		case o.objectSet && o.object == "":
+			// In a hook, an unset variable: what the ref holds now (the
+			// old tag, in pre-receive) is not what was asked about.
+			err = errors.New("--object is empty: is a variable unset?")
+		case o.objectSet && !isHexID(o.object):
+			err = fmt.Errorf("--object %q: give the tag object's full ID (40 or 64 hex digits, as a hook is handed it), not a revision", o.object)
+		case o.objectSet:
 			o.revs = []string{o.object}
 		}
-	case o.object != "":
+	case o.objectSet:
 		err = errors.New("--object is verify-tag's: gitsign verify-tag --object OID TAG verifies the tag object OID as refs/tags/TAG")
 	}
 	if errors.Is(err, flag.ErrHelp) {
@@ -473,7 +486,7 @@ func (e *env) verifyRun(ctx context.Context, o *verifyOptions, rep *verifyReport
 		return err
 	}
 	defer repo.Close()
-	if o.tag != "" && o.object == "" {
+	if o.verifyTag && !o.objectSet {
 		if err := exec.CommandContext(ctx, "git", "-C", repo.dir, "rev-parse", "--verify", "--quiet", "--end-of-options", "refs/tags/"+o.tag).Run(); err != nil {
 			return clierr.WithHint(clierr.Usagef("no tag named %q here (refs/tags/%s)", o.tag, o.tag),
 				"'git tag -l' lists this repository's tags; 'git fetch --tags' fetches a remote's")
@@ -523,12 +536,12 @@ func (e *env) verifyRun(ctx context.Context, o *verifyOptions, rep *verifyReport
 		return err
 	}, func(l verifyLine) {
 		switch {
-		case o.tag == "":
-		case l.Type != "tag" && o.object != "":
+		case !o.verifyTag:
+		case l.Type != "tag" && o.objectSet:
 			l.Verdict, l.Reason = verdictError, fmt.Sprintf("%s, to be refs/tags/%s, is a %s, not a tag object with a signature of its own (git tag -s makes one)", o.object, o.tag, l.Type)
 		case l.Type != "tag":
 			l.Verdict, l.Reason = verdictError, fmt.Sprintf("refs/tags/%s is a %s, not a tag object with a signature of its own: 'gitsign verify %s' verifies the %s", o.tag, l.Type, o.tag, l.Type)
-		case l.Tag != o.tag && l.Verdict == verdictGood && o.object != "":
+		case l.Tag != o.tag && l.Verdict == verdictGood && o.objectSet:
 			l.Verdict, l.Reason = verdictError, fmt.Sprintf("%s, to be refs/tags/%s, is a tag signed as %q: a signed tag under another name", o.object, o.tag, l.Tag)
 		case l.Tag != o.tag && l.Verdict == verdictGood:
 			l.Verdict, l.Reason = verdictError, fmt.Sprintf("refs/tags/%s holds a tag signed as %q: a signed tag under another name", o.tag, l.Tag)
@@ -1542,4 +1555,18 @@ func (c *catFile) read(id string) (string, []byte, error) {
 func (c *catFile) close() {
 	c.in.Close()
 	c.cmd.Wait()
+}
+
+// isHexID reports whether s is an object ID in full: 40 hex digits
+// (SHA-1) or 64 (SHA-256).
+func isHexID(s string) bool {
+	if len(s) != 40 && len(s) != 64 {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return true
 }

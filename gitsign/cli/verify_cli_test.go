@@ -734,7 +734,12 @@ func TestVerifyTag(t *testing.T) {
 		{[]string{"--object", v1, "v1"}, 0, " good "},
 		{[]string{"--object", v1, "v3"}, 1, v1 + `, to be refs/tags/v3, is a tag signed as "v1": a signed tag under another name`},
 		{[]string{"--object", head, "v3"}, 1, head + ", to be refs/tags/v3, is a commit, not a tag object"},
-		{[]string{"--object", "v1^{}", "v1"}, 2, "give the tag object's ID"},
+		{[]string{"--object", "v1^{}", "v1"}, 2, "give the tag object's full ID"},
+		{[]string{"--object", "HEAD", "v1"}, 2, "give the tag object's full ID"},
+		{[]string{"--object", "", "v1"}, 2, "--object is empty: is a variable unset?"},
+		{[]string{"--object", v1, "refs/tags/"}, 2, `"refs/tags/" is not a tag name`},
+		{[]string{"--object", head, "refs/tags/"}, 2, `"refs/tags/" is not a tag name`},
+		{[]string{"a..b"}, 2, `"a..b" is not a tag name`},
 	} {
 		code, stdout, stderr := r.gitsign(append([]string{"verify-tag"}, tc.args...)...)
 		if code != tc.code || !strings.Contains(stdout+stderr, tc.output) {
