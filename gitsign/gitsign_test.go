@@ -284,6 +284,29 @@ func TestParseObject(t *testing.T) {
 	if err != nil || p.Type != "tag" || p.Signature != nil {
 		t.Errorf("payload: %v %+v", err, p)
 	}
+	if o.Glued {
+		t.Error("a signed tag is said to have its signature glued on")
+	}
+
+	// A signature glued to a message without its final line break is
+	// told from a message that only quotes a signature's first line.
+	head := strings.TrimSuffix(tag, "v1\n")
+	for body, want := range map[string]bool{
+		"v1" + armored: true,
+		"v1\n\nquoting -----BEGIN PGP SIGNATURE----- then\n" + "body" + armored: true,
+		"v1\n": false,
+		"quoting -----BEGIN PGP SIGNATURE----- here\n":           false,
+		"quoting -----BEGIN PGP SIGNATURE-----\nand more text\n": false,
+		"x-----BEGIN SIGNED MESSAGE-----\nMIIB\n":                false, // no END line
+	} {
+		o, err := ParseObject("tag", []byte(head+body), "sha1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o.Glued != want || want && o.Signature != nil {
+			t.Errorf("tag body %q: Glued %v, signature %q", body, o.Glued, o.Signature)
+		}
+	}
 }
 
 // The email checked against the allowed signers is the one git shows:

@@ -238,9 +238,7 @@ func parseTag(raw []byte, split bool) (*Object, error) {
 	}
 	o.Payload = raw[:match:match]
 	if split && match == len(raw) {
-		for _, m := range sigMarkers {
-			o.Glued = o.Glued || bytes.Contains(raw[body:], m)
-		}
+		o.Glued = glued(raw[body:])
 	}
 	if match < len(raw) {
 		o.Signature = raw[match:]
@@ -253,6 +251,27 @@ func parseTag(raw []byte, split bool) (*Object, error) {
 	o.Subject = tagSubject(raw[min(bodyStart+1, match):match])
 	o.Email = identEmail(o.Ident)
 	return o, nil
+}
+
+// glued reports whether an unsigned tag's body ends in what git appends
+// when it signs: a signature's first line, then its armor to the end, here
+// begun in the middle of a line (found at the start of one, it would have
+// been split off). A marker quoted inside a message is not followed by an
+// armored block that ends the tag.
+func glued(body []byte) bool {
+	at := -1
+	for _, m := range sigMarkers {
+		if i := bytes.LastIndex(body, m); i > at && bytes.HasPrefix(body[i+len(m):], []byte("\n")) {
+			at = i
+		}
+	}
+	if at <= 0 || body[at-1] == '\n' {
+		return false
+	}
+	// "-----END ...-----\n", the last line.
+	tail := bytes.TrimSuffix(body[at:], []byte("\n"))
+	last := tail[bytes.LastIndexByte(tail, '\n')+1:]
+	return bytes.HasPrefix(last, []byte("-----END ")) && bytes.HasSuffix(last, []byte("-----"))
 }
 
 // removeSignatureHeaders removes the gpgsig and gpgsig-sha256 headers, with
