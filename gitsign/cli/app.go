@@ -112,10 +112,12 @@ DESCRIPTION:
                                                  one verified before over the same bytes from the verdict cache
       verifyServer    GITSIGN_VERIFY_SERVER      false: start no verify server; each signature is verified by a
                                                  gitsign-core of its own (slower: it starts for every one)
-   Sigstore gitsign's rekorMode and timestampServerURL have no counterpart:
-   the log entry always goes in the signature, and no RFC 3161 timestamp is
-   requested; signing warns (on the terminal, and in logPath) when they are set,
-   and of any gitsign.KEY it does not know, naming the key it likely misspells.
+   Sigstore gitsign's rekorMode, timestampServerURL, fulcioRoot and
+   clientSecretFile have no counterpart: the log entry always goes in the
+   signature, no RFC 3161 timestamp is requested, the CA's certificates come
+   from the trusted root, and no client secret is sent; signing warns (on the
+   terminal, and in logPath) when they are set, and of any gitsign.KEY it does
+   not know, naming the key it likely misspells.
    An identity token in SIGSTORE_ID_TOKEN is used first (one that cannot be
    used is an error, not skipped), then CI credentials, then the credential of
    a running 'waxseal agent', then an interactive login.

@@ -54,6 +54,18 @@ var unusedSettings = []struct {
 		"sigstore's credential cache is not asked; 'waxseal agent' keeps a login for many signatures"},
 	{"gitsign.rekormode", "gitsign.rekorMode", []string{"GITSIGN_REKOR_MODE"}, func(v string) bool { return v == "" || strings.EqualFold(v, "offline") },
 		"the log entry always goes in the signature (sigstore's offline mode), which sigstore's gitsign verifies in either mode"},
+	// Its environment variable, SIGSTORE_ROOT_FILE, is what 'waxseal trust
+	// export' sets for sigstore's gitsign beside this one: not said.
+	{"gitsign.fulcioroot", "gitsign.fulcioRoot", nil, func(v string) bool { return v == "" },
+		"the CA's certificates come from the trusted root (gitsign.trustedRoot, or the one 'waxseal trust init' pinned)"},
+	{"gitsign.clientsecretfile", "gitsign.clientSecretFile", nil, func(v string) bool { return v == "" },
+		"gitsign's interactive login sends no client secret"},
+	// Known, and changing nothing worth a word: the timestamp
+	// authority's chain goes with timestampServerURL, which is said, and
+	// closing the browser tab after a login is cosmetic.
+	{"gitsign.timestampcertchain", "gitsign.timestampCertChain", nil, func(string) bool { return true }, ""},
+	{"gitsign.autoclose", "gitsign.autoclose", nil, func(string) bool { return true }, ""},
+	{"gitsign.autoclosetimeout", "gitsign.autocloseTimeout", nil, func(string) bool { return true }, ""},
 }
 
 // configKeys maps git config keys (lowercased, as git prints them) and
@@ -164,8 +176,8 @@ func known(k string) bool {
 	return k == "gitsign.matchcommitter" || k == "gitsign.verifycache" || k == "gitsign.verifyserver"
 }
 
-// keyNames spells the known settings as the documentation does, for
-// suggestions.
+// keyNames spells the settings of configKeys and the booleans as the
+// documentation does, for suggestions (TestKeyNames keeps it so).
 var keyNames = []string{"gitsign.fulcio", "gitsign.rekor", "gitsign.issuer", "gitsign.clientID", "gitsign.redirectURL",
 	"gitsign.connectorID", "gitsign.tokenProvider", "gitsign.server", "gitsign.trustedRoot", "gitsign.allowedSigners",
 	"gitsign.logPath", "gitsign.matchCommitter", "gitsign.verifyCache", "gitsign.verifyServer"}
@@ -185,9 +197,17 @@ func unknownKeys(vals map[string]string) []string {
 		}
 		msg := fmt.Sprintf("git config %s is not a setting of gitsign's, and is not used", k)
 		best, bestD := "", 4 // at most three edits away
-		for _, n := range keyNames {
+		suggest := func(n string) {
 			if d := editDistance(k, strings.ToLower(n)); d < bestD {
 				best, bestD = n, d
+			}
+		}
+		for _, n := range keyNames {
+			suggest(n)
+		}
+		for _, u := range unusedSettings {
+			if u.git != "" {
+				suggest(u.name)
 			}
 		}
 		if best != "" {

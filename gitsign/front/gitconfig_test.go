@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -709,5 +710,44 @@ func TestRepoLayoutLineBreaks(t *testing.T) {
 				t.Errorf("RepoLayout(%q) = %+v, %v; want %+v", repo, l, err, want)
 			}
 		}
+	}
+}
+
+// TestKeyNames: the spellings suggested for a misspelt key are the known
+// keys', every one of them.
+func TestKeyNames(t *testing.T) {
+	want := []string{"gitsign.matchcommitter", "gitsign.verifycache", "gitsign.verifyserver"}
+	for _, k := range configKeys {
+		want = append(want, k.git)
+	}
+	var got []string
+	for _, n := range keyNames {
+		got = append(got, strings.ToLower(n))
+		if !known(strings.ToLower(n)) {
+			t.Errorf("%s is suggested but not known", n)
+		}
+	}
+	slices.Sort(want)
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Errorf("keyNames = %v, want %v", got, want)
+	}
+	for _, u := range unusedSettings {
+		if u.git != "" && (u.git != strings.ToLower(u.name) || !known(u.git)) {
+			t.Errorf("unused setting %s (%s)", u.name, u.git)
+		}
+	}
+	for _, tc := range []struct{ key, want string }{
+		{"gitsign.allowedsigner", "did you mean gitsign.allowedSigners?"},
+		{"gitsign.rekormod", "did you mean gitsign.rekorMode?"},
+		{"gitsign.zzzzzzzzzzzz", "is not used\x00"},
+	} {
+		got := unknownKeys(map[string]string{tc.key: "x"})
+		if len(got) != 1 || !strings.Contains(got[0]+"\x00", tc.want) {
+			t.Errorf("unknownKeys(%s) = %q, want %q", tc.key, got, tc.want)
+		}
+	}
+	if got := unknownKeys(map[string]string{"gitsign.fulcioroot": "x", "gitsign.autoclose": "false", "gitsign.sub.key": "x", "user.email": "x"}); len(got) != 0 {
+		t.Errorf("known keys said to be unknown: %q", got)
 	}
 }
