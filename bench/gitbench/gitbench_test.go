@@ -310,7 +310,7 @@ func TestGitBench(t *testing.T) {
 	t.Logf("git log --show-signature with a Go program that only links crypto/x509: %v per commit, median of %d (range %v to %v)",
 		x509Per.Round(time.Microsecond), rounds, slices.Min(perCommit[1]).Round(time.Microsecond), slices.Max(perCommit[1]).Round(time.Microsecond))
 	nativePer := p50(perCommit[2])
-	t.Logf("git log --show-signature with%s as gpg.x509.program: %v per commit, median of %d (range %v to %v): git's fork+exec per signature alone, the least any gpg.x509.program costs on this machine [target <= 3ms]",
+	t.Logf("git log --show-signature with%s as gpg.x509.program: %v per commit, median of %d (range %v to %v): git's fork+exec per signature alone, the least any gpg.x509.program costs on this machine (the target for gitsign is <= 3ms per commit)",
 		floors[2].label, nativePer.Round(time.Microsecond), rounds, slices.Min(perCommit[2]).Round(time.Microsecond), slices.Max(perCommit[2]).Round(time.Microsecond))
 	for i, p := range progs {
 		k := len(floors) + i // p's index in logProgs

@@ -57,7 +57,7 @@ removes its socket on the way out.`,
 			Name:      "status",
 			Usage:     "show the agent's identities, issuers and remaining lifetimes, one per CA",
 			UsageText: "waxseal agent status [--socket PATH] [--json]",
-			Description: "Exits 0 when the agent can sign: it holds a certificate for some CA, or one that renews itself\n" +
+			Description: "Exits 0 when the agent can sign for some CA (the list says which): it holds a certificate, or one that renews itself\n" +
 				"on next use (a login through CI, a token file or a token command); 1 when it cannot (never logged in,\n" +
 				"or the login ran out), as ssh-add -l does, so that scripts can run\n\n" +
 				"   waxseal agent status >/dev/null || waxseal login",

@@ -220,7 +220,7 @@ func (e *env) credential(ctx context.Context, c *cli.Context, svc *services, kt 
 		}
 	}
 	if oidc.InCI() && opts.Issuer != "" {
-		return nil, clierr.WithHint(fmt.Errorf("no identity: the agent holds no credential, and no interactive login is tried in CI (CI=%s), where no one is there to sign in", os.Getenv("CI")),
+		return nil, clierr.WithHint(fmt.Errorf("no identity: no agent login to sign with, and no interactive login is tried in CI (CI=%s), where no one is there to sign in", os.Getenv("CI")),
 			"give the job an identity token (GitHub Actions: 'permissions: id-token: write'; elsewhere SIGSTORE_ID_TOKEN or --identity-token), run 'waxseal login' first, or, on your own machine, unset CI or pass --oidc-provider browser or device")
 	}
 	return nil, clierr.WithHint(errors.New("no identity: the agent holds no credential and there is no OIDC issuer to log in with"),

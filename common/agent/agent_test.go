@@ -867,9 +867,17 @@ func TestSocketPrivateFromTheStart(t *testing.T) {
 			t.Fatal(err)
 		}
 		seen := make(chan error, 1)
+		stop := make(chan struct{})
 		go func() {
 			// As the starter polls: every look until one connects.
 			for {
+				select {
+				case <-stop:
+					seen <- nil
+					return
+				default:
+				}
+				runtime.Gosched()
 				c, err := Dial(context.Background(), path)
 				if err == nil {
 					c.Close()
@@ -884,6 +892,7 @@ func TestSocketPrivateFromTheStart(t *testing.T) {
 		}()
 		ln, err := Listen(path)
 		if err != nil {
+			close(stop)
 			t.Fatal(err)
 		}
 		go func() {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"sync"
 	"syscall"
 )
 
@@ -37,6 +38,13 @@ func ownedByMe(fi fs.FileInfo) bool {
 // is the process's: 0077, not 0177, so that a directory another goroutine
 // makes meanwhile is still usable by its owner.
 func ownerOnly() (restore func()) {
+	// One at a time: two that overlap would restore each other's 0077.
+	umaskMu.Lock()
 	old := syscall.Umask(0o077)
-	return func() { syscall.Umask(old) }
+	return func() {
+		syscall.Umask(old)
+		umaskMu.Unlock()
+	}
 }
+
+var umaskMu sync.Mutex

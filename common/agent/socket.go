@@ -149,9 +149,10 @@ func Listen(path string) (*net.UnixListener, error) {
 	}
 	// Private from the moment it exists: a client dialing between the bind
 	// and the chmod below would refuse a socket open to others.
-	restore := ownerOnly()
-	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
-	restore()
+	ln, err := func() (*net.UnixListener, error) {
+		defer ownerOnly()()
+		return net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	}()
 	if err != nil {
 		return nil, fmt.Errorf("agent: %w", err)
 	}
