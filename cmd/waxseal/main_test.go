@@ -5,9 +5,11 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/waxseal/waxseal/common/agent"
 	gitsigncli "github.com/waxseal/waxseal/gitsign/cli"
 	"github.com/waxseal/waxseal/server/servertest"
 )
@@ -38,6 +40,19 @@ func TestScripts(t *testing.T) {
 			}
 			env.Setenv("OTHER_ROOT", publicGood)
 			env.Setenv("WAXSEAL_CONFIG_DIR", filepath.Join(env.WorkDir, "config"))
+			// Each script's own agent socket, never the user's agent; one a
+			// script started is stopped after it, also when it fails
+			// before its own 'agent stop'.
+			sock := filepath.Join(env.WorkDir, "run", "agent.sock")
+			env.Setenv(agent.SocketEnv, sock)
+			env.Defer(func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				if cl, err := agent.Dial(ctx, sock); err == nil {
+					cl.Stop(ctx)
+					cl.Close()
+				}
+			})
 			return nil
 		},
 	})
