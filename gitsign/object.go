@@ -25,6 +25,11 @@ type Object struct {
 	// Target and TagName are an annotated tag's "object" and "tag"
 	// headers: what it tags, and its name.
 	Target, TagName string
+	// Parents and MergeTags are a commit's parents and the signed tags a
+	// merge of them embeds (mergetag headers: git merge of a signed tag),
+	// each tag whole, as git hashed it.
+	Parents   []string
+	MergeTags [][]byte
 	// Glued is an unsigned tag whose body holds a signature's first line
 	// after other text: signed with a message that did not end in a line
 	// break (git tag --cleanup=verbatim), so git appended the signature to
@@ -181,6 +186,10 @@ func parseCommit(raw []byte, format string) (*Object, error) {
 			o.Ident = h.value
 		case h.name == "encoding":
 			o.Encoding = h.value
+		case h.name == "parent":
+			o.Parents = append(o.Parents, h.value)
+		case h.name == "mergetag":
+			o.MergeTags = append(o.MergeTags, []byte(h.value+"\n"))
 		}
 		payload.Write(h.raw)
 	}

@@ -52,7 +52,10 @@ DESCRIPTION:
    v1.1..v1.2 or ^v1.1 v1.2). Without one, each REV names one object: a
    commit, or an annotated tag, verified as a tag.
    A range that names no commits (an empty pull request) is no failure, but
-   says so on stderr.
+   says so on stderr. The signed tag a merge embeds (git merge of a signed
+   tag) is checked too, as git log --show-signature does: one that does not
+   verify, is not an allowed signer's, or tags no parent of the merge is a
+   warning beside the merge's own verdict.
 
    Options may come before or after the revisions; every argument after "--"
    is a revision.
@@ -1070,7 +1073,45 @@ func verifyOne(repo *repository, v *gitsign.Verifier, id string) verifyLine {
 	if res.Trust != gitsign.TrustFully {
 		l.Verdict, l.Reason = verdictUntrusted, res.Untrusted
 	}
+	// The signed tags a merge embeds vouch for what it merged, as git log
+	// --show-signature shows them; the verdict is the merge's own
+	// signature's, and what is wrong with a merged tag is said beside it.
+	var warnings []string
+	if l.Warning != "" {
+		warnings = append(warnings, l.Warning)
+	}
+	for _, raw := range o.MergeTags {
+		if w := mergedTag(v, raw, o.Parents, repo.format); w != "" {
+			warnings = append(warnings, w)
+		}
+	}
+	l.Warning = strings.Join(warnings, "; ")
 	return l
+}
+
+// mergedTag checks a tag a merge embeds (a mergetag header) as git log
+// --show-signature does: that it tags one of the merge's parents, and its
+// signature. It returns what is wrong, or "".
+func mergedTag(v *gitsign.Verifier, raw []byte, parents []string, format string) string {
+	t, err := gitsign.ParseObject("tag", raw, format)
+	if err != nil {
+		return "a merged tag cannot be read: " + err.Error()
+	}
+	name := gitsign.Printable(t.TagName)
+	if !slices.Contains(parents, t.Target) {
+		return fmt.Sprintf("merged tag %s names %s, not a parent of this merge", name, t.Target)
+	}
+	if t.Signature == nil {
+		return "" // git embeds signed tags only; an unsigned one claims nothing
+	}
+	res, err := v.Verify(t.Payload, t.Signature, t.Email)
+	switch {
+	case err != nil:
+		return fmt.Sprintf("merged tag %s: its signature does not verify: %v", name, err)
+	case res.Trust != gitsign.TrustFully:
+		return fmt.Sprintf("merged tag %s: signed by %s (%s), who is not allowed: %s", name, gitsign.Printable(res.Identity), gitsign.Printable(res.Issuer), res.Untrusted)
+	}
+	return ""
 }
 
 func certSHA256(cert *x509.Certificate) string {

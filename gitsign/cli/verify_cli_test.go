@@ -799,6 +799,82 @@ func TestTagWithoutFinalNewline(t *testing.T) {
 	}
 }
 
+// TestMergedTags: a merge of a signed tag embeds the tag (a mergetag
+// header), and git log --show-signature checks it; gitsign verify does
+// too. The verdict stays the merge's own signature's; a merged tag that is
+// not good, or tags no parent of the merge, is said as a warning.
+func TestMergedTags(t *testing.T) {
+	stack := servertest.Start(t)
+	r := newRepo(t, stack, "alice@example.com")
+	r.allow("alice@example.com alice@example.com "+issuerPlaceholder, "bob@example.com bob@example.com "+issuerPlaceholder)
+	r.commit("base", "-S")
+	r.git("checkout", "-q", "-b", "topic")
+	r.git("commit", "-q", "--allow-empty", "-S", "-m", "topic work")
+	r.git("tag", "-s", "-m", "release three", "v3")
+	r.git("checkout", "-q", "-b", "other", "main")
+	r.as("mallory@example.com")
+	r.git("commit", "-q", "--allow-empty", "-S", "-m", "mallory's work")
+	r.git("tag", "-s", "-m", "release four", "v4")
+	r.as("alice@example.com")
+	r.git("checkout", "-q", "main")
+	r.git("commit", "-q", "--allow-empty", "-S", "-m", "main moves on")
+
+	r.git("merge", "-q", "--no-ff", "-S", "-m", "merge v3", "v3")
+	merge := strings.TrimSpace(r.git("rev-parse", "HEAD"))
+	if !strings.Contains(r.git("cat-file", "commit", merge), "\nmergetag object ") {
+		t.Fatal("git merge of a signed tag made no mergetag header")
+	}
+	code, lines, stderr := r.verifyJSON(merge)
+	if code != 0 || len(lines) != 1 || lines[0].Verdict != verdictGood || lines[0].Warning != "" {
+		t.Errorf("a merge of a good signed tag = %d %+v\n%s", code, lines, stderr)
+	}
+
+	r.git("merge", "-q", "--no-ff", "-S", "-m", "merge v4", "v4")
+	code, lines, stderr = r.verifyJSON("HEAD")
+	if code != 0 || len(lines) != 1 || lines[0].Verdict != verdictGood ||
+		!strings.Contains(lines[0].Warning, "merged tag v4: signed by mallory@example.com") || !strings.Contains(lines[0].Warning, "who is not allowed") {
+		t.Errorf("a merge of mallory's signed tag = %d %+v\n%s", code, lines, stderr)
+	}
+
+	// A merge signed over a merged tag that was altered: the merge's
+	// signature is good, the tag's is not.
+	var unsigned strings.Builder
+	inSig := false
+	for _, line := range strings.SplitAfter(r.git("cat-file", "commit", merge), "\n") {
+		switch {
+		case strings.HasPrefix(line, "gpgsig "):
+			inSig = true
+		case inSig && strings.HasPrefix(line, " "):
+		default:
+			inSig = false
+			unsigned.WriteString(line)
+		}
+	}
+	forged := strings.Replace(unsigned.String(), "\n release three", "\n release 3.0", 1)
+	if forged == unsigned.String() {
+		t.Fatalf("no tag message to alter:\n%s", unsigned.String())
+	}
+	id := r.signedCommit(forged)
+	code, lines, stderr = r.verifyJSON(id)
+	if code != 0 || len(lines) != 1 || lines[0].Verdict != verdictGood || !strings.Contains(lines[0].Warning, "merged tag v3: its signature does not verify") {
+		t.Errorf("a merge over an altered tag = %d %+v\n%s", code, lines, stderr)
+	}
+	if got := strings.TrimSpace(r.git("log", "-1", "--format=%G?", id)); got != "G" {
+		t.Errorf("%%G? of the merge over an altered tag = %q, want G (its own signature)", got)
+	}
+	// A merged tag of a commit the merge did not merge.
+	v3commit := strings.TrimSpace(r.git("rev-parse", "v3^{commit}"))
+	root := strings.TrimSpace(r.git("rev-list", "--max-parents=0", "HEAD"))
+	elsewhere := strings.Replace(unsigned.String(), "mergetag object "+v3commit, "mergetag object "+root, 1)
+	if elsewhere == unsigned.String() {
+		t.Fatalf("no mergetag object %s:\n%s", v3commit, unsigned.String())
+	}
+	code, lines, stderr = r.verifyJSON(r.signedCommit(elsewhere))
+	if code != 0 || len(lines) != 1 || !strings.Contains(lines[0].Warning, "merged tag v3 names "+root+", not a parent of this merge") {
+		t.Errorf("a merge whose merged tag names no parent = %d %+v\n%s", code, lines, stderr)
+	}
+}
+
 // TestInDirAsChdir: a relative file given with -C is read from the
 // directory git's chdir reaches, through links: -C link -C .. is the
 // parent of link's target.
