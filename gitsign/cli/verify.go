@@ -15,6 +15,7 @@ import (
 	"hash"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -1272,21 +1273,46 @@ func (r *repository) list(ctx context.Context, revs []string, emit func(id strin
 			ids = append(ids, id)
 		}
 	}
-	full, err := r.existing(ctx, revs)
+	var full []string
+	for _, rev := range revs {
+		if r.isObjectID(rev) {
+			full = append(full, strings.ToLower(rev))
+		}
+	}
+	types, err := r.typesOf(ctx, full)
 	if err != nil {
 		return 0, err
 	}
+	named := map[string]string{} // the revision that named each ID
+	var resolved []string        // IDs rev-parse gave, whose types are not known yet
 	for _, rev := range revs {
 		if r.isObjectID(rev) {
 			id := strings.ToLower(rev)
-			if !full[id] {
+			if types[id] == "" {
 				return 0, r.shallowHint(ctx, clierr.Usagef("bad revision %q: no such object", rev))
 			}
+			named[id] = rev
 			add(id)
 			continue
 		}
-		if err := r.revs(ctx, fmt.Sprintf("bad revision %q", rev), add, "rev-parse", "--verify", "--end-of-options", rev); err != nil {
+		if err := r.revs(ctx, fmt.Sprintf("bad revision %q", rev), func(id string) {
+			named[id] = rev
+			resolved = append(resolved, id)
+			add(id)
+		}, "rev-parse", "--verify", "--end-of-options", rev); err != nil {
 			return 0, err
+		}
+	}
+	more, err := r.typesOf(ctx, resolved)
+	if err != nil {
+		return 0, err
+	}
+	maps.Copy(types, more)
+	for _, id := range ids {
+		// A tree or a blob has no signature to verify: the revision was
+		// not the one meant (HEAD^{tree}, HEAD:file).
+		if typ := types[id]; typ != "" && typ != "commit" && typ != "tag" {
+			return 0, clierr.Usagef("%q names a %s, not a commit or an annotated tag: only those are signed", named[id], typ)
 		}
 	}
 	for _, id := range ids {
@@ -1351,27 +1377,21 @@ func (r *repository) isObjectID(rev string) bool {
 	return len(rev) == n && err == nil
 }
 
-// existing are the full object IDs among revs that the repository has,
-// lower-cased, from one git cat-file --batch-check.
-func (r *repository) existing(ctx context.Context, revs []string) (map[string]bool, error) {
-	var ids []string
-	for _, rev := range revs {
-		if r.isObjectID(rev) {
-			ids = append(ids, strings.ToLower(rev))
-		}
-	}
-	lines, err := r.batchCheck(ctx, "%(objectname)", ids)
+// typesOf are the types of the objects ids name that the repository has,
+// by lower-cased ID, from one git cat-file --batch-check (none for no ids).
+func (r *repository) typesOf(ctx context.Context, ids []string) (map[string]string, error) {
+	lines, err := r.batchCheck(ctx, "%(objectname) %(objecttype)", ids)
 	if err != nil {
 		return nil, err
 	}
-	found := map[string]bool{}
-	// "<id>", or "<id> missing" for one it does not have.
+	types := map[string]string{}
+	// "<id> <type>", or "<id> missing" for one it does not have.
 	for _, line := range lines {
-		if line != "" && !strings.Contains(line, " ") {
-			found[line] = true
+		if id, typ, ok := strings.Cut(line, " "); ok && typ != "missing" && !strings.Contains(typ, " ") {
+			types[id] = typ
 		}
 	}
-	return found, nil
+	return types, nil
 }
 
 // batchCheck is what git cat-file --batch-check=format says of each of

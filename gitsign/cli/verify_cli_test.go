@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -417,8 +418,9 @@ func TestVerifyRelativeToDir(t *testing.T) {
 	}
 }
 
-// TestVerifyOversizedObject: an object over 64 MiB is an error line of its
+// TestVerifyOversizedObject: an object too large to read is an error line of its
 // own, in either object format, and the others of the run still verify.
+// (A blob or tree named is a usage error before anything is read.)
 func TestVerifyOversizedObject(t *testing.T) {
 	stack := servertest.Start(t)
 	for _, format := range []string{"sha1", "sha256"} {
@@ -426,22 +428,22 @@ func TestVerifyOversizedObject(t *testing.T) {
 			r := newRepo(t, stack, "alice@example.com", "--object-format="+format)
 			r.allow("alice@example.com alice@example.com " + issuerPlaceholder)
 			c0 := r.commit("first", "-S")
-			big := filepath.Join(r.dir, "big")
-			if err := os.WriteFile(big, nil, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.Truncate(big, 65<<20); err != nil {
-				t.Fatal(err)
-			}
-			r.git("add", "big")
 			c1 := r.commit("second", "-S")
-			blob := strings.TrimSpace(r.git("rev-parse", "HEAD:big"))
-			code, lines, stderr := r.verifyJSON("HEAD:big", "HEAD", "HEAD~1")
-			if code != 1 || !slices.Equal(objects(lines), []string{blob, c1, c0}) {
-				t.Fatalf("verify HEAD:big HEAD HEAD~1 = %d %v\n%s", code, objects(lines), stderr)
+			// A commit with a 67 MiB message, written as git would store it:
+			// over what is read of a commit with its signature.
+			big := filepath.Join(t.TempDir(), "big")
+			tree := strings.TrimSpace(r.git("rev-parse", "HEAD^{tree}"))
+			obj := "tree " + tree + "\nauthor A <alice@example.com> 1 +0000\ncommitter A <alice@example.com> 1 +0000\n\n"
+			if err := os.WriteFile(big, append([]byte(obj), bytes.Repeat([]byte("x"), 67<<20)...), 0o644); err != nil {
+				t.Fatal(err)
 			}
-			if l := lines[0]; l.Verdict != verdictError || l.Type != "blob" || l.Reason != "blob "+blob+" is larger than 64 MiB" {
-				t.Errorf("the 65 MiB blob: %s %q %q", l.Verdict, l.Type, l.Reason)
+			huge := strings.TrimSpace(r.git("hash-object", "-t", "commit", "-w", big))
+			code, lines, stderr := r.verifyJSON(huge, "HEAD", "HEAD~1")
+			if code != 1 || !slices.Equal(objects(lines), []string{huge, c1, c0}) {
+				t.Fatalf("verify HUGE HEAD HEAD~1 = %d %v\n%s", code, objects(lines), stderr)
+			}
+			if l := lines[0]; l.Verdict != verdictError || l.Type != "commit" || l.Reason != "commit "+huge+" is larger than 66 MiB" {
+				t.Errorf("the 67 MiB commit: %s %q %q", l.Verdict, l.Type, l.Reason)
 			}
 			for _, l := range lines[1:] {
 				if l.Verdict != verdictGood {
@@ -594,6 +596,15 @@ func TestAllowedSignersFromBase(t *testing.T) {
 	r2.git("config", "gitsign.allowedSigners", "local-signers")
 	if code, stdout, stderr = r2.gitsign("verify", "HEAD", "HEAD~1", "nosuch"); code != 2 || stdout != "" || !strings.Contains(stderr, `bad revision "nosuch"`) {
 		t.Errorf("verify HEAD HEAD~1 nosuch = %d\n%s%s", code, stdout, stderr)
+	}
+	// A tree or a blob has no signature: the revision is not one meant,
+	// a usage error (by name, and by ID as a hook hands them on).
+	tree := strings.TrimSpace(r2.git("rev-parse", "HEAD^{tree}"))
+	file, _, _ := strings.Cut(r2.git("ls-tree", "--name-only", "HEAD"), "\n")
+	for _, c := range []struct{ rev, typ string }{{"HEAD^{tree}", "tree"}, {tree, "tree"}, {"HEAD:" + file, "blob"}} {
+		if code, stdout, stderr = r2.gitsign("verify", "HEAD", c.rev); code != 2 || stdout != "" || !strings.Contains(stderr, fmt.Sprintf("%q names a %s, not a commit or an annotated tag", c.rev, c.typ)) {
+			t.Errorf("verify HEAD %s = %d\n%s%s", c.rev, code, stdout, stderr)
+		}
 	}
 	// When git cannot say where the work tree is, whether the file is the
 	// range's own is unknown: an error, not a read from the work tree.
