@@ -342,9 +342,20 @@ func TestVerifyPushInBareRepository(t *testing.T) {
 		!strings.Contains(errOut, tag+`, to be refs/tags/v9, is a tag signed as "v1": a signed tag under another name`) {
 		t.Errorf("push of v1 as v9: accepted (%v)\n%s", err, errOut)
 	}
+	// ... or as refs/tags/refs/tags/v1, which the hook hands on as
+	// "refs/tags/v1", the name v1 is signed under were it taken off again.
+	if errOut, err := push("v1:refs/tags/refs/tags/v1"); err == nil || serverHas("refs/tags/refs/tags/v1") != "" {
+		t.Errorf("push of v1 as refs/tags/refs/tags/v1: accepted (%v)\n%s", err, errOut)
+	}
 	r.git("tag", "light")
 	if errOut, err := push("light"); err == nil || serverHas("refs/tags/light") != "" || !strings.Contains(errOut, "is a commit, not a tag object") {
 		t.Errorf("push of a lightweight tag: accepted (%v)\n%s", err, errOut)
+	}
+	// A tag pushed stays: a newer signed v1 does not replace it, nor
+	// would an older one put back.
+	r.git("tag", "-f", "-s", "-m", "release one, again", "v1")
+	if errOut, err := push("+v1"); err == nil || serverHas("refs/tags/v1") != tag || !strings.Contains(errOut, "refs/tags/v1 exists: a tag is not moved") {
+		t.Errorf("forced push of a new v1: accepted (%v)\n%s", err, errOut)
 	}
 
 	// A commit some other ref on the server already has (a forge's

@@ -51,7 +51,9 @@ DESCRIPTION:
    or ^v1 main topic, and every commit listed is verified, then, as a tag,
    each annotated tag the range reaches rather than excludes (v1.2 of
    v1.1..v1.2 or ^v1.1 v1.2). Without one, each REV names one object: a
-   commit, or an annotated tag, verified as a tag.
+   commit, or an annotated tag, verified as a tag. A tag named by a tag ref
+   it was not signed under (v1's object as refs/tags/v2) gets a warning;
+   verify-tag refuses it.
    A range that names no commits (an empty pull request) is no failure, but
    says so on stderr. The signed tag a merge embeds (git merge of a signed
    tag) is checked too, as git log --show-signature does: one that does not
@@ -116,8 +118,9 @@ DESCRIPTION:
    says them).
 
    With --object, the tag object OID is verified as refs/tags/TAG would hold
-   it: what a server's pre-receive hook checks of a pushed tag, before the
-   ref exists (git verify-tag and 'gitsign verify OID' do not check the name).
+   it, TAG taken exactly as given: what a server's pre-receive hook checks of
+   a pushed tag, before the ref exists (git verify-tag does not check the
+   name; 'gitsign verify' only warns).
 
 OPTIONS:
    --object OID                            the tag object to verify as refs/tags/TAG, instead of what that ref holds
@@ -300,6 +303,12 @@ func (e *env) verifyCommandAs(ctx context.Context, name string, args []string) e
 	case name == "verify-tag":
 		given := o.revs[0]
 		o.verifyTag, o.tag = true, strings.TrimPrefix(given, "refs/tags/")
+		if o.objectSet {
+			// Exactly as given: a hook has taken refs/tags/ off the ref
+			// pushed, and one taken off again would let v1.2's object in
+			// as refs/tags/refs/tags/v1.2, where it stands for v1.2.
+			o.tag = given
+		}
 		o.revs = []string{"refs/tags/" + o.tag}
 		if o.tag == "" || strings.HasPrefix(o.tag, "-") || exec.CommandContext(ctx, "git", "check-ref-format", "refs/tags/"+o.tag).Run() != nil {
 			err = fmt.Errorf("%q is not a tag name git would take (git check-ref-format)", given)
@@ -549,6 +558,15 @@ func (e *env) verifyRun(ctx context.Context, o *verifyOptions, rep *verifyReport
 			l.Verdict, l.Reason = verdictError, fmt.Sprintf("%s, to be refs/tags/%s, is a tag signed as %q: a signed tag under another name", o.object, o.tag, l.Tag)
 		case l.Tag != o.tag && l.Verdict == verdictGood:
 			l.Verdict, l.Reason = verdictError, fmt.Sprintf("refs/tags/%s holds a tag signed as %q: a signed tag under another name", o.tag, l.Tag)
+		}
+		if ref := repo.tagRefOf(l.Object); !o.verifyTag && l.Type == "tag" && ref != "" && l.Tag != strings.TrimPrefix(ref, "refs/tags/") {
+			// git verify-tag shows it as good; a release gate that checks
+			// v1.2.0 means the tag signed as v1.2.0.
+			w := fmt.Sprintf("%s holds a tag signed as %q: a signed tag under another name ('gitsign verify-tag %s' refuses it)", ref, l.Tag, strings.TrimPrefix(ref, "refs/tags/"))
+			if l.Warning != "" {
+				w = l.Warning + "; " + w
+			}
+			l.Warning = w
 		}
 		if l.Verdict != verdictGood {
 			failed++
@@ -1100,7 +1118,7 @@ func mergedTag(v *gitsign.Verifier, raw []byte, parents []string, format string)
 	}
 	name := gitsign.Printable(t.TagName)
 	if !slices.Contains(parents, t.Target) {
-		return fmt.Sprintf("merged tag %s names %s, not a parent of this merge", name, t.Target)
+		return fmt.Sprintf("merged tag %s names %s, not a parent of this commit", name, t.Target)
 	}
 	if t.Signature == nil {
 		return "" // git embeds signed tags only; an unsigned one claims nothing
@@ -1136,6 +1154,38 @@ type repository struct {
 
 	mu    sync.Mutex // cat-file is read one object at a time
 	batch *catFile
+
+	// tagRefs are the tag refs the revisions named tag objects by
+	// (refs/tags/v1.2 of "v1.2"), by object ID: one signed under another
+	// name is said. Set while listing, read as verdicts come in.
+	tagRefsMu sync.Mutex
+	tagRefs   map[string]string
+}
+
+// noteTagRef records the tag ref rev names, if it names one, as the name
+// of the tag object id.
+func (r *repository) noteTagRef(ctx context.Context, rev, id string) {
+	if r.isObjectID(rev) || strings.HasPrefix(rev, "-") {
+		return // no name; or one git 2.39 would read as an option (it prints --end-of-options back)
+	}
+	out, err := exec.CommandContext(ctx, "git", "-C", r.dir, "rev-parse", "--symbolic-full-name", rev).Output()
+	ref := strings.TrimSpace(string(out))
+	if err != nil || !strings.HasPrefix(ref, "refs/tags/") || strings.Contains(ref, "\n") {
+		return
+	}
+	r.tagRefsMu.Lock()
+	defer r.tagRefsMu.Unlock()
+	if r.tagRefs == nil {
+		r.tagRefs = map[string]string{}
+	}
+	r.tagRefs[id] = ref
+}
+
+// tagRefOf is the tag ref noteTagRef recorded for id, or "".
+func (r *repository) tagRefOf(id string) string {
+	r.tagRefsMu.Lock()
+	defer r.tagRefsMu.Unlock()
+	return r.tagRefs[id]
 }
 
 func openRepo(ctx context.Context, dir string) (*repository, error) {
@@ -1309,6 +1359,11 @@ func (r *repository) list(ctx context.Context, revs []string, emit func(id strin
 	}
 	maps.Copy(types, more)
 	for _, id := range ids {
+		if types[id] == "tag" {
+			r.noteTagRef(ctx, named[id], id)
+		}
+	}
+	for _, id := range ids {
 		// A tree or a blob has no signature to verify: the revision was
 		// not the one meant (HEAD^{tree}, HEAD:file).
 		if typ := types[id]; typ != "" && typ != "commit" && typ != "tag" {
@@ -1349,9 +1404,12 @@ func (r *repository) namedTags(ctx context.Context, revs []string) ([]string, er
 		return nil, err
 	}
 	var tags []string
-	for _, line := range lines {
+	for i, line := range lines {
 		if id, typ, _ := strings.Cut(line, " "); typ == "tag" && !slices.Contains(tags, id) {
 			tags = append(tags, id)
+			if i < len(names) {
+				r.noteTagRef(ctx, names[i], id)
+			}
 		}
 	}
 	return tags, nil

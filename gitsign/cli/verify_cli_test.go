@@ -749,12 +749,34 @@ func TestVerifyTag(t *testing.T) {
 		{[]string{"--object", "HEAD", "v1"}, 2, "give the tag object's full ID"},
 		{[]string{"--object", "", "v1"}, 2, "--object is empty: is a variable unset?"},
 		{[]string{"--object", v1, "refs/tags/"}, 2, `"refs/tags/" is not a tag name`},
+		// A hook hands on the name it took refs/tags/ off: v1's object
+		// pushed as refs/tags/refs/tags/v1 is not v1.
+		{[]string{"--object", v1, "refs/tags/v1"}, 1, v1 + `, to be refs/tags/refs/tags/v1, is a tag signed as "v1": a signed tag under another name`},
 		{[]string{"--object", head, "refs/tags/"}, 2, `"refs/tags/" is not a tag name`},
 		{[]string{"a..b"}, 2, `"a..b" is not a tag name`},
 	} {
 		code, stdout, stderr := r.gitsign(append([]string{"verify-tag"}, tc.args...)...)
 		if code != tc.code || !strings.Contains(stdout+stderr, tc.output) {
 			t.Errorf("verify-tag %q = %d, want %d and %q\n%s%s", tc.args, code, tc.code, tc.output, stdout, stderr)
+		}
+	}
+	// gitsign verify verifies the object named, and says when a tag ref
+	// names a tag signed under another name; by ID, there is no name to
+	// check.
+	for _, tc := range []struct {
+		rev  string
+		warn bool
+	}{{"v2", true}, {"refs/tags/v2", true}, {"HEAD..v2", true}, {"v1", false}, {v1, false}, {"HEAD..v1", false}} {
+		code, lines, stderr := r.verifyJSON(tc.rev)
+		var tagLine *verifyLine
+		for i := range lines {
+			if lines[i].Type == "tag" {
+				tagLine = &lines[i]
+			}
+		}
+		want := `refs/tags/v2 holds a tag signed as "v1": a signed tag under another name ('gitsign verify-tag v2' refuses it)`
+		if code != 0 || tagLine == nil || tagLine.Verdict != verdictGood || strings.Contains(tagLine.Warning, want) != tc.warn {
+			t.Errorf("verify %s = %d %+v, want the warning: %v\n%s", tc.rev, code, lines, tc.warn, stderr)
 		}
 	}
 	// Its help is its own, with verify's options, not verify's help too.
@@ -881,7 +903,7 @@ func TestMergedTags(t *testing.T) {
 		t.Fatalf("no mergetag object %s:\n%s", v3commit, unsigned.String())
 	}
 	code, lines, stderr = r.verifyJSON(r.signedCommit(elsewhere))
-	if code != 0 || len(lines) != 1 || !strings.Contains(lines[0].Warning, "merged tag v3 names "+root+", not a parent of this merge") {
+	if code != 0 || len(lines) != 1 || !strings.Contains(lines[0].Warning, "merged tag v3 names "+root+", not a parent of this commit") {
 		t.Errorf("a merge whose merged tag names no parent = %d %+v\n%s", code, lines, stderr)
 	}
 }

@@ -65,6 +65,10 @@ func Report(w io.Writer, tool string, err error, helpHint string) int {
 		strings.HasPrefix(msg, "invalid value") || strings.HasPrefix(msg, "No help topic") {
 		code = ExitUsage
 	}
+	// Each line of a message of several (errors.Join's) is the tool's,
+	// also where lines are read one at a time (git hands a signer's
+	// stderr on by line, and gitsign.logPath keeps it).
+	msg = strings.ReplaceAll(strings.TrimRight(msg, "\n"), "\n", "\n"+tool+":   ")
 	fmt.Fprintf(w, "%s: error: %s\n", tool, msg)
 	var h hinted
 	if errors.As(err, &h) {

@@ -19,6 +19,8 @@ func TestReport(t *testing.T) {
 		{fmt.Errorf("x: %w", WithHint(errors.New("down"), "start it")), ExitFail, "tool: error: x: down\ntool: hint: start it\n"},
 		{errors.New("flag provided but not defined: -z"), ExitUsage, "tool: error: flag provided but not defined: -z\ntool: hint: see --help\n"},
 		{fmt.Errorf("wrapped: %w", ExitCode(ExitFail)), ExitFail, ""},
+		{fmt.Errorf("no token: %w", errors.Join(errors.New("agent: not running"), errors.New("device: no terminal"))), ExitFail,
+			"tool: error: no token: agent: not running\ntool:   device: no terminal\n"},
 	} {
 		var b strings.Builder
 		if code := Report(&b, "tool", tc.err, "see --help"); code != tc.code || b.String() != tc.want {
