@@ -115,21 +115,36 @@ type header struct {
 // first empty line; a continuation line starts with a space. body is the
 // offset of the empty line, or len(raw) when there is none.
 func splitHeaders(raw []byte) (hs []header, body int, err error) {
+	// A header's value is made once, from its raw bytes, when it has
+	// continuation lines: appended line by line it would be copied again
+	// for each, and a header of many short lines (a mergetag) would take
+	// time quadratic in its length, before any signature is checked.
+	continued := false
+	finish := func() {
+		if continued {
+			h := &hs[len(hs)-1]
+			v := bytes.TrimSuffix(h.raw[len(h.name)+1:], []byte("\n"))
+			h.value = strings.ReplaceAll(string(v), "\n ", "\n")
+		}
+		continued = false
+	}
 	off := 0
 	for off < len(raw) {
 		if raw[off] == '\n' {
+			finish()
 			return hs, off, nil
 		}
 		end := off + lineEnd(raw[off:])
-		line := strings.TrimSuffix(string(raw[off:end]), "\n")
-		if line[0] == ' ' {
+		if raw[off] == ' ' {
 			if len(hs) == 0 {
 				return nil, 0, errors.New("object starts with a continuation line")
 			}
 			h := &hs[len(hs)-1]
-			h.value += "\n" + line[1:]
 			h.raw = raw[off-len(h.raw) : end]
+			continued = true
 		} else {
+			finish()
+			line := strings.TrimSuffix(string(raw[off:end]), "\n")
 			name, value, ok := strings.Cut(line, " ")
 			if !ok || name == "" {
 				return nil, 0, fmt.Errorf("malformed header line %q", truncate(line))
@@ -138,6 +153,7 @@ func splitHeaders(raw []byte) (hs []header, body int, err error) {
 		}
 		off = end
 	}
+	finish()
 	return hs, len(raw), nil
 }
 
