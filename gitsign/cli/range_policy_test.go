@@ -344,7 +344,7 @@ func TestVerifyPushInBareRepository(t *testing.T) {
 	}
 	// ... or as refs/tags/refs/tags/v1, which the hook hands on as
 	// "refs/tags/v1", the name v1 is signed under were it taken off again.
-	if errOut, err := push("v1:refs/tags/refs/tags/v1"); err == nil || serverHas("refs/tags/refs/tags/v1") != "" {
+	if errOut, err := push("v1:refs/tags/refs/tags/v1"); err == nil || serverHas("refs/tags/refs/tags/v1") != "" || !strings.Contains(errOut, "a signed tag under another name") {
 		t.Errorf("push of v1 as refs/tags/refs/tags/v1: accepted (%v)\n%s", err, errOut)
 	}
 	r.git("tag", "light")
@@ -356,6 +356,22 @@ func TestVerifyPushInBareRepository(t *testing.T) {
 	r.git("tag", "-f", "-s", "-m", "release one, again", "v1")
 	if errOut, err := push("+v1"); err == nil || serverHas("refs/tags/v1") != tag || !strings.Contains(errOut, "refs/tags/v1 exists: a tag is not moved") {
 		t.Errorf("forced push of a new v1: accepted (%v)\n%s", err, errOut)
+	}
+	// ... nor deleted, to be pushed again after.
+	if errOut, err := push(":refs/tags/v1"); err == nil || serverHas("refs/tags/v1") != tag || !strings.Contains(errOut, "a tag is not moved or deleted") {
+		t.Errorf("deletion of v1: accepted (%v)\n%s", err, errOut)
+	}
+	// A branch of a tag's name: git checkout v1 would take the branch,
+	// gitsign verify v1 the tag. And no refs but branches and tags.
+	if errOut, err := push(first + ":refs/heads/v1"); err == nil || serverHas("refs/heads/v1") != "" || !strings.Contains(errOut, "refs/heads/v1: a tag has that name") {
+		t.Errorf("push of a branch named v1: accepted (%v)\n%s", err, errOut)
+	}
+	r.git("tag", "-s", "-m", "a tag named as a branch", "main-tag")
+	if errOut, err := push("refs/tags/main-tag:refs/tags/main"); err == nil || serverHas("refs/tags/main") != "" || !strings.Contains(errOut, "refs/tags/main: a branch has that name") {
+		t.Errorf("push of a tag named main: accepted (%v)\n%s", err, errOut)
+	}
+	if errOut, err := push("main:refs/for/main"); err == nil || serverHas("refs/for/main") != "" || !strings.Contains(errOut, "only branches and tags are pushed here") {
+		t.Errorf("push to refs/for/main: accepted (%v)\n%s", err, errOut)
 	}
 
 	// A commit some other ref on the server already has (a forge's
