@@ -117,10 +117,10 @@ DESCRIPTION:
    one tag, with the same policy, output and exit codes ('gitsign verify --help'
    says them).
 
-   With --object, the tag object OID is verified as refs/tags/TAG would hold
-   it, TAG taken exactly as given: what a server's pre-receive hook checks of
-   a pushed tag, before the ref exists (git verify-tag does not check the
-   name; 'gitsign verify' only warns).
+   TAG is taken exactly as given: v1.2, not refs/tags/v1.2. With --object,
+   the tag object OID is verified as refs/tags/TAG would hold it: what a
+   server's pre-receive hook checks of a pushed tag, before the ref exists
+   (git verify-tag does not check the name; 'gitsign verify' only warns).
 
 OPTIONS:
    --object OID                            the tag object to verify as refs/tags/TAG, instead of what that ref holds
@@ -301,14 +301,11 @@ func (e *env) verifyCommandAs(ctx context.Context, name string, args []string) e
 	case name == "verify-tag" && (len(o.revs) != 1 || o.revs[0] == ""):
 		err = fmt.Errorf("verify-tag takes one tag name, got %d", len(o.revs))
 	case name == "verify-tag":
+		// TAG exactly as given: a hook or a CI job takes refs/tags/ off
+		// the ref pushed, and taken off again, refs/tags/refs/tags/v1.2
+		// would be checked as v1.2.
 		given := o.revs[0]
-		o.verifyTag, o.tag = true, strings.TrimPrefix(given, "refs/tags/")
-		if o.objectSet {
-			// Exactly as given: a hook has taken refs/tags/ off the ref
-			// pushed, and one taken off again would let v1.2's object in
-			// as refs/tags/refs/tags/v1.2, where it stands for v1.2.
-			o.tag = given
-		}
+		o.verifyTag, o.tag = true, given
 		o.revs = []string{"refs/tags/" + o.tag}
 		if o.tag == "" || strings.HasPrefix(o.tag, "-") || exec.CommandContext(ctx, "git", "check-ref-format", "refs/tags/"+o.tag).Run() != nil {
 			err = fmt.Errorf("%q is not a tag name git would take (git check-ref-format)", given)
@@ -501,8 +498,11 @@ func (e *env) verifyRun(ctx context.Context, o *verifyOptions, rep *verifyReport
 	defer repo.Close()
 	if o.verifyTag && !o.objectSet {
 		if err := exec.CommandContext(ctx, "git", "-C", repo.dir, "rev-parse", "--verify", "--quiet", "--end-of-options", "refs/tags/"+o.tag).Run(); err != nil {
-			return clierr.WithHint(clierr.Usagef("no tag named %q here (refs/tags/%s)", o.tag, o.tag),
-				"'git tag -l' lists this repository's tags; 'git fetch --tags' fetches a remote's")
+			hint := "'git tag -l' lists this repository's tags; 'git fetch --tags' fetches a remote's"
+			if name, ok := strings.CutPrefix(o.tag, "refs/tags/"); ok {
+				hint = fmt.Sprintf("TAG is a tag's name, without refs/tags/: gitsign verify-tag %s", name)
+			}
+			return clierr.WithHint(clierr.Usagef("no tag named %q here (refs/tags/%s)", o.tag, o.tag), "%s", hint)
 		}
 	}
 	var v *gitsign.Verifier

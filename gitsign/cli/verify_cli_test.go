@@ -733,7 +733,8 @@ func TestVerifyTag(t *testing.T) {
 		output string
 	}{
 		{[]string{"v1"}, 0, " good "},
-		{[]string{"refs/tags/v1"}, 0, " good "},
+		// TAG as given: refs/tags/v1 would be refs/tags/refs/tags/v1.
+		{[]string{"refs/tags/v1"}, 2, `no tag named "refs/tags/v1" here (refs/tags/refs/tags/v1)` + "\ngitsign: hint: TAG is a tag's name, without refs/tags/: gitsign verify-tag v1"},
 		{[]string{"light"}, 1, "refs/tags/light is a commit, not a tag object with a signature of its own: 'gitsign verify light' verifies the commit"},
 		{[]string{"v2"}, 1, `refs/tags/v2 holds a tag signed as "v1": a signed tag under another name`},
 		{[]string{"main"}, 2, `gitsign: error: no tag named "main" here (refs/tags/main)` + "\ngitsign: hint: 'git tag -l' lists"},
@@ -760,6 +761,14 @@ func TestVerifyTag(t *testing.T) {
 			t.Errorf("verify-tag %q = %d, want %d and %q\n%s%s", tc.args, code, tc.code, tc.output, stdout, stderr)
 		}
 	}
+	// A CI job on a tag push runs verify-tag "${ref#refs/tags/}": for a
+	// ref pushed as refs/tags/refs/tags/v1, that ref is checked, not v1.
+	r.git("tag", "-a", "-m", "unsigned", "unsigned-one")
+	r.git("update-ref", "refs/tags/refs/tags/v1", strings.TrimSpace(r.git("rev-parse", "unsigned-one")))
+	if code, stdout, stderr := r.gitsign("verify-tag", "refs/tags/v1"); code != 1 || !strings.Contains(stdout, " unsigned ") {
+		t.Errorf("verify-tag refs/tags/v1 with refs/tags/refs/tags/v1 unsigned = %d\n%s%s", code, stdout, stderr)
+	}
+	r.git("update-ref", "-d", "refs/tags/refs/tags/v1")
 	// gitsign verify verifies the object named, and says when a tag ref
 	// names a tag signed under another name; by ID, there is no name to
 	// check.
