@@ -559,14 +559,19 @@ func (e *env) verifyRun(ctx context.Context, o *verifyOptions, rep *verifyReport
 		case l.Tag != o.tag && l.Verdict == verdictGood:
 			l.Verdict, l.Reason = verdictError, fmt.Sprintf("refs/tags/%s holds a tag signed as %q: a signed tag under another name", o.tag, l.Tag)
 		}
-		if ref := repo.tagRefOf(l.Object); !o.verifyTag && l.Type == "tag" && ref != "" && l.Tag != strings.TrimPrefix(ref, "refs/tags/") {
-			// git verify-tag shows it as good; a release gate that checks
-			// v1.2.0 means the tag signed as v1.2.0.
-			w := fmt.Sprintf("%s holds a tag signed as %q: a signed tag under another name ('gitsign verify-tag %s' refuses it)", ref, l.Tag, strings.TrimPrefix(ref, "refs/tags/"))
-			if l.Warning != "" {
-				w = l.Warning + "; " + w
+		if tagRefs, nameWarnings := repo.namesOf(l.Object); !o.verifyTag {
+			warnings := slices.Clone(nameWarnings)
+			for _, ref := range tagRefs {
+				// git verify-tag shows it as good; a release gate that
+				// checks v1.2.0 means the tag signed as v1.2.0.
+				if name := strings.TrimPrefix(ref, "refs/tags/"); l.Type == "tag" && l.Tag != name {
+					warnings = append(warnings, fmt.Sprintf("%s holds a tag signed as %q: a signed tag under another name ('gitsign verify-tag %s' refuses it)", ref, l.Tag, name))
+				}
 			}
-			l.Warning = w
+			if l.Warning != "" {
+				warnings = append([]string{l.Warning}, warnings...)
+			}
+			l.Warning = strings.Join(warnings, "; ")
 		}
 		if l.Verdict != verdictGood {
 			failed++
@@ -1155,37 +1160,74 @@ type repository struct {
 	mu    sync.Mutex // cat-file is read one object at a time
 	batch *catFile
 
-	// tagRefs are the tag refs the revisions named tag objects by
-	// (refs/tags/v1.2 of "v1.2"), by object ID: one signed under another
-	// name is said. Set while listing, read as verdicts come in.
-	tagRefsMu sync.Mutex
-	tagRefs   map[string]string
+	// tagRefs are the tag refs the revisions named objects by
+	// (refs/tags/v1.2 of "v1.2"), and nameWarnings what is wrong with the
+	// names (ambiguous ones), by object ID: a tag object signed under
+	// another name is said. Set while listing, read as verdicts come in.
+	tagRefsMu    sync.Mutex
+	refs         map[string]bool // every ref, for names
+	tagRefs      map[string][]string
+	nameWarnings map[string][]string
 }
 
-// noteTagRef records the tag ref rev names, if it names one, as the name
-// of the tag object id.
-func (r *repository) noteTagRef(ctx context.Context, rev, id string) {
-	if r.isObjectID(rev) || strings.HasPrefix(rev, "-") {
-		return // no name; or one git 2.39 would read as an option (it prints --end-of-options back)
-	}
-	out, err := exec.CommandContext(ctx, "git", "-C", r.dir, "rev-parse", "--symbolic-full-name", rev).Output()
-	ref := strings.TrimSpace(string(out))
-	if err != nil || !strings.HasPrefix(ref, "refs/tags/") || strings.Contains(ref, "\n") {
+// refRules are the refs a name can stand for, in the order git's rev-parse
+// tries them (refs.c ref_rev_parse_rules); git checkout prefers a branch.
+var refRules = []string{"%s", "refs/%s", "refs/tags/%s", "refs/heads/%s", "refs/remotes/%s", "refs/remotes/%s/HEAD"}
+
+// noteName records what the name rev, which resolved to id, says of it:
+// the tag ref it names (a tag object is checked against that name), and
+// whether it is ambiguous (v1 a tag and a branch: git rev-parse and
+// gitsign take the tag, git checkout the branch). The refs come from one
+// git for-each-ref, read the first time a name is noted.
+func (r *repository) noteName(ctx context.Context, rev, id string) {
+	if r.isObjectID(rev) {
 		return
 	}
+	// v1^{} and v1^{tag} name what v1 names, or the tag itself.
+	base := strings.TrimSuffix(strings.TrimSuffix(rev, "^{}"), "^{tag}")
+	if base == "" || strings.ContainsAny(base, "^~:@ \n") {
+		return // a revision expression, not a name
+	}
 	r.tagRefsMu.Lock()
 	defer r.tagRefsMu.Unlock()
-	if r.tagRefs == nil {
-		r.tagRefs = map[string]string{}
+	if r.refs == nil {
+		r.refs = map[string]bool{}
+		out, err := exec.CommandContext(ctx, "git", "--no-replace-objects", "-C", r.dir, "for-each-ref", "--format=%(refname)").Output()
+		if err != nil {
+			return
+		}
+		for _, ref := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+			r.refs[ref] = true
+		}
 	}
-	r.tagRefs[id] = ref
+	var matches []string
+	for _, rule := range refRules {
+		if ref := fmt.Sprintf(rule, base); r.refs[ref] && !slices.Contains(matches, ref) {
+			matches = append(matches, ref)
+		}
+	}
+	if len(matches) == 0 {
+		return
+	}
+	if r.tagRefs == nil {
+		r.tagRefs, r.nameWarnings = map[string][]string{}, map[string][]string{}
+	}
+	if strings.HasPrefix(matches[0], "refs/tags/") && !slices.Contains(r.tagRefs[id], matches[0]) {
+		r.tagRefs[id] = append(r.tagRefs[id], matches[0])
+	}
+	if len(matches) > 1 {
+		w := fmt.Sprintf("%q is ambiguous: it names %s, and %s too (git checkout takes a branch before a tag); name the ref in full", base, matches[0], strings.Join(matches[1:], ", "))
+		if !slices.Contains(r.nameWarnings[id], w) {
+			r.nameWarnings[id] = append(r.nameWarnings[id], w)
+		}
+	}
 }
 
-// tagRefOf is the tag ref noteTagRef recorded for id, or "".
-func (r *repository) tagRefOf(id string) string {
+// namesOf are the tag refs and the warnings noteName recorded for id.
+func (r *repository) namesOf(id string) (tagRefs, warnings []string) {
 	r.tagRefsMu.Lock()
 	defer r.tagRefsMu.Unlock()
-	return r.tagRefs[id]
+	return r.tagRefs[id], r.nameWarnings[id]
 }
 
 func openRepo(ctx context.Context, dir string) (*repository, error) {
@@ -1333,7 +1375,9 @@ func (r *repository) list(ctx context.Context, revs []string, emit func(id strin
 	if err != nil {
 		return 0, err
 	}
-	named := map[string]string{} // the revision that named each ID
+	named := map[string]string{} // a revision that named each ID
+	type naming struct{ rev, id string }
+	var namings []naming // every revision, with what it named
 	var resolved []string        // IDs rev-parse gave, whose types are not known yet
 	for _, rev := range revs {
 		if r.isObjectID(rev) {
@@ -1347,6 +1391,7 @@ func (r *repository) list(ctx context.Context, revs []string, emit func(id strin
 		}
 		if err := r.revs(ctx, fmt.Sprintf("bad revision %q", rev), func(id string) {
 			named[id] = rev
+			namings = append(namings, naming{rev, id})
 			resolved = append(resolved, id)
 			add(id)
 		}, "rev-parse", "--verify", "--end-of-options", rev); err != nil {
@@ -1358,10 +1403,8 @@ func (r *repository) list(ctx context.Context, revs []string, emit func(id strin
 		return 0, err
 	}
 	maps.Copy(types, more)
-	for _, id := range ids {
-		if types[id] == "tag" {
-			r.noteTagRef(ctx, named[id], id)
-		}
+	for _, n := range namings {
+		r.noteName(ctx, n.rev, n.id)
 	}
 	for _, id := range ids {
 		// A tree or a blob has no signature to verify: the revision was
@@ -1405,11 +1448,15 @@ func (r *repository) namedTags(ctx context.Context, revs []string) ([]string, er
 	}
 	var tags []string
 	for i, line := range lines {
-		if id, typ, _ := strings.Cut(line, " "); typ == "tag" && !slices.Contains(tags, id) {
+		id, typ, _ := strings.Cut(line, " ")
+		if typ != "tag" {
+			continue
+		}
+		if i < len(names) {
+			r.noteName(ctx, names[i], id)
+		}
+		if !slices.Contains(tags, id) {
 			tags = append(tags, id)
-			if i < len(names) {
-				r.noteTagRef(ctx, names[i], id)
-			}
 		}
 	}
 	return tags, nil

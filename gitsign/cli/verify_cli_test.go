@@ -769,14 +769,28 @@ func TestVerifyTag(t *testing.T) {
 		t.Errorf("verify-tag refs/tags/v1 with refs/tags/refs/tags/v1 unsigned = %d\n%s%s", code, stdout, stderr)
 	}
 	r.git("update-ref", "-d", "refs/tags/refs/tags/v1")
+	// A symbolic tag ref to another tag is a name of its own; a name that
+	// is a branch's as well as a tag's is ambiguous.
+	r.git("symbolic-ref", "refs/tags/v3", "refs/tags/v1")
+	if code, lines, stderr := r.verifyJSON("v3"); code != 0 || len(lines) != 1 || !strings.Contains(lines[0].Warning, `refs/tags/v3 holds a tag signed as "v1"`) {
+		t.Errorf("verify v3, a symbolic ref to v1 = %d %+v\n%s", code, lines, stderr)
+	}
+	r.git("update-ref", "-d", "--no-deref", "refs/tags/v3")
+	r.git("branch", "v1", "HEAD")
+	if code, lines, stderr := r.verifyJSON("v1"); code != 0 || len(lines) != 1 || lines[0].Type != "tag" ||
+		!strings.Contains(lines[0].Warning, `"v1" is ambiguous: it names refs/tags/v1, and refs/heads/v1 too`) {
+		t.Errorf("verify v1, a tag and a branch = %d %+v\n%s", code, lines, stderr)
+	}
+	r.git("branch", "-D", "v1")
 	// gitsign verify verifies the object named, and says when a tag ref
 	// names a tag signed under another name; by ID, there is no name to
 	// check.
 	for _, tc := range []struct {
 		rev  string
 		warn bool
-	}{{"v2", true}, {"refs/tags/v2", true}, {"HEAD..v2", true}, {"v1", false}, {v1, false}, {"HEAD..v1", false}} {
-		code, lines, stderr := r.verifyJSON(tc.rev)
+	}{{"v2", true}, {"refs/tags/v2", true}, {"HEAD..v2", true}, {"v2^{tag}", true}, {"v2 v1", true}, {"v1 v2", true},
+		{"HEAD..v1 v2", true}, {"v2 " + v1, true}, {"v1", false}, {v1, false}, {"HEAD..v1", false}} {
+		code, lines, stderr := r.verifyJSON(strings.Fields(tc.rev)...)
 		var tagLine *verifyLine
 		for i := range lines {
 			if lines[i].Type == "tag" {
