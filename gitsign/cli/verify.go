@@ -1121,9 +1121,12 @@ func mergedTag(v *gitsign.Verifier, raw []byte, parents []string, format string)
 	if err != nil {
 		return "a merged tag cannot be read: " + err.Error()
 	}
+	if t.TagName == "" {
+		return "a merged tag has no tag header: git reads it as malformed"
+	}
 	name := gitsign.Printable(t.TagName)
-	if !slices.Contains(parents, t.Target) {
-		return fmt.Sprintf("merged tag %s names %s, not a parent of this commit", name, t.Target)
+	if !slices.ContainsFunc(parents, func(p string) bool { return strings.EqualFold(p, t.Target) }) {
+		return fmt.Sprintf("merged tag %s names %s, not a parent of this commit", name, gitsign.Printable(t.Target))
 	}
 	if t.Signature == nil {
 		return "" // git embeds signed tags only; an unsigned one claims nothing
@@ -1134,6 +1137,8 @@ func mergedTag(v *gitsign.Verifier, raw []byte, parents []string, format string)
 		return fmt.Sprintf("merged tag %s: its signature does not verify: %v", name, err)
 	case res.Trust != gitsign.TrustFully:
 		return fmt.Sprintf("merged tag %s: signed by %s (%s), who is not allowed: %s", name, gitsign.Printable(res.Identity), gitsign.Printable(res.Issuer), res.Untrusted)
+	case res.Warning != "":
+		return fmt.Sprintf("merged tag %s: %s", name, res.Warning)
 	}
 	return ""
 }

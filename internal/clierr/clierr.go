@@ -72,7 +72,7 @@ func Report(w io.Writer, tool string, err error, helpHint string) int {
 	fmt.Fprintf(w, "%s: error: %s\n", tool, msg)
 	var h hinted
 	if errors.As(err, &h) {
-		fmt.Fprintf(w, "%s: hint: %s\n", tool, h.hint)
+		fmt.Fprintf(w, "%s: hint: %s\n", tool, strings.ReplaceAll(strings.TrimRight(h.hint, "\n"), "\n", "\n"+tool+":   "))
 	} else if code == ExitUsage {
 		fmt.Fprintf(w, "%s: hint: %s\n", tool, helpHint)
 	}

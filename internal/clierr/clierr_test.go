@@ -21,6 +21,7 @@ func TestReport(t *testing.T) {
 		{fmt.Errorf("wrapped: %w", ExitCode(ExitFail)), ExitFail, ""},
 		{fmt.Errorf("no token: %w", errors.Join(errors.New("agent: not running"), errors.New("device: no terminal"))), ExitFail,
 			"tool: error: no token: agent: not running\ntool:   device: no terminal\n"},
+		{WithHint(errors.New("down"), "start it\nor wait"), ExitFail, "tool: error: down\ntool: hint: start it\ntool:   or wait\n"},
 	} {
 		var b strings.Builder
 		if code := Report(&b, "tool", tc.err, "see --help"); code != tc.code || b.String() != tc.want {
