@@ -559,19 +559,18 @@ func (e *env) verifyRun(ctx context.Context, o *verifyOptions, rep *verifyReport
 		case l.Tag != o.tag && l.Verdict == verdictGood:
 			l.Verdict, l.Reason = verdictError, fmt.Sprintf("refs/tags/%s holds a tag signed as %q: a signed tag under another name", o.tag, l.Tag)
 		}
-		if tagRefs, nameWarnings := repo.namesOf(l.Object); !o.verifyTag {
-			warnings := slices.Clone(nameWarnings)
+		if !o.verifyTag {
+			tagRefs, nameWarnings := repo.namesOf(l.Object)
+			for _, w := range nameWarnings {
+				l.warn(w)
+			}
 			for _, ref := range tagRefs {
 				// git verify-tag shows it as good; a release gate that
 				// checks v1.2.0 means the tag signed as v1.2.0.
 				if name := strings.TrimPrefix(ref, "refs/tags/"); l.Type == "tag" && l.Tag != name {
-					warnings = append(warnings, fmt.Sprintf("%s holds a tag signed as %q: a signed tag under another name ('gitsign verify-tag %s' refuses it)", ref, l.Tag, name))
+					l.warn(fmt.Sprintf("%s holds a tag signed as %q: a signed tag under another name ('gitsign verify-tag %s' refuses it)", ref, l.Tag, name))
 				}
 			}
-			if l.Warning != "" {
-				warnings = append([]string{l.Warning}, warnings...)
-			}
-			l.Warning = strings.Join(warnings, "; ")
 		}
 		if l.Verdict != verdictGood {
 			failed++
@@ -1100,17 +1099,21 @@ func verifyOne(repo *repository, v *gitsign.Verifier, id string) verifyLine {
 	// The signed tags a merge embeds vouch for what it merged, as git log
 	// --show-signature shows them; the verdict is the merge's own
 	// signature's, and what is wrong with a merged tag is said beside it.
-	var warnings []string
-	if l.Warning != "" {
-		warnings = append(warnings, l.Warning)
-	}
 	for _, raw := range o.MergeTags {
-		if w := mergedTag(v, raw, o.Parents, repo.format); w != "" {
-			warnings = append(warnings, w)
-		}
+		l.warn(mergedTag(v, raw, o.Parents, repo.format))
 	}
-	l.Warning = strings.Join(warnings, "; ")
 	return l
+}
+
+// warn adds w, if any, to what the line says it does not decide.
+func (l *verifyLine) warn(w string) {
+	switch {
+	case w == "":
+	case l.Warning == "":
+		l.Warning = w
+	default:
+		l.Warning += "; " + w
+	}
 }
 
 // mergedTag checks a tag a merge embeds (a mergetag header) as git log
@@ -1382,8 +1385,8 @@ func (r *repository) list(ctx context.Context, revs []string, emit func(id strin
 	}
 	named := map[string]string{} // a revision that named each ID
 	type naming struct{ rev, id string }
-	var namings []naming // every revision, with what it named
-	var resolved []string        // IDs rev-parse gave, whose types are not known yet
+	var namings []naming  // every revision, with what it named
+	var resolved []string // IDs rev-parse gave, whose types are not known yet
 	for _, rev := range revs {
 		if r.isObjectID(rev) {
 			id := strings.ToLower(rev)
@@ -1483,8 +1486,7 @@ func (r *repository) isObjectID(rev string) bool {
 	if r.format == "sha256" {
 		n = 64
 	}
-	_, err := hex.DecodeString(rev)
-	return len(rev) == n && err == nil
+	return len(rev) == n && isHexID(rev)
 }
 
 // typesOf are the types of the objects ids name that the repository has,
@@ -1731,13 +1733,6 @@ func (c *catFile) close() {
 // isHexID reports whether s is an object ID in full: 40 hex digits
 // (SHA-1) or 64 (SHA-256).
 func isHexID(s string) bool {
-	if len(s) != 40 && len(s) != 64 {
-		return false
-	}
-	for _, c := range []byte(s) {
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-			return false
-		}
-	}
-	return true
+	_, err := hex.DecodeString(s)
+	return (len(s) == 40 || len(s) == 64) && err == nil
 }

@@ -68,13 +68,18 @@ func Report(w io.Writer, tool string, err error, helpHint string) int {
 	// Each line of a message of several (errors.Join's) is the tool's,
 	// also where lines are read one at a time (git hands a signer's
 	// stderr on by line, and gitsign.logPath keeps it).
-	msg = strings.ReplaceAll(strings.TrimRight(msg, "\n"), "\n", "\n"+tool+":   ")
-	fmt.Fprintf(w, "%s: error: %s\n", tool, msg)
+	fmt.Fprintf(w, "%s: error: %s\n", tool, continued(tool, msg))
 	var h hinted
 	if errors.As(err, &h) {
-		fmt.Fprintf(w, "%s: hint: %s\n", tool, strings.ReplaceAll(strings.TrimRight(h.hint, "\n"), "\n", "\n"+tool+":   "))
+		fmt.Fprintf(w, "%s: hint: %s\n", tool, continued(tool, h.hint))
 	} else if code == ExitUsage {
 		fmt.Fprintf(w, "%s: hint: %s\n", tool, helpHint)
 	}
 	return code
+}
+
+// continued is s with each line after its first indented under the tool's
+// name, so that every line is the tool's.
+func continued(tool, s string) string {
+	return strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n"+tool+":   ")
 }
